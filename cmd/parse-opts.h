@@ -1,0 +1,34 @@
+/* Parsers for command-line formats (unit tested, fuzzed). */
+#ifndef HUTCH_CMD_PARSE_OPTS_H
+#define HUTCH_CMD_PARSE_OPTS_H
+
+#include "lib/error.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Parses an --env-file: KEY=VALUE lines, '#' comments, blank lines, and
+ * bare KEY lines taking the value from lookup_env (the host's getenv;
+ * skipped when unset).  Appends to *env. */
+int cmd_parse_env_file(const char *text, const char *name, char *(*lookup_env)(const char *), char ***env,
+                       struct hutch_error **err);
+/* Applies one -e entry: "KEY=VALUE", or "KEY" taking the host's value. */
+int cmd_parse_env_arg(const char *arg, char *(*lookup_env)(const char *), char ***env, struct hutch_error **err);
+/* Sets KEY=VALUE in env, replacing an earlier KEY. */
+void cmd_env_set(char ***env, const char *entry);
+
+struct cmd_volume {
+        char *source;      /* absolute host path */
+        char *destination; /* absolute container path */
+        bool readonly;
+};
+/* Parses -v SRC:DST[:OPTS] (OPTS: ro, rw, z, Z ignored); relative sources
+ * are refused (named volumes come with the storage work). */
+int cmd_parse_volume(const char *spec, struct cmd_volume *ret, struct hutch_error **err);
+void cmd_volume_clear(struct cmd_volume *v);
+
+/* Normalises an absolute container path: collapses //, ., and refuses ..
+ * components that would climb above /.  Returns a malloc'd string. */
+int cmd_clean_container_path(const char *path, char **ret, struct hutch_error **err);
+
+#endif

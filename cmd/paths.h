@@ -1,0 +1,18 @@
+/* Where hutch keeps things for this user. */
+#ifndef HUTCH_CMD_PATHS_H
+#define HUTCH_CMD_PATHS_H
+
+#include "lib/error.h"
+
+/* Storage root: --root, else $XDG_DATA_HOME/hutch, else ~/.local/share/hutch. */
+char *cmd_storage_root(void);
+/* Run-time root: --runroot, else $XDG_RUNTIME_DIR/hutch when that is ours,
+ * else /tmp/hutch-run-UID. */
+char *cmd_run_root(void);
+/* Creates dir (and parents) and checks it is a directory owned by us with
+ * mode 0700 (fixing the mode when we own it). */
+int cmd_ensure_private_dir(const char *dir, struct hutch_error **err);
+/* The user's login name (for subordinate IDs); NULL when unknown. */
+char *cmd_user_name(void);
+
+#endif

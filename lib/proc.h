@@ -1,0 +1,42 @@
+/* Process and fd-passing helpers.  Functions marked async-signal-safe may be
+ * called between fork/clone and exec. */
+#ifndef HUTCH_PROC_H
+#define HUTCH_PROC_H
+
+#include "error.h"
+
+#include <stdint.h>
+#include <sys/types.h>
+
+/* Closes every fd >= first (async-signal-safe). */
+int hutch_close_fds_from(int first);
+/* Sends/receives one fd over a unix socket with SCM_RIGHTS. */
+int hutch_send_fd(int sock, int fd);
+int hutch_recv_fd(int sock);
+
+int hutch_pidfd_open(pid_t pid);
+int hutch_pidfd_send_signal(int pidfd, int sig);
+
+/* A report a pre-exec child sends its parent: what failed and which exit
+ * status the CLI should show.  Fixed size so one write carries it. */
+struct hutch_child_report {
+        int32_t errnum;
+        int32_t exit_status; /* 125, 126, 127 */
+        char msg[480];
+};
+/* Fills and writes a report (async-signal-safe; vsnprintf is, for %s/%d). */
+void hutch_child_report_send(int fd, int errnum, int exit_status, const char *fmt, ...)
+        __attribute__((format(printf, 4, 5)));
+/* Reads a report: 0 when the peer closed without one (success), 1 when a
+ * report arrived, -errno on a read error. */
+int hutch_child_report_recv(int fd, struct hutch_child_report *ret);
+
+/* Runs argv (argv[0] an absolute path) with stdin from /dev/null and stdout
+ * to stderr, waits, and returns its exit status, or sets err. Captures up to
+ * a few hundred bytes of its stderr into the error message. */
+int hutch_run_wait(char *const argv[], struct hutch_error **err);
+
+/* Converts a wait status into Docker-style exit codes (128+n for signals). */
+int hutch_wait_status_to_exit(int status);
+
+#endif
