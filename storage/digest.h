@@ -1,0 +1,41 @@
+/* Content digests: validation of untrusted digest strings and streaming
+ * sha256 (OpenSSL EVP).  Only "sha256:" followed by exactly 64 lowercase
+ * hex digits is a valid digest; anything else (other algorithms, uppercase,
+ * "../", wrong length) is refused before it is used in a path or a URL. */
+#ifndef HUTCH_STORAGE_DIGEST_H
+#define HUTCH_STORAGE_DIGEST_H
+
+#include "lib/error.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define STORAGE_DIGEST_PREFIX "sha256:"
+#define STORAGE_DIGEST_HEX_LEN 64
+/* "sha256:" + 64 hex + NUL */
+#define STORAGE_DIGEST_BUFSIZE (sizeof(STORAGE_DIGEST_PREFIX) - 1 + STORAGE_DIGEST_HEX_LEN + 1)
+
+/* True when s is exactly "sha256:" followed by 64 lowercase hex digits. */
+bool storage_digest_valid(const char *s);
+/* Same check on a buffer that is not NUL-terminated (an embedded NUL is invalid). */
+bool storage_digest_valid_n(const char *s, size_t len);
+/* The 64-digit hex part of a valid digest, or NULL when s is not valid. */
+const char *storage_digest_hex(const char *s);
+
+/* Streaming sha256.  new() aborts on OOM like xmalloc; final_hex() writes
+ * "sha256:<hex>" and may be called once; free() accepts NULL and returns NULL. */
+struct storage_sha256;
+struct storage_sha256 *storage_sha256_new(void);
+void storage_sha256_update(struct storage_sha256 *h, const void *buf, size_t len);
+void storage_sha256_final_hex(struct storage_sha256 *h, char ret_digest[STORAGE_DIGEST_BUFSIZE]);
+struct storage_sha256 *storage_sha256_free(struct storage_sha256 *h);
+
+/* "sha256:<hex>" of a whole buffer. */
+void storage_digest_buffer(const void *buf, size_t len, char ret_digest[STORAGE_DIGEST_BUFSIZE]);
+/* Hashes fd from its current position to end of file (pipes are fine). */
+int storage_digest_fd(int fd, char ret_digest[STORAGE_DIGEST_BUFSIZE], struct hutch_error **err);
+/* Hashes the regular file path below dirfd (symlinks are not followed). */
+int storage_digest_file(int dirfd, const char *path, char ret_digest[STORAGE_DIGEST_BUFSIZE],
+                        struct hutch_error **err);
+
+#endif
