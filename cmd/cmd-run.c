@@ -1,12 +1,427 @@
+/* hutch run: create a container and run it in the foreground, with hutch
+ * itself as its monitor. */
 #include "config.h"
 
 #include "cmd/cmd.h"
+#include "cmd/parse-opts.h"
+#include "cmd/paths.h"
+#include "cmd/userns.h"
+#include "lib/cleanup.h"
+#include "lib/fs.h"
+#include "lib/log.h"
+#include "lib/loop.h"
+#include "lib/proc.h"
+#include "lib/strv.h"
+#include "lib/xalloc.h"
+#include "netns/netns.h"
+#include "runtime/caps.h"
+#include "runtime/runtime.h"
+#include "runtime/seccomp.h"
 
-const struct cmd_option cmd_run_options[] = { { 0 } };
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+enum {
+        OPT_ROOTFS = 0x100,
+        OPT_ENV_FILE,
+        OPT_ENTRYPOINT,
+        OPT_RM,
+        OPT_READ_ONLY,
+        OPT_NETWORK,
+        OPT_NAME,
+};
+
+const struct cmd_option cmd_run_options[] = {
+        { "rootfs", 0, required_argument, "DIR", "use DIR as the container's root filesystem (it is never modified)",
+          OPT_ROOTFS },
+        { "env", 'e', required_argument, "KEY[=VALUE]", "set an environment variable (KEY alone: the host's value)",
+          'e' },
+        { "env-file", 0, required_argument, "FILE", "read environment variables from FILE", OPT_ENV_FILE },
+        { "workdir", 'w', required_argument, "DIR", "working directory inside the container", 'w' },
+        { "user", 'u', required_argument, "USER[:GROUP]", "user and group (names or IDs) to run as", 'u' },
+        { "hostname", 'h', required_argument, "NAME", "the container's host name", 'h' },
+        { "entrypoint", 0, required_argument, "CMD", "override the command's entry point", OPT_ENTRYPOINT },
+        { "volume", 'v', required_argument, "SRC:DST[:ro]", "bind mount a host directory or file", 'v' },
+        { "rm", 0, no_argument, NULL, "remove the container when it exits (always, for --rootfs)", OPT_RM },
+        { "read-only", 0, no_argument, NULL, "mount the root filesystem read-only", OPT_READ_ONLY },
+        { "network", 0, required_argument, "MODE", "network mode: none (loopback only) or host", OPT_NETWORK },
+        { "net", 0, required_argument, "MODE", "alias of --network", OPT_NETWORK },
+        { "name", 0, required_argument, "NAME", "name of the container", OPT_NAME },
+        { "interactive", 'i', no_argument, NULL, "keep stdin open (it always passes through)", 'i' },
+        { 0 },
+};
+
+struct run_args {
+        char *rootfs;
+        char **env;
+        char *workdir;
+        char *user;
+        char *hostname;
+        char *entrypoint;
+        char **volumes;
+        bool readonly;
+        char *network;
+        char *name;
+        char **command;
+};
+
+static char *host_getenv(const char *k)
+{
+        return getenv(k);
+}
+
+static int parse_args(const struct cmd_command *cmd, int argc, char **argv, struct run_args *a,
+                      struct hutch_error **err)
+{
+        char *optval = NULL;
+        int c;
+
+        while ((c = cmd_getopt(cmd, argc, argv, &optval, err)) != -1) {
+                switch (c) {
+                case -2:
+                        return 1;
+                case -3:
+                        return -1;
+                case OPT_ROOTFS:
+                        a->rootfs = optval;
+                        break;
+                case 'e':
+                        if (cmd_parse_env_arg(optval, host_getenv, &a->env, err) < 0)
+                                return -1;
+                        break;
+                case OPT_ENV_FILE: {
+                        _cleanup_free_ char *text = NULL;
+                        if (hutch_read_file_at(AT_FDCWD, optval, 1u << 20, &text, NULL, err) < 0)
+                                return hutch_error_prefix(err, "--env-file");
+                        if (cmd_parse_env_file(text, optval, host_getenv, &a->env, err) < 0)
+                                return -1;
+                        break;
+                }
+                case 'w':
+                        if (optval[0] != '/')
+                                return cmd_usage_error(cmd, err, "--workdir '%s' must be an absolute path", optval);
+                        a->workdir = optval;
+                        break;
+                case 'u':
+                        if (*optval == '\0')
+                                return cmd_usage_error(cmd, err, "--user must not be empty");
+                        a->user = optval;
+                        break;
+                case 'h':
+                        if (*optval == '\0' || strlen(optval) > 64)
+                                return cmd_usage_error(cmd, err, "invalid --hostname '%s'", optval);
+                        a->hostname = optval;
+                        break;
+                case OPT_ENTRYPOINT:
+                        a->entrypoint = optval;
+                        break;
+                case 'v':
+                        hutch_strv_append(&a->volumes, optval);
+                        break;
+                case OPT_RM:
+                case 'i':
+                        break;
+                case OPT_READ_ONLY:
+                        a->readonly = true;
+                        break;
+                case OPT_NETWORK:
+                        if (!STREQ(optval, "none") && !STREQ(optval, "host"))
+                                return cmd_usage_error(cmd, err, "unsupported --network '%s' (none or host)", optval);
+                        a->network = optval;
+                        break;
+                case OPT_NAME:
+                        a->name = optval;
+                        break;
+                }
+        }
+        if (a->rootfs == NULL) {
+                if (optind < argc)
+                        return hutch_error_set_status(err, EXIT_HUTCH_FAILED, 0,
+                                                      "running image '%s' needs image storage, which hutch does not "
+                                                      "have yet: use --rootfs DIR",
+                                                      argv[optind]);
+                return cmd_usage_error(cmd, err, "missing --rootfs DIR");
+        }
+        if (a->entrypoint && *a->entrypoint)
+                hutch_strv_append(&a->command, a->entrypoint);
+        for (int i = optind; i < argc; i++)
+                hutch_strv_append(&a->command, argv[i]);
+        if (a->command == NULL || a->command[0] == NULL)
+                return cmd_usage_error(cmd, err, "no command specified");
+        return 0;
+}
+
+static char *random_id(void)
+{
+        unsigned char raw[32];
+        char *id = xmalloc(65);
+        int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+
+        if (fd < 0 || hutch_read_full(fd, raw, sizeof(raw)) != (ssize_t) sizeof(raw)) {
+                /* never reached on Linux; still, never an all-zero ID */
+                for (size_t i = 0; i < sizeof(raw); i++)
+                        raw[i] = (unsigned char) (rand() ^ getpid());
+        }
+        if (fd >= 0)
+                (void) close(fd);
+        for (size_t i = 0; i < sizeof(raw); i++)
+                snprintf(id + 2 * i, 3, "%02x", raw[i]);
+        return id;
+}
+
+static int loopback_hook(void *ctx, int sock)
+{
+        (void) ctx;
+        (void) sock;
+        return netns_loopback_up();
+}
+
+struct monitor {
+        struct runtime_container *container;
+        int exit_code;
+};
+
+static int on_exit_fd(struct hutch_loop *loop, int fd, uint32_t events, void *data)
+{
+        struct monitor *m = data;
+        struct hutch_error *e = NULL;
+        int r = runtime_container_reap(m->container, &e);
+        m->exit_code = r < 0 ? EXIT_HUTCH_FAILED : r;
+        hutch_error_free(e);
+        hutch_loop_quit(loop, 0);
+        return 0;
+}
+
+static int on_signal(struct hutch_loop *loop, int fd, uint32_t events, void *data)
+{
+        struct monitor *m = data;
+        struct signalfd_siginfo si;
+
+        while (read(fd, &si, sizeof(si)) == (ssize_t) sizeof(si)) {
+                log_debug("forwarding signal %u to the container", si.ssi_signo);
+                (void) runtime_container_signal(m->container, (int) si.ssi_signo);
+        }
+        return 0;
+}
+
+static const int forwarded_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
+
+static char *absolute_dir(const char *path, const char *what, struct hutch_error **err)
+{
+        char buf[PATH_MAX];
+        struct stat st;
+
+        if (realpath(path, buf) == NULL) {
+                hutch_error_set(err, errno, "%s '%s'", what, path);
+                return NULL;
+        }
+        if (stat(buf, &st) < 0 || !S_ISDIR(st.st_mode)) {
+                hutch_error_set(err, ENOTDIR, "%s '%s' is not a directory", what, path);
+                return NULL;
+        }
+        return xstrdup(buf);
+}
+
+static void default_security(struct runtime_security *sec)
+{
+        static const char *const masked[] = {
+                "/proc/acpi",          "/proc/kcore",         "/proc/keys",         "/proc/latency_stats",
+                "/proc/timer_list",    "/proc/timer_stats",   "/proc/sched_debug",  "/proc/scsi",
+                "/proc/interrupts",    "/sys/firmware",       "/sys/fs/selinux",    "/sys/devices/virtual/powercap",
+                NULL,
+        };
+        static const char *const readonly[] = {
+                "/proc/asound", "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger", NULL,
+        };
+        sec->caps = runtime_caps_default();
+        sec->no_new_privs = true;
+        sec->masked_paths = hutch_strv_copy((char *const *) masked);
+        sec->readonly_paths = hutch_strv_copy((char *const *) readonly);
+}
+
+static int choose_rootfs_mode(struct runtime_rootfs *rootfs, struct hutch_error **err)
+{
+        const char *driver = arg_global.storage_driver;
+
+        rootfs->fuse_overlayfs = hutch_find_in_path("fuse-overlayfs", getenv("PATH"));
+        if (rootfs->fuse_overlayfs == NULL)
+                rootfs->fuse_overlayfs = hutch_find_in_path("fuse-overlayfs", "/usr/bin:/bin:/usr/local/bin");
+        if (driver == NULL || STREQ(driver, "overlay")) {
+                rootfs->mode = RUNTIME_ROOTFS_OVERLAY;
+        } else if (STREQ(driver, "fuse-overlayfs")) {
+                if (rootfs->fuse_overlayfs == NULL)
+                        return hutch_error_set(err, ENOENT,
+                                               "fuse-overlayfs not found: install it ('sudo apt-get install "
+                                               "fuse-overlayfs') or choose --storage-driver overlay or copy");
+                if (access("/dev/fuse", R_OK | W_OK) < 0)
+                        return hutch_error_set(err, errno,
+                                               "/dev/fuse is not usable, so fuse-overlayfs cannot run: make it "
+                                               "accessible as distributions ship it ('sudo chmod 0666 /dev/fuse') or "
+                                               "choose --storage-driver copy");
+                rootfs->mode = RUNTIME_ROOTFS_FUSE_OVERLAYFS;
+        } else {
+                rootfs->mode = RUNTIME_ROOTFS_COPY;
+        }
+        return 0;
+}
 
 int cmd_run(const struct cmd_command *cmd, int argc, char **argv, struct hutch_error **err)
 {
-        (void) argc;
-        (void) argv;
-        return cmd_usage_error(cmd, err, "not implemented");
+        struct run_args a = { 0 };
+        struct runtime_config cfg = { 0 };
+        struct cmd_userns uns = { 0 };
+        struct runtime_container *container = NULL;
+        struct hutch_loop *loop = NULL;
+        _cleanup_free_ char *id = NULL, *runroot = NULL, *rootfs = NULL;
+        _cleanup_close_ int sfd = -1;
+        struct cmd_volume *vols = NULL;
+        size_t n_vols = 0;
+        sigset_t mask, oldmask;
+        bool blocked = false;
+        int r, exit_code = EXIT_HUTCH_FAILED;
+
+        r = parse_args(cmd, argc, argv, &a, err);
+        if (r != 0)
+                goto out;
+
+        rootfs = absolute_dir(a.rootfs, "root filesystem", err);
+        if (rootfs == NULL) {
+                r = -1;
+                goto out;
+        }
+        for (size_t i = 0; a.volumes && a.volumes[i]; i++) {
+                vols = xreallocarray(vols, n_vols + 1, sizeof(*vols));
+                r = cmd_parse_volume(a.volumes[i], &vols[n_vols], err);
+                if (r < 0)
+                        goto out;
+                n_vols++;
+                struct stat st;
+                if (stat(vols[n_vols - 1].source, &st) < 0) {
+                        r = hutch_error_set(err, errno, "volume source '%s'", vols[n_vols - 1].source);
+                        goto out;
+                }
+        }
+
+        r = cmd_userns_load(&uns, err);
+        if (r < 0)
+                goto out;
+        cmd_userns_warn(&uns);
+        cmd_userns_apply(&uns, &cfg);
+
+        id = random_id();
+        runroot = cmd_run_root();
+        r = cmd_ensure_private_dir(runroot, err);
+        if (r < 0)
+                goto out;
+        cfg.state_dir = xasprintf("%s/%s", runroot, id);
+        if (mkdir(cfg.state_dir, 0700) < 0) {
+                r = hutch_error_set(err, errno, "create '%s'", cfg.state_dir);
+                goto out;
+        }
+
+        r = choose_rootfs_mode(&cfg.rootfs, err);
+        if (r < 0)
+                goto out;
+        hutch_strv_append(&cfg.rootfs.lowerdirs, rootfs);
+        cfg.rootfs.readonly = a.readonly;
+
+        cfg.args = a.command;
+        cfg.env = hutch_strv_copy(a.env);
+        cmd_env_set(&cfg.env, "container=hutch");
+        for (size_t i = 0; a.env && a.env[i]; i++)
+                cmd_env_set(&cfg.env, a.env[i]);
+        cfg.cwd = a.workdir;
+        cfg.user = a.user;
+        cfg.hostname = a.hostname ? xstrdup(a.hostname) : xstrndup(id, 12);
+        cfg.namespaces = CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP;
+        if (a.network && STREQ(a.network, "host")) {
+                cfg.share_host_sys = true;
+        } else {
+                cfg.namespaces |= CLONE_NEWNET;
+                cfg.hooks.child_setup = loopback_hook;
+        }
+        cfg.mounts = xcalloc(n_vols + 1, sizeof(*cfg.mounts));
+        for (size_t i = 0; i < n_vols; i++) {
+                cfg.mounts[i].kind = RUNTIME_MOUNT_BIND;
+                cfg.mounts[i].source = vols[i].source;
+                cfg.mounts[i].destination = vols[i].destination;
+                cfg.mounts[i].readonly = vols[i].readonly;
+        }
+        cfg.n_mounts = n_vols;
+        default_security(&cfg.security);
+
+        /* Block what we forward before the child exists, so none is lost;
+         * the child unblocks everything before exec. */
+        sigemptyset(&mask);
+        for (size_t i = 0; i < ARRAY_SIZE(forwarded_signals); i++)
+                sigaddset(&mask, forwarded_signals[i]);
+        sigprocmask(SIG_BLOCK, &mask, &oldmask);
+        blocked = true;
+        sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+        if (sfd < 0) {
+                r = hutch_error_set(err, errno, "signalfd");
+                goto out;
+        }
+
+        r = runtime_container_start(&cfg, &container, err);
+        if (r < 0)
+                goto out;
+
+        struct monitor m = { .container = container, .exit_code = EXIT_HUTCH_FAILED };
+        loop = hutch_loop_new();
+        if (loop == NULL) {
+                r = hutch_error_set(err, errno, "create the event loop");
+                goto out;
+        }
+        if (hutch_loop_add(loop, runtime_container_pidfd(container), EPOLLIN, on_exit_fd, &m) < 0 ||
+            hutch_loop_add(loop, sfd, EPOLLIN, on_signal, &m) < 0) {
+                r = hutch_error_set(err, errno, "watch the container");
+                goto out;
+        }
+        r = hutch_loop_run(loop);
+        if (r < 0) {
+                hutch_error_set(err, -r, "monitor the container");
+                goto out;
+        }
+        exit_code = m.exit_code;
+        r = 0;
+
+out:
+        if (container && r < 0) {
+                (void) runtime_container_signal(container, SIGKILL);
+                (void) runtime_container_reap(container, NULL);
+        }
+        container = runtime_container_free(container);
+        loop = hutch_loop_free(loop);
+        if (blocked)
+                sigprocmask(SIG_SETMASK, &oldmask, NULL);
+        if (cfg.state_dir)
+                (void) rmdir(cfg.state_dir);
+        for (size_t i = 0; i < n_vols; i++)
+                cmd_volume_clear(&vols[i]);
+        free(vols);
+        free(cfg.mounts);
+        free(cfg.state_dir);
+        free(cfg.hostname);
+        free(cfg.rootfs.fuse_overlayfs);
+        hutch_strv_free(cfg.rootfs.lowerdirs);
+        hutch_strv_free(cfg.env);
+        hutch_strv_free(cfg.security.masked_paths);
+        hutch_strv_free(cfg.security.readonly_paths);
+        hutch_strv_free(a.env);
+        hutch_strv_free(a.volumes);
+        hutch_strv_free(a.command);
+        cmd_userns_clear(&uns);
+        if (r > 0)
+                return 0; /* --help */
+        return r < 0 ? r : exit_code;
 }

@@ -63,12 +63,15 @@ int cmd_getopt(const struct cmd_command *cmd, int argc, char **argv, char **ret_
 {
         size_t n = count_options(cmd->options);
         _cleanup_free_ struct option *longs = xcalloc(n + 2, sizeof(struct option));
-        char shorts[256] = "+:h";
+        char shorts[256] = "+:";
         size_t sl = strlen(shorts);
+        bool h_is_help = true;
         int c;
 
         for (size_t i = 0; i < n; i++) {
                 const struct cmd_option *o = &cmd->options[i];
+                if (o->short_name == 'h')
+                        h_is_help = false; /* run -h is --hostname, as in Docker */
                 longs[i].name = o->long_name;
                 longs[i].has_arg = o->has_arg;
                 longs[i].val = o->id ? o->id : o->short_name;
@@ -85,13 +88,17 @@ int cmd_getopt(const struct cmd_command *cmd, int argc, char **argv, char **ret_
         }
         longs[n].name = "help";
         longs[n].val = HELP_ID;
+        if (h_is_help && sl + 1 < sizeof(shorts)) {
+                shorts[sl++] = 'h';
+                shorts[sl] = '\0';
+        }
 
         opterr = 0;
         int longindex = -1;
         c = getopt_long(argc, argv, shorts, longs, &longindex);
         if (c == -1)
                 return -1;
-        if (c == 'h' || c == HELP_ID) {
+        if ((c == 'h' && h_is_help) || c == HELP_ID) {
                 cmd_print_help(cmd, stdout);
                 return -2;
         }

@@ -1,13 +1,583 @@
+/* Creating the container: clone into new namespaces, the ID maps, and the
+ * child's way from there to execve().  See the privilege model and the
+ * synchronisation steps in runtime.h. */
 #include "config.h"
 
+#include "lib/cleanup.h"
+#include "lib/fs.h"
+#include "lib/log.h"
+#include "lib/proc.h"
+#include "lib/strv.h"
+#include "lib/xalloc.h"
+#include "runtime/caps.h"
+#include "runtime/mounts.h"
 #include "runtime/runtime.h"
+#include "runtime/seccomp.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <linux/sched.h>
+
+#ifndef CLONE_PIDFD
+#define CLONE_PIDFD 0x00001000
+#endif
+#ifndef SYS_clone3
+#define SYS_clone3 435
+#endif
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+#ifndef SYS_close_range
+#define SYS_close_range 436
+#endif
+#ifndef P_PIDFD
+#define P_PIDFD 3
+#endif
+
+#define USER_FILE_MAX (8u << 20)
+#define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+enum sync_type {
+        SYNC_MAPPED = 1,   /* P->C: ID maps written */
+        SYNC_FUSE,         /* C->P: mount fuse-overlayfs (text: options \0 merged) */
+        SYNC_HOOKS,        /* C->P: run the parent hook now */
+        SYNC_REPLY,        /* P->C: value = 0 or -errno */
+        SYNC_REPORT,       /* C->P: setup failed (a hutch_child_report follows in text) */
+};
+
+struct sync_msg {
+        uint32_t type;
+        int32_t value;
+        char text[2 * PATH_MAX];
+};
+
+struct runtime_container {
+        pid_t pid;
+        int pidfd;
+        bool reaped;
+        int exit_code;
+};
+
+static int sync_send(int fd, uint32_t type, int32_t value, const void *text, size_t len)
+{
+        struct sync_msg m = { .type = type, .value = value };
+        if (len > sizeof(m.text))
+                len = sizeof(m.text);
+        if (text)
+                memcpy(m.text, text, len);
+        ssize_t n;
+        do
+                n = send(fd, &m, offsetof(struct sync_msg, text) + len, MSG_NOSIGNAL);
+        while (n < 0 && errno == EINTR);
+        return n < 0 ? -errno : 0;
+}
+
+/* Returns the bytes received (0 on EOF) or -errno. */
+static ssize_t sync_recv(int fd, struct sync_msg *m)
+{
+        ssize_t n;
+        memset(m, 0, sizeof(*m));
+        do
+                n = recv(fd, m, sizeof(*m), 0);
+        while (n < 0 && errno == EINTR);
+        if (n < 0)
+                return -errno;
+        if (n > 0 && (size_t) n < offsetof(struct sync_msg, text))
+                return -EBADMSG;
+        return n;
+}
+
+/* ---- the child ---- */
+
+struct child {
+        const struct runtime_config *cfg;
+        int sync;
+        int hook_sock;
+};
+
+static int child_fuse_request(void *ctx, const char *options, const char *merged)
+{
+        struct child *c = ctx;
+        char text[2 * PATH_MAX];
+        size_t ol = strlen(options), ml = strlen(merged);
+        struct sync_msg m;
+
+        if (ol + ml + 2 > sizeof(text))
+                return -ENAMETOOLONG;
+        memcpy(text, options, ol + 1);
+        memcpy(text + ol + 1, merged, ml + 1);
+        int r = sync_send(c->sync, SYNC_FUSE, 0, text, ol + ml + 2);
+        if (r < 0)
+                return r;
+        ssize_t n = sync_recv(c->sync, &m);
+        if (n <= 0 || m.type != SYNC_REPLY)
+                return n < 0 ? (int) n : -EPIPE;
+        return m.value;
+}
+
+static __attribute__((noreturn)) void child_fail(struct child *c, int exit_status, struct hutch_error *e)
+{
+        struct hutch_child_report rep = { 0 };
+        rep.errnum = e ? e->errnum : 0;
+        rep.exit_status = exit_status;
+        snprintf(rep.msg, sizeof(rep.msg), "%s", e && e->msg ? e->msg : "container setup failed");
+        (void) sync_send(c->sync, SYNC_REPORT, exit_status, &rep, sizeof(rep));
+        _exit(exit_status);
+}
+
+static const char *env_get(char **env, const char *key)
+{
+        size_t k = strlen(key);
+        for (size_t i = 0; env && env[i]; i++)
+                if (strncmp(env[i], key, k) == 0 && env[i][k] == '=')
+                        return env[i] + k + 1;
+        return NULL;
+}
+
+/* Reads a file of the container's (we are inside its root now); a missing
+ * file is NULL, anything but a bounded regular file is an error. */
+static int read_container_file(const char *path, char **ret, struct hutch_error **err)
+{
+        struct hutch_error *e = NULL;
+        if (hutch_read_file_at(AT_FDCWD, path, USER_FILE_MAX, ret, NULL, &e) < 0) {
+                if (e->errnum == ENOENT) {
+                        hutch_error_free(e);
+                        *ret = NULL;
+                        return 0;
+                }
+                hutch_error_set(err, e->errnum, "the container's %s: %s", path, e->msg);
+                hutch_error_free(e);
+                return -1;
+        }
+        return 0;
+}
+
+/* execvpe with Docker's distinction between 127 (not found) and 126. */
+static __attribute__((noreturn)) void child_exec(struct child *c, char **args, char **env)
+{
+        struct hutch_error *e = NULL;
+        const char *cmd = args[0];
+        int saved = ENOENT;
+
+        if (strchr(cmd, '/')) {
+                execve(cmd, args, env);
+                saved = errno;
+        } else {
+                const char *path = env_get(env, "PATH");
+                if (path == NULL)
+                        path = DEFAULT_PATH;
+                bool eacces = false;
+                for (const char *p = path; *p;) {
+                        size_t n = strcspn(p, ":");
+                        char full[PATH_MAX];
+                        if (snprintf(full, sizeof(full), "%.*s/%s", (int) (n ? n : 1), n ? p : ".", cmd) <
+                            (int) sizeof(full)) {
+                                execve(full, args, env);
+                                if (errno == EACCES)
+                                        eacces = true;
+                                else if (errno != ENOENT && errno != ENOTDIR) {
+                                        saved = errno;
+                                        break;
+                                }
+                        }
+                        p += n;
+                        if (*p)
+                                p++;
+                }
+                if (saved == ENOENT && eacces)
+                        saved = EACCES;
+        }
+        if (saved == ENOENT || saved == ENOTDIR) {
+                hutch_error_set(&e, 0, "%s: executable file not found in $PATH: no such file or directory", cmd);
+                child_fail(c, 127, e);
+        }
+        hutch_error_set(&e, saved, "%s: cannot execute", cmd);
+        child_fail(c, 126, e);
+}
+
+static void reset_signals(void)
+{
+        struct sigaction sa = { .sa_handler = SIG_DFL };
+        sigset_t all;
+
+        for (int s = 1; s < NSIG; s++)
+                if (s != SIGKILL && s != SIGSTOP)
+                        (void) sigaction(s, &sa, NULL);
+        sigemptyset(&all);
+        (void) sigprocmask(SIG_SETMASK, &all, NULL);
+}
+
+static __attribute__((noreturn)) void child_main(struct child *c)
+{
+        const struct runtime_config *cfg = c->cfg;
+        struct hutch_error *err = NULL;
+        _cleanup_free_ char *root = NULL, *passwd = NULL, *group = NULL;
+        struct runtime_user user = { 0 };
+        _cleanup_strv_ char **env = NULL;
+        struct sync_msg m;
+        int r;
+
+        /* Die with the monitor; it would otherwise leave us orphaned. */
+        (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
+        ssize_t n = sync_recv(c->sync, &m);
+        if (n <= 0 || m.type != SYNC_MAPPED)
+                _exit(EXIT_FAILURE); /* the parent died or gave up */
+
+        /* Drop the host's supplementary groups when the map lets us. */
+        (void) setgroups(0, NULL);
+
+        r = mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL);
+        if (r < 0) {
+                hutch_error_set(&err, errno, "make the mount namespace private");
+                child_fail(c, 125, err);
+        }
+        if (runtime_mounts_root(cfg, child_fuse_request, c, &root, &err) < 0)
+                child_fail(c, 125, err);
+        if (runtime_mounts_container(cfg, root, &err) < 0)
+                child_fail(c, 125, err);
+        if (cfg->hooks.child_setup) {
+                r = sync_send(c->sync, SYNC_HOOKS, 0, NULL, 0);
+                if (r == 0)
+                        r = cfg->hooks.child_setup(cfg->hooks.ctx, c->hook_sock);
+                if (r == 0) {
+                        n = sync_recv(c->sync, &m);
+                        r = n <= 0 || m.type != SYNC_REPLY ? -EPIPE : m.value;
+                }
+                if (r < 0) {
+                        hutch_error_set(&err, r, "set up the container's network");
+                        child_fail(c, 125, err);
+                }
+        }
+        if (c->hook_sock >= 0)
+                (void) close(c->hook_sock);
+        if (cfg->hostname && sethostname(cfg->hostname, strlen(cfg->hostname)) < 0) {
+                hutch_error_set(&err, errno, "set hostname '%s'", cfg->hostname);
+                child_fail(c, 125, err);
+        }
+        if (runtime_mounts_pivot(cfg, root, &err) < 0)
+                child_fail(c, 125, err);
+
+        /* Inside the container from here on: its files, our code. */
+        if (read_container_file("/etc/passwd", &passwd, &err) < 0 ||
+            read_container_file("/etc/group", &group, &err) < 0)
+                child_fail(c, 125, err);
+        if (runtime_user_resolve(cfg->user, passwd, group, &user, &err) < 0)
+                child_fail(c, 125, err);
+
+        env = hutch_strv_copy(cfg->env);
+        if (env_get(env, "PATH") == NULL)
+                hutch_strv_append(&env, "PATH=" DEFAULT_PATH);
+        if (env_get(env, "HOSTNAME") == NULL && cfg->hostname) {
+                char *h = xasprintf("HOSTNAME=%s", cfg->hostname);
+                hutch_strv_push(&env, h);
+        }
+        if (env_get(env, "HOME") == NULL) {
+                char *h = xasprintf("HOME=%s", user.home ? user.home : "/");
+                hutch_strv_push(&env, h);
+        }
+
+        /* Everything of ours is close-on-exec from here; nothing reaches
+         * the container but 0, 1, 2 (and no dirfd for /proc/self/fd/N
+         * tricks: only the sync socket is still open). */
+        if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
+                for (int fd = 3; fd < 4096; fd++)
+                        if (fd != c->sync)
+                                (void) close(fd);
+        }
+
+        const char *cwd = cfg->cwd ? cfg->cwd : "/";
+        if (cfg->cwd) {
+                /* Docker creates a missing working directory. */
+                _cleanup_close_ int rfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+                int dfd = rfd >= 0 ? hutch_mkdir_p_in_root(rfd, cwd, 0755) : -errno;
+                if (dfd < 0) {
+                        hutch_error_set(&err, -dfd, "working directory '%s'", cwd);
+                        child_fail(c, 126, err);
+                }
+                (void) close(dfd);
+        }
+        if (chdir(cwd) < 0) {
+                hutch_error_set(&err, errno, "chdir to working directory '%s'", cwd);
+                child_fail(c, 126, err);
+        }
+        char here[PATH_MAX];
+        if (getcwd(here, sizeof(here)) == NULL || here[0] != '/') {
+                /* "(unreachable)": a directory outside our root (CVE-2024-21626) */
+                hutch_error_set(&err, EPERM, "working directory '%s' is outside the container", cwd);
+                child_fail(c, 126, err);
+        }
+
+        if (!cfg->security.privileged) {
+                r = runtime_caps_drop_bounding(cfg->security.caps);
+                if (r < 0) {
+                        hutch_error_set(&err, r, "drop capabilities");
+                        child_fail(c, 125, err);
+                }
+        }
+        if (user.n_groups > 0 && setgroups(user.n_groups, user.groups) < 0 && errno != EPERM) {
+                hutch_error_set(&err, errno, "set supplementary groups");
+                child_fail(c, 125, err);
+        }
+        if (setresgid(user.gid, user.gid, user.gid) < 0) {
+                hutch_error_set(&err, errno, "switch to group %u (is it in the container's ID map?)",
+                                (unsigned) user.gid);
+                child_fail(c, 125, err);
+        }
+        if (setresuid(user.uid, user.uid, user.uid) < 0) {
+                hutch_error_set(&err, errno, "switch to user %u (is it in the container's ID map?)",
+                                (unsigned) user.uid);
+                child_fail(c, 125, err);
+        }
+        r = runtime_caps_apply(cfg->security.privileged ? runtime_caps_all() : cfg->security.caps, user.uid == 0);
+        if (r < 0) {
+                hutch_error_set(&err, r, "set capabilities");
+                child_fail(c, 125, err);
+        }
+        if (cfg->security.no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+                hutch_error_set(&err, errno, "set no_new_privs");
+                child_fail(c, 125, err);
+        }
+        reset_signals();
+        if (cfg->security.seccomp && !cfg->security.privileged) {
+                r = runtime_seccomp_load(cfg->security.seccomp);
+                if (r < 0) {
+                        hutch_error_set(&err, r, "load the seccomp filter");
+                        child_fail(c, 125, err);
+                }
+        }
+        child_exec(c, cfg->args, env);
+}
+
+/* ---- the parent ---- */
+
+static pid_t clone_child(int flags, int *ret_pidfd)
+{
+        struct clone_args args = {
+                .flags = (uint64_t) flags | CLONE_PIDFD,
+                .pidfd = (uint64_t) (uintptr_t) ret_pidfd,
+                .exit_signal = SIGCHLD,
+        };
+        long pid = syscall(SYS_clone3, &args, sizeof(args));
+        if (pid >= 0 || errno != ENOSYS)
+                return (pid_t) pid;
+        /* Kernels before 5.3: clone() without a pidfd, open one after. */
+        pid = syscall(SYS_clone, (unsigned long) flags | SIGCHLD, NULL, NULL, NULL, 0);
+        if (pid > 0)
+                *ret_pidfd = hutch_pidfd_open((pid_t) pid);
+        return (pid_t) pid;
+}
+
+/* Runs fuse-overlayfs in the child's user and mount namespaces from a
+ * process of our own, so the daemon stays outside the container's pid
+ * namespace and out of its reach. */
+static int parent_fuse_mount(const struct runtime_config *cfg, int pidfd, const char *options, const char *merged)
+{
+        pid_t pid = fork();
+        int status;
+
+        if (pid < 0)
+                return -errno;
+        if (pid == 0) {
+                if (setns(pidfd, CLONE_NEWUSER | CLONE_NEWNS) < 0) {
+                        log_error_errno(errno, "join the container's namespaces for fuse-overlayfs");
+                        _exit(125);
+                }
+                hutch_close_fds_from(3);
+                execl(cfg->rootfs.fuse_overlayfs, "fuse-overlayfs", "-o", options, merged, (char *) NULL);
+                log_error_errno(errno, "exec '%s'", cfg->rootfs.fuse_overlayfs);
+                _exit(127);
+        }
+        while (waitpid(pid, &status, 0) < 0)
+                if (errno != EINTR)
+                        return -errno;
+        return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -EIO;
+}
+
+static void kill_and_reap(pid_t pid, int pidfd)
+{
+        if (pidfd >= 0)
+                (void) hutch_pidfd_send_signal(pidfd, SIGKILL);
+        else
+                (void) kill(pid, SIGKILL);
+        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+                ;
+}
 
 int runtime_container_start(const struct runtime_config *cfg, struct runtime_container **ret,
                             struct hutch_error **err)
 {
-        (void) cfg;
-        (void) ret;
-        return hutch_error_set(err, ENOSYS, "not implemented");
+        int sync[2] = { -1, -1 }, hooks[2] = { -1, -1 };
+        int pidfd = -1;
+        pid_t pid;
+        int r;
+
+        if (cfg->args == NULL || cfg->args[0] == NULL)
+                return hutch_error_set_status(err, 125, EINVAL, "no command given");
+        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sync) < 0)
+                return hutch_error_set(err, errno, "socketpair");
+        if (cfg->hooks.child_setup && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, hooks) < 0) {
+                r = errno;
+                (void) close(sync[0]);
+                (void) close(sync[1]);
+                return hutch_error_set(err, r, "socketpair");
+        }
+
+        pid = clone_child(CLONE_NEWUSER | CLONE_NEWNS | cfg->namespaces, &pidfd);
+        if (pid < 0) {
+                r = errno;
+                (void) close(sync[0]);
+                (void) close(sync[1]);
+                if (hooks[0] >= 0) {
+                        (void) close(hooks[0]);
+                        (void) close(hooks[1]);
+                }
+                if (r == EPERM || r == ENOSPC || r == EINVAL)
+                        return hutch_error_set(err, r,
+                                               "create the container's namespaces (are unprivileged user namespaces "
+                                               "enabled? see 'hutch info')");
+                return hutch_error_set(err, r, "clone");
+        }
+        if (pid == 0) {
+                struct child c = { .cfg = cfg, .sync = sync[1], .hook_sock = hooks[1] };
+                (void) close(sync[0]);
+                if (hooks[0] >= 0)
+                        (void) close(hooks[0]);
+                child_main(&c);
+        }
+        (void) close(sync[1]);
+        if (hooks[1] >= 0)
+                (void) close(hooks[1]);
+
+        r = runtime_userns_write_maps(pid, &cfg->uidmap, &cfg->gidmap, cfg->use_map_helpers ? cfg->newuidmap : NULL,
+                                      cfg->use_map_helpers ? cfg->newgidmap : NULL, err);
+        if (r < 0) {
+                hutch_error_prefix(err, "write the container's ID maps");
+                goto fail;
+        }
+        r = sync_send(sync[0], SYNC_MAPPED, 0, NULL, 0);
+        if (r < 0) {
+                hutch_error_set(err, r, "start the container");
+                goto fail;
+        }
+
+        for (;;) {
+                struct sync_msg m;
+                ssize_t n = sync_recv(sync[0], &m);
+                if (n == 0)
+                        break; /* close-on-exec: the command is running */
+                if (n < 0) {
+                        hutch_error_set(err, (int) -n, "wait for the container to start");
+                        goto fail;
+                }
+                if (m.type == SYNC_FUSE) {
+                        const char *options = m.text;
+                        const char *merged = m.text + strnlen(m.text, sizeof(m.text) - 1) + 1;
+                        m.text[sizeof(m.text) - 1] = '\0';
+                        int q = parent_fuse_mount(cfg, pidfd, options, merged);
+                        (void) sync_send(sync[0], SYNC_REPLY, q, NULL, 0);
+                } else if (m.type == SYNC_HOOKS) {
+                        int q = 0;
+                        if (cfg->hooks.parent_setup)
+                                q = cfg->hooks.parent_setup(cfg->hooks.ctx, pid, pidfd, hooks[0], err);
+                        (void) sync_send(sync[0], SYNC_REPLY, q < 0 ? -EIO : 0, NULL, 0);
+                        if (q < 0) {
+                                hutch_error_prefix(err, "set up the container's network");
+                                goto fail;
+                        }
+                } else if (m.type == SYNC_REPORT) {
+                        struct hutch_child_report rep;
+                        memcpy(&rep, m.text, sizeof(rep));
+                        rep.msg[sizeof(rep.msg) - 1] = '\0';
+                        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+                                ;
+                        (void) close(sync[0]);
+                        if (hooks[0] >= 0)
+                                (void) close(hooks[0]);
+                        if (pidfd >= 0)
+                                (void) close(pidfd);
+                        hutch_error_set_status(err, rep.exit_status ? rep.exit_status : 125, 0, "%s", rep.msg);
+                        return -1;
+                } else {
+                        hutch_error_set(err, EBADMSG, "unexpected message %u from the container", m.type);
+                        goto fail;
+                }
+        }
+        (void) close(sync[0]);
+        if (hooks[0] >= 0)
+                (void) close(hooks[0]);
+
+        struct runtime_container *c = xzalloc(sizeof(*c));
+        c->pid = pid;
+        c->pidfd = pidfd;
+        *ret = c;
+        return 0;
+
+fail:
+        kill_and_reap(pid, pidfd);
+        (void) close(sync[0]);
+        if (hooks[0] >= 0)
+                (void) close(hooks[0]);
+        if (pidfd >= 0)
+                (void) close(pidfd);
+        return -1;
+}
+
+pid_t runtime_container_pid(const struct runtime_container *c)
+{
+        return c->pid;
+}
+
+int runtime_container_pidfd(const struct runtime_container *c)
+{
+        return c->pidfd;
+}
+
+int runtime_container_signal(const struct runtime_container *c, int sig)
+{
+        if (c->reaped)
+                return -ESRCH;
+        if (c->pidfd >= 0)
+                return hutch_pidfd_send_signal(c->pidfd, sig);
+        return kill(c->pid, sig) < 0 ? -errno : 0;
+}
+
+int runtime_container_reap(struct runtime_container *c, struct hutch_error **err)
+{
+        int status;
+
+        if (c->reaped)
+                return c->exit_code;
+        for (;;) {
+                pid_t p = waitpid(c->pid, &status, 0);
+                if (p == c->pid)
+                        break;
+                if (p < 0 && errno != EINTR)
+                        return hutch_error_set(err, errno, "wait for the container");
+        }
+        c->reaped = true;
+        c->exit_code = hutch_wait_status_to_exit(status);
+        return c->exit_code;
+}
+
+struct runtime_container *runtime_container_free(struct runtime_container *c)
+{
+        if (c == NULL)
+                return NULL;
+        if (c->pidfd >= 0)
+                (void) close(c->pidfd);
+        free(c);
+        return NULL;
 }

@@ -308,14 +308,16 @@ int runtime_userns_write_maps(pid_t pid, const struct runtime_idmap *uidmap, con
                 return run_map_helper(newgidmap, pid, gidmap, err);
         }
         /* Without helpers an unprivileged process may map only itself, and
-         * must give up setgroups first. */
+         * must give up setgroups first (real root may write any map). */
         runtime_idmap_format(uidmap, buf, sizeof(buf));
         r = write_proc_file(pid, "uid_map", buf, err);
         if (r < 0)
                 return r;
-        r = write_proc_file(pid, "setgroups", "deny", err);
-        if (r < 0)
-                return r;
+        if (gidmap->n == 1 && gidmap->e[0].size == 1) {
+                r = write_proc_file(pid, "setgroups", "deny", err);
+                if (r < 0)
+                        return r;
+        }
         runtime_idmap_format(gidmap, buf, sizeof(buf));
         return write_proc_file(pid, "gid_map", buf, err);
 }

@@ -1,7 +1,27 @@
-/* Mounts inside the container's mount namespace (runs in the child). */
+/* Mounts inside the container's mount namespace.  Everything here runs in
+ * the container's child between clone and exec, as root of its user
+ * namespace; targets are always resolved inside the new root. */
 #ifndef HUTCH_RUNTIME_MOUNTS_H
 #define HUTCH_RUNTIME_MOUNTS_H
 
 #include "runtime/runtime.h"
+
+/* Asks the parent to mount fuse-overlayfs at merged with the given
+ * options; returns -errno (the parent runs fuse-overlayfs in our user and
+ * mount namespaces, outside our pid namespace). */
+typedef int (*runtime_fuse_request_fn)(void *ctx, const char *options, const char *merged);
+
+/* Mounts the container's root at <state_dir>/root on a private tmpfs and
+ * returns its path (malloc'd). */
+int runtime_mounts_root(const struct runtime_config *cfg, runtime_fuse_request_fn fuse, void *fuse_ctx,
+                        char **ret_root, struct hutch_error **err);
+/* /proc, /dev, /sys, the configured mounts, masked and read-only paths. */
+int runtime_mounts_container(const struct runtime_config *cfg, const char *root, struct hutch_error **err);
+/* pivot_root into root and detach the old one; remount / read-only when
+ * asked. */
+int runtime_mounts_pivot(const struct runtime_config *cfg, const char *root, struct hutch_error **err);
+
+/* Escapes ',' ':' and '\' for an overlay option value. */
+char *runtime_overlay_escape(const char *path);
 
 #endif

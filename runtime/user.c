@@ -107,7 +107,7 @@ int runtime_user_resolve(const char *spec, const char *passwd, const char *group
         if (!found) {
                 if (!numeric) {
                         runtime_user_clear(&u);
-                        return hutch_error_set(err, ENOENT,
+                        return hutch_error_set(err, 0,
                                                "unable to find user '%s': no matching entries in the container's "
                                                "/etc/passwd",
                                                user_part);
@@ -133,7 +133,7 @@ int runtime_user_resolve(const char *spec, const char *passwd, const char *group
                 if (!gfound) {
                         free(username);
                         runtime_user_clear(&u);
-                        return hutch_error_set(err, ENOENT,
+                        return hutch_error_set(err, 0,
                                                "unable to find group '%s': no matching entries in the container's "
                                                "/etc/group",
                                                group_part);
