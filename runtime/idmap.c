@@ -205,7 +205,7 @@ int runtime_idmap_parse(const char *s, struct runtime_idmap *ret, struct hutch_e
                                 return hutch_error_set(err, EINVAL, "invalid ID map '%s': ranges overlap", s);
                 }
                 map.e[map.n++] = (struct runtime_idmap_entry){ (uint32_t) v[0], (uint32_t) v[1], (uint32_t) v[2] };
-                if (*p == ',')
+                if (*p == ',' && p[1] != '\0')
                         p++;
                 else if (*p)
                         return hutch_error_set(err, EINVAL, "invalid ID map '%s'", s);
