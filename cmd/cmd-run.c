@@ -257,16 +257,18 @@ static int choose_rootfs_mode(struct runtime_rootfs *rootfs, struct hutch_error 
                 rootfs->fuse_overlayfs = hutch_find_in_path("fuse-overlayfs", "/usr/bin:/bin:/usr/local/bin");
         if (driver == NULL || STREQ(driver, "overlay")) {
                 rootfs->mode = RUNTIME_ROOTFS_OVERLAY;
+                rootfs->fallback = driver == NULL;
         } else if (STREQ(driver, "fuse-overlayfs")) {
                 if (rootfs->fuse_overlayfs == NULL)
                         return hutch_error_set(err, ENOENT,
                                                "fuse-overlayfs not found: install it ('sudo apt-get install "
                                                "fuse-overlayfs') or choose --storage-driver overlay or copy");
                 if (access("/dev/fuse", R_OK | W_OK) < 0)
-                        return hutch_error_set(err, errno,
-                                               "/dev/fuse is not usable, so fuse-overlayfs cannot run: make it "
+                        return hutch_error_set(err, 0,
+                                               "/dev/fuse is not usable (%s), so fuse-overlayfs cannot run: make it "
                                                "accessible as distributions ship it ('sudo chmod 0666 /dev/fuse') or "
-                                               "choose --storage-driver copy");
+                                               "choose --storage-driver copy",
+                                               strerror(errno));
                 rootfs->mode = RUNTIME_ROOTFS_FUSE_OVERLAYFS;
         } else {
                 rootfs->mode = RUNTIME_ROOTFS_COPY;

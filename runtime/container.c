@@ -30,6 +30,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <linux/sched.h>
+#include <sys/mount.h>
 
 #ifndef CLONE_PIDFD
 #define CLONE_PIDFD 0x00001000
@@ -43,8 +44,20 @@
 #ifndef SYS_close_range
 #define SYS_close_range 436
 #endif
-#ifndef P_PIDFD
-#define P_PIDFD 3
+#ifndef SYS_open_tree
+#define SYS_open_tree 428
+#endif
+#ifndef SYS_move_mount
+#define SYS_move_mount 429
+#endif
+#ifndef OPEN_TREE_CLONE
+#define OPEN_TREE_CLONE 1
+#endif
+#ifndef OPEN_TREE_CLOEXEC
+#define OPEN_TREE_CLOEXEC O_CLOEXEC
+#endif
+#ifndef MOVE_MOUNT_F_EMPTY_PATH
+#define MOVE_MOUNT_F_EMPTY_PATH 0x00000004
 #endif
 
 #define USER_FILE_MAX (8u << 20)
@@ -108,24 +121,27 @@ struct child {
         int hook_sock;
 };
 
-static int child_fuse_request(void *ctx, const char *options, const char *merged)
+static int child_fuse_request(void *ctx, const char *merged)
 {
         struct child *c = ctx;
-        char text[2 * PATH_MAX];
-        size_t ol = strlen(options), ml = strlen(merged);
         struct sync_msg m;
+        int r, fd;
 
-        if (ol + ml + 2 > sizeof(text))
-                return -ENAMETOOLONG;
-        memcpy(text, options, ol + 1);
-        memcpy(text + ol + 1, merged, ml + 1);
-        int r = sync_send(c->sync, SYNC_FUSE, 0, text, ol + ml + 2);
+        r = sync_send(c->sync, SYNC_FUSE, 0, NULL, 0);
         if (r < 0)
                 return r;
         ssize_t n = sync_recv(c->sync, &m);
         if (n <= 0 || m.type != SYNC_REPLY)
                 return n < 0 ? (int) n : -EPIPE;
-        return m.value;
+        if (m.value < 0)
+                return m.value;
+        fd = hutch_recv_fd(c->sync);
+        if (fd < 0)
+                return fd;
+        r = (int) syscall(SYS_move_mount, fd, "", AT_FDCWD, merged, MOVE_MOUNT_F_EMPTY_PATH);
+        r = r < 0 ? -errno : 0;
+        (void) close(fd);
+        return r;
 }
 
 static __attribute__((noreturn)) void child_fail(struct child *c, int exit_status, struct hutch_error *e)
@@ -380,30 +396,101 @@ static pid_t clone_child(int flags, int *ret_pidfd)
         return (pid_t) pid;
 }
 
-/* Runs fuse-overlayfs in the child's user and mount namespaces from a
- * process of our own, so the daemon stays outside the container's pid
- * namespace and out of its reach. */
-static int parent_fuse_mount(const struct runtime_config *cfg, int pidfd, const char *options, const char *merged)
+/* The fuse-overlayfs helper, forked from the parent: joins the container's
+ * user namespace, makes a mount namespace of its own (which never pivots,
+ * so the daemon keeps its view of the host's files), mounts the overlay
+ * there with a private tmpfs for the upper layer, and sends back a clone
+ * of the mount.  Detaching its own copy leaves the container's mount the
+ * only user: when the container's namespace goes, the daemon exits. */
+static __attribute__((noreturn)) void fuse_helper(const struct runtime_config *cfg, int pidfd, int sock)
 {
-        pid_t pid = fork();
-        int status;
+        _cleanup_strv_ char **lowers = NULL;
+        _cleanup_free_ char *lower = NULL, *upper = NULL, *work = NULL, *merged = NULL, *opts = NULL;
+        _cleanup_free_ char *eu = NULL, *ew = NULL;
+        int status, fd;
+        pid_t pid;
 
+        if (setns(pidfd, CLONE_NEWUSER) < 0 || unshare(CLONE_NEWNS) < 0 ||
+            mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+            mount("tmpfs", cfg->state_dir, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0700") < 0) {
+                log_error_errno(errno, "prepare the namespace for fuse-overlayfs");
+                _exit(125);
+        }
+        upper = xasprintf("%s/upper", cfg->state_dir);
+        work = xasprintf("%s/work", cfg->state_dir);
+        merged = xasprintf("%s/merged", cfg->state_dir);
+        if (mkdir(upper, 0755) < 0 || mkdir(work, 0700) < 0 || mkdir(merged, 0755) < 0)
+                _exit(125);
+        for (size_t i = 0; cfg->rootfs.lowerdirs[i]; i++)
+                hutch_strv_push(&lowers, runtime_overlay_escape(cfg->rootfs.lowerdirs[i]));
+        lower = hutch_strv_join(lowers, ":");
+        eu = runtime_overlay_escape(cfg->rootfs.upperdir ? cfg->rootfs.upperdir : upper);
+        ew = runtime_overlay_escape(cfg->rootfs.workdir ? cfg->rootfs.workdir : work);
+        opts = xasprintf("lowerdir=%s,upperdir=%s,workdir=%s", lower, eu, ew);
+
+        pid = fork();
         if (pid < 0)
-                return -errno;
+                _exit(125);
         if (pid == 0) {
-                if (setns(pidfd, CLONE_NEWUSER | CLONE_NEWNS) < 0) {
-                        log_error_errno(errno, "join the container's namespaces for fuse-overlayfs");
-                        _exit(125);
+                int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+                if (devnull >= 0) {
+                        (void) dup2(devnull, STDIN_FILENO);
+                        (void) dup2(devnull, STDOUT_FILENO); /* it chats about ignored options */
                 }
                 hutch_close_fds_from(3);
-                execl(cfg->rootfs.fuse_overlayfs, "fuse-overlayfs", "-o", options, merged, (char *) NULL);
+                execl(cfg->rootfs.fuse_overlayfs, "fuse-overlayfs", "-o", opts, merged, (char *) NULL);
                 log_error_errno(errno, "exec '%s'", cfg->rootfs.fuse_overlayfs);
                 _exit(127);
         }
         while (waitpid(pid, &status, 0) < 0)
                 if (errno != EINTR)
-                        return -errno;
-        return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -EIO;
+                        _exit(125);
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+                _exit(125);
+        fd = (int) syscall(SYS_open_tree, AT_FDCWD, merged, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+        if (fd < 0 || hutch_send_fd(sock, fd) < 0) {
+                log_error_errno(errno, "hand over the fuse-overlayfs mount");
+                (void) umount2(merged, MNT_DETACH);
+                _exit(125);
+        }
+        (void) umount2(merged, MNT_DETACH);
+        _exit(0);
+}
+
+/* Returns a mount fd for the child, or -errno. */
+static int parent_fuse_mount(const struct runtime_config *cfg, int pidfd)
+{
+        int sp[2], status, fd;
+        pid_t pid;
+
+        if (cfg->rootfs.fuse_overlayfs == NULL)
+                return -ENOENT;
+        if (access("/dev/fuse", R_OK | W_OK) < 0)
+                return -errno;
+        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
+                return -errno;
+        pid = fork();
+        if (pid < 0) {
+                int e = errno;
+                (void) close(sp[0]);
+                (void) close(sp[1]);
+                return -e;
+        }
+        if (pid == 0) {
+                (void) close(sp[0]);
+                fuse_helper(cfg, pidfd, sp[1]);
+        }
+        (void) close(sp[1]);
+        fd = hutch_recv_fd(sp[0]);
+        (void) close(sp[0]);
+        while (waitpid(pid, &status, 0) < 0)
+                if (errno != EINTR)
+                        break;
+        if (fd >= 0 && (!WIFEXITED(status) || WEXITSTATUS(status) != 0)) {
+                (void) close(fd);
+                return -EIO;
+        }
+        return fd < 0 ? -EIO : fd;
 }
 
 static void kill_and_reap(pid_t pid, int pidfd)
@@ -483,11 +570,12 @@ int runtime_container_start(const struct runtime_config *cfg, struct runtime_con
                         goto fail;
                 }
                 if (m.type == SYNC_FUSE) {
-                        const char *options = m.text;
-                        const char *merged = m.text + strnlen(m.text, sizeof(m.text) - 1) + 1;
-                        m.text[sizeof(m.text) - 1] = '\0';
-                        int q = parent_fuse_mount(cfg, pidfd, options, merged);
-                        (void) sync_send(sync[0], SYNC_REPLY, q, NULL, 0);
+                        int fd = parent_fuse_mount(cfg, pidfd);
+                        (void) sync_send(sync[0], SYNC_REPLY, fd < 0 ? fd : 0, NULL, 0);
+                        if (fd >= 0) {
+                                (void) hutch_send_fd(sync[0], fd);
+                                (void) close(fd);
+                        }
                 } else if (m.type == SYNC_HOOKS) {
                         int q = 0;
                         if (cfg->hooks.parent_setup)

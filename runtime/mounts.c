@@ -319,26 +319,37 @@ int runtime_mounts_root(const struct runtime_config *cfg, runtime_fuse_request_f
                 return hutch_error_set(err, errno, "create the upper layer in '%s'", cfg->state_dir);
         }
 
-        switch (cfg->rootfs.mode) {
-        case RUNTIME_ROOTFS_OVERLAY:
+        enum runtime_rootfs_mode mode = cfg->rootfs.mode;
+        if (mode == RUNTIME_ROOTFS_OVERLAY) {
                 r = mount_overlay(cfg, upper, work, merged, err);
-                if (r < 0)
+                if (r == 0)
+                        goto done;
+                if (!cfg->rootfs.fallback)
                         return r;
-                break;
-        case RUNTIME_ROOTFS_FUSE_OVERLAYFS: {
-                _cleanup_strv_ char **lowers = NULL;
-                _cleanup_free_ char *lower = NULL, *opts = NULL, *eu = NULL, *ew = NULL;
-                for (size_t i = 0; cfg->rootfs.lowerdirs[i]; i++)
-                        hutch_strv_push(&lowers, runtime_overlay_escape(cfg->rootfs.lowerdirs[i]));
-                lower = hutch_strv_join(lowers, ":");
-                eu = runtime_overlay_escape(upper);
-                ew = runtime_overlay_escape(work);
-                opts = xasprintf("lowerdir=%s,upperdir=%s,workdir=%s", lower, eu, ew);
-                r = fuse(fuse_ctx, opts, merged);
-                if (r < 0)
-                        return hutch_error_set(err, -r, "mount fuse-overlayfs on '%s'", merged);
-                break;
+                log_warn("%s; falling back to fuse-overlayfs", (*err)->msg);
+                hutch_error_clear(err);
+                mode = RUNTIME_ROOTFS_FUSE_OVERLAYFS;
         }
+        if (mode == RUNTIME_ROOTFS_FUSE_OVERLAYFS) {
+                r = fuse(fuse_ctx, merged);
+                if (r == 0)
+                        goto done;
+                if (!cfg->rootfs.fallback) {
+                        if (r == -EACCES || r == -EPERM)
+                                return hutch_error_set(err, -r,
+                                                       "fuse-overlayfs cannot use /dev/fuse: make it accessible as "
+                                                       "distributions ship it ('sudo chmod 0666 /dev/fuse')");
+                        return hutch_error_set(err, -r, "mount fuse-overlayfs on '%s'", merged);
+                }
+                log_warn("fuse-overlayfs is not usable (%s%s); copying the root filesystem instead (slow)",
+                         strerror(-r), r == -EACCES ? ": /dev/fuse is not accessible, 'sudo chmod 0666 /dev/fuse'"
+                                                    : "");
+                mode = RUNTIME_ROOTFS_COPY;
+        }
+        switch (mode) {
+        case RUNTIME_ROOTFS_OVERLAY:
+        case RUNTIME_ROOTFS_FUSE_OVERLAYFS:
+                break;
         case RUNTIME_ROOTFS_COPY: {
                 /* Topmost layer wins: copy bottom-up over each other. */
                 size_t n = hutch_strv_length(cfg->rootfs.lowerdirs);
@@ -360,6 +371,7 @@ int runtime_mounts_root(const struct runtime_config *cfg, runtime_fuse_request_f
                 break;
         }
         }
+done:
         *ret_root = steal_ptr(&merged);
         return 0;
 }

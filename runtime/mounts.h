@@ -6,10 +6,12 @@
 
 #include "runtime/runtime.h"
 
-/* Asks the parent to mount fuse-overlayfs at merged with the given
- * options; returns -errno (the parent runs fuse-overlayfs in our user and
- * mount namespaces, outside our pid namespace). */
-typedef int (*runtime_fuse_request_fn)(void *ctx, const char *options, const char *merged);
+/* Asks the parent for a fuse-overlayfs mount of the root and attaches it
+ * at merged; returns -errno.  The fuse-overlayfs daemon must live outside
+ * our mount namespace: pivot_root would move its root (and /proc) under
+ * it.  So the parent runs it in a mount namespace of its own and hands us
+ * a clone of the mount (open_tree), which we move into place. */
+typedef int (*runtime_fuse_request_fn)(void *ctx, const char *merged);
 
 /* Mounts the container's root at <state_dir>/root on a private tmpfs and
  * returns its path (malloc'd). */

@@ -115,6 +115,7 @@ struct runtime_rootfs {
         char *upperdir;    /* NULL: throw-away upper on a tmpfs */
         char *workdir;
         bool readonly;
+        bool fallback;        /* overlay mode: try fuse-overlayfs, then a copy, when the kernel refuses */
         char *fuse_overlayfs; /* path of fuse-overlayfs for that mode */
 };
 
