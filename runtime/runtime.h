@@ -184,6 +184,16 @@ int runtime_container_signal(const struct runtime_container *c, int sig);
 int runtime_container_reap(struct runtime_container *c, struct hutch_error **err);
 struct runtime_container *runtime_container_free(struct runtime_container *c);
 
+/* Runs fn(data) in a child process inside a new user namespace (and a new
+ * mount namespace when with_mountns) carrying the given maps, as root of
+ * that namespace: storage work that must create files owned by container
+ * IDs (unpacking layers, removing containers) and `hutch unshare`.
+ * Returns fn's return value (>= 0 on success, an exit status), or < 0
+ * with *err set when the namespace could not be made. */
+int runtime_userns_run(const struct runtime_idmap *uidmap, const struct runtime_idmap *gidmap, const char *newuidmap,
+                       const char *newgidmap, bool with_mountns, int (*fn)(void *data), void *data,
+                       struct hutch_error **err);
+
 /* Probes, for `hutch info` and the automatic overlay choice: forks a child in
  * a new user+mount namespace (single-ID map) and tries the mount. */
 bool runtime_probe_userns(void);
