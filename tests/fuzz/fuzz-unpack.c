@@ -1,0 +1,58 @@
+/* Fuzzes the layer unpacker: the input is a layer (any compression); it is
+ * unpacked into a fresh directory that is then removed.  Caps are small so
+ * that bombs end quickly. */
+#include "config.h"
+
+#include "lib/fs.h"
+#include "storage/unpack.h"
+
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+        static char base[] = "/tmp/fuzz-unpack-XXXXXX";
+        static bool init;
+        struct storage_unpack_options opts = {
+                .max_bytes = 64 << 20,
+                .max_entries = 10000,
+        };
+        struct storage_unpack_result res;
+        struct hutch_error *err = NULL;
+        int fds[2];
+
+        if (!init) {
+                if (mkdtemp(base) == NULL)
+                        abort();
+                init = true;
+        }
+        if (mkdirat(AT_FDCWD, base, 0700) < 0 && errno != EEXIST)
+                abort();
+        char dest[sizeof(base) + 8];
+        snprintf(dest, sizeof(dest), "%s/root", base);
+        if (mkdir(dest, 0755) < 0)
+                abort();
+        int dfd = open(dest, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        /* A memfd is a seekable fd like a file; the unpacker never seeks. */
+        int in = memfd_create("layer", MFD_CLOEXEC);
+        if (dfd < 0 || in < 0 || hutch_write_all(in, data, size) < 0 || lseek(in, 0, SEEK_SET) < 0)
+                abort();
+        (void) fds;
+        (void) storage_layer_unpack(in, dfd, &opts, &res, &err);
+        err = hutch_error_free(err);
+        close(in);
+        close(dfd);
+        /* Nothing may appear next to the destination. */
+        if (hutch_rm_rf_at(AT_FDCWD, dest) < 0)
+                abort();
+        if (rmdir(base) < 0)
+                abort();
+        return 0;
+}
