@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# shellcheck disable=SC2154 # status, output, stderr, ... are set by run_hutch (helpers.bash)
+# shellcheck disable=SC2154,SC2153 # status, output, stderr, ROOTFS, ... are set by helpers.bash
 # The command line: help, version, usage errors and `hutch info`.
 
 load helpers
