@@ -64,7 +64,7 @@ extern const size_t hutch_seccomp_default_json_len;
 
 #define MAX_RULES 4096
 #define MAX_NAMES 65536 /* over all rules */
-#define MAX_ARGS 6
+#define MAX_ARGS 64 /* conditions on one argument are ORed, so may exceed 6 */
 #define MAX_ARCHES 16
 #define MAX_FILTER_ARGS_INDEX 5
 #define MAX_ERRNO 4095
