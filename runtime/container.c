@@ -428,25 +428,36 @@ static __attribute__((noreturn)) void fuse_helper(const struct runtime_config *c
         ew = runtime_overlay_escape(cfg->rootfs.workdir ? cfg->rootfs.workdir : work);
         opts = xasprintf("lowerdir=%s,upperdir=%s,workdir=%s", lower, eu, ew);
 
+        /* It chats about ignored options: keep its output unless it fails. */
+        int out[2];
+        if (pipe2(out, O_CLOEXEC) < 0)
+                _exit(125);
         pid = fork();
         if (pid < 0)
                 _exit(125);
         if (pid == 0) {
                 int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
-                if (devnull >= 0) {
+                if (devnull >= 0)
                         (void) dup2(devnull, STDIN_FILENO);
-                        (void) dup2(devnull, STDOUT_FILENO); /* it chats about ignored options */
-                }
+                (void) dup2(out[1], STDOUT_FILENO);
+                (void) dup2(out[1], STDERR_FILENO);
                 hutch_close_fds_from(3);
                 execl(cfg->rootfs.fuse_overlayfs, "fuse-overlayfs", "-o", opts, merged, (char *) NULL);
                 log_error_errno(errno, "exec '%s'", cfg->rootfs.fuse_overlayfs);
                 _exit(127);
         }
+        (void) close(out[1]);
+        char msg[1024];
+        ssize_t len = hutch_read_full(out[0], msg, sizeof(msg) - 1);
+        (void) close(out[0]);
         while (waitpid(pid, &status, 0) < 0)
                 if (errno != EINTR)
                         _exit(125);
-        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+                if (len > 0)
+                        (void) hutch_write_all(STDERR_FILENO, msg, (size_t) len);
                 _exit(125);
+        }
         fd = (int) syscall(SYS_open_tree, AT_FDCWD, merged, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
         if (fd < 0 || hutch_send_fd(sock, fd) < 0) {
                 log_error_errno(errno, "hand over the fuse-overlayfs mount");
