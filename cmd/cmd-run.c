@@ -407,7 +407,7 @@ out:
         if (blocked)
                 sigprocmask(SIG_SETMASK, &oldmask, NULL);
         if (cfg.state_dir)
-                (void) rmdir(cfg.state_dir);
+                (void) hutch_rm_rf_at(AT_FDCWD, cfg.state_dir);
         for (size_t i = 0; i < n_vols; i++)
                 cmd_volume_clear(&vols[i]);
         free(vols);

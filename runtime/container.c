@@ -407,18 +407,19 @@ static __attribute__((noreturn)) void fuse_helper(const struct runtime_config *c
         _cleanup_strv_ char **lowers = NULL;
         _cleanup_free_ char *lower = NULL, *upper = NULL, *work = NULL, *merged = NULL, *opts = NULL;
         _cleanup_free_ char *eu = NULL, *ew = NULL;
+        _cleanup_free_ char *stage = xasprintf("%s/mnt", cfg->state_dir);
         int status, fd;
         pid_t pid;
 
         if (setns(pidfd, CLONE_NEWUSER) < 0 || unshare(CLONE_NEWNS) < 0 ||
             mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
-            mount("tmpfs", cfg->state_dir, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0700") < 0) {
+            mount("tmpfs", stage, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0700") < 0) {
                 log_error_errno(errno, "prepare the namespace for fuse-overlayfs");
                 _exit(125);
         }
-        upper = xasprintf("%s/upper", cfg->state_dir);
-        work = xasprintf("%s/work", cfg->state_dir);
-        merged = xasprintf("%s/merged", cfg->state_dir);
+        upper = xasprintf("%s/upper", stage);
+        work = xasprintf("%s/work", stage);
+        merged = xasprintf("%s/merged", stage);
         if (mkdir(upper, 0755) < 0 || mkdir(work, 0700) < 0 || mkdir(merged, 0755) < 0)
                 _exit(125);
         for (size_t i = 0; cfg->rootfs.lowerdirs[i]; i++)

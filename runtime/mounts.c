@@ -302,12 +302,15 @@ int runtime_mounts_root(const struct runtime_config *cfg, runtime_fuse_request_f
 
         /* A private tmpfs holds the throw-away upper layer and the mount
          * point; it vanishes with the mount namespace. */
-        r = do_mount("tmpfs", cfg->state_dir, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0700", err);
+        _cleanup_free_ char *stage = xasprintf("%s/mnt", cfg->state_dir);
+        if (mkdir(stage, 0700) < 0 && errno != EEXIST)
+                return hutch_error_set(err, errno, "mkdir '%s'", stage);
+        r = do_mount("tmpfs", stage, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0700", err);
         if (r < 0)
                 return r;
-        upper = xasprintf("%s/upper", cfg->state_dir);
-        work = xasprintf("%s/work", cfg->state_dir);
-        merged = xasprintf("%s/root", cfg->state_dir);
+        upper = xasprintf("%s/upper", stage);
+        work = xasprintf("%s/work", stage);
+        merged = xasprintf("%s/root", stage);
         if (mkdir(merged, 0755) < 0)
                 return hutch_error_set(err, errno, "mkdir '%s'", merged);
         if (cfg->rootfs.upperdir) {
@@ -316,7 +319,7 @@ int runtime_mounts_root(const struct runtime_config *cfg, runtime_fuse_request_f
                 upper = xstrdup(cfg->rootfs.upperdir);
                 work = xstrdup(cfg->rootfs.workdir);
         } else if (mkdir(upper, 0755) < 0 || mkdir(work, 0700) < 0) {
-                return hutch_error_set(err, errno, "create the upper layer in '%s'", cfg->state_dir);
+                return hutch_error_set(err, errno, "create the upper layer in '%s'", stage);
         }
 
         enum runtime_rootfs_mode mode = cfg->rootfs.mode;

@@ -13,8 +13,10 @@
  * a clone of the mount (open_tree), which we move into place. */
 typedef int (*runtime_fuse_request_fn)(void *ctx, const char *merged);
 
-/* Mounts the container's root at <state_dir>/root on a private tmpfs and
- * returns its path (malloc'd). */
+/* Mounts the container's root at <state_dir>/mnt/root, on a tmpfs private
+ * to the container's mount namespace (holding the throw-away upper layer),
+ * and returns its path (malloc'd).  The rest of state_dir stays visible:
+ * cmd/ puts generated files (hosts, resolv.conf) there. */
 int runtime_mounts_root(const struct runtime_config *cfg, runtime_fuse_request_fn fuse, void *fuse_ctx,
                         char **ret_root, struct hutch_error **err);
 /* /proc, /dev, /sys, the configured mounts, masked and read-only paths. */
