@@ -42,7 +42,10 @@ void cmd_print_help(const struct cmd_command *cmd, FILE *out)
                                  o->arg ? o->arg : "VALUE");
                 fprintf(out, "  %-28s %s\n", left, o->help);
         }
-        fprintf(out, "  %-28s %s\n", "-h, --help", "show this help");
+        bool h_taken = false;
+        for (const struct cmd_option *o = cmd->options; o && o->long_name; o++)
+                h_taken |= o->short_name == 'h';
+        fprintf(out, "  %-28s %s\n", h_taken ? "    --help" : "-h, --help", "show this help");
         if (cmd->subcommands)
                 fprintf(out, "\nRun '%s COMMAND --help' for more information on a command.\n", name);
 }
