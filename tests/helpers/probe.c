@@ -1,0 +1,406 @@
+/* hutch-probe: a small static program the system tests copy into a
+ * container's root filesystem.  It makes raw system calls (through the
+ * 64-bit entry, the 32-bit int $0x80 entry and with x32 numbers) and prints
+ * what the kernel answered, one line per check, in a form a bats test can
+ * compare: "keyctl: EPERM", "getpid: OK".
+ *
+ *   hutch-probe status                     Cap*, NoNewPrivs and Seccomp lines of /proc/self/status
+ *   hutch-probe syscall [--abi A] NAME...  A = 64 (default), i386 or x32; NAME from the table below
+ *   hutch-probe nr [--abi A] N             the raw system call number N with zero arguments
+ *   hutch-probe list                       the NAMEs syscall knows
+ *   hutch-probe fork | thread              fork and wait / create and join a thread
+ *   hutch-probe stat PATH...               "PATH: char 1:3", "dir", "file", "symlink", or the errno
+ *   hutch-probe read PATH                  "PATH: N bytes" (at most 1 MiB read) or the errno
+ *   hutch-probe ls PATH                    "PATH: N entries" (without . and ..) or the errno
+ *   hutch-probe write PATH                 opens for writing (no create) and writes one byte
+ *   hutch-probe create PATH                creates a file (O_EXCL)
+ *   hutch-probe mknod PATH                 makes a char device 1:3
+ *   hutch-probe remount-rw PATH            mount(MS_REMOUNT|MS_BIND) without MS_RDONLY
+ *   hutch-probe exec PATH [ARG...]         execve, printing the errno when it fails
+ *   hutch-probe kill-all                   kill(-1, SIGKILL)
+ *
+ * Exit status 0 when every line was printed (whatever the kernel said), 2
+ * for a usage error.  This is test code: it must stay tiny and depend on
+ * nothing but libc. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <dirent.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define X32_BIT 0x40000000L
+
+enum abi { ABI_64, ABI_I386, ABI_X32 };
+
+static const char *err_name(int e)
+{
+        const char *n = strerrorname_np(e);
+        static char buf[32];
+
+        if (n)
+                return n;
+        snprintf(buf, sizeof(buf), "E%d", e);
+        return buf;
+}
+
+#if defined(__x86_64__)
+/* The 32-bit entry point from 64-bit code: arguments in ebx, ecx, edx,
+ * esi, edi; the kernel clobbers r8-r11.  Pointers must be below 4 GiB (the
+ * probe is linked static and non-PIE, and uses static buffers). */
+static long sys_i386(long nr, long a, long b, long c, long d, long e)
+{
+        long ret;
+
+        __asm__ volatile("int $0x80"
+                         : "=a"(ret)
+                         : "a"(nr), "b"(a), "c"(b), "d"(c), "S"(d), "D"(e)
+                         : "r8", "r9", "r10", "r11", "memory", "cc");
+        return (long) (int) ret;
+}
+#endif
+
+/* Returns the raw result or -errno. */
+static long do_syscall(enum abi abi, long nr64, long nr32, long a, long b, long c, long d, long e)
+{
+        long r;
+
+        switch (abi) {
+        case ABI_64:
+                r = syscall(nr64, a, b, c, d, e);
+                return r < 0 ? -errno : r;
+        case ABI_X32:
+                r = syscall(nr64 | X32_BIT, a, b, c, d, e);
+                return r < 0 ? -errno : r;
+        case ABI_I386:
+#if defined(__x86_64__)
+                if (nr32 < 0)
+                        return -ENOSYS;
+                return sys_i386(nr32, a, b, c, d, e);
+#else
+                (void) nr32;
+                return -ENOSYS;
+#endif
+        }
+        return -EINVAL;
+}
+
+/* Static, so below 4 GiB for the i386 entry. */
+static struct {
+        uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls;
+} clone3_args = { .exit_signal = SIGCHLD };
+
+struct call {
+        const char *name;
+        long nr64, nr32, nrx32; /* nrx32 0: same as nr64 */
+        long a, b, c, d, e;
+        bool forks; /* a success means we are in a child that must exit */
+};
+
+/* Arguments are chosen so that, without a seccomp filter, the call either
+ * works or fails with an error other than EPERM where the kernel allows. */
+static const struct call calls[] = {
+        { "getpid", SYS_getpid, 20, 0, 0, 0, 0, 0, 0, false },
+        { "keyctl", SYS_keyctl, 288, 0, 0 /* KEYCTL_GET_KEYRING_ID */, -3 /* session */, 0, 0, 0, false },
+        { "add_key", SYS_add_key, 286, 0, 0, 0, 0, 0, 0, false },
+        { "request_key", SYS_request_key, 287, 0, 0, 0, 0, 0, 0, false },
+        { "bpf", SYS_bpf, 357, 0, 0, 0, 0, 0, 0, false },
+        { "userfaultfd", SYS_userfaultfd, 374, 0, 1 /* UFFD_USER_MODE_ONLY */, 0, 0, 0, 0, false },
+        { "perf_event_open", SYS_perf_event_open, 336, 0, 0, 0, -1, -1, 0, false },
+        { "io_uring_setup", 425, 425, 0, 1, 0, 0, 0, 0, false },
+        { "kexec_load", SYS_kexec_load, 283, 528, 0, 0, 0, 0, 0, false },
+        { "kexec_file_load", 320, -1, 0, -1, -1, 0, 0, 0, false },
+        { "init_module", SYS_init_module, 128, 0, 0, 0, 0, 0, 0, false },
+        { "finit_module", SYS_finit_module, 350, 0, -1, 0, 0, 0, 0, false },
+        { "delete_module", SYS_delete_module, 129, 0, 0, 0, 0, 0, 0, false },
+        { "open_by_handle_at", SYS_open_by_handle_at, 342, 0, -1, 0, 0, 0, 0, false },
+        { "personality-addr-no-randomize", SYS_personality, 136, 0, 0x0040000, 0, 0, 0, 0, false },
+        { "personality-query", SYS_personality, 136, 0, 0xffffffff, 0, 0, 0, 0, false },
+        { "unshare-user", SYS_unshare, 310, 0, 0x10000000, 0, 0, 0, 0, false },
+        { "unshare-net", SYS_unshare, 310, 0, 0x40000000, 0, 0, 0, 0, false },
+        { "unshare-files", SYS_unshare, 310, 0, 0x400, 0, 0, 0, 0, false },
+        { "setns", SYS_setns, 346, 0, -1, 0, 0, 0, 0, false },
+        { "clone-newuser", SYS_clone, 120, 0, 0x10000000 | SIGCHLD, 0, 0, 0, 0, true },
+        { "clone-plain", SYS_clone, 120, 0, SIGCHLD, 0, 0, 0, 0, true },
+        { "clone3", 435, 435, 0, 0 /* &clone3_args */, sizeof(clone3_args), 0, 0, 0, true },
+        { "socket-alg", SYS_socket, 359, 0, 38, 5 /* SOCK_SEQPACKET */, 0, 0, 0, false },
+        { "socket-vsock", SYS_socket, 359, 0, 40, 1 /* SOCK_STREAM */, 0, 0, 0, false },
+        { "socket-unix", SYS_socket, 359, 0, 1, 1, 0, 0, 0, false },
+        { "syslog", SYS_syslog, 103, 0, 10 /* SYSLOG_ACTION_SIZE_BUFFER */, 0, 0, 0, 0, false },
+        { "mount", SYS_mount, 21, 0, 0, 0, 0, 0, 0, false },
+        { "pivot_root", SYS_pivot_root, 217, 0, 0, 0, 0, 0, 0, false },
+        { "reboot", SYS_reboot, 88, 0, 0, 0, 0, 0, 0, false },
+        { "swapon", SYS_swapon, 87, 0, 0, 0, 0, 0, 0, false },
+        { "acct", SYS_acct, 51, 0, 0, 0, 0, 0, 0, false },
+};
+
+static int print_result(const char *name, long r)
+{
+        if (r < 0)
+                printf("%s: %s\n", name, err_name((int) -r));
+        else
+                printf("%s: OK\n", name);
+        return 0;
+}
+
+static int run_call(enum abi abi, const struct call *c)
+{
+        long a = c->a, nr64 = c->nr64, r;
+
+        if (abi == ABI_X32 && c->nrx32)
+                nr64 = c->nrx32 & ~X32_BIT;
+        if (strcmp(c->name, "clone3") == 0)
+                a = (long) (uintptr_t) &clone3_args;
+        fflush(stdout);
+        r = do_syscall(abi, nr64, c->nr32, a, c->b, c->c, c->d, c->e);
+        if (c->forks && r == 0)
+                _exit(0); /* the child of a clone that worked */
+        if (c->forks && r > 0)
+                (void) waitpid((pid_t) r, NULL, 0);
+        return print_result(c->name, r);
+}
+
+static int parse_abi(int *argc, char ***argv, enum abi *ret)
+{
+        *ret = ABI_64;
+        if (*argc >= 2 && strcmp((*argv)[0], "--abi") == 0) {
+                const char *a = (*argv)[1];
+                if (strcmp(a, "64") == 0)
+                        *ret = ABI_64;
+                else if (strcmp(a, "i386") == 0)
+                        *ret = ABI_I386;
+                else if (strcmp(a, "x32") == 0)
+                        *ret = ABI_X32;
+                else
+                        return -1;
+                *argc -= 2;
+                *argv += 2;
+        }
+        return 0;
+}
+
+static int cmd_syscall(int argc, char **argv)
+{
+        enum abi abi;
+
+        if (parse_abi(&argc, &argv, &abi) < 0 || argc < 1)
+                return 2;
+        for (int i = 0; i < argc; i++) {
+                const struct call *c = NULL;
+                for (size_t j = 0; j < sizeof(calls) / sizeof(calls[0]); j++)
+                        if (strcmp(calls[j].name, argv[i]) == 0)
+                                c = &calls[j];
+                if (!c) {
+                        fprintf(stderr, "hutch-probe: unknown call '%s'\n", argv[i]);
+                        return 2;
+                }
+                run_call(abi, c);
+        }
+        return 0;
+}
+
+static int cmd_nr(int argc, char **argv)
+{
+        enum abi abi;
+        char *end;
+        long nr;
+
+        if (parse_abi(&argc, &argv, &abi) < 0 || argc != 1)
+                return 2;
+        nr = strtol(argv[0], &end, 0);
+        if (*end || nr < 0)
+                return 2;
+        return print_result(argv[0], do_syscall(abi, nr, nr, 0, 0, 0, 0, 0));
+}
+
+static int cmd_status(void)
+{
+        static const char *const keys[] = { "CapInh:", "CapPrm:", "CapEff:", "CapBnd:", "CapAmb:", "NoNewPrivs:",
+                                            "Seccomp:" };
+        char line[256];
+        FILE *f = fopen("/proc/self/status", "re");
+
+        if (!f) {
+                printf("status: %s\n", err_name(errno));
+                return 0;
+        }
+        while (fgets(line, sizeof(line), f))
+                for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+                        if (strncmp(line, keys[i], strlen(keys[i])) == 0) {
+                                char *v = line + strlen(keys[i]);
+                                v += strspn(v, " \t");
+                                printf("%s %s", keys[i], v);
+                        }
+        fclose(f);
+        return 0;
+}
+
+static void *thread_fn(void *arg)
+{
+        return arg;
+}
+
+static int cmd_fork(void)
+{
+        int status = 0;
+        pid_t pid = fork();
+
+        if (pid == 0)
+                _exit(7);
+        if (pid < 0)
+                return print_result("fork", -errno);
+        if (waitpid(pid, &status, 0) < 0)
+                return print_result("fork", -errno);
+        return print_result("fork", WIFEXITED(status) && WEXITSTATUS(status) == 7 ? 0 : -ECHILD);
+}
+
+static int cmd_thread(void)
+{
+        pthread_t t;
+        void *res = NULL;
+        int r = pthread_create(&t, NULL, thread_fn, (void *) 42);
+
+        if (r != 0)
+                return print_result("thread", -r);
+        r = pthread_join(t, &res);
+        return print_result("thread", r != 0 ? -r : res == (void *) 42 ? 0 : -EIO);
+}
+
+static int cmd_stat(int argc, char **argv)
+{
+        for (int i = 0; i < argc; i++) {
+                struct stat st;
+
+                if (lstat(argv[i], &st) < 0)
+                        printf("%s: %s\n", argv[i], err_name(errno));
+                else if (S_ISCHR(st.st_mode))
+                        printf("%s: char %u:%u\n", argv[i], major(st.st_rdev), minor(st.st_rdev));
+                else if (S_ISBLK(st.st_mode))
+                        printf("%s: block %u:%u\n", argv[i], major(st.st_rdev), minor(st.st_rdev));
+                else if (S_ISDIR(st.st_mode))
+                        printf("%s: dir\n", argv[i]);
+                else if (S_ISLNK(st.st_mode))
+                        printf("%s: symlink\n", argv[i]);
+                else if (S_ISREG(st.st_mode))
+                        printf("%s: file\n", argv[i]);
+                else
+                        printf("%s: other\n", argv[i]);
+        }
+        return 0;
+}
+
+static int cmd_read(const char *path)
+{
+        static char buf[1 << 20];
+        size_t total = 0;
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+        if (fd < 0)
+                return print_result(path, -errno);
+        for (;;) {
+                ssize_t n = read(fd, buf, sizeof(buf) - total);
+                if (n < 0) {
+                        int e = errno;
+                        close(fd);
+                        return print_result(path, -e);
+                }
+                if (n == 0 || (total += (size_t) n) >= sizeof(buf))
+                        break;
+        }
+        close(fd);
+        printf("%s: %zu bytes\n", path, total);
+        return 0;
+}
+
+static int cmd_ls(const char *path)
+{
+        DIR *d = opendir(path);
+        struct dirent *de;
+        size_t n = 0;
+
+        if (!d)
+                return print_result(path, -errno);
+        while ((de = readdir(d)))
+                if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+                        n++;
+        closedir(d);
+        printf("%s: %zu entries\n", path, n);
+        return 0;
+}
+
+static int cmd_write(const char *path, int flags)
+{
+        int fd = open(path, O_WRONLY | O_CLOEXEC | flags, 0644);
+        long r = 0;
+
+        if (fd < 0)
+                return print_result(path, -errno);
+        if (write(fd, "1", 1) < 0)
+                r = -errno;
+        close(fd);
+        return print_result(path, r);
+}
+
+int main(int argc, char **argv)
+{
+        const char *cmd;
+
+        setvbuf(stdout, NULL, _IOLBF, 0);
+        if (argc < 2)
+                goto usage;
+        cmd = argv[1];
+        argc -= 2;
+        argv += 2;
+        if (strcmp(cmd, "status") == 0 || strcmp(cmd, "caps") == 0)
+                return cmd_status();
+        if (strcmp(cmd, "syscall") == 0)
+                return cmd_syscall(argc, argv);
+        if (strcmp(cmd, "nr") == 0)
+                return cmd_nr(argc, argv);
+        if (strcmp(cmd, "list") == 0) {
+                for (size_t j = 0; j < sizeof(calls) / sizeof(calls[0]); j++)
+                        puts(calls[j].name);
+                return 0;
+        }
+        if (strcmp(cmd, "fork") == 0)
+                return cmd_fork();
+        if (strcmp(cmd, "thread") == 0)
+                return cmd_thread();
+        if (strcmp(cmd, "stat") == 0)
+                return cmd_stat(argc, argv);
+        if (strcmp(cmd, "read") == 0 && argc == 1)
+                return cmd_read(argv[0]);
+        if (strcmp(cmd, "ls") == 0 && argc == 1)
+                return cmd_ls(argv[0]);
+        if (strcmp(cmd, "write") == 0 && argc == 1)
+                return cmd_write(argv[0], 0);
+        if (strcmp(cmd, "create") == 0 && argc == 1)
+                return cmd_write(argv[0], O_CREAT | O_EXCL);
+        if (strcmp(cmd, "mknod") == 0 && argc == 1)
+                return print_result("mknod", mknod(argv[0], S_IFCHR | 0666, makedev(1, 3)) < 0 ? -errno : 0);
+        if (strcmp(cmd, "remount-rw") == 0 && argc == 1)
+                return print_result("remount-rw",
+                                    mount(NULL, argv[0], NULL, MS_REMOUNT | MS_BIND, NULL) < 0 ? -errno : 0);
+        if (strcmp(cmd, "exec") == 0 && argc >= 1) {
+                execv(argv[0], argv);
+                return print_result("exec", -errno);
+        }
+        if (strcmp(cmd, "kill-all") == 0)
+                return print_result("kill-all", kill(-1, SIGKILL) < 0 ? -errno : 0);
+usage:
+        fprintf(stderr, "usage: hutch-probe status|syscall|nr|list|fork|thread|stat|read|ls|write|create|mknod|"
+                        "remount-rw|exec|kill-all ...\n");
+        return 2;
+}
