@@ -203,9 +203,7 @@ static int tar_error(struct unpack_ctx *c, struct hutch_error **err)
                 return r;
         }
         const char *msg = archive_error_string(c->tar);
-        int e = archive_errno(c->tar);
-        return hutch_error_set(err, 0, "invalid layer tar: %s%s%s", msg ? msg : "unknown error",
-                               e > 0 ? ": " : "", e > 0 ? strerror(e) : "");
+        return hutch_error_set(err, 0, "invalid layer tar: %s", msg ? msg : "unknown error");
 }
 
 /* ---- paths ---- */
@@ -813,6 +811,8 @@ static int unpack_whiteout(struct unpack_ctx *c, const char *parent, const char 
                 return pfd;
         if (STREQ(base, WH_OPAQUE))
                 return unpack_opaque(c, pfd, err);
+        if (STREQ(base, WH_META_PREFIX))
+                return hutch_error_set(err, EINVAL, "malformed whiteout '%s'", base);
         if (strncmp(base, WH_META_PREFIX, strlen(WH_META_PREFIX)) == 0) {
                 /* Other aufs metadata (.wh..wh.plnk, ...): never a deletion. */
                 log_debug("skipping aufs metadata '%s'", base);
