@@ -1,0 +1,43 @@
+/* Networking for `hutch run`: joins netns/ (slirp, tap, port forwarding,
+ * generated /etc files) to runtime/ (namespaces, mounts, hooks). */
+#ifndef HUTCH_CMD_NETWORK_H
+#define HUTCH_CMD_NETWORK_H
+
+#include "lib/error.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+
+struct hutch_loop;
+struct runtime_config;
+struct cmd_network;
+
+struct cmd_network_options {
+        const char *network;  /* NULL = default slirp; "none", "host", "slirp[:opts]" */
+        char **publish;       /* -p specs */
+        bool publish_all;     /* -P: every --expose port on a free host port */
+        char **expose;
+        char **dns;
+        char **dns_search;
+        char **dns_option;
+        char **add_host;
+        const char *hostname;
+        const char *name;
+};
+
+/* Validates every option (errors before the container starts, including a
+ * host port in use), opens the TCP listeners, writes hosts, resolv.conf and
+ * hostname into cfg->state_dir and appends their bind mounts to cfg->mounts,
+ * and sets cfg->namespaces (CLONE_NEWNET), cfg->share_host_sys and
+ * cfg->hooks.  *ret stays owned by the caller (cmd_network_free) and must
+ * outlive the container start, whose hooks use it. */
+int cmd_network_prepare(const struct cmd_network_options *o, struct runtime_config *cfg, struct cmd_network **ret,
+                        struct hutch_error **err);
+/* After the container started: registers slirp and the port forwarders on
+ * the monitor's loop (slirp uses the loop's prepare callback). */
+int cmd_network_attach(struct cmd_network *net, struct hutch_loop *loop, struct hutch_error **err);
+/* Prints "80/tcp -> 0.0.0.0:8080" lines, as `docker port` does. */
+void cmd_network_print_ports(const struct cmd_network *net, FILE *out);
+struct cmd_network *cmd_network_free(struct cmd_network *net);
+
+#endif
