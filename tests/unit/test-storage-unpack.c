@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -730,6 +731,109 @@ static void test_replace_entries(void **state)
         assert_outside_clean();
 }
 
+static int write_proc(const char *path, const char *text)
+{
+        int fd = open(path, O_WRONLY | O_CLOEXEC);
+        int r = fd >= 0 && write(fd, text, strlen(text)) == (ssize_t) strlen(text) ? 0 : -1;
+
+        if (fd >= 0)
+                close(fd);
+        return r;
+}
+
+/* The way hutch really unpacks: inside a user namespace with a map.  With a
+ * one-ID map, container root is us; ID 1000 is not mapped, so chown gives
+ * EINVAL and its owner goes into the override xattr; file capabilities are
+ * set by namespace root. */
+static int userns_child(void)
+{
+        char map[64];
+        uid_t uid = geteuid();
+        gid_t gid = getegid();
+
+        if (unshare(CLONE_NEWUSER) < 0)
+                return 77;
+        snprintf(map, sizeof(map), "0 %u 1\n", (unsigned) uid);
+        if (write_proc("/proc/self/uid_map", map) < 0)
+                return 77;
+        (void) write_proc("/proc/self/setgroups", "deny");
+        snprintf(map, sizeof(map), "0 %u 1\n", (unsigned) gid);
+        if (write_proc("/proc/self/gid_map", map) < 0)
+                return 77;
+
+        unsigned char cap[20] = { 0 };
+        uint32_t magic = 0x02000001, perm = 1u << 13;
+        memcpy(cap, &magic, 4);
+        memcpy(cap + 4, &perm, 4);
+        struct buf out = { 0 };
+        struct archive *a = writer_new(ZSTD, &out, false);
+        struct ent ents[] = {
+                { .path = "etc/", .type = AE_IFDIR, .uid = 0, .gid = 0 },
+                { .path = "etc/passwd", .data = "root:x:0:0::/:/bin/sh\n", .uid = 0, .gid = 0 },
+                { .path = "home/user/", .type = AE_IFDIR, .uid = 1000, .gid = 1000, .perm = 0700 },
+                { .path = "home/user/f", .data = "u", .uid = 1000, .gid = 1000, .perm = 04711 },
+                { .path = "a/.wh.b" },
+        };
+        for (size_t i = 0; i < ARRAY_SIZE(ents); i++)
+                writer_add(a, &ents[i]);
+        struct archive_entry *en = archive_entry_new();
+        archive_entry_set_pathname(en, "ping");
+        archive_entry_set_filetype(en, AE_IFREG);
+        archive_entry_set_perm(en, 0755);
+        archive_entry_set_size(en, 0);
+        archive_entry_xattr_add_entry(en, "security.capability", cap, sizeof(cap));
+        if (archive_write_header(a, en) != ARCHIVE_OK)
+                return 10;
+        archive_entry_free(en);
+        writer_finish(a);
+
+        struct storage_unpack_result res;
+        struct hutch_error *err = NULL;
+        int fd = memfd_of(&out);
+        if (storage_layer_unpack(fd, rootfd, NULL, &res, &err) < 0) {
+                fprintf(stderr, "# userns unpack: %s\n", err->msg);
+                return 11;
+        }
+        struct stat st;
+        if (fstatat(rootfd, "etc/passwd", &st, AT_SYMLINK_NOFOLLOW) < 0 || st.st_uid != 0)
+                return 12;
+        if (fstatat(rootfd, "home/user/f", &st, AT_SYMLINK_NOFOLLOW) < 0 || (st.st_mode & 07777) != 04711)
+                return 13;
+        char path[400], val[64];
+        snprintf(path, sizeof(path), "%s/home/user/f", root);
+        ssize_t n = lgetxattr(path, "user.containers.override_stat", val, sizeof(val) - 1);
+        if (n <= 0)
+                return user_xattrs_supported() ? 14 : 0;
+        val[n] = '\0';
+        if (!STREQ(val, "1000:1000:04711"))
+                return 15;
+        if (fstatat(rootfd, "a/b", &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISCHR(st.st_mode))
+                return 16;
+        unsigned char back[64];
+        snprintf(path, sizeof(path), "%s/ping", root);
+        n = lgetxattr(path, "security.capability", back, sizeof(back));
+        if (n < 20 || memcmp(back + 4, cap + 4, 4) != 0)
+                return 17;
+        return 0;
+}
+
+static void test_in_user_namespace(void **state)
+{
+        (void) state;
+        pid_t pid = fork();
+        int status;
+
+        assert_true(pid >= 0);
+        if (pid == 0)
+                _exit(userns_child());
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_true(WIFEXITED(status));
+        if (WEXITSTATUS(status) == 77)
+                skip();
+        assert_int_equal(WEXITSTATUS(status), 0);
+        assert_outside_clean();
+}
+
 /* ---- whiteouts ---- */
 
 static void test_whiteouts_overlay(void **state)
@@ -1312,6 +1416,7 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_no_chown_records_owner, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_xattrs_and_overlay_xattrs_stripped, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_file_capabilities, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_in_user_namespace, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_devices_skipped, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_replace_entries, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_whiteouts_overlay, setup, teardown),
