@@ -233,7 +233,10 @@ count_tap() {
 # ---- 5. system tests -----------------------------------------------------------
 
 step "system tests as $test_user (bats)"
-as_user "$test_user" bats --tap "$stage/src/tests/system" 2>&1 | tee "$logdir/system.tap"
+# Every test but the [nosub] ones (bats 1.8 has no tags: a regex for names
+# that do not start with "[nosub]").
+not_nosub='^([^[]|\[[^n]|\[n[^o]|\[no[^s]|\[nos[^u]|\[nosu[^b]|\[nosub[^]])'
+as_user "$test_user" bats --tap --filter "$not_nosub" "$stage/src/tests/system" 2>&1 | tee "$logdir/system.tap"
 count_tap "$logdir/system.tap" "${PIPESTATUS[0]}" "system tests"
 
 step "system tests without subordinate IDs, /dev/fuse and /dev/net/tun as $nosub_user (bats --filter '[nosub]')"
@@ -253,8 +256,12 @@ done
 "$@"
 '
 user_cmd "$nosub_user"
-unshare --mount --propagation private bash -c "$nosub_script" _ \
-        "${USER_CMD[@]}" bats --tap --filter '\[nosub\]' "$stage/src/tests/system" 2>&1 | tee "$logdir/system-nosub.tap"
+mask=(unshare --mount --propagation private bash -c "$nosub_script" _)
+if ! unshare --mount --propagation private true 2>/dev/null; then
+        echo "cannot make a mount namespace here: /dev/fuse and /dev/net/tun stay usable (those tests skip)"
+        mask=()
+fi
+"${mask[@]}" "${USER_CMD[@]}" bats --tap --filter '\[nosub\]' "$stage/src/tests/system" 2>&1 | tee "$logdir/system-nosub.tap"
 count_tap "$logdir/system-nosub.tap" "${PIPESTATUS[0]}" "system tests ($nosub_user)"
 
 # ---- 6. checks ----------------------------------------------------------------------

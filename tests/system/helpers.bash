@@ -76,7 +76,7 @@ basic_teardown() {
         local pid
         # Background hutch processes a failed test left behind.
         for pid in "${HUTCH_BG_PIDS[@]}"; do
-                kill -KILL "$pid" 2>/dev/null || true
+                kill_tree "$pid"
         done
         HUTCH_BG_PIDS=()
 }
@@ -225,8 +225,22 @@ find_container_process() {
         return 1
 }
 
-# wait_hutch_bg: waits for $HUTCH_PID and sets $status.
+# wait_hutch_bg [SECONDS]: waits (default 30 s) for $HUTCH_PID and sets
+# $status; when it does not exit in time, kills it and its descendants and
+# fails the test.
 wait_hutch_bg() {
+        local secs=${1:-30} i
+        for ((i = 0; i < secs * 20; i++)); do
+                kill -0 "$HUTCH_PID" 2>/dev/null || break
+                # A zombie has exited: wait reaps it.
+                [ "$(cut -d' ' -f3 "/proc/$HUTCH_PID/stat" 2>/dev/null)" = Z ] && break
+                sleep 0.05
+        done
+        local timed_out=0
+        if kill -0 "$HUTCH_PID" 2>/dev/null && [ "$(cut -d' ' -f3 "/proc/$HUTCH_PID/stat" 2>/dev/null)" != Z ]; then
+                timed_out=1
+                kill_tree "$HUTCH_PID"
+        fi
         status=0
         wait "$HUTCH_PID" || status=$?
         local pid
@@ -235,6 +249,18 @@ wait_hutch_bg() {
                 [ "$pid" = "$HUTCH_PID" ] || keep+=("$pid")
         done
         HUTCH_BG_PIDS=("${keep[@]}")
+        if [ "$timed_out" -eq 1 ]; then
+                die "hutch (pid $HUTCH_PID) did not exit within ${secs}s; killed it"
+                return 1
+        fi
+}
+
+# kill_tree PID: SIGKILL to PID's descendants and PID.
+kill_tree() {
+        local pid
+        for pid in $(descendant_pids "$1") "$1"; do
+                kill -KILL "$pid" 2>/dev/null || true
+        done
 }
 
 # ---- assertions ---------------------------------------------------------------
