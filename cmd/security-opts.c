@@ -21,9 +21,18 @@
 /* Podman's defaults (containers/common pkg/config), which are Docker's with
  * /proc/asound moved to the read-only list and /sys/fs/selinux masked. */
 static const char *const default_masked[] = {
-        "/proc/acpi",       "/proc/kcore",       "/proc/keys",        "/proc/latency_stats",
-        "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi",
-        "/proc/interrupts", "/sys/firmware",     "/sys/fs/selinux",   "/sys/devices/virtual/powercap",
+        "/proc/acpi",
+        "/proc/kcore",
+        "/proc/keys",
+        "/proc/latency_stats",
+        "/proc/timer_list",
+        "/proc/timer_stats",
+        "/proc/sched_debug",
+        "/proc/scsi",
+        "/proc/interrupts",
+        "/sys/firmware",
+        "/sys/fs/selinux",
+        "/sys/devices/virtual/powercap",
         NULL,
 };
 static const char *const default_readonly[] = {

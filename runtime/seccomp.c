@@ -62,14 +62,14 @@
 extern const char hutch_seccomp_default_json[];
 extern const size_t hutch_seccomp_default_json_len;
 
-#define MAX_RULES 4096
-#define MAX_NAMES 65536 /* over all rules */
-#define MAX_ARGS 64 /* conditions on one argument are ORed, so may exceed 6 */
-#define MAX_ARCHES 16
+#define MAX_RULES             4096
+#define MAX_NAMES             65536 /* over all rules */
+#define MAX_ARGS              64    /* conditions on one argument are ORed, so may exceed 6 */
+#define MAX_ARCHES            16
 #define MAX_FILTER_ARGS_INDEX 5
-#define MAX_ERRNO 4095
-#define CACHE_MAGIC "HSCB"
-#define CACHE_FORMAT 1
+#define MAX_ERRNO             4095
+#define CACHE_MAGIC           "HSCB"
+#define CACHE_FORMAT          1
 
 struct kernel_version {
         unsigned major, minor;
@@ -83,8 +83,8 @@ struct arch_list {
 
 struct filter_cond {
         bool set;
-        uint64_t caps;     /* capabilities named (only known ones) */
-        bool unknown_cap;  /* a name we do not know: never held */
+        uint64_t caps;    /* capabilities named (only known ones) */
+        bool unknown_cap; /* a name we do not know: never held */
         struct arch_list arches;
         bool has_min_kernel;
         struct kernel_version min_kernel;
@@ -152,9 +152,12 @@ static int parse_op(const char *s, enum scmp_compare *ret)
                 const char *name;
                 enum scmp_compare op;
         } ops[] = {
-                { "SCMP_CMP_NE", SCMP_CMP_NE }, { "SCMP_CMP_LT", SCMP_CMP_LT },
-                { "SCMP_CMP_LE", SCMP_CMP_LE }, { "SCMP_CMP_EQ", SCMP_CMP_EQ },
-                { "SCMP_CMP_GE", SCMP_CMP_GE }, { "SCMP_CMP_GT", SCMP_CMP_GT },
+                { "SCMP_CMP_NE", SCMP_CMP_NE },
+                { "SCMP_CMP_LT", SCMP_CMP_LT },
+                { "SCMP_CMP_LE", SCMP_CMP_LE },
+                { "SCMP_CMP_EQ", SCMP_CMP_EQ },
+                { "SCMP_CMP_GE", SCMP_CMP_GE },
+                { "SCMP_CMP_GT", SCMP_CMP_GT },
                 { "SCMP_CMP_MASKED_EQ", SCMP_CMP_MASKED_EQ },
         };
         for (size_t i = 0; i < ARRAY_SIZE(ops); i++)
@@ -214,8 +217,12 @@ static uint32_t arch_from_short_name(const char *s)
                 const char *name;
                 const char *scmp;
         } alias[] = {
-                { "amd64", "x86_64" },     { "386", "x86" },          { "i386", "x86" },
-                { "arm64", "aarch64" },    { "mipsle", "mipsel" },    { "mips64le", "mipsel64" },
+                { "amd64", "x86_64" },
+                { "386", "x86" },
+                { "i386", "x86" },
+                { "arm64", "aarch64" },
+                { "mipsle", "mipsel" },
+                { "mips64le", "mipsel64" },
                 { "mips64len32", "mipsel64n32" },
         };
         for (size_t i = 0; i < ARRAY_SIZE(alias); i++)
@@ -426,10 +433,13 @@ static int parse_arches(yajl_val root, struct arch_list *ret, struct hutch_error
                                 return hutch_error_set(err, EINVAL, "'archMap' entry %zu has no 'architecture'", i);
                         subs = hutch_json_get(e, "subArchitectures");
                         if (subs && !YAJL_IS_NULL(subs) && !YAJL_IS_ARRAY(subs))
-                                return hutch_error_set(err, EINVAL, "'archMap' entry '%s': 'subArchitectures' must be an array", a);
+                                return hutch_error_set(err, EINVAL,
+                                                       "'archMap' entry '%s': 'subArchitectures' must be an array", a);
                         for (size_t j = 0; subs && YAJL_IS_ARRAY(subs) && j < subs->u.array.len; j++)
                                 if (!YAJL_IS_STRING(subs->u.array.values[j]))
-                                        return hutch_error_set(err, EINVAL, "'archMap' entry '%s': 'subArchitectures' must hold strings", a);
+                                        return hutch_error_set(
+                                                err, EINVAL,
+                                                "'archMap' entry '%s': 'subArchitectures' must hold strings", a);
                         if (arch_from_scmp_name(a) != native)
                                 continue;
                         for (size_t j = 0; subs && YAJL_IS_ARRAY(subs) && j < subs->u.array.len; j++) {
@@ -729,9 +739,8 @@ static char *cache_key_header(uint64_t caps)
 
         if (uname(&u) < 0)
                 memset(&u, 0, sizeof(u));
-        return xasprintf("hutch %s\nlibseccomp %u.%u.%u\nkernel %s\nnative %#x\ncaps %016" PRIx64 "\n",
-                         PACKAGE_VERSION, v ? v->major : 0, v ? v->minor : 0, v ? v->micro : 0, u.release,
-                         seccomp_arch_native(), caps);
+        return xasprintf("hutch %s\nlibseccomp %u.%u.%u\nkernel %s\nnative %#x\ncaps %016" PRIx64 "\n", PACKAGE_VERSION,
+                         v ? v->major : 0, v ? v->minor : 0, v ? v->micro : 0, u.release, seccomp_arch_native(), caps);
 }
 
 char *runtime_seccomp_cache_name(const char *json, size_t len, uint64_t caps)

@@ -78,12 +78,8 @@ static long do_syscall(enum abi abi, long nr64, long nr32, long a, long b, long 
         long r;
 
         switch (abi) {
-        case ABI_64:
-                r = syscall(nr64, a, b, c, d, e);
-                return r < 0 ? -errno : r;
-        case ABI_X32:
-                r = syscall(nr64 | X32_BIT, a, b, c, d, e);
-                return r < 0 ? -errno : r;
+        case ABI_64: r = syscall(nr64, a, b, c, d, e); return r < 0 ? -errno : r;
+        case ABI_X32: r = syscall(nr64 | X32_BIT, a, b, c, d, e); return r < 0 ? -errno : r;
         case ABI_I386:
 #if defined(__x86_64__)
                 if (nr32 < 0)
@@ -227,8 +223,8 @@ static int cmd_nr(int argc, char **argv)
 
 static int cmd_status(void)
 {
-        static const char *const keys[] = { "CapInh:", "CapPrm:", "CapEff:", "CapBnd:", "CapAmb:", "NoNewPrivs:",
-                                            "Seccomp:" };
+        static const char *const keys[] = { "CapInh:", "CapPrm:",     "CapEff:", "CapBnd:",
+                                            "CapAmb:", "NoNewPrivs:", "Seccomp:" };
         char line[256];
         FILE *f = fopen("/proc/self/status", "re");
 

@@ -204,8 +204,9 @@ static void test_profile_errors(void **state)
         expect_profile_error("{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"defaultErrnoRet\": 5000}", "out of range");
         expect_profile_error("{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"defaultErrnoRet\": \"1\"}", "integer");
         expect_profile_error("{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"syscalls\": {}}", "must be an array");
-        expect_profile_error("{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"syscalls\": [{\"action\": \"SCMP_ACT_ERRNO\"}]}",
-                             "no 'names'");
+        expect_profile_error(
+                "{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"syscalls\": [{\"action\": \"SCMP_ACT_ERRNO\"}]}",
+                "no 'names'");
         expect_profile_error("{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"syscalls\": [{\"names\": [\"read\"]}]}",
                              "missing 'action'");
         expect_profile_error("{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"syscalls\": [{\"names\": [1], "
@@ -341,9 +342,9 @@ static void test_filter_caps_gating(void **state)
 
         (void) state;
         assert_int_equal(runtime_seccomp_compile(json, strlen(json), d, &plain, &err), 0);
-        assert_int_equal(runtime_seccomp_compile(json, strlen(json), d | CAP(CAP_SYS_ADMIN) | CAP(CAP_NET_ADMIN),
-                                                 &admin, &err),
-                         0);
+        assert_int_equal(
+                runtime_seccomp_compile(json, strlen(json), d | CAP(CAP_SYS_ADMIN) | CAP(CAP_NET_ADMIN), &admin, &err),
+                0);
         assert_int_equal(syscall_under(plain, SYS_getppid, 0, 0, 0), -99);
         assert_true(syscall_under(admin, SYS_getppid, 0, 0, 0) > 0);
         assert_true(syscall_under(plain, SYS_getpgrp, 0, 0, 0) > 0);
