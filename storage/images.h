@@ -1,0 +1,83 @@
+/* Image records: images/images.json, one document replaced atomically.
+ *
+ * An image is identified by its config digest (the ID, 64 hex shown as 12)
+ * and points at its manifest blob; it has any number of names
+ * ("localhost/app:latest"), each name on one image at most.  Its layers are
+ * listed bottom first with their chain IDs (layers/<chain-hex>/), diff IDs
+ * and blobs, so that `save` and the garbage collector need no other file.
+ *
+ * Readers read the file without a lock (it is replaced by rename); writers
+ * take storage_store_lock_records(), read, change and write. */
+#ifndef HUTCH_STORAGE_IMAGES_H
+#define HUTCH_STORAGE_IMAGES_H
+
+#include "lib/error.h"
+#include "storage/digest.h"
+#include "storage/store.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define STORAGE_IMAGES_MAX_BYTES (64u << 20)
+
+struct storage_image_layer {
+        char chain_id[STORAGE_DIGEST_BUFSIZE];
+        char diff_id[STORAGE_DIGEST_BUFSIZE];
+        char blob[STORAGE_DIGEST_BUFSIZE];
+        char *media_type;
+        int64_t blob_size;
+        int64_t size; /* uncompressed */
+};
+
+struct storage_image {
+        char id[STORAGE_DIGEST_HEX_LEN + 1];
+        char config[STORAGE_DIGEST_BUFSIZE];   /* "sha256:" + id */
+        char manifest[STORAGE_DIGEST_BUFSIZE]; /* manifest digest */
+        int64_t config_size, manifest_size;
+        char **names;
+        char *created; /* from the config, or NULL */
+        int64_t loaded; /* seconds since the epoch the record was made */
+        struct storage_image_layer *layers;
+        size_t n_layers;
+};
+
+struct storage_images {
+        struct storage_image *v;
+        size_t n;
+};
+
+/* Reads the records (none yet is an empty list). */
+int storage_images_read(struct storage_store *s, struct storage_images *ret, struct hutch_error **err);
+/* Replaces the records (hold storage_store_lock_records()). */
+int storage_images_write(struct storage_store *s, const struct storage_images *imgs, struct hutch_error **err);
+void storage_images_clear(struct storage_images *imgs);
+void storage_image_clear(struct storage_image *img);
+void storage_image_copy(const struct storage_image *src, struct storage_image *dst);
+int64_t storage_image_size(const struct storage_image *img);
+
+/* Finds an image by ID (full, "sha256:"-prefixed, or a unique prefix of at
+ * least 3 hex digits), by name (a short name matches any registry's
+ * repository ending in it, when that is unique) or by name@digest.
+ * Returns the index, or -ENOENT / -EINVAL with *err set. */
+int storage_images_find(const struct storage_images *imgs, const char *ref, struct hutch_error **err);
+/* The index of the image with this ID, or -1. */
+int storage_images_find_id(const struct storage_images *imgs, const char *id);
+
+/* Moves name (normalized) to image idx, taking it off any other image. */
+void storage_images_set_name(struct storage_images *imgs, size_t idx, const char *name);
+/* Takes name off image idx; false when it did not have it. */
+bool storage_images_drop_name(struct storage_images *imgs, size_t idx, const char *name);
+/* Adds a record, or merges its names into the record with the same ID;
+ * returns its index. */
+size_t storage_images_add(struct storage_images *imgs, const struct storage_image *img);
+void storage_images_delete(struct storage_images *imgs, size_t idx);
+
+/* Removes layers and blobs that no record references, and leftovers.
+ * Takes the exclusive lock without waiting: when another command uses the
+ * store it does nothing and returns 0 (a later command collects).  Run it
+ * where the layers' owners are mapped.  Returns the number of layers
+ * removed. */
+int storage_images_gc(struct storage_store *s, struct hutch_error **err);
+
+#endif

@@ -1,0 +1,117 @@
+/* Image manifests, indexes and configs: OCI image-spec v1 and Docker
+ * schema 2.  Every document is untrusted: sizes are capped, every field we
+ * read is type-checked, digests are validated, unknown media types and
+ * documents that could be read as both a manifest and an index are
+ * refused (CVE-2021-41190), and duplicate keys in the objects we read are
+ * an error (two parsers must never see two different documents). */
+#ifndef HUTCH_STORAGE_MANIFEST_H
+#define HUTCH_STORAGE_MANIFEST_H
+
+#include "lib/error.h"
+#include "storage/digest.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define STORAGE_MANIFEST_MAX_BYTES (4u << 20) /* manifests and indexes */
+#define STORAGE_CONFIG_MAX_BYTES (8u << 20)   /* image configs */
+#define STORAGE_MANIFEST_MAX_LAYERS 1024
+#define STORAGE_INDEX_MAX_MANIFESTS 4096
+
+#define STORAGE_MEDIA_OCI_MANIFEST "application/vnd.oci.image.manifest.v1+json"
+#define STORAGE_MEDIA_OCI_INDEX "application/vnd.oci.image.index.v1+json"
+#define STORAGE_MEDIA_OCI_CONFIG "application/vnd.oci.image.config.v1+json"
+#define STORAGE_MEDIA_OCI_LAYER "application/vnd.oci.image.layer.v1.tar"
+#define STORAGE_MEDIA_OCI_LAYER_GZIP "application/vnd.oci.image.layer.v1.tar+gzip"
+#define STORAGE_MEDIA_OCI_LAYER_ZSTD "application/vnd.oci.image.layer.v1.tar+zstd"
+#define STORAGE_MEDIA_DOCKER_MANIFEST "application/vnd.docker.distribution.manifest.v2+json"
+#define STORAGE_MEDIA_DOCKER_LIST "application/vnd.docker.distribution.manifest.list.v2+json"
+#define STORAGE_MEDIA_DOCKER_CONFIG "application/vnd.docker.container.image.v1+json"
+#define STORAGE_MEDIA_DOCKER_LAYER "application/vnd.docker.image.rootfs.diff.tar"
+#define STORAGE_MEDIA_DOCKER_LAYER_GZIP "application/vnd.docker.image.rootfs.diff.tar.gzip"
+
+#define STORAGE_ANNOTATION_REF_NAME "org.opencontainers.image.ref.name"
+
+struct storage_descriptor {
+        char *media_type;
+        char digest[STORAGE_DIGEST_BUFSIZE];
+        int64_t size;
+        char *ref_name;      /* annotation org.opencontainers.image.ref.name, or NULL */
+        char *platform_os;   /* index entries: platform, or NULL */
+        char *platform_arch;
+        char *platform_variant;
+};
+
+enum storage_manifest_kind {
+        STORAGE_MANIFEST_OCI = 1,
+        STORAGE_MANIFEST_DOCKER_V2S2,
+};
+
+struct storage_manifest {
+        enum storage_manifest_kind kind;
+        struct storage_descriptor config;
+        struct storage_descriptor *layers;
+        size_t n_layers;
+};
+
+struct storage_index {
+        struct storage_descriptor *manifests;
+        size_t n_manifests;
+};
+
+struct storage_image_config {
+        char *architecture, *os, *variant;
+        char *created; /* RFC 3339 text as found, or NULL */
+        char *author;
+        /* from "config"; NULL when unset */
+        char **entrypoint, **cmd, **env;
+        bool has_entrypoint, has_cmd; /* present (possibly as an empty list) */
+        char *working_dir, *user, *stop_signal;
+        char **exposed_ports; /* "80/tcp" */
+        char **volumes;
+        char **labels;        /* "key=value" */
+        /* rootfs */
+        char **diff_ids;
+        size_t n_diff_ids;
+};
+
+/* Parses an image manifest.  media_type is the type the referrer gave
+ * (descriptor or HTTP Content-Type) or NULL; it must agree with the
+ * document's own mediaType. */
+int storage_manifest_parse(const char *buf, size_t len, const char *media_type, struct storage_manifest **ret,
+                           struct hutch_error **err);
+struct storage_manifest *storage_manifest_free(struct storage_manifest *m);
+
+/* Parses an OCI image index or a Docker manifest list. */
+int storage_index_parse(const char *buf, size_t len, const char *media_type, struct storage_index **ret,
+                        struct hutch_error **err);
+struct storage_index *storage_index_free(struct storage_index *idx);
+
+/* Parses an image config (OCI or Docker; the same JSON). */
+int storage_config_parse(const char *buf, size_t len, struct storage_image_config **ret, struct hutch_error **err);
+struct storage_image_config *storage_image_config_free(struct storage_image_config *c);
+
+#include "lib/cleanup.h"
+DEFINE_CLEANUP(struct storage_manifest *, storage_manifest_free)
+DEFINE_CLEANUP(struct storage_index *, storage_index_free)
+DEFINE_CLEANUP(struct storage_image_config *, storage_image_config_free)
+
+/* True for the layer media types we can unpack. */
+bool storage_media_type_is_layer(const char *media_type);
+
+/* chain IDs: chain[0] = diff_ids[0], chain[i] = sha256(chain[i-1] + " " + diff_ids[i]). */
+void storage_chain_ids(char *const *diff_ids, size_t n, char (*ret)[STORAGE_DIGEST_BUFSIZE]);
+
+/* Generates an OCI image manifest for a config and layers (descriptors:
+ * media_type, digest and size are used). */
+char *storage_manifest_generate(const struct storage_descriptor *config, const struct storage_descriptor *layers,
+                                size_t n_layers, size_t *ret_len);
+/* Generates an image config from c (diff_ids and all).  created may be NULL. */
+char *storage_config_generate(const struct storage_image_config *c, size_t *ret_len);
+/* The media type of a manifest document (after storage_manifest_parse). */
+const char *storage_manifest_media_type(const struct storage_manifest *m);
+/* The Go architecture name of this machine ("amd64", "arm64", ...). */
+const char *storage_host_arch(void);
+
+#endif
