@@ -163,6 +163,13 @@ stage=/var/tmp/hutch-ci
 rm -rf "$stage"
 install -d -m 0755 "$stage" "$stage/bin" "$stage/src" "$stage/src/tests"
 install -m 0755 "$builddir/hutch" "$stage/bin/hutch"
+# Helper programs the system tests copy into containers (make check builds
+# them), where the tests look for them: beside $HUTCH in tests/helpers/.
+for helper in "$builddir"/tests/helpers/*; do
+        if [ -f "$helper" ] && [ -x "$helper" ]; then
+                install -D -m 0755 "$helper" "$stage/bin/tests/helpers/$(basename "$helper")"
+        fi
+done
 cp -r "$srcdir/contrib" "$stage/src/contrib"
 cp -r "$srcdir/tests/system" "$srcdir/tests/bench" "$stage/src/tests/"
 chmod -R a+rX "$stage"

@@ -39,12 +39,12 @@ load helpers
         done
 }
 
-@test "run: only the loopback interface, and it is up" {
-        run_hutch run --rm --rootfs "$ROOTFS" cat /proc/net/dev
+@test "run: --network none: only the loopback interface, and it is up" {
+        run_hutch run --rm --network none --rootfs "$ROOTFS" cat /proc/net/dev
         local ifaces
         ifaces=$(tail -n +3 <<<"$output" | cut -d: -f1 | tr -d ' ' | tr '\n' ' ')
         assert_equal "$ifaces" "lo " "network interfaces"
-        run_hutch run --rm --rootfs "$ROOTFS" ip -o link show lo
+        run_hutch run --rm --network none --rootfs "$ROOTFS" ip -o link show lo
         assert_match "$output" "<LOOPBACK,UP" "lo is up"
 }
 
@@ -66,6 +66,11 @@ box-42"
                 grep -qE "^[0-9]+ [0-9]+ [0-9:]+ [^ ]+ $mp " <<<"$mi" || die "no mount on $mp" "$mi"
         done
         grep -qE "^[0-9]+ [0-9]+ [0-9:]+ [^ ]+ /sys ro[, ]" <<<"$mi" || die "/sys is not read-only" "$mi"
+        grep -qE "^[0-9]+ [0-9]+ [0-9:]+ [^ ]+ /dev [^ ]+ .*- tmpfs " <<<"$mi" || die "/dev is not a tmpfs" "$mi"
+        grep -qE "^[0-9]+ [0-9]+ [0-9:]+ [^ ]+ /proc [^ ]+ .*- proc " <<<"$mi" || die "/proc is not a proc" "$mi"
+        # A devpts instance of its own: none of the host's terminals.
+        run_hutch run --rm --rootfs "$ROOTFS" ls /dev/pts
+        assert_equal "$output" ptmx "/dev/pts is a new instance"
         run_hutch run --rm --rootfs "$ROOTFS" sh -c \
                 'for d in null zero full random urandom tty; do test -c /dev/$d || echo "missing /dev/$d"; done;
                  echo x > /dev/null && head -c 4 /dev/zero | wc -c; test -e /dev/ptmx && echo ptmx'
@@ -254,14 +259,14 @@ check_rootfs_unchanged() {
                 echo new > /etc/new-file
                 echo more >> /etc/passwd
                 rm /etc/group /bin/wget
-                mv /etc/hosts /etc/hosts.moved
-                chmod 0600 /etc/os-release
+                mv /etc/os-release /etc/os-release.moved
+                chmod 0600 /etc/os-release.moved
                 chmod 0700 /home/tester
                 mkdir -p /var/new/dir
                 rm -rf /home/tester/file
                 touch /tmp/x /bin
                 ln -s /nowhere /etc/dangling
-                chown 1000:1000 /etc/hostname
+                chown 1000:1000 /home/tester /bin/busybox
                 echo done'
         assert_equal "$output" "done"
         after=$(tree_manifest "$rootfs")
@@ -298,8 +303,8 @@ gone"
         run_hutch run --rm --rootfs "$ROOTFS" --read-only sh -c 'grep -E "^[^ ]+ / " /proc/mounts'
         assert_match "$output" " ro[, ]" "/ is mounted ro"
         # The rest still works.
-        run_hutch run --rm --rootfs "$ROOTFS" --read-only sh -c 'cat /etc/hostname; echo x > /dev/null; ls /proc/1 >/dev/null'
-        assert_equal "$output" busybox
+        run_hutch run --rm --rootfs "$ROOTFS" --read-only sh -c 'head -n1 /etc/passwd; echo x > /dev/null; ls /proc/1 >/dev/null'
+        assert_equal "$output" "root:x:0:0:root:/root:/bin/sh"
 }
 
 @test "run: no file descriptor of hutch's reaches the container" {
@@ -351,4 +356,25 @@ gone"
         assert_equal "$left" "" "files left behind after --rm"
         # No mounts left behind either (the host's mount table never saw them).
         ! grep -qF "$BATS_TEST_TMPDIR" /proc/self/mountinfo || die "mounts left in the host's namespace"
+}
+
+@test "run: --log-level, -v and --log-format json shape hutch's own messages" {
+        run_hutch --log-level debug run --rm --rootfs "$ROOTFS" true
+        assert "${#stderr_lines[@]}" -gt 0 "debug messages on stderr"
+        local line
+        for line in "${stderr_lines[@]}"; do
+                assert_match "$line" "^hutch\[[0-9]+\]: (error|warning|info|debug|trace): " "text log line"
+        done
+        run_hutch -vv run --rm --rootfs "$ROOTFS" true
+        assert "${#stderr_lines[@]}" -gt 0 "-vv means debug"
+        run_hutch run --rm --rootfs "$ROOTFS" true
+        assert_equal "$stderr" "" "nothing on stderr by default"
+
+        require_cmd jq
+        run_hutch --log-format json --log-level debug run --rm --rootfs "$ROOTFS" true
+        assert "${#stderr_lines[@]}" -gt 0 "debug messages on stderr"
+        for line in "${stderr_lines[@]}"; do
+                jq -e 'has("time") and has("level") and has("pid") and has("msg")' <<<"$line" >/dev/null ||
+                        die "not a JSON log line with time, level, pid, msg: $line"
+        done
 }
