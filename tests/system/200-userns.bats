@@ -120,7 +120,9 @@ load helpers
         if [ -n "$(subid_ranges uid)" ]; then
                 skip "$(id -un) has subordinate ranges (the hutchnosub pass of tests/run-tests.sh runs this)"
         fi
-        run_hutch run --rm --rootfs "$ROOTFS" sh -c 'cat /proc/self/uid_map; cat /proc/self/gid_map; id -u; echo ok'
+        # --network none: this pass also has no usable /dev/net/tun (see below).
+        run_hutch run --rm --network none --rootfs "$ROOTFS" sh -c \
+                'cat /proc/self/uid_map; cat /proc/self/gid_map; id -u; echo ok'
         assert_equal "$(normalize_map "$output")" "0 $(id -u) 1
 0 $(id -g) 1" "uid_map and gid_map are single IDs"
         assert_equal "${lines[-1]}" ok
@@ -131,7 +133,7 @@ load helpers
         # The rest of a run works the same.
         local vol="$BATS_TEST_TMPDIR/vol"
         mkdir "$vol"
-        run_hutch 7 run --rm --rootfs "$ROOTFS" -v "$vol:/data" --hostname single sh -c \
+        run_hutch 7 run --rm --network none --rootfs "$ROOTFS" -v "$vol:/data" --hostname single sh -c \
                 'echo $$ $(hostname) > /data/f; exit 7'
         assert_equal "$(cat "$vol/f")" "1 single"
         assert_equal "$(stat -c %u "$vol/f")" "$(id -u)"
@@ -142,10 +144,22 @@ load helpers
                 skip "/dev/fuse is usable by $(id -un) (the hutchnosub pass of tests/run-tests.sh runs this)"
         fi
         require_cmd fuse-overlayfs
-        run_hutch 125 --storage-driver fuse-overlayfs run --rm --rootfs "$ROOTFS" true
+        run_hutch 125 --storage-driver fuse-overlayfs run --rm --network none --rootfs "$ROOTFS" true
         assert_error_message "chmod 0666 /dev/fuse"
         # The automatic choice does not pick fuse-overlayfs then, and the container runs.
-        run_hutch run --rm --rootfs "$ROOTFS" echo still-runs
+        run_hutch run --rm --network none --rootfs "$ROOTFS" echo still-runs
+        assert_equal "$output" still-runs
+}
+
+@test "[nosub] /dev/net/tun unusable: the slirp network fails naming chmod 0666 /dev/net/tun" {
+        if (exec 9<>/dev/net/tun) 2>/dev/null; then
+                skip "/dev/net/tun is usable by $(id -un) (the hutchnosub pass of tests/run-tests.sh runs this)"
+        fi
+        run_hutch 125 run --rm --network slirp --rootfs "$ROOTFS" true
+        assert_error_message "chmod 0666 /dev/net/tun"
+        assert_equal "$output" "" "the container did not run"
+        # Loopback only needs no tun device.
+        run_hutch run --rm --network none --rootfs "$ROOTFS" echo still-runs
         assert_equal "$output" still-runs
 }
 
