@@ -42,6 +42,7 @@
 #include "runtime/caps.h"
 
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -57,6 +58,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
+#include <time.h>
 #include <unistd.h>
 
 extern const char hutch_seccomp_default_json[];
@@ -69,7 +71,7 @@ extern const size_t hutch_seccomp_default_json_len;
 #define MAX_FILTER_ARGS_INDEX 5
 #define MAX_ERRNO             4095
 #define CACHE_MAGIC           "HSCB"
-#define CACHE_FORMAT          1
+#define CACHE_FORMAT          2
 
 struct kernel_version {
         unsigned major, minor;
@@ -719,6 +721,7 @@ struct cache_header {
         uint32_t format;
         uint32_t key_len;
         uint32_t n_insns;
+        uint64_t check; /* FNV-1a over everything after the header */
 };
 
 static uint64_t fnv1a64(const char *a, size_t alen, const char *b, size_t blen)
@@ -763,7 +766,8 @@ static int cache_read(int dirfd, const char *name, const char *hdr, const char *
         fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
         if (fd < 0)
                 return 0;
-        if (hutch_read_fd_alloc(fd, sizeof(h) + key_len + BPF_MAXINSNS * sizeof(struct sock_filter), &buf, &got) < 0)
+        if (hutch_read_fd_alloc(fd, sizeof(h) + key_len + BPF_MAXINSNS * sizeof(struct sock_filter) + 1, &buf, &got) <
+            0)
                 return 0;
         if (got < sizeof(h))
                 return 0;
@@ -775,6 +779,9 @@ static int cache_read(int dirfd, const char *name, const char *hdr, const char *
         if (got != want)
                 return 0;
         if (memcmp(buf + sizeof(h), hdr, hdr_len) != 0 || memcmp(buf + sizeof(h) + hdr_len, json, len) != 0)
+                return 0;
+        /* A damaged program must not be loaded as if it were ours. */
+        if (h.check != fnv1a64(buf + sizeof(h), got - sizeof(h), NULL, 0))
                 return 0;
 
         prog = xzalloc(sizeof(*prog));
@@ -805,7 +812,44 @@ static int cache_write(int dirfd, const char *name, const char *hdr, const char 
         memcpy(buf + sizeof(h), hdr, hdr_len);
         memcpy(buf + sizeof(h) + hdr_len, json, len);
         memcpy(buf + sizeof(h) + key_len, prog->filter, insns);
+        h.check = fnv1a64(buf + sizeof(h), total - sizeof(h), NULL, 0);
+        memcpy(buf, &h, sizeof(h));
         return hutch_write_file_atomic(dirfd, name, buf, total, 0600, err);
+}
+
+/* Removes cache files (and temporary files a crash left) not written for
+ * CACHE_MAX_AGE: entries for old versions, kernels or profiles.  A live
+ * entry removed this way costs one compile. */
+#define CACHE_MAX_AGE (30 * 24 * 3600)
+static void cache_prune(int dirfd, const char *keep)
+{
+        _cleanup_dir_ DIR *d = NULL;
+        struct dirent *de;
+        int fd = dup(dirfd);
+        time_t now = time(NULL);
+
+        if (fd < 0)
+                return;
+        d = fdopendir(fd);
+        if (!d) {
+                (void) close(fd);
+                return;
+        }
+        while ((de = readdir(d))) {
+                const char *n = de->d_name;
+                size_t len = strlen(n);
+                struct stat st;
+
+                bool entry = strncmp(n, "seccomp-", 8) == 0 && len > 4 && STREQ(n + len - 4, ".bpf");
+                bool leftover = strncmp(n, ".tmp-seccomp-", 13) == 0;
+
+                if (STREQ(n, keep) || (!entry && !leftover))
+                        continue;
+                if (fstatat(dirfd, n, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
+                        continue;
+                if (now - st.st_mtime > CACHE_MAX_AGE)
+                        (void) unlinkat(dirfd, n, 0);
+        }
 }
 
 int runtime_seccomp_compile_cached(const char *json, size_t len, uint64_t caps, const char *cache_dir,
@@ -840,7 +884,8 @@ int runtime_seccomp_compile_cached(const char *json, size_t len, uint64_t caps, 
         if (cache_write(dirfd, name, hdr, json, len, prog, &werr) < 0) {
                 log_debug("seccomp: cannot write cache '%s/%s': %s, ignoring", cache_dir, name, werr->msg);
                 hutch_error_clear(&werr);
-        }
+        } else
+                cache_prune(dirfd, name);
         *ret = prog;
         return 0;
 }

@@ -403,9 +403,8 @@ static void test_cache_roundtrip(void **state)
         assert_memory_equal(hit->filter, fresh->filter, fresh->len * sizeof(struct sock_filter));
         assert_memory_equal(first->filter, fresh->filter, fresh->len * sizeof(struct sock_filter));
 
-        /* Damage the cached program: the key still matches, so only a
-         * length/format check... flip the last byte of the file, which is
-         * in the program, and truncate: both must be noticed or harmless. */
+        /* A truncated cache file (as a crash mid-write on a filesystem
+         * without atomic rename would leave) is noticed and replaced. */
         fd = open(path, O_WRONLY | O_CLOEXEC);
         assert_true(fd >= 0);
         assert_int_equal(ftruncate(fd, st.st_size > 8 ? 8 : 0), 0);
@@ -415,6 +414,23 @@ static void test_cache_roundtrip(void **state)
         assert_memory_equal(repaired->filter, fresh->filter, fresh->len * sizeof(struct sock_filter));
         assert_int_equal(stat(path, &st), 0);
         assert_true(st.st_size > (off_t) (fresh->len * sizeof(struct sock_filter)));
+
+        /* So is one flipped bit in the cached program. */
+        fd = open(path, O_RDWR | O_CLOEXEC);
+        assert_true(fd >= 0);
+        assert_int_equal(fstat(fd, &st), 0);
+        {
+                unsigned char byte;
+                assert_int_equal(pread(fd, &byte, 1, st.st_size - 3), 1);
+                byte ^= 0x10;
+                assert_int_equal(pwrite(fd, &byte, 1, st.st_size - 3), 1);
+        }
+        close(fd);
+        runtime_seccomp_free(repaired);
+        repaired = NULL;
+        assert_int_equal(runtime_seccomp_compile_cached(json, len, caps, sub, &repaired, &err), 0);
+        assert_int_equal(repaired->len, fresh->len);
+        assert_memory_equal(repaired->filter, fresh->filter, fresh->len * sizeof(struct sock_filter));
 
         /* Another capability set is another key. */
         assert_int_equal(runtime_seccomp_compile_cached(json, len, caps | CAP(CAP_SYS_ADMIN), sub, &other, &err), 0);
@@ -448,6 +464,51 @@ static void test_cache_roundtrip(void **state)
         runtime_seccomp_free(hit);
         runtime_seccomp_free(repaired);
         runtime_seccomp_free(other);
+        rm_rf(dir);
+}
+
+static void touch_aged(const char *dir, const char *name, int days)
+{
+        char *path = xasprintf("%s/%s", dir, name);
+        struct timespec ts[2];
+        int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+
+        assert_true(fd >= 0);
+        clock_gettime(CLOCK_REALTIME, &ts[0]);
+        ts[0].tv_sec -= (time_t) days * 24 * 3600;
+        ts[1] = ts[0];
+        assert_int_equal(futimens(fd, ts), 0);
+        close(fd);
+        free(path);
+}
+
+static bool exists_in(const char *dir, const char *name)
+{
+        char *path = xasprintf("%s/%s", dir, name);
+        bool r = access(path, F_OK) == 0;
+        free(path);
+        return r;
+}
+
+static void test_cache_prune(void **state)
+{
+        _cleanup_free_ char *dir = mkdtemp_dir();
+        size_t len;
+        const char *json = runtime_seccomp_default_json(&len);
+        struct hutch_error *err = NULL;
+        struct sock_fprog *p = NULL;
+
+        (void) state;
+        touch_aged(dir, "seccomp-0123456789abcdef.bpf", 40);
+        touch_aged(dir, ".tmp-seccomp-0123456789abcdef.bpf.42", 40);
+        touch_aged(dir, "seccomp-fedcba9876543210.bpf", 2);
+        touch_aged(dir, "notes.txt", 400);
+        assert_int_equal(runtime_seccomp_compile_cached(json, len, runtime_caps_default(), dir, &p, &err), 0);
+        assert_false(exists_in(dir, "seccomp-0123456789abcdef.bpf"));
+        assert_false(exists_in(dir, ".tmp-seccomp-0123456789abcdef.bpf.42"));
+        assert_true(exists_in(dir, "seccomp-fedcba9876543210.bpf"));
+        assert_true(exists_in(dir, "notes.txt"));
+        runtime_seccomp_free(p);
         rm_rf(dir);
 }
 
@@ -619,6 +680,7 @@ int main(void)
                 cmocka_unit_test(test_default_filter),
                 cmocka_unit_test(test_filter_caps_gating),
                 cmocka_unit_test(test_cache_roundtrip),
+                cmocka_unit_test(test_cache_prune),
                 cmocka_unit_test(test_security_defaults),
                 cmocka_unit_test(test_security_privileged),
                 cmocka_unit_test(test_security_opts),
