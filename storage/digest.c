@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -93,6 +94,140 @@ struct storage_sha256 *storage_sha256_free(struct storage_sha256 *h)
 }
 
 DEFINE_CLEANUP(struct storage_sha256 *, storage_sha256_free)
+
+/* ---- hashing in a worker thread ----
+ *
+ * A ring of ASYNC_SLOTS buffers: slots [head, head + count) are full and
+ * wait for the worker; the producer fills slot (head + count) % ASYNC_SLOTS,
+ * which is free whenever count < ASYNC_SLOTS, and publishes it when full. */
+#define ASYNC_SLOTS 4
+#define ASYNC_SLOT_SIZE (1024 * 1024)
+
+struct storage_sha256_async {
+        struct storage_sha256 *h;
+        bool threaded, joined;
+        pthread_t thread;
+        pthread_mutex_t lock;
+        pthread_cond_t cond;
+        unsigned char *slot[ASYNC_SLOTS];
+        size_t slot_len[ASYNC_SLOTS];
+        size_t head, count, fill_len;
+        bool done;
+};
+
+static void *async_worker(void *data)
+{
+        struct storage_sha256_async *a = data;
+
+        pthread_mutex_lock(&a->lock);
+        for (;;) {
+                while (a->count == 0 && !a->done)
+                        pthread_cond_wait(&a->cond, &a->lock);
+                if (a->count == 0)
+                        break;
+                size_t i = a->head;
+                pthread_mutex_unlock(&a->lock);
+                storage_sha256_update(a->h, a->slot[i], a->slot_len[i]);
+                pthread_mutex_lock(&a->lock);
+                a->head = (a->head + 1) % ASYNC_SLOTS;
+                a->count--;
+                pthread_cond_broadcast(&a->cond);
+        }
+        pthread_mutex_unlock(&a->lock);
+        return NULL;
+}
+
+struct storage_sha256_async *storage_sha256_async_new(void)
+{
+        struct storage_sha256_async *a = calloc(1, sizeof(*a));
+
+        if (a == NULL)
+                abort();
+        a->h = storage_sha256_new();
+        for (size_t i = 0; i < ASYNC_SLOTS; i++) {
+                a->slot[i] = malloc(ASYNC_SLOT_SIZE);
+                if (a->slot[i] == NULL)
+                        abort();
+        }
+        pthread_mutex_init(&a->lock, NULL);
+        pthread_cond_init(&a->cond, NULL);
+        a->threaded = pthread_create(&a->thread, NULL, async_worker, a) == 0;
+        return a;
+}
+
+/* Hands the slot being filled to the worker; called with the lock held. */
+static void async_publish(struct storage_sha256_async *a)
+{
+        size_t i = (a->head + a->count) % ASYNC_SLOTS;
+
+        a->slot_len[i] = a->fill_len;
+        a->fill_len = 0;
+        a->count++;
+        pthread_cond_broadcast(&a->cond);
+}
+
+void storage_sha256_async_update(struct storage_sha256_async *a, const void *buf, size_t len)
+{
+        const unsigned char *p = buf;
+
+        if (!a->threaded) {
+                storage_sha256_update(a->h, buf, len);
+                return;
+        }
+        pthread_mutex_lock(&a->lock);
+        while (len > 0) {
+                while (a->count == ASYNC_SLOTS)
+                        pthread_cond_wait(&a->cond, &a->lock);
+                size_t i = (a->head + a->count) % ASYNC_SLOTS;
+                size_t n = ASYNC_SLOT_SIZE - a->fill_len < len ? ASYNC_SLOT_SIZE - a->fill_len : len;
+                /* The worker never touches the slot being filled. */
+                pthread_mutex_unlock(&a->lock);
+                memcpy(a->slot[i] + a->fill_len, p, n);
+                pthread_mutex_lock(&a->lock);
+                a->fill_len += n;
+                p += n;
+                len -= n;
+                if (a->fill_len == ASYNC_SLOT_SIZE)
+                        async_publish(a);
+        }
+        pthread_mutex_unlock(&a->lock);
+}
+
+static void async_join(struct storage_sha256_async *a)
+{
+        if (!a->threaded || a->joined)
+                return;
+        pthread_mutex_lock(&a->lock);
+        while (a->fill_len > 0 && a->count == ASYNC_SLOTS)
+                pthread_cond_wait(&a->cond, &a->lock);
+        if (a->fill_len > 0)
+                async_publish(a);
+        a->done = true;
+        pthread_cond_broadcast(&a->cond);
+        pthread_mutex_unlock(&a->lock);
+        pthread_join(a->thread, NULL);
+        a->joined = true;
+}
+
+void storage_sha256_async_final_hex(struct storage_sha256_async *a, char ret_digest[STORAGE_DIGEST_BUFSIZE])
+{
+        async_join(a);
+        storage_sha256_final_hex(a->h, ret_digest);
+}
+
+struct storage_sha256_async *storage_sha256_async_free(struct storage_sha256_async *a)
+{
+        if (a == NULL)
+                return NULL;
+        async_join(a);
+        pthread_mutex_destroy(&a->lock);
+        pthread_cond_destroy(&a->cond);
+        for (size_t i = 0; i < ASYNC_SLOTS; i++)
+                free(a->slot[i]);
+        storage_sha256_free(a->h);
+        free(a);
+        return NULL;
+}
 
 void storage_digest_buffer(const void *buf, size_t len, char ret_digest[STORAGE_DIGEST_BUFSIZE])
 {

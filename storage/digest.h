@@ -30,6 +30,17 @@ void storage_sha256_update(struct storage_sha256 *h, const void *buf, size_t len
 void storage_sha256_final_hex(struct storage_sha256 *h, char ret_digest[STORAGE_DIGEST_BUFSIZE]);
 struct storage_sha256 *storage_sha256_free(struct storage_sha256 *h);
 
+/* The same, computed by a worker thread so that hashing overlaps the
+ * caller's work (decompressing, writing files).  update() copies the bytes
+ * (it may wait while the worker is behind); final_hex() waits for the
+ * worker.  Without threads it hashes inline.  free() accepts NULL and
+ * returns NULL, and joins the worker if final_hex() was not called. */
+struct storage_sha256_async;
+struct storage_sha256_async *storage_sha256_async_new(void);
+void storage_sha256_async_update(struct storage_sha256_async *h, const void *buf, size_t len);
+void storage_sha256_async_final_hex(struct storage_sha256_async *h, char ret_digest[STORAGE_DIGEST_BUFSIZE]);
+struct storage_sha256_async *storage_sha256_async_free(struct storage_sha256_async *h);
+
 /* "sha256:<hex>" of a whole buffer. */
 void storage_digest_buffer(const void *buf, size_t len, char ret_digest[STORAGE_DIGEST_BUFSIZE]);
 /* Hashes fd from its current position to end of file (pipes are fine). */

@@ -74,7 +74,7 @@ struct unpack_ctx {
 
         int in_fd, rootfd;
         struct archive *raw, *tar;
-        struct storage_sha256 *in_hash, *tar_hash;
+        struct storage_sha256_async *in_hash, *tar_hash;
         unsigned char *inbuf;
         bool in_eof, raw_eof;
         uint64_t apparent_bytes;
@@ -121,7 +121,7 @@ static la_ssize_t in_read_cb(struct archive *a, void *data, const void **ret_buf
                 archive_set_error(a, EFBIG, "layer too large");
                 return -1;
         }
-        storage_sha256_update(c->in_hash, c->inbuf, (size_t) n);
+        storage_sha256_async_update(c->in_hash, c->inbuf, (size_t) n);
         *ret_buf = c->inbuf;
         return n;
 }
@@ -157,7 +157,9 @@ static la_ssize_t next_tar_block(struct unpack_ctx *c, const void **ret_buf)
                                                c->max_bytes);
                         return -1;
                 }
-                storage_sha256_update(c->tar_hash, buf, size);
+                /* Uncompressed input: the same bytes, hashed once (diff ID = digest). */
+                if (c->res.compression != STORAGE_COMPRESSION_NONE)
+                        storage_sha256_async_update(c->tar_hash, buf, size);
                 *ret_buf = buf;
                 return (la_ssize_t) size;
         }
@@ -963,8 +965,8 @@ static void ctx_free(struct unpack_ctx *c)
                 archive_read_free(c->tar);
         if (c->raw)
                 archive_read_free(c->raw);
-        storage_sha256_free(c->in_hash);
-        storage_sha256_free(c->tar_hash);
+        storage_sha256_async_free(c->in_hash);
+        storage_sha256_async_free(c->tar_hash);
         free(c->inbuf);
         hutch_error_free(c->cb_err);
         cache_drop(c);
@@ -1078,14 +1080,17 @@ int storage_layer_unpack(int in_fd, int dest_dirfd, const struct storage_unpack_
         c.whiteouts = opts->whiteouts;
         c.opaque_xattr = opts->opaque_xattr ? opts->opaque_xattr : DEFAULT_OPAQUE_XATTR;
         c.no_chown = opts->no_chown;
-        c.in_hash = storage_sha256_new();
-        c.tar_hash = storage_sha256_new();
+        c.in_hash = storage_sha256_async_new();
+        c.tar_hash = storage_sha256_async_new();
         c.inbuf = xmalloc(IN_BUFSIZE);
 
         r = unpack_all(&c, err);
         if (r == 0) {
-                storage_sha256_final_hex(c.in_hash, c.res.digest);
-                storage_sha256_final_hex(c.tar_hash, c.res.diff_id);
+                storage_sha256_async_final_hex(c.in_hash, c.res.digest);
+                if (c.res.compression == STORAGE_COMPRESSION_NONE)
+                        memcpy(c.res.diff_id, c.res.digest, sizeof(c.res.diff_id));
+                else
+                        storage_sha256_async_final_hex(c.tar_hash, c.res.diff_id);
                 if (opts->expected_digest != NULL && !STREQ(opts->expected_digest, c.res.digest))
                         r = hutch_error_set(err, EBADMSG, "layer digest mismatch: expected '%s', got '%s'",
                                             opts->expected_digest, c.res.digest);
