@@ -3,7 +3,9 @@
 #include "config.h"
 
 #include "cmd/cmd.h"
+#include "cmd/network.h"
 #include "cmd/parse-opts.h"
+#include "cmd/security-opts.h"
 #include "cmd/paths.h"
 #include "cmd/userns.h"
 #include "lib/cleanup.h"
@@ -38,6 +40,17 @@ enum {
         OPT_READ_ONLY,
         OPT_NETWORK,
         OPT_NAME,
+        OPT_CAP_ADD,
+        OPT_CAP_DROP,
+        OPT_PRIVILEGED,
+        OPT_SECURITY_OPT,
+        /* networking (cmd/network.c) */
+        OPT_PUBLISH_ALL,
+        OPT_EXPOSE,
+        OPT_DNS,
+        OPT_DNS_SEARCH,
+        OPT_DNS_OPTION,
+        OPT_ADD_HOST,
 };
 
 const struct cmd_option cmd_run_options[] = {
@@ -53,10 +66,30 @@ const struct cmd_option cmd_run_options[] = {
         { "volume", 'v', required_argument, "SRC:DST[:ro]", "bind mount a host directory or file", 'v' },
         { "rm", 0, no_argument, NULL, "remove the container when it exits (always, for --rootfs)", OPT_RM },
         { "read-only", 0, no_argument, NULL, "mount the root filesystem read-only", OPT_READ_ONLY },
-        { "network", 0, required_argument, "MODE", "network mode: none (loopback only) or host", OPT_NETWORK },
+        { "network", 0, required_argument, "MODE",
+          "network mode: slirp[:OPTIONS] (the default; options mtu=N, allow_host_loopback=BOOL, cidr=A.B.C.D/N, "
+          "enable_ipv6=BOOL, dns_upstream=IP[:PORT]), none (loopback only) or host",
+          OPT_NETWORK },
         { "net", 0, required_argument, "MODE", "alias of --network", OPT_NETWORK },
         { "name", 0, required_argument, "NAME", "name of the container", OPT_NAME },
+        /* networking (cmd/network.c) */
+        { "publish", 'p', required_argument, "[IP:][HOSTPORT:]PORT[/PROTO]",
+          "publish a container port (or range) on the host", 'p' },
+        { "publish-all", 'P', no_argument, NULL, "publish every --expose port on a free host port", OPT_PUBLISH_ALL },
+        { "expose", 0, required_argument, "PORT[/PROTO]", "declare a port the container serves", OPT_EXPOSE },
+        { "dns", 0, required_argument, "IP", "name server for the container's /etc/resolv.conf", OPT_DNS },
+        { "dns-search", 0, required_argument, "DOMAIN", "search domain for /etc/resolv.conf ('.' for none)",
+          OPT_DNS_SEARCH },
+        { "dns-option", 0, required_argument, "OPT", "option line entry for /etc/resolv.conf", OPT_DNS_OPTION },
+        { "add-host", 0, required_argument, "NAME:IP", "add a line to the container's /etc/hosts", OPT_ADD_HOST },
         { "interactive", 'i', no_argument, NULL, "keep stdin open (it always passes through)", 'i' },
+        { "cap-add", 0, required_argument, "CAP", "add a capability (or ALL)", OPT_CAP_ADD },
+        { "cap-drop", 0, required_argument, "CAP", "drop a capability (or ALL)", OPT_CAP_DROP },
+        { "privileged", 0, no_argument, NULL,
+          "every capability of the user namespace, no seccomp filter, no masked paths", OPT_PRIVILEGED },
+        { "security-opt", 0, required_argument, "OPT",
+          "seccomp=unconfined|FILE, no-new-privileges[=false], mask=PATHS, unmask=PATHS|ALL, label=, apparmor=",
+          OPT_SECURITY_OPT },
         { 0 },
 };
 
@@ -72,6 +105,9 @@ struct run_args {
         char *network;
         char *name;
         char **command;
+        char **cap_add, **cap_drop, **security_opts;
+        bool privileged;
+        struct cmd_network_options net; /* networking (cmd/network.c); strvs owned */
 };
 
 static char *host_getenv(const char *k)
@@ -133,13 +169,45 @@ static int parse_args(const struct cmd_command *cmd, int argc, char **argv, stru
                 case OPT_READ_ONLY:
                         a->readonly = true;
                         break;
-                case OPT_NETWORK:
-                        if (!STREQ(optval, "none") && !STREQ(optval, "host"))
-                                return cmd_usage_error(cmd, err, "unsupported --network '%s' (none or host)", optval);
+                case OPT_NETWORK: /* checked by cmd_network_prepare */
                         a->network = optval;
+                        break;
+                /* networking (cmd/network.c) */
+                case 'p':
+                        hutch_strv_append(&a->net.publish, optval);
+                        break;
+                case OPT_PUBLISH_ALL:
+                        a->net.publish_all = true;
+                        break;
+                case OPT_EXPOSE:
+                        hutch_strv_append(&a->net.expose, optval);
+                        break;
+                case OPT_DNS:
+                        hutch_strv_append(&a->net.dns, optval);
+                        break;
+                case OPT_DNS_SEARCH:
+                        hutch_strv_append(&a->net.dns_search, optval);
+                        break;
+                case OPT_DNS_OPTION:
+                        hutch_strv_append(&a->net.dns_option, optval);
+                        break;
+                case OPT_ADD_HOST:
+                        hutch_strv_append(&a->net.add_host, optval);
                         break;
                 case OPT_NAME:
                         a->name = optval;
+                        break;
+                case OPT_CAP_ADD:
+                        hutch_strv_append(&a->cap_add, optval);
+                        break;
+                case OPT_CAP_DROP:
+                        hutch_strv_append(&a->cap_drop, optval);
+                        break;
+                case OPT_PRIVILEGED:
+                        a->privileged = true;
+                        break;
+                case OPT_SECURITY_OPT:
+                        hutch_strv_append(&a->security_opts, optval);
                         break;
                 }
         }
@@ -231,23 +299,6 @@ static char *absolute_dir(const char *path, const char *what, struct hutch_error
         return xstrdup(buf);
 }
 
-static void default_security(struct runtime_security *sec)
-{
-        static const char *const masked[] = {
-                "/proc/acpi",          "/proc/kcore",         "/proc/keys",         "/proc/latency_stats",
-                "/proc/timer_list",    "/proc/timer_stats",   "/proc/sched_debug",  "/proc/scsi",
-                "/proc/interrupts",    "/sys/firmware",       "/sys/fs/selinux",    "/sys/devices/virtual/powercap",
-                NULL,
-        };
-        static const char *const readonly[] = {
-                "/proc/asound", "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger", NULL,
-        };
-        sec->caps = runtime_caps_default();
-        sec->no_new_privs = true;
-        sec->masked_paths = hutch_strv_copy((char *const *) masked);
-        sec->readonly_paths = hutch_strv_copy((char *const *) readonly);
-}
-
 static int choose_rootfs_mode(struct runtime_rootfs *rootfs, struct hutch_error **err)
 {
         const char *driver = arg_global.storage_driver;
@@ -283,6 +334,7 @@ int cmd_run(const struct cmd_command *cmd, int argc, char **argv, struct hutch_e
         struct cmd_userns uns = { 0 };
         struct runtime_container *container = NULL;
         struct hutch_loop *loop = NULL;
+        struct cmd_network *net = NULL;
         _cleanup_free_ char *id = NULL, *runroot = NULL, *rootfs = NULL;
         _cleanup_close_ int sfd = -1;
         struct cmd_volume *vols = NULL;
@@ -359,7 +411,26 @@ int cmd_run(const struct cmd_command *cmd, int argc, char **argv, struct hutch_e
                 cfg.mounts[i].readonly = vols[i].readonly;
         }
         cfg.n_mounts = n_vols;
-        default_security(&cfg.security);
+
+        /* ---- networking (cmd/network.c): checks every network option, opens
+         * the published TCP ports, writes hosts/resolv.conf/hostname into
+         * state_dir and adds their bind mounts, and sets cfg.namespaces
+         * (CLONE_NEWNET), cfg.share_host_sys and cfg.hooks, replacing the
+         * settings above. */
+        a.net.network = a.network;
+        a.net.hostname = a.hostname;
+        a.net.name = a.name;
+        r = cmd_network_prepare(&a.net, &cfg, &net, err);
+        if (r < 0)
+                goto out;
+        /* ---- end of networking ---- */
+        {
+                _cleanup_free_ char *cache = xasprintf("%s/cache", runroot);
+                r = cmd_security_configure(&cfg.security, a.privileged, a.cap_add, a.cap_drop, a.security_opts,
+                                           cache, err);
+                if (r < 0)
+                        goto out;
+        }
 
         /* Block what we forward before the child exists, so none is lost;
          * the child unblocks everything before exec. */
@@ -389,6 +460,10 @@ int cmd_run(const struct cmd_command *cmd, int argc, char **argv, struct hutch_e
                 r = hutch_error_set(err, errno, "watch the container");
                 goto out;
         }
+        /* networking (cmd/network.c): slirp and the port forwarders run on this loop. */
+        r = cmd_network_attach(net, loop, err);
+        if (r < 0)
+                goto out;
         r = hutch_loop_run(loop);
         if (r < 0) {
                 hutch_error_set(err, -r, "monitor the container");
@@ -403,6 +478,13 @@ out:
                 (void) runtime_container_reap(container, NULL);
         }
         container = runtime_container_free(container);
+        net = cmd_network_free(net); /* networking: before the loop it is registered on */
+        hutch_strv_free(a.net.publish);
+        hutch_strv_free(a.net.expose);
+        hutch_strv_free(a.net.dns);
+        hutch_strv_free(a.net.dns_search);
+        hutch_strv_free(a.net.dns_option);
+        hutch_strv_free(a.net.add_host);
         loop = hutch_loop_free(loop);
         if (blocked)
                 sigprocmask(SIG_SETMASK, &oldmask, NULL);
@@ -417,8 +499,10 @@ out:
         free(cfg.rootfs.fuse_overlayfs);
         hutch_strv_free(cfg.rootfs.lowerdirs);
         hutch_strv_free(cfg.env);
-        hutch_strv_free(cfg.security.masked_paths);
-        hutch_strv_free(cfg.security.readonly_paths);
+        cmd_security_clear(&cfg.security);
+        hutch_strv_free(a.cap_add);
+        hutch_strv_free(a.cap_drop);
+        hutch_strv_free(a.security_opts);
         hutch_strv_free(a.env);
         hutch_strv_free(a.volumes);
         hutch_strv_free(a.command);
