@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include "cmd/cmd.h"
+#include "cmd/cmd-storage.h"
 #include "lib/cleanup.h"
 #include "lib/log.h"
 #include "lib/xalloc.h"
@@ -44,6 +45,19 @@ static const struct cmd_command commands[] = {
         { "info", "[OPTIONS]", "Show what this machine allows before your first container", cmd_info,
           cmd_info_options, NULL, NULL },
         { "version", "[OPTIONS]", "Show the hutch version", cmd_version, cmd_version_options, NULL, NULL },
+        { "images", "[OPTIONS] [REPOSITORY]", "List images", cmd_images, cmd_images_options, NULL, NULL },
+        { "image", "COMMAND", "Manage images (ls, rm, tag, prune, inspect, load, save, import)", cmd_group, NULL,
+          cmd_image_subcommands, NULL },
+        { "load", "[OPTIONS]", "Load images from a docker-archive or oci-archive", cmd_load, cmd_load_options, NULL,
+          NULL },
+        { "save", "[OPTIONS] IMAGE...", "Save images to a docker-archive or oci-archive", cmd_save, cmd_save_options,
+          NULL, NULL },
+        { "import", "[OPTIONS] TARBALL [NAME]", "Make an image from a root filesystem tarball", cmd_import,
+          cmd_import_options, NULL, NULL },
+        { "tag", "IMAGE TARGET_NAME...", "Add names to an image", cmd_tag, cmd_tag_options, NULL, NULL },
+        { "rmi", "[OPTIONS] IMAGE...", "Remove images", cmd_rmi, cmd_rmi_options, NULL, NULL },
+        { "unshare", "[COMMAND [ARG...]]", "Run a command (default: a shell) in the storage user namespace",
+          cmd_unshare, cmd_unshare_options, NULL, NULL },
         { 0 },
 };
 

@@ -192,7 +192,7 @@ static int stage_members(struct load_ctx *c, int fd, struct hutch_error **err)
                 if (!link && type != AE_IFREG)
                         continue;
                 if (find_member(c, name) != NULL || c->n >= STORAGE_ARCHIVE_MAX_MEMBERS) {
-                        r = hutch_error_set(err, EINVAL, c->n >= STORAGE_ARCHIVE_MAX_MEMBERS
+                        r = hutch_error_set(err, 0, c->n >= STORAGE_ARCHIVE_MAX_MEMBERS
                                                                  ? "the archive has too many files"
                                                                  : "the archive has '%s' twice",
                                             name);
@@ -205,7 +205,7 @@ static int stage_members(struct load_ctx *c, int fd, struct hutch_error **err)
                         continue;
                 if (is_metadata_name(m->name)) {
                         if (archive_entry_size(e) > (la_int64_t) STORAGE_MANIFEST_MAX_BYTES) {
-                                r = hutch_error_set(err, EFBIG, "'%s' in the archive is larger than %u bytes",
+                                r = hutch_error_set(err, 0, "'%s' in the archive is larger than %u bytes",
                                                     m->name, STORAGE_MANIFEST_MAX_BYTES);
                                 goto out;
                         }
@@ -229,7 +229,7 @@ static int stage_members(struct load_ctx *c, int fd, struct hutch_error **err)
                         }
                         if (m->data) {
                                 if (m->len + len > STORAGE_MANIFEST_MAX_BYTES) {
-                                        r = hutch_error_set(err, EFBIG, "'%s' in the archive is too large", m->name);
+                                        r = hutch_error_set(err, 0, "'%s' in the archive is too large", m->name);
                                         goto out;
                                 }
                                 memcpy(m->data + m->len, buf, len);
@@ -247,7 +247,7 @@ static int stage_members(struct load_ctx *c, int fd, struct hutch_error **err)
                 }
         }
         if (c->n == 0)
-                r = hutch_error_set(err, EINVAL, "the archive is empty");
+                r = hutch_error_set(err, 0, "the archive is empty");
 out:
         if (r < 0)
                 hutch_error_prefix(err, "load");
@@ -263,13 +263,13 @@ static int member_bytes(struct member *m, size_t max, char **ret, size_t *ret_le
 
         if (m->data) {
                 if (m->len > max)
-                        return hutch_error_set(err, EFBIG, "'%s' is too large", m->name);
+                        return hutch_error_set(err, 0, "'%s' is too large", m->name);
                 *ret = xstrndup(m->data, m->len);
                 *ret_len = m->len;
                 return 0;
         }
         if (storage_blob_writer_size(m->w) > max)
-                return hutch_error_set(err, EFBIG, "'%s' in the archive is larger than %zu bytes", m->name, max);
+                return hutch_error_set(err, 0, "'%s' in the archive is larger than %zu bytes", m->name, max);
         fd = storage_blob_writer_reopen(m->w, err);
         if (fd < 0)
                 return fd;
@@ -344,7 +344,7 @@ static int hash_uncompressed(int fd, char ret_digest[STORAGE_DIGEST_BUFSIZE], ui
                 storage_sha256_update(h, buf, len);
                 size += len;
                 if (size > STORAGE_UNPACK_DEFAULT_MAX_BYTES) {
-                        r = hutch_error_set(err, EFBIG, "layer larger than its cap");
+                        r = hutch_error_set(err, 0, "layer larger than its cap");
                         goto out;
                 }
         }
@@ -378,7 +378,7 @@ static int install_layer(struct load_ctx *c, struct storage_blob_writer *w, cons
                 if (r < 0)
                         return r;
                 if (!STREQ(got, diff_id))
-                        return hutch_error_set(err, EBADMSG, "layer %s: content does not match diff ID %s (it is %s)",
+                        return hutch_error_set(err, 0, "layer %s: content does not match diff ID %s (it is %s)",
                                                storage_blob_writer_digest(w), diff_id, got);
                 *ret_size = (int64_t) size;
                 return 0;
@@ -390,7 +390,7 @@ static int install_layer(struct load_ctx *c, struct storage_blob_writer *w, cons
         if (r < 0)
                 return hutch_error_prefix(err, "layer %s", o.expected_digest);
         if (!STREQ(res.diff_id, diff_id))
-                return hutch_error_set(err, EBADMSG, "layer %s: content does not match diff ID %s (it is %s)",
+                return hutch_error_set(err, 0, "layer %s: content does not match diff ID %s (it is %s)",
                                        o.expected_digest, diff_id, res.diff_id);
         if (res.devices_skipped)
                 log_warn("layer %s: %llu device nodes skipped (containers cannot create them)", o.expected_digest,
@@ -434,12 +434,12 @@ static int install_image(struct load_ctx *c, const char *manifest, size_t manife
         if (r < 0)
                 return r;
         if (member_digest(config) == NULL)
-                return hutch_error_set(err, EINVAL, "image config '%s' has a reserved name", config->name);
+                return hutch_error_set(err, 0, "image config '%s' has a reserved name", config->name);
         r = storage_config_parse(cbuf, clen, &cfg, err);
         if (r < 0)
                 return r;
         if (cfg->n_diff_ids != n)
-                return hutch_error_set(err, EINVAL, "the image config lists %zu layers but the manifest %zu",
+                return hutch_error_set(err, 0, "the image config lists %zu layers but the manifest %zu",
                                        cfg->n_diff_ids, n);
         chain = xcalloc(n ? n : 1, sizeof(*chain));
         storage_chain_ids(cfg->diff_ids, n, chain);
@@ -520,7 +520,7 @@ static int archive_name(const char *raw, char ***names, struct hutch_error **err
                 return hutch_error_prefix(err, "image name in the archive");
         if (ref.digest || ref.tag == NULL) {
                 storage_reference_clear(&ref);
-                return hutch_error_set(err, EINVAL, "image name '%.200s' in the archive is not NAME:TAG", raw);
+                return hutch_error_set(err, 0, "image name '%.200s' in the archive is not NAME:TAG", raw);
         }
         hutch_strv_push(names, storage_reference_format(&ref));
         storage_reference_clear(&ref);
@@ -538,7 +538,7 @@ static int load_docker(struct load_ctx *c, struct member *mj, struct storage_ima
         if (root == NULL)
                 return hutch_error_prefix(err, "manifest.json");
         if (!YAJL_IS_ARRAY(root) || root->u.array.len == 0) {
-                r = hutch_error_set(err, EINVAL, "manifest.json: not a list of images");
+                r = hutch_error_set(err, 0, "manifest.json: not a list of images");
                 goto out;
         }
         for (size_t i = 0; i < root->u.array.len; i++) {
@@ -555,20 +555,20 @@ static int load_docker(struct load_ctx *c, struct member *mj, struct storage_ima
                 size_t mlen, n;
 
                 if (!YAJL_IS_OBJECT(e) || config_name == NULL) {
-                        r = hutch_error_set(err, EINVAL, "manifest.json: entry %zu has no 'Config'", i);
+                        r = hutch_error_set(err, 0, "manifest.json: entry %zu has no 'Config'", i);
                         goto out;
                 }
                 tags = hutch_json_get(e, "RepoTags");
                 layers = hutch_json_get(e, "Layers");
                 if ((tags && !YAJL_IS_NULL(tags) && !YAJL_IS_ARRAY(tags)) || layers == NULL || !YAJL_IS_ARRAY(layers) ||
                     layers->u.array.len > STORAGE_MANIFEST_MAX_LAYERS) {
-                        r = hutch_error_set(err, EINVAL, "manifest.json: entry %zu: bad 'RepoTags' or 'Layers'", i);
+                        r = hutch_error_set(err, 0, "manifest.json: entry %zu: bad 'RepoTags' or 'Layers'", i);
                         goto out;
                 }
                 for (size_t j = 0; tags && YAJL_IS_ARRAY(tags) && j < tags->u.array.len; j++) {
                         yajl_val t = tags->u.array.values[j];
                         if (!YAJL_IS_STRING(t)) {
-                                r = hutch_error_set(err, EINVAL, "manifest.json: a RepoTag is not a string");
+                                r = hutch_error_set(err, 0, "manifest.json: a RepoTag is not a string");
                                 goto out;
                         }
                         r = archive_name(t->u.string, &names, err);
@@ -578,7 +578,7 @@ static int load_docker(struct load_ctx *c, struct member *mj, struct storage_ima
                 cname = normalize_name(NULL, config_name);
                 cm = cname ? find_member(c, cname) : NULL;
                 if (cm == NULL || cm->w == NULL) {
-                        r = hutch_error_set(err, ENOENT, "manifest.json: config '%.200s' is not in the archive",
+                        r = hutch_error_set(err, 0, "manifest.json: config '%.200s' is not in the archive",
                                             config_name);
                         goto out;
                 }
@@ -591,7 +591,7 @@ static int load_docker(struct load_ctx *c, struct member *mj, struct storage_ima
                         _cleanup_free_ char *ln = YAJL_IS_STRING(l) ? normalize_name(NULL, l->u.string) : NULL;
                         lm[j] = ln ? find_member(c, ln) : NULL;
                         if (lm[j] == NULL || lm[j]->w == NULL) {
-                                r = hutch_error_set(err, ENOENT, "manifest.json: layer %zu is not in the archive", j);
+                                r = hutch_error_set(err, 0, "manifest.json: layer %zu is not in the archive", j);
                                 goto out;
                         }
                         types[j] = layer_media_type(sniff_compression(lm[j]->w));
@@ -623,16 +623,16 @@ static struct member *find_blob(struct load_ctx *c, const struct storage_descrip
         struct member *m = find_member(c, name);
 
         if (m == NULL || m->w == NULL) {
-                hutch_error_set(err, ENOENT, "blob %s is not in the archive", d->digest);
+                hutch_error_set(err, 0, "blob %s is not in the archive", d->digest);
                 return NULL;
         }
         if (!STREQ(member_digest(m), d->digest)) {
-                hutch_error_set(err, EBADMSG, "blob %s in the archive has the wrong content (it hashes to %s)",
+                hutch_error_set(err, 0, "blob %s in the archive has the wrong content (it hashes to %s)",
                                 d->digest, member_digest(m));
                 return NULL;
         }
         if ((uint64_t) d->size != storage_blob_writer_size(m->w)) {
-                hutch_error_set(err, EBADMSG, "blob %s in the archive has %llu bytes, not %lld", d->digest,
+                hutch_error_set(err, 0, "blob %s in the archive has %llu bytes, not %lld", d->digest,
                                 (unsigned long long) storage_blob_writer_size(m->w), (long long) d->size);
                 return NULL;
         }
@@ -696,7 +696,7 @@ static int load_oci(struct load_ctx *c, struct member *layout, struct member *in
         if (v == NULL)
                 return hutch_error_prefix(err, "oci-layout");
         ver = hutch_json_get_string(v, "imageLayoutVersion");
-        r = ver && STREQ(ver, "1.0.0") ? 0 : hutch_error_set(err, EINVAL, "oci-layout: imageLayoutVersion is not 1.0.0");
+        r = ver && STREQ(ver, "1.0.0") ? 0 : hutch_error_set(err, 0, "oci-layout: imageLayoutVersion is not 1.0.0");
         yajl_tree_free(v);
         if (r < 0)
                 return r;
@@ -704,7 +704,7 @@ static int load_oci(struct load_ctx *c, struct member *layout, struct member *in
         if (r < 0)
                 return hutch_error_prefix(err, "index.json");
         if (idx->n_manifests == 0)
-                return hutch_error_set(err, EINVAL, "index.json lists no image");
+                return hutch_error_set(err, 0, "index.json lists no image");
         for (size_t i = 0; i < idx->n_manifests; i++) {
                 const struct storage_descriptor *d = &idx->manifests[i];
                 if (STREQ(d->media_type, STORAGE_MEDIA_OCI_INDEX) || STREQ(d->media_type, STORAGE_MEDIA_DOCKER_LIST)) {
@@ -729,7 +729,7 @@ static int load_oci(struct load_ctx *c, struct member *layout, struct member *in
                                         pick = s;
                         }
                         if (pick == NULL)
-                                return hutch_error_set(err, ENOENT, "index %s has no image for linux/%s", d->digest,
+                                return hutch_error_set(err, 0, "index %s has no image for linux/%s", d->digest,
                                                        storage_host_arch());
                         r = load_oci_manifest(c, pick, d->ref_name, out, err);
                 } else {
@@ -765,7 +765,7 @@ int storage_archive_load(struct storage_store *s, int fd, const struct storage_u
         else if (layout && layout->data && index && index->data)
                 r = load_oci(&c, layout, index, &loaded, err);
         else
-                r = hutch_error_set(err, EINVAL,
+                r = hutch_error_set(err, 0,
                                     "not a docker-archive or oci-archive: no manifest.json, or no oci-layout and "
                                     "index.json");
         if (r < 0)
@@ -950,7 +950,7 @@ static int write_blob(struct storage_store *s, struct archive *a, const char *na
         storage_sha256_final_hex(h, got);
         storage_sha256_free(h);
         if (!STREQ(got, digest))
-                return hutch_error_set(err, EBADMSG, "blob %s in the store is corrupt", digest);
+                return hutch_error_set(err, 0, "blob %s in the store is corrupt", digest);
         return 0;
 }
 

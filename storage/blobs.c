@@ -32,7 +32,7 @@ int storage_blob_writer_new(struct storage_store *s, const char *expected_digest
         int fd;
 
         if (expected_digest && !storage_digest_valid(expected_digest))
-                return hutch_error_set(err, EINVAL, "invalid digest '%.80s'", expected_digest);
+                return hutch_error_set(err, 0, "invalid digest '%.80s'", expected_digest);
         w = xzalloc(sizeof(*w));
         w->store = s;
         fd = openat(s->tmp_fd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0644);
@@ -65,9 +65,9 @@ int storage_blob_writer_write(struct storage_blob_writer *w, const void *buf, si
         int r;
 
         if (w->finished)
-                return hutch_error_set(err, EINVAL, "blob already finished");
+                return hutch_error_set(err, 0, "blob already finished");
         if (w->size + len > STORAGE_BLOB_MAX_BYTES)
-                return hutch_error_set(err, EFBIG, "blob larger than %llu bytes",
+                return hutch_error_set(err, 0, "blob larger than %llu bytes",
                                        (unsigned long long) STORAGE_BLOB_MAX_BYTES);
         r = hutch_write_all(w->fd, buf, len);
         if (r < 0)
@@ -85,7 +85,7 @@ int storage_blob_writer_finish(struct storage_blob_writer *w, struct hutch_error
         w->hash = storage_sha256_free(w->hash);
         w->finished = true;
         if (w->expected[0] && !STREQ(w->expected, w->digest))
-                return hutch_error_set(err, EBADMSG, "digest mismatch: expected %s, got %s", w->expected, w->digest);
+                return hutch_error_set(err, 0, "digest mismatch: expected %s, got %s", w->expected, w->digest);
         return 0;
 }
 
@@ -196,13 +196,13 @@ int storage_blob_open(struct storage_store *s, const char *digest, uint64_t *ret
         int fd;
 
         if (hex == NULL)
-                return hutch_error_set(err, EINVAL, "invalid digest '%.80s'", digest ? digest : "");
+                return hutch_error_set(err, 0, "invalid digest '%.80s'", digest ? digest : "");
         fd = openat(s->blobs_fd, hex, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
         if (fd < 0)
                 return hutch_error_set(err, errno, "blob %s", digest);
         if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
                 (void) close(fd);
-                return hutch_error_set(err, EINVAL, "blob %s is not a regular file", digest);
+                return hutch_error_set(err, 0, "blob %s is not a regular file", digest);
         }
         if (ret_size)
                 *ret_size = (uint64_t) st.st_size;
@@ -223,13 +223,13 @@ int storage_blob_read(struct storage_store *s, const char *digest, size_t max, c
         if (fd < 0)
                 return fd;
         if (size > max)
-                return hutch_error_set(err, EFBIG, "blob %s is larger than %zu bytes", digest, max);
+                return hutch_error_set(err, 0, "blob %s is larger than %zu bytes", digest, max);
         r = hutch_read_fd_alloc(fd, max, &buf, &len);
         if (r < 0)
                 return hutch_error_set(err, -r, "read blob %s", digest);
         storage_digest_buffer(buf, len, got);
         if (!STREQ(got, digest))
-                return hutch_error_set(err, EBADMSG, "blob %s is corrupt (its content hashes to %s)", digest, got);
+                return hutch_error_set(err, 0, "blob %s is corrupt (its content hashes to %s)", digest, got);
         *ret_buf = steal_ptr(&buf);
         *ret_len = len;
         return 0;

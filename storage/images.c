@@ -138,7 +138,7 @@ int storage_images_read(struct storage_store *s, struct storage_images *ret, str
         list = hutch_json_get_array(root, "images");
         if (list == NULL) {
                 yajl_tree_free(root);
-                return hutch_error_set(err, EINVAL, "image records '%s/images/%s': no 'images' list", s->root,
+                return hutch_error_set(err, 0, "image records '%s/images/%s': no 'images' list", s->root,
                                        RECORDS);
         }
         imgs.v = xcalloc(list->u.array.len ? list->u.array.len : 1, sizeof(*imgs.v));
@@ -147,7 +147,7 @@ int storage_images_read(struct storage_store *s, struct storage_images *ret, str
                         storage_image_clear(&imgs.v[imgs.n]);
                         yajl_tree_free(root);
                         storage_images_clear(&imgs);
-                        return hutch_error_set(err, EINVAL, "image records '%s/images/%s': record %zu is invalid",
+                        return hutch_error_set(err, 0, "image records '%s/images/%s': record %zu is invalid",
                                                s->root, RECORDS, i);
                 }
                 imgs.n++;
@@ -258,19 +258,21 @@ int storage_images_find(const struct storage_images *imgs, const char *ref, stru
         int found = -1, k;
 
         if (n == 0)
-                return hutch_error_set(err, EINVAL, "empty image name");
+                return hutch_error_set(err, 0, "empty image name");
         if (strncmp(ref, "sha256:", 7) == 0 && n > 7 && n <= 7 + STORAGE_DIGEST_HEX_LEN && hex_only(ref + 7, n - 7)) {
                 k = find_id_prefix(imgs, ref + 7, n - 7);
                 if (k == -EEXIST)
-                        return hutch_error_set(err, EINVAL, "image ID '%s' is ambiguous: give more digits", ref);
-                if (k < 0)
-                        return hutch_error_set(err, ENOENT, "image '%s' not known", ref);
+                        return hutch_error_set(err, 0, "image ID '%s' is ambiguous: give more digits", ref);
+                if (k < 0) {
+                        hutch_error_set(err, 0, "image '%s' not known", ref);
+                        return -ENOENT;
+                }
                 return k;
         }
         if (n >= 3 && n <= STORAGE_DIGEST_HEX_LEN && hex_only(ref, n)) {
                 k = find_id_prefix(imgs, ref, n);
                 if (k == -EEXIST)
-                        return hutch_error_set(err, EINVAL, "image ID '%s' is ambiguous: give more digits", ref);
+                        return hutch_error_set(err, 0, "image ID '%s' is ambiguous: give more digits", ref);
                 if (k >= 0)
                         return k;
         }
@@ -312,8 +314,43 @@ int storage_images_find(const struct storage_images *imgs, const char *ref, stru
                 }
         }
         storage_reference_clear(&r);
-        if (found < 0)
-                return hutch_error_set(err, ENOENT, "image '%s' not known", ref);
+        if (found < 0) {
+                hutch_error_set(err, 0, "image '%s' not known", ref);
+                return -ENOENT;
+        }
+        return found;
+}
+
+const char *storage_images_matched_name(const struct storage_image *img, const char *ref)
+{
+        struct storage_reference r = { 0 };
+        struct hutch_error *e = NULL;
+        const char *found = NULL;
+        size_t n = strlen(ref);
+
+        if (strncmp(ref, "sha256:", 7) == 0 || (n >= 3 && n <= STORAGE_DIGEST_HEX_LEN && hex_only(ref, n) &&
+                                                strncmp(img->id, ref, n) == 0))
+                return NULL;
+        if (storage_reference_parse(ref, &r, &e) < 0) {
+                hutch_error_free(e);
+                return NULL;
+        }
+        if (r.digest) {
+                storage_reference_clear(&r);
+                return NULL;
+        }
+        if (r.tag) {
+                _cleanup_free_ char *full = xasprintf("%s/%s:%s", r.domain, r.path, r.tag);
+                for (char **nm = img->names; nm && *nm && !found; nm++)
+                        if (STREQ(*nm, full))
+                                found = *nm;
+                for (char **nm = img->names; nm && *nm && !found && r.short_name; nm++)
+                        if (short_name_matches(*nm, r.path, r.tag))
+                                found = *nm;
+        }
+        storage_reference_clear(&r);
+        if (found == NULL && img->names)
+                found = img->names[0];
         return found;
 }
 

@@ -61,6 +61,10 @@ int64_t storage_image_size(const struct storage_image *img);
  * repository ending in it, when that is unique) or by name@digest.
  * Returns the index, or -ENOENT / -EINVAL with *err set. */
 int storage_images_find(const struct storage_images *imgs, const char *ref, struct hutch_error **err);
+/* The name of img that ref (which found it) stands for: the stored name it
+ * matched, or img's first name for a name@digest; NULL when ref is an ID
+ * or img has no name. */
+const char *storage_images_matched_name(const struct storage_image *img, const char *ref);
 /* The index of the image with this ID, or -1. */
 int storage_images_find_id(const struct storage_images *imgs, const char *id);
 

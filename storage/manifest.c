@@ -25,7 +25,7 @@ DEFINE_CLEANUP(yajl_val, yajl_tree_free_ret)
 
 static int bad(struct hutch_error **err, const char *what, const char *why)
 {
-        return hutch_error_set(err, EINVAL, "%s: %s", what, why);
+        return hutch_error_set(err, 0, "%s: %s", what, why);
 }
 
 /* Refuses an object with a key twice: other parsers might take the other one. */
@@ -38,7 +38,7 @@ static int check_unique_keys(yajl_val obj, const char *what, struct hutch_error 
         for (size_t i = 0; i < n; i++)
                 for (size_t j = i + 1; j < n; j++)
                         if (strcmp(obj->u.object.keys[i], obj->u.object.keys[j]) == 0)
-                                return hutch_error_set(err, EINVAL, "%s: duplicate key '%s'", what,
+                                return hutch_error_set(err, 0, "%s: duplicate key '%s'", what,
                                                        obj->u.object.keys[i]);
         return 0;
 }
@@ -56,9 +56,9 @@ static int get_opt_string(yajl_val obj, const char *key, const char *what, char 
         if (v == NULL || YAJL_IS_NULL(v))
                 return 0;
         if (!YAJL_IS_STRING(v))
-                return hutch_error_set(err, EINVAL, "%s: '%s' is not a string", what, key);
+                return hutch_error_set(err, 0, "%s: '%s' is not a string", what, key);
         if (!string_ok(v->u.string))
-                return hutch_error_set(err, EINVAL, "%s: '%s' is too long", what, key);
+                return hutch_error_set(err, 0, "%s: '%s' is too long", what, key);
         *ret = xstrdup(v->u.string);
         return 0;
 }
@@ -72,16 +72,16 @@ static int get_opt_strv(yajl_val obj, const char *key, const char *what, char **
         if (v == NULL || YAJL_IS_NULL(v))
                 return 0;
         if (!YAJL_IS_ARRAY(v))
-                return hutch_error_set(err, EINVAL, "%s: '%s' is not a list of strings", what, key);
+                return hutch_error_set(err, 0, "%s: '%s' is not a list of strings", what, key);
         if (v->u.array.len > MAX_LIST)
-                return hutch_error_set(err, EINVAL, "%s: '%s' has too many entries", what, key);
+                return hutch_error_set(err, 0, "%s: '%s' has too many entries", what, key);
         l = xcalloc(v->u.array.len + 1, sizeof(char *));
         for (size_t i = 0; i < v->u.array.len; i++) {
                 yajl_val e = v->u.array.values[i];
                 if (!YAJL_IS_STRING(e))
-                        return hutch_error_set(err, EINVAL, "%s: '%s' is not a list of strings", what, key);
+                        return hutch_error_set(err, 0, "%s: '%s' is not a list of strings", what, key);
                 if (!string_ok(e->u.string))
-                        return hutch_error_set(err, EINVAL, "%s: an entry of '%s' is too long", what, key);
+                        return hutch_error_set(err, 0, "%s: an entry of '%s' is too long", what, key);
                 l[i] = xstrdup(e->u.string);
         }
         *ret = steal_ptr(&l);
@@ -99,13 +99,13 @@ static int get_opt_keys(yajl_val obj, const char *key, const char *what, char **
         if (v == NULL || YAJL_IS_NULL(v))
                 return 0;
         if (!YAJL_IS_OBJECT(v))
-                return hutch_error_set(err, EINVAL, "%s: '%s' is not an object", what, key);
+                return hutch_error_set(err, 0, "%s: '%s' is not an object", what, key);
         if (check_unique_keys(v, what, err) < 0)
                 return -EINVAL;
         l = xcalloc(v->u.object.len + 1, sizeof(char *));
         for (size_t i = 0; i < v->u.object.len; i++) {
                 if (!string_ok(v->u.object.keys[i]) || *v->u.object.keys[i] == '\0')
-                        return hutch_error_set(err, EINVAL, "%s: bad key in '%s'", what, key);
+                        return hutch_error_set(err, 0, "%s: bad key in '%s'", what, key);
                 l[i] = xstrdup(v->u.object.keys[i]);
         }
         *ret = steal_ptr(&l);
@@ -215,7 +215,7 @@ static yajl_val parse_root(const char *buf, size_t len, size_t max, const char *
         yajl_val root;
 
         if (len > max) {
-                hutch_error_set(err, EFBIG, "%s: larger than %zu bytes", what, max);
+                hutch_error_set(err, 0, "%s: larger than %zu bytes", what, max);
                 return NULL;
         }
         root = hutch_json_parse(buf, len, err);
@@ -261,7 +261,7 @@ int storage_manifest_parse(const char *buf, size_t len, const char *media_type, 
         if (doc_type == NULL) {
                 /* OCI allows leaving it out; Docker schema 2 requires it. */
                 if (media_type && !STREQ(media_type, STORAGE_MEDIA_OCI_MANIFEST))
-                        return hutch_error_set(err, EINVAL, "%s: has no mediaType but was served as '%s'", what,
+                        return hutch_error_set(err, 0, "%s: has no mediaType but was served as '%s'", what,
                                                media_type);
                 m->kind = STORAGE_MANIFEST_OCI;
         } else if (STREQ(doc_type, STORAGE_MEDIA_OCI_MANIFEST)) {
@@ -269,10 +269,10 @@ int storage_manifest_parse(const char *buf, size_t len, const char *media_type, 
         } else if (STREQ(doc_type, STORAGE_MEDIA_DOCKER_MANIFEST)) {
                 m->kind = STORAGE_MANIFEST_DOCKER_V2S2;
         } else {
-                return hutch_error_set(err, EINVAL, "%s: unsupported mediaType '%.100s'", what, doc_type);
+                return hutch_error_set(err, 0, "%s: unsupported mediaType '%.100s'", what, doc_type);
         }
         if (doc_type && media_type && !STREQ(doc_type, media_type))
-                return hutch_error_set(err, EINVAL, "%s: mediaType '%.100s' does not match '%.100s'", what, doc_type,
+                return hutch_error_set(err, 0, "%s: mediaType '%.100s' does not match '%.100s'", what, doc_type,
                                        media_type);
 
         if (hutch_json_get(root, "config") == NULL)
@@ -281,20 +281,20 @@ int storage_manifest_parse(const char *buf, size_t len, const char *media_type, 
                 return -EINVAL;
         if (!STREQ(m->config.media_type, m->kind == STORAGE_MANIFEST_OCI ? STORAGE_MEDIA_OCI_CONFIG
                                                                           : STORAGE_MEDIA_DOCKER_CONFIG))
-                return hutch_error_set(err, EINVAL, "%s: unsupported config mediaType '%.100s'", what,
+                return hutch_error_set(err, 0, "%s: unsupported config mediaType '%.100s'", what,
                                        m->config.media_type);
         layers = hutch_json_get(root, "layers");
         if (layers == NULL || !YAJL_IS_ARRAY(layers))
                 return bad(err, what, "missing 'layers' list");
         if (layers->u.array.len > STORAGE_MANIFEST_MAX_LAYERS)
-                return hutch_error_set(err, EINVAL, "%s: more than %d layers", what, STORAGE_MANIFEST_MAX_LAYERS);
+                return hutch_error_set(err, 0, "%s: more than %d layers", what, STORAGE_MANIFEST_MAX_LAYERS);
         m->layers = xcalloc(layers->u.array.len ? layers->u.array.len : 1, sizeof(*m->layers));
         for (size_t i = 0; i < layers->u.array.len; i++) {
                 if (parse_descriptor(layers->u.array.values[i], "manifest layer", &m->layers[i], err) < 0)
                         return -EINVAL;
                 m->n_layers++;
                 if (!storage_media_type_is_layer(m->layers[i].media_type))
-                        return hutch_error_set(err, EINVAL, "%s: unsupported layer mediaType '%.100s'", what,
+                        return hutch_error_set(err, 0, "%s: unsupported layer mediaType '%.100s'", what,
                                                m->layers[i].media_type);
         }
         *ret = steal_ptr(&m);
@@ -333,10 +333,10 @@ int storage_index_parse(const char *buf, size_t len, const char *media_type, str
                         return bad(err, what, "'mediaType' is not a string");
                 doc_type = mt->u.string;
                 if (!STREQ(doc_type, STORAGE_MEDIA_OCI_INDEX) && !STREQ(doc_type, STORAGE_MEDIA_DOCKER_LIST))
-                        return hutch_error_set(err, EINVAL, "%s: unsupported mediaType '%.100s'", what, doc_type);
+                        return hutch_error_set(err, 0, "%s: unsupported mediaType '%.100s'", what, doc_type);
         }
         if (media_type && !STREQ(doc_type ? doc_type : STORAGE_MEDIA_OCI_INDEX, media_type))
-                return hutch_error_set(err, EINVAL, "%s: mediaType '%.100s' does not match '%.100s'", what,
+                return hutch_error_set(err, 0, "%s: mediaType '%.100s' does not match '%.100s'", what,
                                        doc_type ? doc_type : "(none)", media_type);
         if (hutch_json_get(root, "layers") || hutch_json_get(root, "config"))
                 return bad(err, what, "has 'layers' or 'config' as well: ambiguous between a manifest and an index");
@@ -344,7 +344,7 @@ int storage_index_parse(const char *buf, size_t len, const char *media_type, str
         if (list == NULL || !YAJL_IS_ARRAY(list))
                 return bad(err, what, "missing 'manifests' list");
         if (list->u.array.len > STORAGE_INDEX_MAX_MANIFESTS)
-                return hutch_error_set(err, EINVAL, "%s: more than %d manifests", what, STORAGE_INDEX_MAX_MANIFESTS);
+                return hutch_error_set(err, 0, "%s: more than %d manifests", what, STORAGE_INDEX_MAX_MANIFESTS);
         idx = xzalloc(sizeof(*idx));
         idx->manifests = xcalloc(list->u.array.len ? list->u.array.len : 1, sizeof(*idx->manifests));
         for (size_t i = 0; i < list->u.array.len; i++) {
@@ -427,10 +427,10 @@ int storage_config_parse(const char *buf, size_t len, struct storage_image_confi
                         return -EINVAL;
                 for (char **e = c->env; e && *e; e++)
                         if (strchr(*e, '=') == NULL || **e == '=')
-                                return hutch_error_set(err, EINVAL, "%s: Env entry '%.100s' is not NAME=VALUE", what,
+                                return hutch_error_set(err, 0, "%s: Env entry '%.100s' is not NAME=VALUE", what,
                                                        *e);
                 if (c->working_dir && *c->working_dir && *c->working_dir != '/')
-                        return hutch_error_set(err, EINVAL, "%s: WorkingDir '%.100s' is not an absolute path", what,
+                        return hutch_error_set(err, 0, "%s: WorkingDir '%.100s' is not an absolute path", what,
                                                c->working_dir);
         }
         rootfs = hutch_json_get(root, "rootfs");
@@ -445,7 +445,7 @@ int storage_config_parse(const char *buf, size_t len, struct storage_image_confi
         if (ids == NULL || !YAJL_IS_ARRAY(ids))
                 return bad(err, what, "missing 'rootfs.diff_ids' list");
         if (ids->u.array.len > STORAGE_MANIFEST_MAX_LAYERS)
-                return hutch_error_set(err, EINVAL, "%s: more than %d layers", what, STORAGE_MANIFEST_MAX_LAYERS);
+                return hutch_error_set(err, 0, "%s: more than %d layers", what, STORAGE_MANIFEST_MAX_LAYERS);
         c->diff_ids = xcalloc(ids->u.array.len + 1, sizeof(char *));
         for (size_t i = 0; i < ids->u.array.len; i++) {
                 yajl_val e = ids->u.array.values[i];

@@ -141,7 +141,7 @@ static bool is_hex64(const char *s, size_t n)
 
 static int invalid(struct hutch_error **err, const char *s, const char *why)
 {
-        return hutch_error_set(err, EINVAL, "invalid image reference '%s': %s", s, why);
+        return hutch_error_set(err, 0, "invalid image reference '%s': %s", s, why);
 }
 
 int storage_reference_parse(const char *s, struct storage_reference *ret, struct hutch_error **err)
@@ -152,13 +152,13 @@ int storage_reference_parse(const char *s, struct storage_reference *ret, struct
         bool short_name = false;
 
         if (s == NULL || *s == '\0')
-                return hutch_error_set(err, EINVAL, "invalid image reference: empty name");
+                return hutch_error_set(err, 0, "invalid image reference: empty name");
         len = strlen(s);
         if (len > 1024)
-                return hutch_error_set(err, EINVAL, "invalid image reference: longer than 1024 bytes");
+                return hutch_error_set(err, 0, "invalid image reference: longer than 1024 bytes");
         for (size_t i = 0; i < len; i++)
                 if ((unsigned char) s[i] <= ' ' || (unsigned char) s[i] >= 0x7f)
-                        return hutch_error_set(err, EINVAL,
+                        return hutch_error_set(err, 0,
                                                "invalid image reference: contains spaces or control characters");
 
         at = strchr(s, '@');

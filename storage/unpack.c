@@ -87,7 +87,7 @@ struct unpack_ctx {
         bool cache_stale; /* something was removed or replaced since */
 
         struct dir_meta *dirs;
-        size_t n_dirs, cap_dirs;
+        size_t n_dirs, cap_dirs, dir_bytes;
 
         struct storage_unpack_result res;
 };
@@ -600,8 +600,16 @@ static int unpack_regular(struct unpack_ctx *c, struct archive_entry *entry, int
         return 0;
 }
 
-static void defer_dir(struct unpack_ctx *c, const char *path, const struct stat *st, struct archive_entry *entry)
+/* Bounds the memory of the deferred directory list (entries * path length
+ * could otherwise reach gigabytes). */
+#define MAX_DIR_BYTES (256u << 20)
+
+static int defer_dir(struct unpack_ctx *c, const char *path, const struct stat *st, struct archive_entry *entry,
+                     struct hutch_error **err)
 {
+        c->dir_bytes += sizeof(struct dir_meta) + strlen(path) + 1;
+        if (c->dir_bytes > MAX_DIR_BYTES)
+                return hutch_error_set(err, EFBIG, "too many directories in the layer");
         if (c->n_dirs == c->cap_dirs) {
                 c->cap_dirs = c->cap_dirs ? c->cap_dirs * 2 : 64;
                 c->dirs = xreallocarray(c->dirs, c->cap_dirs, sizeof(*c->dirs));
@@ -612,6 +620,7 @@ static void defer_dir(struct unpack_ctx *c, const char *path, const struct stat 
         d->ino = st->st_ino;
         d->mode = archive_entry_perm(entry) & 07777;
         entry_times(entry, d->times);
+        return 0;
 }
 
 static int unpack_dir(struct unpack_ctx *c, struct archive_entry *entry, const char *path, int pfd,
@@ -645,8 +654,7 @@ static int unpack_dir(struct unpack_ctx *c, struct archive_entry *entry, const c
         r = apply_xattrs(c, entry, fd, pfd, base, err);
         if (r < 0)
                 return r;
-        defer_dir(c, path, &st, entry);
-        return 0;
+        return defer_dir(c, path, &st, entry, err);
 }
 
 static int unpack_root(struct unpack_ctx *c, struct archive_entry *entry, struct hutch_error **err)
@@ -667,8 +675,7 @@ static int unpack_root(struct unpack_ctx *c, struct archive_entry *entry, struct
         r = apply_xattrs(c, entry, fd, -1, ".", err);
         if (r < 0)
                 return r;
-        defer_dir(c, "", &st, entry);
-        return 0;
+        return defer_dir(c, "", &st, entry, err);
 }
 
 static int unpack_symlink(struct unpack_ctx *c, struct archive_entry *entry, int pfd, const char *base,
