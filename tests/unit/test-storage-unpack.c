@@ -396,6 +396,27 @@ static void test_sha256(void **state)
         storage_digest_buffer("", 0, d);
         assert_string_equal(d, "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
 
+        /* The threaded hasher agrees with the inline one across slot borders. */
+        size_t big = (5 << 20) + 12345;
+        unsigned char *data = xmalloc(big);
+        for (size_t i = 0; i < big; i++)
+                data[i] = (unsigned char) (i * 131 + (i >> 12));
+        char want[STORAGE_DIGEST_BUFSIZE], got[STORAGE_DIGEST_BUFSIZE];
+        storage_digest_buffer(data, big, want);
+        struct storage_sha256_async *ah = storage_sha256_async_new();
+        for (size_t off = 0, step = 1; off < big; step = step * 3 % 1000003 + 1) {
+                size_t n = big - off < step ? big - off : step;
+                storage_sha256_async_update(ah, data + off, n);
+                off += n;
+        }
+        storage_sha256_async_final_hex(ah, got);
+        storage_sha256_async_free(ah);
+        assert_string_equal(got, want);
+        ah = storage_sha256_async_new(); /* freed without final: joins cleanly */
+        storage_sha256_async_update(ah, data, 100);
+        storage_sha256_async_free(ah);
+        free(data);
+
         assert_int_equal(storage_digest_file(AT_FDCWD, sentinel, d, &err) < 0, 1); /* a directory */
         assert_non_null(err);
         err = hutch_error_free(err);
