@@ -32,6 +32,33 @@
 #define SYS_pivot_root 155
 #endif
 
+#ifndef SYS_fsopen
+#define SYS_fsopen 430
+#endif
+#ifndef SYS_fsconfig
+#define SYS_fsconfig 431
+#endif
+#ifndef SYS_fsmount
+#define SYS_fsmount 432
+#endif
+#ifndef SYS_move_mount
+#define SYS_move_mount 429
+#endif
+#ifndef FSOPEN_CLOEXEC
+#define FSOPEN_CLOEXEC 0x00000001
+#endif
+#ifndef FSMOUNT_CLOEXEC
+#define FSMOUNT_CLOEXEC 0x00000001
+#endif
+#ifndef MOVE_MOUNT_F_EMPTY_PATH
+#define MOVE_MOUNT_F_EMPTY_PATH 0x00000004
+#endif
+#ifndef FSCONFIG_SET_FLAG
+#define FSCONFIG_SET_FLAG 0
+#define FSCONFIG_SET_STRING 1
+#define FSCONFIG_CMD_CREATE 6
+#endif
+
 struct mount_attr_compat {
         unsigned long long attr_set, attr_clr, propagation, userns_fd;
 };
@@ -274,11 +301,53 @@ static int copy_tree(int srcfd, int dstfd, int depth)
         return r;
 }
 
+/* The new mount API takes each lower layer as its own parameter
+ * ("lowerdir+", Linux 6.5), so neither the page-sized limit of mount(2)'s
+ * option string nor ':' or ',' in paths get in the way of many-layer
+ * images.  Returns -errno; -EINVAL/-ENOSYS mean "use mount(2)". */
+static int mount_overlay_fsconfig(const struct runtime_config *cfg, const char *upper, const char *work,
+                                  const char *merged)
+{
+        _cleanup_close_ int fsfd = -1, mfd = -1;
+
+        fsfd = (int) syscall(SYS_fsopen, "overlay", FSOPEN_CLOEXEC);
+        if (fsfd < 0)
+                return -errno;
+        for (size_t i = 0; cfg->rootfs.lowerdirs[i]; i++)
+                if (syscall(SYS_fsconfig, fsfd, FSCONFIG_SET_STRING, "lowerdir+", cfg->rootfs.lowerdirs[i], 0) < 0)
+                        return -errno;
+        if (syscall(SYS_fsconfig, fsfd, FSCONFIG_SET_STRING, "upperdir", upper, 0) < 0 ||
+            syscall(SYS_fsconfig, fsfd, FSCONFIG_SET_STRING, "workdir", work, 0) < 0 ||
+            syscall(SYS_fsconfig, fsfd, FSCONFIG_SET_FLAG, "userxattr", NULL, 0) < 0)
+                return -errno;
+        if (syscall(SYS_fsconfig, fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0) {
+                /* the real reason (EPERM, EINVAL from the fs) is the kernel's */
+                int e = errno;
+                return e == EINVAL ? -EPROTO : -e;
+        }
+        mfd = (int) syscall(SYS_fsmount, fsfd, FSMOUNT_CLOEXEC, 0);
+        if (mfd < 0)
+                return -errno;
+        if (syscall(SYS_move_mount, mfd, "", AT_FDCWD, merged, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+                return -errno;
+        return 0;
+}
+
 static int mount_overlay(const struct runtime_config *cfg, const char *upper, const char *work, const char *merged,
                          struct hutch_error **err)
 {
         _cleanup_strv_ char **lowers = NULL;
         _cleanup_free_ char *lower = NULL, *opts = NULL, *eu = NULL, *ew = NULL;
+        int r;
+
+        r = mount_overlay_fsconfig(cfg, upper, work, merged);
+        if (r == 0)
+                return 0;
+        if (r == -EPROTO)
+                r = -EINVAL;
+        else if (r != -EINVAL && r != -ENOSYS && r != -EPERM)
+                return hutch_error_set(err, -r, "mount the kernel overlay of %zu layers",
+                                       hutch_strv_length(cfg->rootfs.lowerdirs));
 
         for (size_t i = 0; cfg->rootfs.lowerdirs[i]; i++)
                 hutch_strv_push(&lowers, runtime_overlay_escape(cfg->rootfs.lowerdirs[i]));
@@ -286,6 +355,11 @@ static int mount_overlay(const struct runtime_config *cfg, const char *upper, co
         eu = runtime_overlay_escape(upper);
         ew = runtime_overlay_escape(work);
         opts = xasprintf("lowerdir=%s,upperdir=%s,workdir=%s,userxattr", lower, eu, ew);
+        if (strlen(opts) >= 4096)
+                return hutch_error_set(err, E2BIG,
+                                       "%zu layers are too many for this kernel's overlay options (Linux 6.5 or "
+                                       "later mounts any number)",
+                                       hutch_strv_length(cfg->rootfs.lowerdirs));
         if (mount("overlay", merged, "overlay", 0, opts) < 0)
                 return hutch_error_set(err, errno, "mount the kernel overlay (lowerdir=%s)", lower);
         return 0;
