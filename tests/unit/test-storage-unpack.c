@@ -1110,6 +1110,18 @@ static void test_confined_locations(void **state)
         assert_outside_clean();
 }
 
+/* The same with the component walk of kernels without openat2. */
+static void test_breakouts_without_openat2(void **state)
+{
+        hutch_fs_disable_openat2(true);
+        test_breakouts(state);
+        test_confined_locations(state);
+        assert_int_equal(teardown(NULL), 0);
+        assert_int_equal(setup(NULL), 0);
+        run_basic(GZIP);
+        hutch_fs_disable_openat2(false);
+}
+
 /* ---- bad input and caps ---- */
 
 static void assert_fails_fast(const struct buf *b, const struct storage_unpack_options *opts)
@@ -1445,6 +1457,7 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_bad_whiteouts, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_breakouts, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_confined_locations, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_breakouts_without_openat2, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_junk_and_truncated, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_digest_mismatch, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_bombs, setup, teardown),
