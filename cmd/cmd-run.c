@@ -4,6 +4,7 @@
 
 #include "cmd/cmd.h"
 #include "cmd/network.h"
+#include "cmd/image-run.h"
 #include "cmd/parse-opts.h"
 #include "cmd/security-opts.h"
 #include "cmd/paths.h"
@@ -64,7 +65,7 @@ const struct cmd_option cmd_run_options[] = {
         { "hostname", 'h', required_argument, "NAME", "the container's host name", 'h' },
         { "entrypoint", 0, required_argument, "CMD", "override the command's entry point", OPT_ENTRYPOINT },
         { "volume", 'v', required_argument, "SRC:DST[:ro]", "bind mount a host directory or file", 'v' },
-        { "rm", 0, no_argument, NULL, "remove the container when it exits (always, for --rootfs)", OPT_RM },
+        { "rm", 0, no_argument, NULL, "remove the container when it exits (containers are not kept yet: always)", OPT_RM },
         { "read-only", 0, no_argument, NULL, "mount the root filesystem read-only", OPT_READ_ONLY },
         { "network", 0, required_argument, "MODE",
           "network mode: slirp[:OPTIONS] (the default; options mtu=N, allow_host_loopback=BOOL, cidr=A.B.C.D/N, "
@@ -104,6 +105,8 @@ struct run_args {
         bool readonly;
         char *network;
         char *name;
+        char *image;   /* IMAGE when there is no --rootfs */
+        char **args;   /* what follows --rootfs DIR or IMAGE */
         char **command;
         char **cap_add, **cap_drop, **security_opts;
         bool privileged;
@@ -212,19 +215,35 @@ static int parse_args(const struct cmd_command *cmd, int argc, char **argv, stru
                 }
         }
         if (a->rootfs == NULL) {
-                if (optind < argc)
-                        return hutch_error_set_status(err, EXIT_HUTCH_FAILED, 0,
-                                                      "running image '%s' needs image storage, which hutch does not "
-                                                      "have yet: use --rootfs DIR",
-                                                      argv[optind]);
-                return cmd_usage_error(cmd, err, "missing --rootfs DIR");
+                if (optind >= argc)
+                        return cmd_usage_error(cmd, err, "requires an IMAGE or --rootfs DIR");
+                a->image = argv[optind++];
         }
-        if (a->entrypoint && *a->entrypoint)
-                hutch_strv_append(&a->command, a->entrypoint);
         for (int i = optind; i < argc; i++)
-                hutch_strv_append(&a->command, argv[i]);
+                hutch_strv_append(&a->args, argv[i]);
+        return 0;
+}
+
+/* Docker's rules: --entrypoint replaces the image's Entrypoint and drops
+ * its Cmd; arguments replace Cmd. */
+static int build_command(const struct cmd_command *cmd, struct run_args *a, const struct cmd_image_run *img,
+                         struct hutch_error **err)
+{
+        if (a->entrypoint) {
+                if (*a->entrypoint)
+                        hutch_strv_append(&a->command, a->entrypoint);
+                for (size_t i = 0; a->args && a->args[i]; i++)
+                        hutch_strv_append(&a->command, a->args[i]);
+        } else if (img) {
+                a->command = cmd_image_run_argv(img, a->args);
+        } else {
+                a->command = hutch_strv_copy(a->args);
+        }
         if (a->command == NULL || a->command[0] == NULL)
-                return cmd_usage_error(cmd, err, "no command specified");
+                return img ? hutch_error_set_status(err, EXIT_HUTCH_FAILED, 0,
+                                                    "no command specified: image '%s' has no Entrypoint or Cmd",
+                                                    a->image)
+                           : cmd_usage_error(cmd, err, "no command specified");
         return 0;
 }
 
@@ -335,6 +354,8 @@ int cmd_run(const struct cmd_command *cmd, int argc, char **argv, struct hutch_e
         struct runtime_container *container = NULL;
         struct hutch_loop *loop = NULL;
         struct cmd_network *net = NULL;
+        struct cmd_image_run img = { 0 };
+        bool have_img = false;
         _cleanup_free_ char *id = NULL, *runroot = NULL, *rootfs = NULL;
         _cleanup_close_ int sfd = -1;
         struct cmd_volume *vols = NULL;
@@ -347,11 +368,24 @@ int cmd_run(const struct cmd_command *cmd, int argc, char **argv, struct hutch_e
         if (r != 0)
                 goto out;
 
-        rootfs = absolute_dir(a.rootfs, "root filesystem", err);
-        if (rootfs == NULL) {
-                r = -1;
-                goto out;
+        if (a.rootfs) {
+                rootfs = absolute_dir(a.rootfs, "root filesystem", err);
+                if (rootfs == NULL) {
+                        r = -1;
+                        goto out;
+                }
+        } else {
+                r = cmd_image_run_resolve(a.image, &img, err);
+                if (r < 0)
+                        goto out;
+                have_img = true;
+                /* -P publishes the image's exposed ports too */
+                for (size_t i = 0; img.exposed_ports && img.exposed_ports[i]; i++)
+                        hutch_strv_append(&a.net.expose, img.exposed_ports[i]);
         }
+        r = build_command(cmd, &a, have_img ? &img : NULL, err);
+        if (r < 0)
+                goto out;
         for (size_t i = 0; a.volumes && a.volumes[i]; i++) {
                 vols = xreallocarray(vols, n_vols + 1, sizeof(*vols));
                 r = cmd_parse_volume(a.volumes[i], &vols[n_vols], err);
@@ -385,16 +419,21 @@ int cmd_run(const struct cmd_command *cmd, int argc, char **argv, struct hutch_e
         r = choose_rootfs_mode(&cfg.rootfs, err);
         if (r < 0)
                 goto out;
-        hutch_strv_append(&cfg.rootfs.lowerdirs, rootfs);
+        if (have_img)
+                cfg.rootfs.lowerdirs = hutch_strv_copy(img.layers);
+        else
+                hutch_strv_append(&cfg.rootfs.lowerdirs, rootfs);
         cfg.rootfs.readonly = a.readonly;
 
         cfg.args = a.command;
-        cfg.env = hutch_strv_copy(a.env);
+        /* the image's environment, then ours, then the user's */
+        if (have_img)
+                cfg.env = hutch_strv_copy(img.env);
         cmd_env_set(&cfg.env, "container=hutch");
         for (size_t i = 0; a.env && a.env[i]; i++)
                 cmd_env_set(&cfg.env, a.env[i]);
-        cfg.cwd = a.workdir;
-        cfg.user = a.user;
+        cfg.cwd = a.workdir ? a.workdir : have_img ? img.working_dir : NULL;
+        cfg.user = a.user ? a.user : have_img ? img.user : NULL;
         cfg.hostname = a.hostname ? xstrdup(a.hostname) : xstrndup(id, 12);
         cfg.namespaces = CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP;
         if (a.network && STREQ(a.network, "host")) {
@@ -506,6 +545,9 @@ out:
         hutch_strv_free(a.env);
         hutch_strv_free(a.volumes);
         hutch_strv_free(a.command);
+        hutch_strv_free(a.args);
+        if (have_img)
+                cmd_image_run_clear(&img);
         cmd_userns_clear(&uns);
         if (r > 0)
                 return 0; /* --help */

@@ -40,7 +40,7 @@ static const struct cmd_option global_options[] = {
 static int cmd_group(const struct cmd_command *cmd, int argc, char **argv, struct hutch_error **err);
 
 static const struct cmd_command commands[] = {
-        { "run", "[OPTIONS] --rootfs DIR COMMAND [ARG...]", "Run a command in a new container", cmd_run,
+        { "run", "[OPTIONS] IMAGE|--rootfs DIR [COMMAND [ARG...]]", "Run a command in a new container", cmd_run,
           cmd_run_options, NULL, NULL },
         { "info", "[OPTIONS]", "Show what this machine allows before your first container", cmd_info,
           cmd_info_options, NULL, NULL },
