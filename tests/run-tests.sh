@@ -81,10 +81,11 @@ BUILD_DEPS=(build-essential autoconf automake libtool pkg-config
         libseccomp-dev libcap-dev libslirp-dev libglib2.0-dev libyajl-dev libcurl4-openssl-dev
         libarchive-dev libssl-dev libsubid-dev libcmocka-dev)
 RUNTIME_DEPS=(uidmap fuse-overlayfs)
-# bats/busybox-static/jq/procps: system tests; git/shellcheck/clang-format: checks;
-# clang/libclang-rt-14-dev: fuzz targets; podman/runc: the benchmark's comparison.
-TEST_DEPS=(bats busybox-static jq procps util-linux coreutils git shellcheck clang-format clang libclang-rt-14-dev
-        podman runc)
+# bats/busybox-static/jq/procps: system tests; docker-registry: a local registry
+# for pull/push tests; git/shellcheck/clang-format: checks; clang and
+# libclang-rt-14-dev: fuzz targets; podman/runc: the benchmark's comparison.
+TEST_DEPS=(bats busybox-static jq procps util-linux coreutils docker-registry git shellcheck clang-format clang
+        libclang-rt-14-dev podman runc)
 
 if [ "${HUTCH_TEST_NO_APT:-}" != 1 ]; then
         step "installing dependencies (apt-get)"
@@ -93,6 +94,11 @@ if [ "${HUTCH_TEST_NO_APT:-}" != 1 ]; then
                 "${BUILD_DEPS[@]}" "${RUNTIME_DEPS[@]}" "${TEST_DEPS[@]}"; then
                 fail "apt-get install"
                 finish
+        fi
+        # Tests start registries of their own on ports of their own: the
+        # packaged service must not hold port 5000.
+        if command -v systemctl >/dev/null 2>&1 && systemctl is-active -q docker-registry 2>/dev/null; then
+                systemctl disable --now docker-registry || true
         fi
 fi
 
