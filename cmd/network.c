@@ -48,10 +48,11 @@ struct cmd_network {
         struct netns_tap_config tap;
         struct net_mapping *maps;
         size_t n_maps;
-        size_t n_tcp;
+        size_t n_fwd;
         struct netns_portfwd *fwd;
         struct netns_slirp *slirp;
         int tapfd;
+        char **owned; /* strings of the bind mounts added to cfg->mounts */
 };
 
 struct net_status {
@@ -155,7 +156,7 @@ static int hook_parent_slirp(void *ctx, pid_t pid, int pidfd, int sock, struct h
                 return hutch_error_set(err, -fd, "cannot receive the tap device from the container");
         net->tapfd = fd;
 
-        if (net->n_tcp > 0) {
+        if (net->n_fwd > 0) {
                 _cleanup_close_ int userns = open_ns(pid, "user", err);
                 if (userns < 0)
                         return userns;
@@ -185,10 +186,10 @@ static void host_sockaddr(const struct netns_publish *p, unsigned proto, uint16_
         memset(ss, 0, sizeof(*ss));
         int family = p->family;
         /* No address: every address, both families where the host has
-         * IPv6 (a dual-stack socket); UDP goes through libslirp, which
-         * we keep on plain IPv4 for "any". */
+         * IPv6 (a dual-stack socket). */
+        (void) proto;
         if (family == AF_UNSPEC)
-                family = proto == NETNS_PROTO_TCP && ipv6_sockets_work() ? AF_INET6 : AF_INET;
+                family = ipv6_sockets_work() ? AF_INET6 : AF_INET;
         if (family == AF_INET6) {
                 struct sockaddr_in6 *s6 = (struct sockaddr_in6 *) ss;
                 s6->sin6_family = AF_INET6;
@@ -230,18 +231,14 @@ static int add_mappings(struct cmd_network *net, const struct netns_publish *p, 
                                         return hutch_error_set(err, EINVAL,
                                                                "publish spec '%s': host port %u/%s is published twice",
                                                                spec, hp, proto == NETNS_PROTO_TCP ? "tcp" : "udp");
-                        if (proto == NETNS_PROTO_TCP)
-                                port = netns_portfwd_listen(net->fwd, (struct sockaddr *) &m.host, m.host_len,
-                                                            m.container_port, err);
-                        else
-                                port = netns_udp_port_reserve((struct sockaddr *) &m.host, m.host_len, err);
+                        port = netns_portfwd_listen(net->fwd, (struct sockaddr *) &m.host, m.host_len, m.container_port,
+                                                    proto == NETNS_PROTO_UDP, err);
                         if (port < 0)
                                 return hutch_error_prefix(err, "publish spec '%s'", spec);
                         set_port(&m.host, (uint16_t) port);
                         net->maps = xreallocarray(net->maps, net->n_maps + 1, sizeof(*net->maps));
                         net->maps[net->n_maps++] = m;
-                        if (proto == NETNS_PROTO_TCP)
-                                net->n_tcp++;
+                        net->n_fwd++;
                 }
         }
         return 0;
@@ -302,17 +299,20 @@ static char *host_ipv4(void)
         return r;
 }
 
-static int add_bind(struct runtime_config *cfg, const char *dir, const char *name, const char *dest)
+/* The strings stay ours (freed by cmd_network_free); cfg->mounts only
+ * points at them. */
+static void add_bind(struct cmd_network *net, struct runtime_config *cfg, const char *name, const char *dest)
 {
         struct runtime_mount m = {
                 .kind = RUNTIME_MOUNT_BIND,
-                .source = xasprintf("%s/%s", dir, name),
+                .source = xasprintf("%s/%s", cfg->state_dir, name),
                 .destination = xstrdup(dest),
                 .readonly = false,
         };
+        hutch_strv_push(&net->owned, m.source);
+        hutch_strv_push(&net->owned, m.destination);
         cfg->mounts = xreallocarray(cfg->mounts, cfg->n_mounts + 1, sizeof(*cfg->mounts));
         cfg->mounts[cfg->n_mounts++] = m;
-        return 0;
 }
 
 static int write_files(struct cmd_network *net, const struct cmd_network_options *o, struct runtime_config *cfg,
@@ -367,13 +367,13 @@ static int write_files(struct cmd_network *net, const struct cmd_network_options
         if (hutch_write_file_atomic(dfd, "hosts", hosts, strlen(hosts), 0644, err) < 0 ||
             hutch_write_file_atomic(dfd, "resolv.conf", resolv, strlen(resolv), 0644, err) < 0)
                 return hutch_error_value(*err);
-        add_bind(cfg, cfg->state_dir, "hosts", "/etc/hosts");
-        add_bind(cfg, cfg->state_dir, "resolv.conf", "/etc/resolv.conf");
+        add_bind(net, cfg, "hosts", "/etc/hosts");
+        add_bind(net, cfg, "resolv.conf", "/etc/resolv.conf");
         if (hostname) {
                 _cleanup_free_ char *text = xasprintf("%s\n", hostname);
                 if (hutch_write_file_atomic(dfd, "hostname", text, strlen(text), 0644, err) < 0)
                         return hutch_error_value(*err);
-                add_bind(cfg, cfg->state_dir, "hostname", "/etc/hostname");
+                add_bind(net, cfg, "hostname", "/etc/hostname");
         }
         return 0;
 }
@@ -455,14 +455,6 @@ int cmd_network_attach(struct cmd_network *net, struct hutch_loop *loop, struct 
         int fd = steal_fd(&net->tapfd);
         if (netns_slirp_new(&net->slirp_opts, fd, &net->slirp, err) < 0)
                 return hutch_error_prefix(err, "slirp network");
-        for (size_t i = 0; i < net->n_maps; i++) {
-                const struct net_mapping *m = &net->maps[i];
-                if (m->proto != NETNS_PROTO_UDP)
-                        continue;
-                if (netns_slirp_add_udp_forward(net->slirp, (const struct sockaddr *) &m->host, m->host_len,
-                                                m->container_port, err) < 0)
-                        return hutch_error_value(*err);
-        }
         if (netns_slirp_attach(net->slirp, loop, err) < 0)
                 return hutch_error_value(*err);
         if (netns_portfwd_attach(net->fwd, loop, err) < 0)
@@ -501,6 +493,7 @@ struct cmd_network *cmd_network_free(struct cmd_network *net)
         if (net->tapfd >= 0)
                 (void) close(net->tapfd);
         free(net->maps);
+        hutch_strv_free(net->owned);
         free(net);
         return NULL;
 }

@@ -8,13 +8,14 @@
  *              device, its address, MTU and default route.  Leaf code: returns
  *              -errno, never allocates.
  *   slirp.c    in the monitor: libslirp on the monitor's event loop for the
- *              tap fd the child passed back, UDP published ports (hostfwd),
- *              and an optional DNS relay to a chosen upstream resolver.
- *   portfwd.c  in the monitor: TCP published ports, relayed with splice
+ *              tap fd the child passed back, and an optional DNS relay to a
+ *              chosen upstream resolver.
+ *   portfwd.c  in the monitor: published ports.  TCP relayed with splice
  *              between a host listener and a connection opened inside the
- *              container's network namespace (sockets made there by a small
- *              helper process that joined the container's user and network
- *              namespaces and does nothing else).
+ *              container's network namespace, UDP per client flow (sockets
+ *              made there by a small helper process that joined the
+ *              container's user and network namespaces and does nothing
+ *              else).
  */
 #ifndef HUTCH_NETNS_H
 #define HUTCH_NETNS_H
@@ -147,34 +148,27 @@ struct netns_slirp;
 /* Takes ownership of tapfd (also on failure). */
 int netns_slirp_new(const struct netns_slirp_options *o, int tapfd, struct netns_slirp **ret,
                     struct hutch_error **err);
-/* A UDP published port: host address (port included) to guest_port. */
-int netns_slirp_add_udp_forward(struct netns_slirp *s, const struct sockaddr *host, socklen_t host_len,
-                                uint16_t guest_port, struct hutch_error **err);
 /* Registers the tap fd, slirp's sockets and timers on the loop (uses the
  * loop's prepare callback). */
 int netns_slirp_attach(struct netns_slirp *s, struct hutch_loop *loop, struct hutch_error **err);
 struct netns_slirp *netns_slirp_free(struct netns_slirp *s);
 
-/* ---- published TCP ports (netns/portfwd.c) ---- */
+/* ---- published ports (netns/portfwd.c) ---- */
 
 struct netns_portfwd;
 
 struct netns_portfwd *netns_portfwd_new(void);
-/* Opens (binds and listens on) the host side of a TCP port now, so that a
- * port in use is an error before the container starts.  port 0 picks a
- * free one; returns the port listened on. */
+/* Opens (binds, and listens on for TCP) the host side of a published port
+ * now, so that a port in use is an error before the container starts.
+ * Port 0 picks a free one; returns the port bound. */
 int netns_portfwd_listen(struct netns_portfwd *f, const struct sockaddr *host, socklen_t host_len,
-                         uint16_t container_port, struct hutch_error **err);
+                         uint16_t container_port, bool udp, struct hutch_error **err);
 /* Starts the helper that makes sockets in the container's network
  * namespace: userns_fd and netns_fd are the container's (kept open). */
 int netns_portfwd_set_target(struct netns_portfwd *f, int userns_fd, int netns_fd, struct hutch_error **err);
 int netns_portfwd_attach(struct netns_portfwd *f, struct hutch_loop *loop, struct hutch_error **err);
 size_t netns_portfwd_count(const struct netns_portfwd *f);
 struct netns_portfwd *netns_portfwd_free(struct netns_portfwd *f);
-
-/* Checks that a UDP host port can be bound (port 0: finds a free one) and
- * returns the port; the socket is closed again (libslirp binds its own). */
-int netns_udp_port_reserve(const struct sockaddr *host, socklen_t host_len, struct hutch_error **err);
 
 /* An error for a failed bind of a published port ("in use", "privileged"). */
 int netns_bind_error(int errnum, const struct sockaddr *host, const char *proto, struct hutch_error **err);

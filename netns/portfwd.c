@@ -1,7 +1,15 @@
-/* Published TCP ports: the monitor accepts on a host listener, opens a
- * connection to 127.0.0.1:PORT inside the container's network namespace and
- * relays bytes between the two with splice(2) through a pipe per direction,
- * never through the slirp stack.
+/* Published ports, relayed by the monitor, never through the slirp stack.
+ *
+ * TCP: the monitor accepts on a host listener, opens a connection to
+ * 127.0.0.1:PORT inside the container's network namespace and relays bytes
+ * between the two with splice(2) through a pipe per direction.
+ *
+ * UDP: one host socket per port; each client address gets a "flow", a UDP
+ * socket inside the container's namespace connected to 127.0.0.1:PORT, and
+ * answers go back to that client.  (libslirp's own UDP forwarding cannot
+ * answer clients on the host's loopback once host loopback is refused to
+ * the container, which is our default.)  Flows idle for a minute, or the
+ * least recently used one when a port has too many, are closed.
  *
  * A socket belongs to the network namespace it was created in, and only
  * creating it needs the namespace.  Entering the container's network
@@ -42,19 +50,37 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define PIPE_SIZE (1024 * 1024)
 #define ACCEPT_BUDGET 64
 #define MAX_CONNS 4096
+#define UDP_FLOWS_MAX 128       /* per published port */
+#define UDP_FLOW_IDLE_MS 60000
+#define UDP_BUDGET 64           /* datagrams per wake-up and direction */
 
 struct netns_portfwd;
+
+struct udp_flow;
 
 struct listener {
         struct netns_portfwd *f;
         int fd;
         uint16_t container_port;
+        bool udp;
         bool registered;
+        struct udp_flow *flows;
+        size_t n_flows;
+};
+
+struct udp_flow {
+        struct listener *l;
+        int fd; /* in the container's namespace, connected to 127.0.0.1:port */
+        struct sockaddr_storage client;
+        socklen_t client_len;
+        int64_t last_ms;
+        struct udp_flow *prev, *next;
 };
 
 struct half {
@@ -89,6 +115,7 @@ struct netns_portfwd {
         struct conn *conns;
         size_t n_conns, max_conns;
         size_t pipe_size;
+        uint8_t *dgram; /* one datagram buffer for the UDP relay */
 };
 
 struct netns_portfwd *netns_portfwd_new(void)
@@ -98,6 +125,7 @@ struct netns_portfwd *netns_portfwd_new(void)
         f->helper_pid = -1;
         f->max_conns = 256;
         f->pipe_size = PIPE_SIZE;
+        f->dgram = xmalloc(65536);
         return f;
 }
 
@@ -175,24 +203,13 @@ static int local_port(int fd)
         return sockaddr_port((struct sockaddr *) &ss);
 }
 
-int netns_udp_port_reserve(const struct sockaddr *host, socklen_t host_len, struct hutch_error **err)
-{
-        _cleanup_close_ int fd = bound_socket(host, host_len, SOCK_DGRAM, err);
-        if (fd < 0)
-                return fd;
-        int port = local_port(fd);
-        if (port < 0)
-                return hutch_error_set(err, -port, "getsockname");
-        return port;
-}
-
 int netns_portfwd_listen(struct netns_portfwd *f, const struct sockaddr *host, socklen_t host_len,
-                         uint16_t container_port, struct hutch_error **err)
+                         uint16_t container_port, bool udp, struct hutch_error **err)
 {
-        _cleanup_close_ int fd = bound_socket(host, host_len, SOCK_STREAM, err);
+        _cleanup_close_ int fd = bound_socket(host, host_len, udp ? SOCK_DGRAM : SOCK_STREAM, err);
         if (fd < 0)
                 return fd;
-        if (listen(fd, 512) < 0)
+        if (!udp && listen(fd, 512) < 0)
                 return netns_bind_error(errno, host, "tcp", err);
         int port = local_port(fd);
         if (port < 0)
@@ -201,6 +218,7 @@ int netns_portfwd_listen(struct netns_portfwd *f, const struct sockaddr *host, s
         l->f = f;
         l->fd = steal_fd(&fd);
         l->container_port = container_port;
+        l->udp = udp;
         f->ls = xreallocarray(f->ls, f->n_ls + 1, sizeof(*f->ls));
         f->ls[f->n_ls++] = l;
         return port;
@@ -242,8 +260,8 @@ static _Noreturn void helper_main(int sock, int userns_fd, int netns_fd)
                         continue;
                 if (n <= 0)
                         _exit(0);
-                int family = req == '6' ? AF_INET6 : AF_INET;
-                int fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+                int type = req == 'u' ? SOCK_DGRAM : SOCK_STREAM;
+                int fd = socket(AF_INET, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
                 if (fd < 0) {
                         char c = 'E';
                         (void) !write(sock, &c, 1);
@@ -287,9 +305,9 @@ int netns_portfwd_set_target(struct netns_portfwd *f, int userns_fd, int netns_f
         return 0;
 }
 
-static int helper_socket(struct netns_portfwd *f)
+/* A TCP ('t') or UDP ('u') socket in the container's network namespace. */
+static int helper_socket(struct netns_portfwd *f, char req)
 {
-        char req = '4';
         if (f->helper_sock < 0)
                 return -ENOTCONN;
         if (send(f->helper_sock, &req, 1, MSG_NOSIGNAL) != 1)
@@ -464,7 +482,7 @@ static void conn_new(struct netns_portfwd *f, int host_fd, uint16_t port)
 {
         struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(port),
                                   .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-        int ctr_fd = helper_socket(f);
+        int ctr_fd = helper_socket(f, 't');
 
         if (ctr_fd < 0) {
                 log_debug_errno(-ctr_fd, "published port: no socket from the helper");
@@ -528,6 +546,134 @@ static int on_accept(struct hutch_loop *loop, int fd, uint32_t events, void *dat
         return 0;
 }
 
+/* ---- UDP ---- */
+
+static int64_t now_ms(void)
+{
+        struct timespec ts;
+        (void) clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void flow_free(struct udp_flow *fl)
+{
+        struct listener *l = fl->l;
+
+        if (l->f->loop)
+                (void) hutch_loop_remove(l->f->loop, fl->fd);
+        (void) close(fl->fd);
+        if (fl->prev)
+                fl->prev->next = fl->next;
+        else
+                l->flows = fl->next;
+        if (fl->next)
+                fl->next->prev = fl->prev;
+        l->n_flows--;
+        free(fl);
+}
+
+/* Answers from the container go back to the flow's client. */
+static int on_flow(struct hutch_loop *loop, int fd, uint32_t events, void *data)
+{
+        struct udp_flow *fl = data;
+        struct netns_portfwd *f = fl->l->f;
+        (void) loop;
+        (void) events;
+
+        for (int i = 0; i < UDP_BUDGET; i++) {
+                ssize_t n = recv(fd, f->dgram, 65536, MSG_DONTWAIT);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        if (errno != EAGAIN)
+                                /* ICMP port unreachable and the like: the
+                                 * next datagram will tell again. */
+                                log_trace("published udp port %u: %s", fl->l->container_port, strerror(errno));
+                        break;
+                }
+                fl->last_ms = now_ms();
+                (void) sendto(fl->l->fd, f->dgram, (size_t) n, MSG_DONTWAIT | MSG_NOSIGNAL,
+                              (struct sockaddr *) &fl->client, fl->client_len);
+        }
+        return 0;
+}
+
+static struct udp_flow *flow_get(struct listener *l, const struct sockaddr_storage *client, socklen_t len)
+{
+        struct netns_portfwd *f = l->f;
+        struct udp_flow *lru = NULL;
+        int64_t now = now_ms();
+
+        for (struct udp_flow *fl = l->flows, *next; fl; fl = next) {
+                next = fl->next;
+                if (fl->client_len == len && memcmp(&fl->client, client, len) == 0) {
+                        fl->last_ms = now;
+                        return fl;
+                }
+                if (now - fl->last_ms > UDP_FLOW_IDLE_MS) {
+                        flow_free(fl);
+                        continue;
+                }
+                if (lru == NULL || fl->last_ms < lru->last_ms)
+                        lru = fl;
+        }
+        if (l->n_flows >= UDP_FLOWS_MAX && lru)
+                flow_free(lru);
+
+        struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(l->container_port),
+                                  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+        int fd = helper_socket(f, 'u');
+        if (fd < 0) {
+                log_debug_errno(-fd, "published udp port: no socket from the helper");
+                return NULL;
+        }
+        if (connect(fd, (struct sockaddr *) &to, sizeof(to)) < 0) {
+                (void) close(fd);
+                return NULL;
+        }
+        struct udp_flow *fl = xzalloc(sizeof(*fl));
+        fl->l = l;
+        fl->fd = fd;
+        memcpy(&fl->client, client, len);
+        fl->client_len = len;
+        fl->last_ms = now;
+        if (hutch_loop_add(f->loop, fd, EPOLLIN, on_flow, fl) < 0) {
+                (void) close(fd);
+                free(fl);
+                return NULL;
+        }
+        fl->next = l->flows;
+        if (l->flows)
+                l->flows->prev = fl;
+        l->flows = fl;
+        l->n_flows++;
+        return fl;
+}
+
+static int on_udp(struct hutch_loop *loop, int fd, uint32_t events, void *data)
+{
+        struct listener *l = data;
+        struct netns_portfwd *f = l->f;
+        (void) loop;
+        (void) events;
+
+        for (int i = 0; i < UDP_BUDGET; i++) {
+                struct sockaddr_storage from;
+                socklen_t len = sizeof(from);
+                ssize_t n = recvfrom(fd, f->dgram, 65536, MSG_DONTWAIT, (struct sockaddr *) &from, &len);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        break;
+                }
+                struct udp_flow *fl = flow_get(l, &from, len);
+                if (fl == NULL)
+                        continue;
+                (void) send(fl->fd, f->dgram, (size_t) n, MSG_DONTWAIT | MSG_NOSIGNAL);
+        }
+        return 0;
+}
+
 int netns_portfwd_attach(struct netns_portfwd *f, struct hutch_loop *loop, struct hutch_error **err)
 {
         struct rlimit rl;
@@ -544,7 +690,7 @@ int netns_portfwd_attach(struct netns_portfwd *f, struct hutch_loop *loop, struc
         }
         f->loop = loop;
         for (size_t i = 0; i < f->n_ls; i++) {
-                int r = hutch_loop_add(loop, f->ls[i]->fd, EPOLLIN, on_accept, f->ls[i]);
+                int r = hutch_loop_add(loop, f->ls[i]->fd, EPOLLIN, f->ls[i]->udp ? on_udp : on_accept, f->ls[i]);
                 if (r < 0)
                         return hutch_error_set(err, -r, "cannot watch a published port");
                 f->ls[i]->registered = true;
@@ -559,12 +705,15 @@ struct netns_portfwd *netns_portfwd_free(struct netns_portfwd *f)
         while (f->conns)
                 conn_free(f->conns);
         for (size_t i = 0; i < f->n_ls; i++) {
+                while (f->ls[i]->flows)
+                        flow_free(f->ls[i]->flows);
                 if (f->ls[i]->registered && f->loop)
                         (void) hutch_loop_remove(f->loop, f->ls[i]->fd);
                 (void) close(f->ls[i]->fd);
                 free(f->ls[i]);
         }
         free(f->ls);
+        free(f->dgram);
         if (f->helper_sock >= 0)
                 (void) close(f->helper_sock);
         if (f->helper_pid > 0) {

@@ -591,34 +591,6 @@ int netns_slirp_new(const struct netns_slirp_options *o, int tapfd, struct netns
         return 0;
 }
 
-int netns_slirp_add_udp_forward(struct netns_slirp *s, const struct sockaddr *host, socklen_t host_len,
-                                uint16_t guest_port, struct hutch_error **err)
-{
-        char buf[INET6_ADDRSTRLEN + 16] = "?";
-        const struct sockaddr_in *sin = (const struct sockaddr_in *) host;
-        int r;
-
-#if SLIRP_CHECK_VERSION(4, 5, 0)
-        struct sockaddr_in guest = { .sin_family = AF_INET, .sin_addr = s->opts.guest, .sin_port = htons(guest_port) };
-        r = slirp_add_hostxfwd(s->slirp, host, host_len, (const struct sockaddr *) &guest, sizeof(guest),
-                               SLIRP_HOSTFWD_UDP);
-#else
-        if (host->sa_family != AF_INET)
-                return hutch_error_set(err, ENOTSUP, "UDP ports on IPv6 addresses need libslirp 4.5 or later");
-        r = slirp_add_hostfwd(s->slirp, 1, sin->sin_addr, ntohs(sin->sin_port), s->opts.guest, guest_port);
-#endif
-        if (r < 0) {
-                if (host->sa_family == AF_INET)
-                        (void) inet_ntop(AF_INET, &sin->sin_addr, buf, sizeof(buf));
-                else
-                        (void) inet_ntop(AF_INET6, &((const struct sockaddr_in6 *) host)->sin6_addr, buf, sizeof(buf));
-                return hutch_error_set(err, EADDRINUSE, "cannot forward UDP port %s:%u",
-                                       buf, ntohs(sin->sin_port));
-        }
-        (void) host_len;
-        return 0;
-}
-
 int netns_slirp_attach(struct netns_slirp *s, struct hutch_loop *loop, struct hutch_error **err)
 {
         int r;

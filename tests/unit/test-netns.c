@@ -16,6 +16,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
 #include <sys/wait.h>
@@ -543,10 +544,10 @@ static void test_port_in_use(void **state)
         struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
         (void) state;
 
-        int port = netns_portfwd_listen(f, (struct sockaddr *) &a, sizeof(a), 80, &err);
+        int port = netns_portfwd_listen(f, (struct sockaddr *) &a, sizeof(a), 80, false, &err);
         assert_true(port > 0);
         a.sin_port = htons((uint16_t) port);
-        assert_true(netns_portfwd_listen(f, (struct sockaddr *) &a, sizeof(a), 80, &err) < 0);
+        assert_true(netns_portfwd_listen(f, (struct sockaddr *) &a, sizeof(a), 80, false, &err) < 0);
         assert_int_equal(err->errnum, EADDRINUSE);
         assert_non_null(strstr(err->msg, "already in use"));
         assert_non_null(strstr(err->msg, "127.0.0.1:"));
@@ -557,12 +558,12 @@ static void test_port_in_use(void **state)
         assert_int_equal(bind(u, (struct sockaddr *) &a, sizeof(a)), 0);
         socklen_t len = sizeof(a);
         assert_int_equal(getsockname(u, (struct sockaddr *) &a, &len), 0);
-        assert_true(netns_udp_port_reserve((struct sockaddr *) &a, sizeof(a), &err) < 0);
+        assert_true(netns_portfwd_listen(f, (struct sockaddr *) &a, sizeof(a), 53, true, &err) < 0);
         assert_non_null(strstr(err->msg, "/udp"));
         hutch_error_clear(&err);
         a.sin_port = 0;
-        assert_true(netns_udp_port_reserve((struct sockaddr *) &a, sizeof(a), &err) > 0);
-        assert_int_equal(netns_portfwd_count(f), 1);
+        assert_true(netns_portfwd_listen(f, (struct sockaddr *) &a, sizeof(a), 53, true, &err) > 0);
+        assert_int_equal(netns_portfwd_count(f), 2);
         f = netns_portfwd_free(f);
 }
 
@@ -576,6 +577,8 @@ static pid_t spawn_echo_ns(int *ret_ready)
         assert_true(pid >= 0);
         if (pid == 0) {
                 (void) close(p[0]);
+                /* Die with the test, and take every helper along. */
+                (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
                 if (unshare(CLONE_NEWUSER | CLONE_NEWNET) < 0 || netns_loopback_up() < 0)
                         _exit(1);
                 int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -583,12 +586,30 @@ static pid_t spawn_echo_ns(int *ret_ready)
                                          .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
                 if (l < 0 || bind(l, (struct sockaddr *) &a, sizeof(a)) < 0 || listen(l, 16) < 0)
                         _exit(1);
+                int u = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+                if (u < 0 || bind(u, (struct sockaddr *) &a, sizeof(a)) < 0)
+                        _exit(1);
+                if (fork() == 0) {
+                        (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
+                        /* UDP: answer "echo:" + the datagram. */
+                        for (;;) {
+                                char buf[2048];
+                                struct sockaddr_storage from;
+                                socklen_t flen = sizeof(from);
+                                ssize_t n = recvfrom(u, buf + 5, sizeof(buf) - 5, 0, (struct sockaddr *) &from, &flen);
+                                if (n < 0)
+                                        _exit(1);
+                                memcpy(buf, "echo:", 5);
+                                (void) sendto(u, buf, (size_t) n + 5, 0, (struct sockaddr *) &from, flen);
+                        }
+                }
                 (void) !write(p[1], "R", 1);
                 for (;;) {
                         int c = accept(l, NULL, NULL);
                         if (c < 0)
                                 _exit(1);
                         if (fork() == 0) {
+                                (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
                                 char buf[65536];
                                 ssize_t n;
                                 while ((n = read(c, buf, sizeof(buf))) > 0)
@@ -665,7 +686,7 @@ static void test_portfwd_relay(void **state)
 
         struct netns_portfwd *f = netns_portfwd_new();
         struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-        int port = netns_portfwd_listen(f, (struct sockaddr *) &a, sizeof(a), 7777, &err);
+        int port = netns_portfwd_listen(f, (struct sockaddr *) &a, sizeof(a), 7777, false, &err);
         assert_true(port > 0);
         assert_int_equal(netns_portfwd_set_target(f, userns, netns, &err), 0);
         struct hutch_loop *loop = hutch_loop_new();
@@ -692,7 +713,7 @@ static void test_portfwd_relay(void **state)
          * closed, the monitor goes on. */
         struct netns_portfwd *f2 = netns_portfwd_new();
         a.sin_port = 0;
-        int port2 = netns_portfwd_listen(f2, (struct sockaddr *) &a, sizeof(a), 7778, &err);
+        int port2 = netns_portfwd_listen(f2, (struct sockaddr *) &a, sizeof(a), 7778, false, &err);
         assert_true(port2 > 0);
         assert_int_equal(netns_portfwd_set_target(f2, userns, netns, &err), 0);
         assert_int_equal(netns_portfwd_attach(f2, loop, &err), 0);
@@ -730,8 +751,43 @@ static void test_portfwd_relay(void **state)
                 (void) close(many[i].fd);
         }
 
+        /* UDP: three clients, each gets its own answers. */
+        struct netns_portfwd *f3 = netns_portfwd_new();
+        a.sin_port = 0;
+        int uport = netns_portfwd_listen(f3, (struct sockaddr *) &a, sizeof(a), 7777, true, &err);
+        assert_true(uport > 0);
+        assert_int_equal(netns_portfwd_set_target(f3, userns, netns, &err), 0);
+        assert_int_equal(netns_portfwd_attach(f3, loop, &err), 0);
+        a.sin_port = htons((uint16_t) uport);
+        int uc[3];
+        for (int i = 0; i < 3; i++) {
+                uc[i] = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+                assert_int_equal(connect(uc[i], (struct sockaddr *) &a, sizeof(a)), 0);
+        }
+        for (int round = 0; round < 2; round++)
+                for (int i = 0; i < 3; i++) {
+                        char msg[16], got[64];
+                        int len = snprintf(msg, sizeof(msg), "c%d-r%d", i, round);
+                        assert_int_equal(send(uc[i], msg, (size_t) len, 0), len);
+                        ssize_t gn = -1;
+                        for (int k = 0; k < 200 && gn < 0; k++) {
+                                _cleanup_close_ int t2 = add_timeout(loop, 10);
+                                (void) hutch_loop_run(loop);
+                                (void) hutch_loop_remove(loop, t2);
+                                gn = recv(uc[i], got, sizeof(got) - 1, MSG_DONTWAIT);
+                        }
+                        assert_true(gn > 0);
+                        got[gn] = '\0';
+                        char want[32];
+                        (void) snprintf(want, sizeof(want), "echo:%s", msg);
+                        assert_string_equal(got, want);
+                }
+        for (int i = 0; i < 3; i++)
+                (void) close(uc[i]);
+
         f = netns_portfwd_free(f);
         f2 = netns_portfwd_free(f2);
+        f3 = netns_portfwd_free(f3);
         (void) hutch_loop_remove(loop, tfd);
         loop = hutch_loop_free(loop);
         free(ec.out);
