@@ -124,6 +124,16 @@ require_x86_64() {
         assert_match "$output" "^ *0 +$(id -u) +1" "container root is the user"
 }
 
+@test "security: --privileged still honours --cap-drop and an explicit seccomp=FILE" {
+        local prof=$BATS_TEST_TMPDIR/profile.json
+        echo '{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["getpid"], "action": "SCMP_ACT_ERRNO"}]}' \
+                >"$prof"
+        probe --privileged --cap-drop SYS_ADMIN -- status
+        assert_equal "$(status_field CapEff)" "$(hexcaps $((0x$(all_caps) & ~(1 << 21))))" "CapEff without SYS_ADMIN"
+        probe --privileged --security-opt "seccomp=$prof" -- syscall getpid
+        assert_equal "$output" "getpid: EPERM"
+}
+
 @test "security #2: no_new_privs is on by default; no-new-privileges=false turns it off" {
         probe -- status
         assert_equal "$(status_field NoNewPrivs)" 1 "default"
