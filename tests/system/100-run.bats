@@ -13,6 +13,49 @@ load helpers
         assert_equal "$stderr" "to-stderr" "the container's stderr is hutch's stderr"
 }
 
+@test "run: the root is the given directory, nothing of the host's" {
+        run_hutch run --rm --rootfs "$ROOTFS" sh -c 'grep ^NAME= /etc/os-release; ls /'
+        assert_equal "${lines[0]}" 'NAME="hutch busybox rootfs"'
+        local ls_root
+        ls_root=$(echo "${lines[@]:1}" | tr ' ' '\n' | sort | tr '\n' ' ')
+        assert_equal "$ls_root" "$(find "$ROOTFS" -mindepth 1 -maxdepth 1 -printf '%f\n' | sort | tr '\n' ' ')" \
+                "the container's / lists the rootfs"
+        run_hutch run --rm --rootfs "$ROOTFS" sh -c "test -e '$BATS_TEST_TMPDIR' || test -e '$HUTCH_ROOT' || echo isolated"
+        assert_equal "$output" isolated "the host's files are out of sight"
+}
+
+@test "run: a megabyte of output passes through whole" {
+        run_hutch run --rm --rootfs "$ROOTFS" sh -c 'head -c 1048576 /dev/zero | tr "\0" x; echo; echo end >&2'
+        assert_equal "${#output}" 1048576 "bytes on stdout"
+        assert_equal "$stderr" end
+}
+
+@test "run: two containers from the same rootfs at the same time" {
+        local out1="$BATS_TEST_TMPDIR/out1" out2="$BATS_TEST_TMPDIR/out2" pid1
+        start_hutch_bg "$out1" run --rm --rootfs "$ROOTFS" --hostname one sh -c \
+                'echo one > /etc/which; echo ready; sleep 2; cat /etc/which; hostname'
+        pid1=$HUTCH_PID
+        start_hutch_bg "$out2" run --rm --rootfs "$ROOTFS" --hostname two sh -c \
+                'echo two > /etc/which; echo ready; sleep 2; cat /etc/which; hostname'
+        wait_for_file_content "$out1" '^ready$'
+        wait_for_file_content "$out2" '^ready$'
+        run_hutch run --rm --rootfs "$ROOTFS" sh -c 'cat /etc/which 2>/dev/null || echo none'
+        assert_equal "$output" none "a third container sees neither's files"
+        wait_hutch_bg
+        assert_equal "$status" 0
+        assert_equal "$(cat "$out2")" "ready
+two
+two"
+        HUTCH_PID=$pid1
+        # shellcheck disable=SC2034 # read by wait_hutch_bg
+        HUTCH_BG_ERR=$out1.err
+        wait_hutch_bg
+        assert_equal "$status" 0
+        assert_equal "$(cat "$out1")" "ready
+one
+one"
+}
+
 @test "run: stdin passes through" {
         printf 'line one\nline two\n' >"$BATS_TEST_TMPDIR/in"
         RUN_HUTCH_STDIN="$BATS_TEST_TMPDIR/in" run_hutch run --rm --rootfs "$ROOTFS" wc -l
@@ -302,6 +345,11 @@ gone"
         assert_match "$stderr" "Read-only file system"
         run_hutch run --rm --rootfs "$ROOTFS" --read-only sh -c 'grep -E "^[^ ]+ / " /proc/mounts'
         assert_match "$output" " ro[, ]" "/ is mounted ro"
+        # Volumes stay writable.
+        local vol="$BATS_TEST_TMPDIR/vol"
+        mkdir "$vol"
+        run_hutch run --rm --rootfs "$ROOTFS" --read-only -v "$vol:/data" sh -c 'echo w > /data/f'
+        assert_equal "$(cat "$vol/f")" w "a rw volume under --read-only"
         # The rest still works.
         run_hutch run --rm --rootfs "$ROOTFS" --read-only sh -c 'head -n1 /etc/passwd; echo x > /dev/null; ls /proc/1 >/dev/null'
         assert_equal "$output" "root:x:0:0:root:/root:/bin/sh"

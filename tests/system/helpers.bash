@@ -166,6 +166,7 @@ start_hutch_bg() {
         echo "\$ hutch $* &"
         env --default-signal "${HUTCH_CMD[@]}" </dev/null >"$outfile" 2>"$outfile.err" 3>&- &
         HUTCH_PID=$!
+        HUTCH_BG_ERR=$outfile.err
         HUTCH_BG_PIDS+=("$HUTCH_PID")
 }
 
@@ -252,6 +253,9 @@ wait_hutch_bg() {
         if [ "$timed_out" -eq 1 ]; then
                 die "hutch (pid $HUTCH_PID) did not exit within ${secs}s; killed it"
                 return 1
+        fi
+        if [ -n "${HUTCH_BG_ERR:-}" ] && [ -f "$HUTCH_BG_ERR" ]; then
+                check_no_sanitizer_report "$(cat "$HUTCH_BG_ERR")" || return 1
         fi
 }
 
