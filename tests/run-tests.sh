@@ -128,17 +128,20 @@ step "unit tests (make check)"
 # Leak checking on for the unit tests; a fatal sanitizer report aborts.
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:print_summary=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+# Results of an earlier run must not count as this run's.
+find . -name '*.trs' -delete
+rm -f test-suite.log
 make -j"$jobs" check
 check_status=$?
 unit_logs=()
-for trs in tests/unit/*.trs; do
-        [ -e "$trs" ] && unit_logs+=("${trs%.trs}")
-done
+while IFS= read -r trs; do
+        unit_logs+=("${trs%.trs}")
+done < <(find . -name '*.trs' | sed 's|^\./||' | LC_ALL=C sort)
 if [ ${#unit_logs[@]} -eq 0 ]; then
         fail "make check (status $check_status) ran no unit test"
 fi
 for t in "${unit_logs[@]}"; do
-        name=${t#tests/unit/}
+        name=${t##*/}
         echo "---- $t.log ----"
         cat "$t.log"
         # cmocka's own summary lines.
