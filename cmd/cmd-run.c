@@ -4,6 +4,7 @@
 
 #include "cmd/cmd.h"
 #include "cmd/network.h"
+#include "cmd/cmd-containers.h"
 #include "cmd/image-run.h"
 #include "cmd/parse-opts.h"
 #include "cmd/security-opts.h"
@@ -20,6 +21,7 @@
 #include "runtime/caps.h"
 #include "runtime/runtime.h"
 #include "runtime/seccomp.h"
+#include "storage/containers.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -31,6 +33,7 @@
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 enum {
@@ -110,6 +113,7 @@ struct run_args {
         char **command;
         char **cap_add, **cap_drop, **security_opts;
         bool privileged;
+        bool rm;
         struct cmd_network_options net; /* networking (cmd/network.c); strvs owned */
 };
 
@@ -167,6 +171,8 @@ static int parse_args(const struct cmd_command *cmd, int argc, char **argv, stru
                         hutch_strv_append(&a->volumes, optval);
                         break;
                 case OPT_RM:
+                        a->rm = true;
+                        break;
                 case 'i':
                         break;
                 case OPT_READ_ONLY:
@@ -198,6 +204,11 @@ static int parse_args(const struct cmd_command *cmd, int argc, char **argv, stru
                         hutch_strv_append(&a->net.add_host, optval);
                         break;
                 case OPT_NAME:
+                        if (!storage_container_name_valid(optval))
+                                return cmd_usage_error(cmd, err,
+                                                       "invalid --name '%s': letters, digits, '_', '.' and '-', "
+                                                       "starting with a letter or digit",
+                                                       optval);
                         a->name = optval;
                         break;
                 case OPT_CAP_ADD:
@@ -346,8 +357,28 @@ static int choose_rootfs_mode(struct runtime_rootfs *rootfs, struct hutch_error 
         return 0;
 }
 
+/* Records what a kept container is doing; a failure to write it is only
+ * worth a warning (the container itself is fine). */
+static void record_save(const char *root, const struct storage_container *rec)
+{
+        struct hutch_error *e = NULL;
+        if (storage_container_save(root, rec, &e) < 0) {
+                log_warn("%s, ignoring", e->msg);
+                hutch_error_free(e);
+        }
+}
+
 int cmd_run(const struct cmd_command *cmd, int argc, char **argv, struct hutch_error **err)
 {
+        return cmd_run_container(cmd, argc, argv, CMD_RUN_FOREGROUND, NULL, err);
+}
+
+int cmd_run_container(const struct cmd_command *cmd, int argc, char **argv, enum cmd_run_mode mode,
+                      const char *existing_id, struct hutch_error **err)
+{
+        _cleanup_free_ char *store_root = NULL;
+        struct storage_container rec = { 0 };
+        bool keep = false;
         struct run_args a = { 0 };
         struct runtime_config cfg = { 0 };
         struct cmd_userns uns = { 0 };
@@ -405,7 +436,48 @@ int cmd_run(const struct cmd_command *cmd, int argc, char **argv, struct hutch_e
         cmd_userns_warn(&uns);
         cmd_userns_apply(&uns, &cfg);
 
-        id = random_id();
+        id = existing_id ? xstrdup(existing_id) : random_id();
+        /* Containers of images are kept (as Docker does) unless --rm. */
+        keep = have_img && (!a.rm || existing_id || mode == CMD_RUN_CREATE);
+        if (keep) {
+                store_root = cmd_storage_root();
+                if (existing_id) {
+                        r = storage_container_load(store_root, existing_id, &rec, err);
+                        if (r < 0)
+                                goto out;
+                        if (rec.status == STORAGE_CONTAINER_RUNNING && storage_container_pid_alive(rec.pid, rec.pid_start)) {
+                                r = hutch_error_set(err, EBUSY, "container '%s' is already running", rec.name);
+                                goto out;
+                        }
+                } else {
+                        _cleanup_close_ int lock = -1;
+                        memcpy(rec.id, id, STORAGE_CONTAINER_ID_LEN + 1);
+                        rec.name = a.name ? xstrdup(a.name) : cmd_container_random_name(id);
+                        rec.image = xstrdup(a.image);
+                        rec.image_id = xstrdup(img.id);
+                        rec.args = hutch_strv_copy(argv + 1);
+                        rec.command = hutch_strv_copy(a.command);
+                        rec.created = (int64_t) time(NULL);
+                        rec.status = STORAGE_CONTAINER_CREATED;
+                        rec.exit_code = -1;
+                        lock = storage_containers_lock(store_root, err);
+                        if (lock < 0) {
+                                r = lock;
+                                goto out;
+                        }
+                        r = storage_container_create(store_root, &rec, err);
+                        if (r < 0)
+                                goto out;
+                }
+                if (mode == CMD_RUN_CREATE) {
+                        printf("%s\n", id);
+                        r = 0;
+                        exit_code = 0;
+                        goto out;
+                }
+                cfg.rootfs.upperdir = storage_container_path(store_root, id, "upper");
+                cfg.rootfs.workdir = storage_container_path(store_root, id, "work");
+        }
         runroot = cmd_run_root();
         r = cmd_ensure_private_dir(runroot, err);
         if (r < 0)
@@ -487,6 +559,14 @@ int cmd_run(const struct cmd_command *cmd, int argc, char **argv, struct hutch_e
         r = runtime_container_start(&cfg, &container, err);
         if (r < 0)
                 goto out;
+        if (keep) {
+                rec.status = STORAGE_CONTAINER_RUNNING;
+                rec.pid = runtime_container_pid(container);
+                rec.pid_start = storage_process_start_time(rec.pid);
+                rec.started_at = (int64_t) time(NULL);
+                rec.exit_code = -1;
+                record_save(store_root, &rec);
+        }
 
         struct monitor m = { .container = container, .exit_code = EXIT_HUTCH_FAILED };
         loop = hutch_loop_new();
@@ -509,6 +589,14 @@ int cmd_run(const struct cmd_command *cmd, int argc, char **argv, struct hutch_e
                 goto out;
         }
         exit_code = m.exit_code;
+        if (keep) {
+                rec.status = STORAGE_CONTAINER_EXITED;
+                rec.exit_code = exit_code;
+                rec.pid = 0;
+                rec.pid_start = 0;
+                rec.finished_at = (int64_t) time(NULL);
+                record_save(store_root, &rec);
+        }
         r = 0;
 
 out:
@@ -546,6 +634,9 @@ out:
         hutch_strv_free(a.volumes);
         hutch_strv_free(a.command);
         hutch_strv_free(a.args);
+        storage_container_clear(&rec);
+        free(cfg.rootfs.upperdir);
+        free(cfg.rootfs.workdir);
         if (have_img)
                 cmd_image_run_clear(&img);
         cmd_userns_clear(&uns);

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include "cmd/cmd.h"
+#include "cmd/cmd-containers.h"
 #include "cmd/cmd-storage.h"
 #include "lib/cleanup.h"
 #include "lib/log.h"
@@ -39,9 +40,28 @@ static const struct cmd_option global_options[] = {
 
 static int cmd_group(const struct cmd_command *cmd, int argc, char **argv, struct hutch_error **err);
 
+static const struct cmd_command container_subcommands[] = {
+        { "ls", "[OPTIONS]", "List containers", cmd_ps, cmd_ps_options, NULL, NULL },
+        { "ps", "[OPTIONS]", "List containers", cmd_ps, cmd_ps_options, NULL, NULL },
+        { "rm", "[OPTIONS] CONTAINER...", "Remove containers", cmd_rm, cmd_rm_options, NULL, NULL },
+        { "create", "[OPTIONS] IMAGE [COMMAND [ARG...]]", "Create a container", cmd_create, cmd_run_options, NULL,
+          NULL },
+        { "start", "-a CONTAINER", "Start a container", cmd_start, cmd_start_options, NULL, NULL },
+        { "run", "[OPTIONS] IMAGE|--rootfs DIR [COMMAND [ARG...]]", "Run a command in a new container", cmd_run,
+          cmd_run_options, NULL, NULL },
+        { 0 },
+};
+
 static const struct cmd_command commands[] = {
         { "run", "[OPTIONS] IMAGE|--rootfs DIR [COMMAND [ARG...]]", "Run a command in a new container", cmd_run,
           cmd_run_options, NULL, NULL },
+        { "create", "[OPTIONS] IMAGE [COMMAND [ARG...]]", "Create a container without starting it", cmd_create,
+          cmd_run_options, NULL, NULL },
+        { "start", "-a CONTAINER", "Start a created or exited container", cmd_start, cmd_start_options, NULL, NULL },
+        { "ps", "[OPTIONS]", "List containers", cmd_ps, cmd_ps_options, NULL, NULL },
+        { "rm", "[OPTIONS] CONTAINER...", "Remove containers", cmd_rm, cmd_rm_options, NULL, NULL },
+        { "container", "COMMAND", "Manage containers (ls, rm, create, start)", cmd_group, NULL,
+          container_subcommands, NULL },
         { "info", "[OPTIONS]", "Show what this machine allows before your first container", cmd_info,
           cmd_info_options, NULL, NULL },
         { "version", "[OPTIONS]", "Show the hutch version", cmd_version, cmd_version_options, NULL, NULL },

@@ -1,0 +1,386 @@
+/* hutch create, start, ps, rm. */
+#include "config.h"
+
+#include "cmd/cmd-containers.h"
+#include "cmd/cmd-storage.h"
+#include "cmd/paths.h"
+#include "lib/cleanup.h"
+#include "lib/fs.h"
+#include "lib/json.h"
+#include "lib/proc.h"
+#include "lib/strv.h"
+#include "lib/xalloc.h"
+#include "storage/containers.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+char *cmd_container_random_name(const char *id)
+{
+        static const char *const adjectives[] = {
+                "brave", "calm", "clever", "eager", "fancy", "gentle", "happy", "jolly", "keen", "lucid",
+                "merry", "nimble", "proud", "quiet", "rapid", "sharp", "tidy", "vivid", "witty", "zealous",
+        };
+        static const char *const nouns[] = {
+                "badger", "beaver", "bunny", "ferret", "finch", "hare", "heron", "lynx", "marten", "mole",
+                "otter", "owl", "pika", "puffin", "robin", "stoat", "swift", "vole", "wren", "yak",
+        };
+        unsigned a = 0, b = 0;
+        (void) sscanf(id, "%2x%2x", &a, &b);
+        /* the ID's last digits make clashes of the short names unlikely */
+        return xasprintf("%s_%s_%.4s", adjectives[a % ARRAY_SIZE(adjectives)], nouns[b % ARRAY_SIZE(nouns)],
+                         id + 60);
+}
+
+int cmd_create(const struct cmd_command *cmd, int argc, char **argv, struct hutch_error **err)
+{
+        return cmd_run_container(cmd, argc, argv, CMD_RUN_CREATE, NULL, err);
+}
+
+/* ---- start ---- */
+
+enum { OPT_ATTACH = 'a' };
+
+const struct cmd_option cmd_start_options[] = {
+        { "attach", 'a', no_argument, NULL, "attach to the container's output and wait for it (required for now)",
+          OPT_ATTACH },
+        { 0 },
+};
+
+int cmd_start(const struct cmd_command *cmd, int argc, char **argv, struct hutch_error **err)
+{
+        _cleanup_free_ char *root = cmd_storage_root();
+        struct storage_container rec = { 0 };
+        char id[STORAGE_CONTAINER_ID_LEN + 1];
+        char *optval = NULL;
+        bool attach = false;
+        int c, r;
+
+        while ((c = cmd_getopt(cmd, argc, argv, &optval, err)) != -1) {
+                if (c == -2)
+                        return 0;
+                if (c == -3)
+                        return -1;
+                if (c == OPT_ATTACH)
+                        attach = true;
+        }
+        if (optind + 1 != argc)
+                return cmd_usage_error(cmd, err, "'%s' needs exactly one CONTAINER", cmd->full_name);
+        if (!attach)
+                return cmd_usage_error(cmd, err,
+                                       "starting a container in the background needs the container monitor, which "
+                                       "hutch does not have yet: use 'hutch start -a'");
+        r = storage_container_lookup(root, argv[optind], id, err);
+        if (r < 0)
+                return r;
+        r = storage_container_load(root, id, &rec, err);
+        if (r < 0)
+                return r;
+
+        /* Run it again from its recorded `run` arguments. */
+        size_t n = hutch_strv_length(rec.args);
+        _cleanup_free_ char **run_argv = xcalloc(n + 2, sizeof(char *));
+        run_argv[0] = "start";
+        for (size_t i = 0; i < n; i++)
+                run_argv[i + 1] = rec.args[i];
+        const struct cmd_command run_cmd = { "run", NULL, "Run a command in a new container", NULL,
+                                             cmd_run_options, NULL, "hutch start" };
+        optind = 0;
+        r = cmd_run_container(&run_cmd, (int) n + 1, run_argv, CMD_RUN_FOREGROUND, id, err);
+        storage_container_clear(&rec);
+        return r;
+}
+
+/* ---- ps ---- */
+
+enum { OPT_ALL = 'a', OPT_QUIET = 'q', OPT_FORMAT = 0x100, OPT_FILTER, OPT_NO_TRUNC };
+
+const struct cmd_option cmd_ps_options[] = {
+        { "all", 'a', no_argument, NULL, "show every container (default: running ones)", OPT_ALL },
+        { "quiet", 'q', no_argument, NULL, "show only IDs", OPT_QUIET },
+        { "format", 0, required_argument, "FORMAT", "output format: json or table", OPT_FORMAT },
+        { "filter", 'f', required_argument, "KEY=VALUE", "filter by name, id, status or ancestor", OPT_FILTER },
+        { "no-trunc", 0, no_argument, NULL, "do not shorten IDs and commands", OPT_NO_TRUNC },
+        { 0 },
+};
+
+/* A record that says running whose process is gone (monitor killed,
+ * reboot) is exited, with an unknown status. */
+static void refresh_state(struct storage_container *c)
+{
+        if (c->status == STORAGE_CONTAINER_RUNNING && !storage_container_pid_alive(c->pid, c->pid_start)) {
+                c->status = STORAGE_CONTAINER_EXITED;
+                c->exit_code = -1;
+                c->pid = 0;
+        }
+}
+
+static void human_duration(int64_t secs, char *buf, size_t size)
+{
+        if (secs < 1)
+                snprintf(buf, size, "Less than a second");
+        else if (secs < 60)
+                snprintf(buf, size, "%lld second%s", (long long) secs, secs == 1 ? "" : "s");
+        else if (secs < 3600)
+                snprintf(buf, size, "%lld minute%s", (long long) secs / 60, secs / 60 == 1 ? "" : "s");
+        else if (secs < 86400 * 2)
+                snprintf(buf, size, "%lld hour%s", (long long) secs / 3600, secs / 3600 == 1 ? "" : "s");
+        else
+                snprintf(buf, size, "%lld days", (long long) secs / 86400);
+}
+
+static void status_text(const struct storage_container *c, int64_t now, char *buf, size_t size)
+{
+        char d[64];
+        switch (c->status) {
+        case STORAGE_CONTAINER_CREATED:
+                snprintf(buf, size, "Created");
+                break;
+        case STORAGE_CONTAINER_RUNNING:
+                human_duration(now - c->started_at, d, sizeof(d));
+                snprintf(buf, size, "Up %s", d);
+                break;
+        case STORAGE_CONTAINER_EXITED:
+                human_duration(now - (c->finished_at ? c->finished_at : now), d, sizeof(d));
+                if (c->exit_code < 0)
+                        snprintf(buf, size, "Exited (unknown)");
+                else
+                        snprintf(buf, size, "Exited (%d) %s ago", c->exit_code, d);
+                break;
+        }
+}
+
+static bool filter_match(const struct storage_container *c, char *const *filters)
+{
+        for (size_t i = 0; filters && filters[i]; i++) {
+                const char *f = filters[i];
+                const char *eq = strchr(f, '=');
+                const char *v = eq + 1;
+                if (strncmp(f, "name=", 5) == 0 && strstr(c->name, v) == NULL)
+                        return false;
+                if (strncmp(f, "id=", 3) == 0 && strncmp(c->id, v, strlen(v)) != 0)
+                        return false;
+                if (strncmp(f, "status=", 7) == 0 && !STREQ(storage_container_status_name(c->status), v))
+                        return false;
+                if (strncmp(f, "ancestor=", 9) == 0 && !STREQ(c->image, v) &&
+                    !(c->image_id && strncmp(c->image_id, v, strlen(v)) == 0))
+                        return false;
+        }
+        return true;
+}
+
+int cmd_ps(const struct cmd_command *cmd, int argc, char **argv, struct hutch_error **err)
+{
+        _cleanup_free_ char *root = cmd_storage_root();
+        _cleanup_strv_ char **filters = NULL;
+        struct storage_container *list = NULL;
+        bool all = false, quiet = false, json = false, no_trunc = false;
+        char *optval = NULL;
+        size_t n = 0;
+        int c, r;
+
+        while ((c = cmd_getopt(cmd, argc, argv, &optval, err)) != -1) {
+                switch (c) {
+                case -2:
+                        return 0;
+                case -3:
+                        return -1;
+                case OPT_ALL:
+                        all = true;
+                        break;
+                case OPT_QUIET:
+                        quiet = true;
+                        break;
+                case OPT_NO_TRUNC:
+                        no_trunc = true;
+                        break;
+                case OPT_FORMAT:
+                        if (STREQ(optval, "json"))
+                                json = true;
+                        else if (!STREQ(optval, "table"))
+                                return cmd_usage_error(cmd, err, "unknown --format '%s' (json or table)", optval);
+                        break;
+                case OPT_FILTER: {
+                        static const char *const keys[] = { "name=", "id=", "status=", "ancestor=" };
+                        bool ok = false;
+                        for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
+                                ok |= strncmp(optval, keys[i], strlen(keys[i])) == 0;
+                        if (!ok)
+                                return cmd_usage_error(cmd, err,
+                                                       "invalid --filter '%s' (name=, id=, status=, ancestor=)",
+                                                       optval);
+                        hutch_strv_append(&filters, optval);
+                        break;
+                }
+                }
+        }
+        if (optind < argc)
+                return cmd_usage_error(cmd, err, "'%s' accepts no arguments", cmd->full_name);
+        r = storage_container_list(root, &list, &n, err);
+        if (r < 0)
+                return r;
+
+        int64_t now = (int64_t) time(NULL);
+        yajl_gen g = NULL;
+        if (json) {
+                g = yajl_gen_alloc(NULL);
+                yajl_gen_config(g, yajl_gen_beautify, 1);
+                yajl_gen_array_open(g);
+        } else if (!quiet) {
+                printf("%-14s %-24s %-22s %-24s %-32s %s\n", "CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS",
+                       "NAMES");
+        }
+        for (size_t i = 0; i < n; i++) {
+                struct storage_container *ct = &list[i];
+                refresh_state(ct);
+                if (!all && ct->status != STORAGE_CONTAINER_RUNNING && !filters)
+                        continue;
+                if (!filter_match(ct, filters))
+                        continue;
+                char status[96], created[64];
+                status_text(ct, now, status, sizeof(status));
+                if (json) {
+                        yajl_gen_map_open(g);
+                        hutch_json_gen_kv_string(g, "Id", ct->id);
+                        hutch_json_gen_string(g, "Names");
+                        yajl_gen_array_open(g);
+                        hutch_json_gen_string(g, ct->name);
+                        yajl_gen_array_close(g);
+                        hutch_json_gen_kv_string(g, "Image", ct->image);
+                        hutch_json_gen_kv_string(g, "ImageID", ct->image_id);
+                        hutch_json_gen_string(g, "Command");
+                        yajl_gen_array_open(g);
+                        for (size_t k = 0; ct->command && ct->command[k]; k++)
+                                hutch_json_gen_string(g, ct->command[k]);
+                        yajl_gen_array_close(g);
+                        hutch_json_gen_kv_int(g, "Created", ct->created);
+                        hutch_json_gen_kv_string(g, "State", storage_container_status_name(ct->status));
+                        hutch_json_gen_kv_string(g, "Status", status);
+                        hutch_json_gen_kv_int(g, "ExitCode", ct->exit_code);
+                        hutch_json_gen_kv_int(g, "Pid", ct->pid);
+                        hutch_json_gen_kv_int(g, "StartedAt", ct->started_at);
+                        hutch_json_gen_kv_int(g, "FinishedAt", ct->finished_at);
+                        yajl_gen_map_close(g);
+                } else if (quiet) {
+                        printf("%.*s\n", no_trunc ? STORAGE_CONTAINER_ID_LEN : 12, ct->id);
+                } else {
+                        _cleanup_free_ char *command = hutch_strv_join(ct->command, " ");
+                        human_duration(now - ct->created, created, sizeof(created));
+                        strncat(created, " ago", sizeof(created) - strlen(created) - 1);
+                        printf("%-14.12s %-24.24s %-22.22s %-24s %-32s %s\n", ct->id, ct->image, command, created,
+                               status, ct->name);
+                }
+        }
+        if (json) {
+                yajl_gen_array_close(g);
+                const unsigned char *buf;
+                size_t len;
+                yajl_gen_get_buf(g, &buf, &len);
+                fwrite(buf, 1, len, stdout);
+                fputc('\n', stdout);
+                yajl_gen_free(g);
+        }
+        storage_container_list_free(list, n);
+        return 0;
+}
+
+/* ---- rm ---- */
+
+enum { OPT_FORCE = 'f' };
+
+const struct cmd_option cmd_rm_options[] = {
+        { "force", 'f', no_argument, NULL, "kill a running container first", OPT_FORCE },
+        { 0 },
+};
+
+struct rm_ctx {
+        const char *dir;
+};
+
+static int rm_in_userns(void *data)
+{
+        struct rm_ctx *ctx = data;
+        int r = hutch_rm_rf_at(AT_FDCWD, ctx->dir);
+        if (r < 0) {
+                fprintf(stderr, "Error: remove '%s': %s\n", ctx->dir, strerror(-r));
+                return 125;
+        }
+        return 0;
+}
+
+static int kill_container(const struct storage_container *c, struct hutch_error **err)
+{
+        _cleanup_close_ int pidfd = hutch_pidfd_open(c->pid);
+        if (pidfd < 0)
+                return 0; /* gone already */
+        /* the PID is checked again through the pidfd we now hold: a reused
+         * PID is never signalled */
+        if (!storage_container_pid_alive(c->pid, c->pid_start))
+                return 0;
+        int r = hutch_pidfd_send_signal(pidfd, SIGKILL);
+        if (r < 0 && r != -ESRCH)
+                return hutch_error_set(err, -r, "kill container '%s'", c->name);
+        for (int i = 0; i < 500 && storage_container_pid_alive(c->pid, c->pid_start); i++)
+                usleep(10000);
+        return 0;
+}
+
+int cmd_rm(const struct cmd_command *cmd, int argc, char **argv, struct hutch_error **err)
+{
+        _cleanup_free_ char *root = cmd_storage_root();
+        char *optval = NULL;
+        bool force = false;
+        int c, status = 0;
+
+        while ((c = cmd_getopt(cmd, argc, argv, &optval, err)) != -1) {
+                if (c == -2)
+                        return 0;
+                if (c == -3)
+                        return -1;
+                if (c == OPT_FORCE)
+                        force = true;
+        }
+        if (optind >= argc)
+                return cmd_usage_error(cmd, err, "'%s' needs at least one CONTAINER", cmd->full_name);
+        for (int i = optind; i < argc; i++) {
+                struct hutch_error *e = NULL;
+                struct storage_container rec = { 0 };
+                char id[STORAGE_CONTAINER_ID_LEN + 1];
+                _cleanup_close_ int lock = -1;
+
+                lock = storage_containers_lock(root, &e);
+                if (lock >= 0 && storage_container_lookup(root, argv[i], id, &e) == 0 &&
+                    storage_container_load(root, id, &rec, &e) == 0) {
+                        bool running = rec.status == STORAGE_CONTAINER_RUNNING &&
+                                       storage_container_pid_alive(rec.pid, rec.pid_start);
+                        if (running && !force)
+                                hutch_error_set(&e, EBUSY,
+                                                "container '%s' is running: stop it first, or use 'hutch rm -f'",
+                                                rec.name);
+                        else if (running)
+                                (void) kill_container(&rec, &e);
+                }
+                if (e == NULL) {
+                        _cleanup_free_ char *dir = storage_container_path(root, id, NULL);
+                        struct rm_ctx ctx = { dir };
+                        /* its layer holds files of container IDs: remove it as their owner */
+                        int r = cmd_storage_in_userns(rm_in_userns, &ctx, false, &e);
+                        if (r > 0 && e == NULL)
+                                hutch_error_set(&e, 0, "could not remove container '%s'", argv[i]);
+                }
+                storage_container_clear(&rec);
+                if (e) {
+                        fprintf(stderr, "Error: %s\n", e->msg);
+                        status = e->exit_status ? e->exit_status : EXIT_HUTCH_FAILED;
+                        hutch_error_free(e);
+                        continue;
+                }
+                printf("%s\n", argv[i]);
+        }
+        return status;
+}

@@ -1,0 +1,29 @@
+/* Container commands: create, start, ps, rm, and the run machinery they share. */
+#ifndef HUTCH_CMD_CONTAINERS_H
+#define HUTCH_CMD_CONTAINERS_H
+
+#include "cmd/cmd.h"
+
+enum cmd_run_mode {
+        CMD_RUN_FOREGROUND = 0, /* run (or start -a): create if needed, run attached */
+        CMD_RUN_CREATE,         /* create: record the container and print its ID */
+};
+
+/* The body of `hutch run`: argv[0] is the command name, the rest `run`'s
+ * arguments.  existing_id runs a container created before (start -a). */
+int cmd_run_container(const struct cmd_command *cmd, int argc, char **argv, enum cmd_run_mode mode,
+                      const char *existing_id, struct hutch_error **err);
+
+/* "adjective_noun" from the ID, as Docker names containers. */
+char *cmd_container_random_name(const char *id);
+
+int cmd_create(const struct cmd_command *cmd, int argc, char **argv, struct hutch_error **err);
+int cmd_start(const struct cmd_command *cmd, int argc, char **argv, struct hutch_error **err);
+int cmd_ps(const struct cmd_command *cmd, int argc, char **argv, struct hutch_error **err);
+int cmd_rm(const struct cmd_command *cmd, int argc, char **argv, struct hutch_error **err);
+
+extern const struct cmd_option cmd_start_options[];
+extern const struct cmd_option cmd_ps_options[];
+extern const struct cmd_option cmd_rm_options[];
+
+#endif
