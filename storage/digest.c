@@ -100,7 +100,7 @@ DEFINE_CLEANUP(struct storage_sha256 *, storage_sha256_free)
  * A ring of ASYNC_SLOTS buffers: slots [head, head + count) are full and
  * wait for the worker; the producer fills slot (head + count) % ASYNC_SLOTS,
  * which is free whenever count < ASYNC_SLOTS, and publishes it when full. */
-#define ASYNC_SLOTS 4
+#define ASYNC_SLOTS     4
 #define ASYNC_SLOT_SIZE (1024 * 1024)
 
 struct storage_sha256_async {
@@ -261,8 +261,7 @@ int storage_digest_fd(int fd, char ret_digest[STORAGE_DIGEST_BUFSIZE], struct hu
         return 0;
 }
 
-int storage_digest_file(int dirfd, const char *path, char ret_digest[STORAGE_DIGEST_BUFSIZE],
-                        struct hutch_error **err)
+int storage_digest_file(int dirfd, const char *path, char ret_digest[STORAGE_DIGEST_BUFSIZE], struct hutch_error **err)
 {
         _cleanup_close_ int fd = -1;
         struct stat st;

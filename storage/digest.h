@@ -10,7 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define STORAGE_DIGEST_PREFIX "sha256:"
+#define STORAGE_DIGEST_PREFIX  "sha256:"
 #define STORAGE_DIGEST_HEX_LEN 64
 /* "sha256:" + 64 hex + NUL */
 #define STORAGE_DIGEST_BUFSIZE (sizeof(STORAGE_DIGEST_PREFIX) - 1 + STORAGE_DIGEST_HEX_LEN + 1)
@@ -46,7 +46,6 @@ void storage_digest_buffer(const void *buf, size_t len, char ret_digest[STORAGE_
 /* Hashes fd from its current position to end of file (pipes are fine). */
 int storage_digest_fd(int fd, char ret_digest[STORAGE_DIGEST_BUFSIZE], struct hutch_error **err);
 /* Hashes the regular file path below dirfd (symlinks are not followed). */
-int storage_digest_file(int dirfd, const char *path, char ret_digest[STORAGE_DIGEST_BUFSIZE],
-                        struct hutch_error **err);
+int storage_digest_file(int dirfd, const char *path, char ret_digest[STORAGE_DIGEST_BUFSIZE], struct hutch_error **err);
 
 #endif

@@ -48,12 +48,12 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
-#define IN_BUFSIZE (256 * 1024)
-#define WH_PREFIX ".wh."
-#define WH_PREFIX_LEN 4
-#define WH_META_PREFIX ".wh..wh."
-#define WH_OPAQUE ".wh..wh..opq"
-#define OVERRIDE_XATTR "user.containers.override_stat"
+#define IN_BUFSIZE           (256 * 1024)
+#define WH_PREFIX            ".wh."
+#define WH_PREFIX_LEN        4
+#define WH_META_PREFIX       ".wh..wh."
+#define WH_OPAQUE            ".wh..wh..opq"
+#define OVERRIDE_XATTR       "user.containers.override_stat"
 #define DEFAULT_OPAQUE_XATTR "user.overlay.opaque"
 
 struct dir_meta {
@@ -420,7 +420,8 @@ static int set_xattr(int fd, int pfd, const char *name, const char *key, const v
 static bool xattr_is_reserved(const char *key)
 {
         static const char *const prefixes[] = {
-                "trusted.overlay.", "user.overlay.", "user.containers.", "user.fuseoverlayfs.", "trusted.fuseoverlayfs.",
+                "trusted.overlay.",    "user.overlay.",          "user.containers.",
+                "user.fuseoverlayfs.", "trusted.fuseoverlayfs.",
         };
         for (size_t i = 0; i < ARRAY_SIZE(prefixes); i++)
                 if (strncmp(key, prefixes[i], strlen(prefixes[i])) == 0)
@@ -480,8 +481,7 @@ static int apply_owner(struct unpack_ctx *c, struct archive_entry *entry, int fd
         int r;
 
         if (check_id(uid) < 0 || check_id(gid) < 0)
-                return hutch_error_set(err, EINVAL, "invalid owner %" PRId64 ":%" PRId64, (int64_t) uid,
-                                       (int64_t) gid);
+                return hutch_error_set(err, EINVAL, "invalid owner %" PRId64 ":%" PRId64, (int64_t) uid, (int64_t) gid);
         if (!c->no_chown) {
                 if (fd >= 0)
                         r = fchown(fd, (uid_t) uid, (gid_t) gid);
@@ -623,8 +623,8 @@ static int defer_dir(struct unpack_ctx *c, const char *path, const struct stat *
         return 0;
 }
 
-static int unpack_dir(struct unpack_ctx *c, struct archive_entry *entry, const char *path, int pfd,
-                      const char *base, struct hutch_error **err)
+static int unpack_dir(struct unpack_ctx *c, struct archive_entry *entry, const char *path, int pfd, const char *base,
+                      struct hutch_error **err)
 {
         _cleanup_close_ int fd = -1;
         struct stat st;
@@ -870,8 +870,7 @@ static bool has_whiteout_dir(const char *path, const char *base)
         return false;
 }
 
-static int unpack_entry(struct unpack_ctx *c, struct archive_entry *entry, const char *name,
-                        struct hutch_error **err)
+static int unpack_entry(struct unpack_ctx *c, struct archive_entry *entry, const char *name, struct hutch_error **err)
 {
         _cleanup_free_ char *path = NULL, *parent_buf = NULL;
         const char *parent, *base, *hardlink;
@@ -924,14 +923,10 @@ static int unpack_entry(struct unpack_ctx *c, struct archive_entry *entry, const
         if (hardlink != NULL)
                 return unpack_hardlink(c, hardlink, path, pfd, base, err);
         switch (type) {
-        case AE_IFREG:
-                return unpack_regular(c, entry, pfd, base, err);
-        case AE_IFDIR:
-                return unpack_dir(c, entry, path, pfd, base, err);
-        case AE_IFLNK:
-                return unpack_symlink(c, entry, pfd, base, err);
-        default:
-                return unpack_fifo(c, entry, pfd, base, err);
+        case AE_IFREG: return unpack_regular(c, entry, pfd, base, err);
+        case AE_IFDIR: return unpack_dir(c, entry, path, pfd, base, err);
+        case AE_IFLNK: return unpack_symlink(c, entry, pfd, base, err);
+        default: return unpack_fifo(c, entry, pfd, base, err);
         }
 }
 
@@ -1016,15 +1011,9 @@ static int open_readers(struct unpack_ctx *c, struct hutch_error **err)
         if (archive_filter_count(c->raw) > 2)
                 return hutch_error_set(err, ENOTSUP, "nested compression in a layer");
         switch (archive_filter_code(c->raw, 0)) {
-        case ARCHIVE_FILTER_GZIP:
-                c->res.compression = STORAGE_COMPRESSION_GZIP;
-                break;
-        case ARCHIVE_FILTER_ZSTD:
-                c->res.compression = STORAGE_COMPRESSION_ZSTD;
-                break;
-        case ARCHIVE_FILTER_NONE:
-                c->res.compression = STORAGE_COMPRESSION_NONE;
-                break;
+        case ARCHIVE_FILTER_GZIP: c->res.compression = STORAGE_COMPRESSION_GZIP; break;
+        case ARCHIVE_FILTER_ZSTD: c->res.compression = STORAGE_COMPRESSION_ZSTD; break;
+        case ARCHIVE_FILTER_NONE: c->res.compression = STORAGE_COMPRESSION_NONE; break;
         default:
                 return hutch_error_set(err, ENOTSUP, "unsupported layer compression '%s'",
                                        archive_filter_name(c->raw, 0));
@@ -1054,8 +1043,7 @@ static int unpack_all(struct unpack_ctx *c, struct hutch_error **err)
                 if (r == ARCHIVE_WARN)
                         log_debug("layer entry '%s': %s", name ? name : "?", archive_error_string(c->tar));
                 if (++c->res.entries > c->max_entries)
-                        return hutch_error_set(err, EFBIG, "layer has more than %" PRIu64 " entries",
-                                               c->max_entries);
+                        return hutch_error_set(err, EFBIG, "layer has more than %" PRIu64 " entries", c->max_entries);
                 if (name == NULL)
                         return hutch_error_set(err, EINVAL, "layer entry without a name");
                 r = unpack_entry(c, entry, name, err);
@@ -1161,13 +1149,9 @@ undo:
 const char *storage_compression_name(enum storage_compression c)
 {
         switch (c) {
-        case STORAGE_COMPRESSION_NONE:
-                return "none";
-        case STORAGE_COMPRESSION_GZIP:
-                return "gzip";
-        case STORAGE_COMPRESSION_ZSTD:
-                return "zstd";
-        default:
-                return "unknown";
+        case STORAGE_COMPRESSION_NONE: return "none";
+        case STORAGE_COMPRESSION_GZIP: return "gzip";
+        case STORAGE_COMPRESSION_ZSTD: return "zstd";
+        default: return "unknown";
         }
 }

@@ -43,9 +43,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define STORAGE_UNPACK_DEFAULT_MAX_BYTES (UINT64_C(64) << 30) /* 64 GiB */
-#define STORAGE_UNPACK_DEFAULT_MAX_ENTRIES (UINT64_C(4) << 20) /* 4 Mi entries */
-#define STORAGE_UNPACK_DEFAULT_MAX_PATH 4096
+#define STORAGE_UNPACK_DEFAULT_MAX_BYTES       (UINT64_C(64) << 30) /* 64 GiB */
+#define STORAGE_UNPACK_DEFAULT_MAX_ENTRIES     (UINT64_C(4) << 20)  /* 4 Mi entries */
+#define STORAGE_UNPACK_DEFAULT_MAX_PATH        4096
 #define STORAGE_UNPACK_DEFAULT_MAX_XATTR_BYTES (1 << 20) /* per entry, names + values */
 
 enum storage_compression {
@@ -88,15 +88,15 @@ struct storage_unpack_result {
         char digest[STORAGE_DIGEST_BUFSIZE];  /* sha256 of the input as read */
         char diff_id[STORAGE_DIGEST_BUFSIZE]; /* sha256 of the uncompressed tar */
         enum storage_compression compression;
-        uint64_t compressed_size;   /* bytes read from in_fd */
-        uint64_t uncompressed_size; /* bytes of the tar stream */
-        uint64_t entries;           /* archive entries processed */
-        uint64_t whiteouts;         /* whiteouts and opaque markers written */
-        uint64_t whiteout_fallbacks;/* of those, written as ".wh." files */
-        uint64_t devices_skipped;   /* device nodes and sockets skipped */
-        uint64_t xattrs_dropped;    /* overlay/override xattrs stripped */
-        uint64_t xattrs_failed;     /* xattrs the filesystem or kernel refused */
-        uint64_t owner_overrides;   /* owners recorded in override_stat */
+        uint64_t compressed_size;    /* bytes read from in_fd */
+        uint64_t uncompressed_size;  /* bytes of the tar stream */
+        uint64_t entries;            /* archive entries processed */
+        uint64_t whiteouts;          /* whiteouts and opaque markers written */
+        uint64_t whiteout_fallbacks; /* of those, written as ".wh." files */
+        uint64_t devices_skipped;    /* device nodes and sockets skipped */
+        uint64_t xattrs_dropped;     /* overlay/override xattrs stripped */
+        uint64_t xattrs_failed;      /* xattrs the filesystem or kernel refused */
+        uint64_t owner_overrides;    /* owners recorded in override_stat */
 };
 
 /* Unpacks the layer read from in_fd into dest_dirfd (see above).  ret may

@@ -64,9 +64,8 @@ int main(int argc, char **argv)
                 return 1;
         }
         printf("digest %s\ndiff_id %s\ncompression %s\ncompressed %" PRIu64 "\nuncompressed %" PRIu64
-               "\nentries %" PRIu64 "\nwhiteouts %" PRIu64 "\nwhiteout_fallbacks %" PRIu64
-               "\ndevices_skipped %" PRIu64 "\nxattrs_dropped %" PRIu64 "\nxattrs_failed %" PRIu64
-               "\nowner_overrides %" PRIu64 "\n",
+               "\nentries %" PRIu64 "\nwhiteouts %" PRIu64 "\nwhiteout_fallbacks %" PRIu64 "\ndevices_skipped %" PRIu64
+               "\nxattrs_dropped %" PRIu64 "\nxattrs_failed %" PRIu64 "\nowner_overrides %" PRIu64 "\n",
                res.digest, res.diff_id, storage_compression_name(res.compression), res.compressed_size,
                res.uncompressed_size, res.entries, res.whiteouts, res.whiteout_fallbacks, res.devices_skipped,
                res.xattrs_dropped, res.xattrs_failed, res.owner_overrides);

@@ -150,8 +150,8 @@ enum comp { PLAIN, GZIP, ZSTD };
 
 struct ent {
         const char *path;
-        mode_t type; /* AE_IFREG, AE_IFDIR, AE_IFLNK, AE_IFIFO, AE_IFCHR, AE_IFBLK; 0 = AE_IFREG */
-        mode_t perm; /* 0 = 0644 (0755 for directories) */
+        mode_t type;      /* AE_IFREG, AE_IFDIR, AE_IFLNK, AE_IFIFO, AE_IFCHR, AE_IFBLK; 0 = AE_IFREG */
+        mode_t perm;      /* 0 = 0644 (0755 for directories) */
         const char *data; /* file content or symlink target */
         const char *hardlink;
         int uid, gid;
@@ -207,8 +207,7 @@ static void writer_add(struct archive *a, const struct ent *e)
         archive_entry_set_gid(en, e->gid);
         archive_entry_set_mtime(en, e->mtime ? e->mtime : 1000000000, 0);
         for (int i = 0; i < 4 && e->xattr_names[i]; i++)
-                archive_entry_xattr_add_entry(en, e->xattr_names[i], e->xattr_values[i],
-                                              strlen(e->xattr_values[i]));
+                archive_entry_xattr_add_entry(en, e->xattr_names[i], e->xattr_values[i], strlen(e->xattr_values[i]));
         assert_int_equal(archive_write_header(a, en), ARCHIVE_OK);
         if (size)
                 assert_int_equal(archive_write_data(a, e->data, size), (la_ssize_t) size);
@@ -267,8 +266,7 @@ static int memfd_of(const struct buf *b)
         return fd;
 }
 
-static int unpack_buf(const struct buf *b, const struct storage_unpack_options *opts,
-                      struct storage_unpack_result *res)
+static int unpack_buf(const struct buf *b, const struct storage_unpack_options *opts, struct storage_unpack_result *res)
 {
         struct hutch_error *err = NULL;
         struct storage_unpack_result dummy;
@@ -643,7 +641,9 @@ static void test_xattrs_and_overlay_xattrs_stripped(void **state)
                   .xattr_names = { "user.keep", "user.overlay.opaque", "trusted.overlay.opaque",
                                    "user.containers.override_stat" },
                   .xattr_values = { "kept", "y", "y", "0:0:04755" } },
-                { .path = "d/", .type = AE_IFDIR, .xattr_names = { "user.overlay.whiteout", "user.dirkeep" },
+                { .path = "d/",
+                  .type = AE_IFDIR,
+                  .xattr_names = { "user.overlay.whiteout", "user.dirkeep" },
                   .xattr_values = { "y", "v" } },
         };
         struct storage_unpack_result res;
@@ -731,16 +731,12 @@ static void test_replace_entries(void **state)
 {
         (void) state;
         struct ent ents[] = {
-                { .path = "d/", .type = AE_IFDIR },
-                { .path = "d/x", .data = "x" },
-                { .path = "d", .data = "now a file" },   /* dir -> file */
-                { .path = "f", .data = "file" },
-                { .path = "f/", .type = AE_IFDIR },       /* file -> dir */
-                { .path = "f/y", .data = "y" },
-                { .path = "twice", .data = "one" },
-                { .path = "twice", .data = "two" },
-                { .path = "self", .data = "s" },
-                { .path = "self", .hardlink = "self" },   /* a link to itself is harmless */
+                { .path = "d/", .type = AE_IFDIR },     { .path = "d/x", .data = "x" },
+                { .path = "d", .data = "now a file" },                                      /* dir -> file */
+                { .path = "f", .data = "file" },        { .path = "f/", .type = AE_IFDIR }, /* file -> dir */
+                { .path = "f/y", .data = "y" },         { .path = "twice", .data = "one" },
+                { .path = "twice", .data = "two" },     { .path = "self", .data = "s" },
+                { .path = "self", .hardlink = "self" }, /* a link to itself is harmless */
         };
 
         assert_int_equal(unpack_ents(ents, ARRAY_SIZE(ents), PLAIN, NULL, NULL), 0);
@@ -871,7 +867,7 @@ static void test_whiteouts_overlay(void **state)
                 { .path = "same", .data = "kept" },
                 { .path = ".wh.same" }, /* hides lower layers only: same stays */
                 { .path = "sd/", .type = AE_IFDIR },
-                { .path = ".wh.sd" }, /* a directory of this layer becomes opaque */
+                { .path = ".wh.sd" },         /* a directory of this layer becomes opaque */
                 { .path = "a/.wh..wh.plnk" }, /* aufs metadata: ignored */
         };
         struct storage_unpack_result res;
@@ -931,9 +927,9 @@ static void test_bad_whiteouts(void **state)
                 "a/.wh..",
                 "a/.wh...",
                 "a/.wh..wh.",
-                "lnk/.wh.keep",           /* through a symlinked parent */
+                "lnk/.wh.keep", /* through a symlinked parent */
                 "lnk/.wh..wh..opq",
-                ".wh.a/x",                /* a whiteout used as a directory */
+                ".wh.a/x", /* a whiteout used as a directory */
         };
 
         for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
@@ -987,8 +983,7 @@ static void test_breakouts(void **state)
                   { { .path = "s", .type = AE_IFLNK, .data = "@" }, { .path = "s/evil", .data = "x" } } },
                 { "symlink to sentinel (relative) then file",
                   false,
-                  { { .path = "s", .type = AE_IFLNK, .data = "../sentinel" },
-                    { .path = "s/evil", .data = "x" } } },
+                  { { .path = "s", .type = AE_IFLNK, .data = "../sentinel" }, { .path = "s/evil", .data = "x" } } },
                 { "symlink to sentinel dir then dir",
                   false,
                   { { .path = "s", .type = AE_IFLNK, .data = "../sentinel/dir" },
@@ -1001,9 +996,9 @@ static void test_breakouts(void **state)
                     { .path = "a/sentinel/evil", .data = "x" } } },
                 { "symlink to dotdot chain",
                   false,
-                  { { .path = "up", .type = AE_IFLNK, .data = ".." },
-                    { .path = "up/up/up/evil", .data = "x" } } },
-                { "symlink loop", true,
+                  { { .path = "up", .type = AE_IFLNK, .data = ".." }, { .path = "up/up/up/evil", .data = "x" } } },
+                { "symlink loop",
+                  true,
                   { { .path = "loop", .type = AE_IFLNK, .data = "loop" }, { .path = "loop/x", .data = "x" } } },
                 { "file over symlink to outside file",
                   false,
@@ -1041,7 +1036,8 @@ static void test_breakouts(void **state)
                     { .path = "h", .hardlink = "l" },
                     { .path = "h/evil", .data = "x" } } },
                 { "hardlink to the root", true, { { .path = "h", .hardlink = "." } } },
-                { "hardlink to a directory", true,
+                { "hardlink to a directory",
+                  true,
                   { { .path = "d/", .type = AE_IFDIR }, { .path = "h", .hardlink = "d" } } },
                 { "root as symlink", true, { { .path = ".", .type = AE_IFLNK, .data = "@" } } },
                 { "root as file", true, { { .path = "./", .data = "x" } } },
@@ -1052,7 +1048,8 @@ static void test_breakouts(void **state)
                 { "opaque through symlink to outside",
                   true,
                   { { .path = "s", .type = AE_IFLNK, .data = "@" }, { .path = "s/.wh..wh..opq" } } },
-                { "dangling symlink parent", true,
+                { "dangling symlink parent",
+                  true,
                   { { .path = "s", .type = AE_IFLNK, .data = "@/nonexistent" }, { .path = "s/x", .data = "x" } } },
         };
 
@@ -1312,7 +1309,10 @@ static void test_huge_headers(void **state)
 
         /* A pax header claiming 1 GiB: refused without allocating it. */
         gnu_header(h, "PaxHeader/x", 'x', UINT64_C(1) << 30);
-        memcpy(h + 257, "ustar\0" "00", 8);
+        memcpy(h + 257,
+               "ustar\0"
+               "00",
+               8);
         gnu_checksum(h);
         struct buf b = { 0 };
         buf_append(&b, h, 512);
@@ -1336,8 +1336,9 @@ static void test_huge_headers(void **state)
         char *val = xmalloc(600 * 1024);
         memset(val, 'v', 600 * 1024 - 1);
         val[600 * 1024 - 1] = '\0';
-        struct ent xents[] = { { .path = "f", .data = "x", .xattr_names = { "user.a", "user.b" },
-                                 .xattr_values = { val, val } } };
+        struct ent xents[] = {
+                { .path = "f", .data = "x", .xattr_names = { "user.a", "user.b" }, .xattr_values = { val, val } }
+        };
         b = build_layer(xents, 1, PLAIN);
         struct storage_unpack_options opts = { .max_xattr_bytes = 1 << 20 };
         assert_fails_fast(&b, &opts);
