@@ -1052,8 +1052,9 @@ static int unpack_all(struct unpack_ctx *c, struct hutch_error **err)
         }
         if (drain_input(c) < 0)
                 return tar_error(c, err);
+        /* The caller warns once, with the layer's name, from res.devices_skipped. */
         if (c->res.devices_skipped > 0)
-                log_warn("skipped %" PRIu64 " device nodes or sockets in a layer", c->res.devices_skipped);
+                log_debug("skipped %" PRIu64 " device nodes or sockets", c->res.devices_skipped);
         return apply_dir_meta(c, err);
 }
 

@@ -21,7 +21,8 @@
  *    fuse-overlayfs) instead.  Overlay and override xattrs found in the
  *    archive (trusted.overlay.*, user.overlay.*, user.containers.*,
  *    user.fuseoverlayfs.*) are dropped;
- *  - FIFOs are created; device nodes and sockets are skipped and counted;
+ *  - FIFOs are created; device nodes and sockets are skipped and counted
+ *    (the caller warns the user once, from devices_skipped);
  *  - sizes are capped (see the options), sparse files stay sparse but count
  *    by their apparent size, so bombs and huge sparse entries stop with an
  *    error.

@@ -25,8 +25,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <sched.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/types.h>
@@ -913,6 +918,68 @@ static void test_whiteouts_aufs(void **state)
         assert_false(exists_in_root("a/gone"));
 }
 
+#if defined(__x86_64__)
+/* A child where mknodat and fsetxattr fail with EPERM, as under some
+ * seccomp profiles or on filesystems without whiteout support. */
+static int fallback_child(void)
+{
+        struct sock_filter filter[] = {
+                BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+                BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
+                BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+                BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+                BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_mknodat, 2, 0),
+                BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_fsetxattr, 1, 0),
+                BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+                BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+        };
+        struct sock_fprog prog = { .len = ARRAY_SIZE(filter), .filter = filter };
+        struct ent ents[] = {
+                { .path = "a/.wh.gone" },
+                { .path = "c/", .type = AE_IFDIR },
+                { .path = "c/.wh..wh..opq" },
+        };
+        struct storage_unpack_result res;
+        struct buf b = build_layer(ents, ARRAY_SIZE(ents), PLAIN);
+        struct stat st;
+
+        if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) < 0)
+                return 77;
+        if (unpack_buf(&b, NULL, &res) < 0)
+                return 10;
+        if (fstatat(rootfd, "a/.wh.gone", &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
+                return 11;
+        if (fstatat(rootfd, "a/gone", &st, AT_SYMLINK_NOFOLLOW) == 0)
+                return 12;
+        if (fstatat(rootfd, "c/.wh..wh..opq", &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
+                return 13;
+        if (res.whiteouts != 2 || res.whiteout_fallbacks != 2)
+                return 14;
+        return 0;
+}
+#endif
+
+static void test_whiteout_fallback(void **state)
+{
+        (void) state;
+#if defined(__x86_64__)
+        pid_t pid = fork();
+        int status;
+
+        assert_true(pid >= 0);
+        if (pid == 0)
+                _exit(fallback_child());
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_true(WIFEXITED(status));
+        if (WEXITSTATUS(status) == 77)
+                skip();
+        assert_int_equal(WEXITSTATUS(status), 0);
+        assert_outside_clean();
+#else
+        skip();
+#endif
+}
+
 static void test_bad_whiteouts(void **state)
 {
         (void) state;
@@ -1455,6 +1522,7 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_replace_entries, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_whiteouts_overlay, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_whiteouts_aufs, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_whiteout_fallback, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_bad_whiteouts, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_breakouts, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_confined_locations, setup, teardown),
