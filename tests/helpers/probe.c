@@ -18,6 +18,8 @@
  *   hutch-probe remount-rw PATH            mount(MS_REMOUNT|MS_BIND) without MS_RDONLY
  *   hutch-probe exec PATH [ARG...]         execve, printing the errno when it fails
  *   hutch-probe kill-all                   kill(-1, SIGKILL)
+ *   hutch-probe keyrings                   the IDs of the session and user keyrings (without creating them)
+ *   hutch-probe with-session PROG [ARG...] joins a new session keyring, then runs PROG (a host-side helper)
  *
  * Exit status 0 when every line was printed (whatever the kernel said), 2
  * for a usage error.  This is test code: it must stay tiny and depend on
@@ -349,6 +351,23 @@ static int cmd_write(const char *path, int flags)
         return print_result(path, r);
 }
 
+static int cmd_keyrings(void)
+{
+        static const struct {
+                const char *name;
+                long spec;
+        } rings[] = { { "session", -3 /* KEY_SPEC_SESSION_KEYRING */ }, { "user", -4 /* KEY_SPEC_USER_KEYRING */ } };
+
+        for (size_t i = 0; i < sizeof(rings) / sizeof(rings[0]); i++) {
+                long r = syscall(SYS_keyctl, 0 /* KEYCTL_GET_KEYRING_ID */, rings[i].spec, 0);
+                if (r < 0)
+                        printf("%s: %s\n", rings[i].name, err_name(errno));
+                else
+                        printf("%s: %lx\n", rings[i].name, r);
+        }
+        return 0;
+}
+
 int main(int argc, char **argv)
 {
         const char *cmd;
@@ -393,10 +412,18 @@ int main(int argc, char **argv)
                 execv(argv[0], argv);
                 return print_result("exec", -errno);
         }
+        if (strcmp(cmd, "keyrings") == 0)
+                return cmd_keyrings();
+        if (strcmp(cmd, "with-session") == 0 && argc >= 1) {
+                if (syscall(SYS_keyctl, 1 /* KEYCTL_JOIN_SESSION_KEYRING */, "hutch-probe") < 0)
+                        return print_result("with-session", -errno);
+                execvp(argv[0], argv);
+                return print_result("with-session", -errno);
+        }
         if (strcmp(cmd, "kill-all") == 0)
                 return print_result("kill-all", kill(-1, SIGKILL) < 0 ? -errno : 0);
 usage:
         fprintf(stderr, "usage: hutch-probe status|syscall|nr|list|fork|thread|stat|read|ls|write|create|mknod|"
-                        "remount-rw|exec|kill-all ...\n");
+                        "remount-rw|exec|kill-all|keyrings|with-session ...\n");
         return 2;
 }

@@ -402,6 +402,20 @@ assert_opts() {
         assert_line "request_key: EPERM"
         probe -- read /proc/keys
         assert_equal "$output" "/proc/keys: 0 bytes"
+        # Even without the filter, the container has keyrings of its own,
+        # also when hutch runs in a real session keyring (as after a login
+        # with pam_keyinit): the probe joins one, then runs hutch in it.
+        local both host inside
+        hutch_cmd run --rm --security-opt seccomp=unconfined --rootfs "$ROOTFS" /bin/hutch-probe keyrings
+        both=$("$HUTCH_PROBE" with-session sh -c \
+                '"$0" keyrings; echo ---; "$@"' "$HUTCH_PROBE" "${HUTCH_CMD[@]}")
+        echo "$both"
+        host=$(sed '/^---$/,$d' <<<"$both")
+        inside=$(sed '1,/^---$/d' <<<"$both")
+        assert_match "$host" "session: [0-9a-f]+" "the host side has a session keyring"
+        assert_match "$inside" "session: [0-9a-f]+" "keyctl works without the filter"
+        assert "$(grep session <<<"$inside")" != "$(grep session <<<"$host")" "a session keyring of its own"
+        assert "$(grep user <<<"$inside")" != "$(grep user <<<"$host")" "a user keyring of its own"
 }
 
 # ---- root filesystems with symlinks ---------------------------------------------
