@@ -764,9 +764,17 @@ static int unpack_fifo(struct unpack_ctx *c, struct archive_entry *entry, int pf
         r = apply_owner(c, entry, -1, pfd, base, false, err);
         if (r < 0)
                 return r;
-        /* The leaf is the fifo just made, never a symlink. */
-        if (chmod(proc_path(path, sizeof(path), pfd, base), archive_entry_perm(entry) & 07777) < 0)
-                return hutch_error_set(err, errno, "chmod");
+        /* Never through a symlink (the leaf is the fifo just made anyway). */
+        if (fchmodat(pfd, base, archive_entry_perm(entry) & 07777, AT_SYMLINK_NOFOLLOW) < 0) {
+                struct stat st;
+                if (errno != ENOTSUP && errno != EOPNOTSUPP)
+                        return hutch_error_set(err, errno, "chmod");
+                /* An old libc without fchmodat(AT_SYMLINK_NOFOLLOW). */
+                if (fstatat(pfd, base, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISFIFO(st.st_mode))
+                        return hutch_error_set(err, EINVAL, "chmod: not a fifo");
+                if (chmod(proc_path(path, sizeof(path), pfd, base), archive_entry_perm(entry) & 07777) < 0)
+                        return hutch_error_set(err, errno, "chmod");
+        }
         r = apply_xattrs(c, entry, -1, pfd, base, err);
         if (r < 0)
                 return r;
