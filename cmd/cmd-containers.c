@@ -23,18 +23,17 @@
 char *cmd_container_random_name(const char *id)
 {
         static const char *const adjectives[] = {
-                "brave", "calm", "clever", "eager", "fancy", "gentle", "happy", "jolly", "keen", "lucid",
-                "merry", "nimble", "proud", "quiet", "rapid", "sharp", "tidy", "vivid", "witty", "zealous",
+                "brave", "calm",   "clever", "eager", "fancy", "gentle", "happy", "jolly", "keen",  "lucid",
+                "merry", "nimble", "proud",  "quiet", "rapid", "sharp",  "tidy",  "vivid", "witty", "zealous",
         };
         static const char *const nouns[] = {
-                "badger", "beaver", "bunny", "ferret", "finch", "hare", "heron", "lynx", "marten", "mole",
-                "otter", "owl", "pika", "puffin", "robin", "stoat", "swift", "vole", "wren", "yak",
+                "badger", "beaver", "bunny", "ferret", "finch", "hare",  "heron", "lynx", "marten", "mole",
+                "otter",  "owl",    "pika",  "puffin", "robin", "stoat", "swift", "vole", "wren",   "yak",
         };
         unsigned a = 0, b = 0;
         (void) sscanf(id, "%2x%2x", &a, &b);
         /* the ID's last digits make clashes of the short names unlikely */
-        return xasprintf("%s_%s_%.4s", adjectives[a % ARRAY_SIZE(adjectives)], nouns[b % ARRAY_SIZE(nouns)],
-                         id + 60);
+        return xasprintf("%s_%s_%.4s", adjectives[a % ARRAY_SIZE(adjectives)], nouns[b % ARRAY_SIZE(nouns)], id + 60);
 }
 
 int cmd_create(const struct cmd_command *cmd, int argc, char **argv, struct hutch_error **err)
@@ -88,8 +87,9 @@ int cmd_start(const struct cmd_command *cmd, int argc, char **argv, struct hutch
         run_argv[0] = "start";
         for (size_t i = 0; i < n; i++)
                 run_argv[i + 1] = rec.args[i];
-        const struct cmd_command run_cmd = { "run", NULL, "Run a command in a new container", NULL,
-                                             cmd_run_options, NULL, "hutch start" };
+        const struct cmd_command run_cmd = {
+                "run", NULL, "Run a command in a new container", NULL, cmd_run_options, NULL, "hutch start"
+        };
         optind = 0;
         r = cmd_run_container(&run_cmd, (int) n + 1, run_argv, CMD_RUN_FOREGROUND, id, err);
         storage_container_clear(&rec);
@@ -138,9 +138,7 @@ static void status_text(const struct storage_container *c, int64_t now, char *bu
 {
         char d[64];
         switch (c->status) {
-        case STORAGE_CONTAINER_CREATED:
-                snprintf(buf, size, "Created");
-                break;
+        case STORAGE_CONTAINER_CREATED: snprintf(buf, size, "Created"); break;
         case STORAGE_CONTAINER_RUNNING:
                 human_duration(now - c->started_at, d, sizeof(d));
                 snprintf(buf, size, "Up %s", d);
@@ -186,19 +184,11 @@ int cmd_ps(const struct cmd_command *cmd, int argc, char **argv, struct hutch_er
 
         while ((c = cmd_getopt(cmd, argc, argv, &optval, err)) != -1) {
                 switch (c) {
-                case -2:
-                        return 0;
-                case -3:
-                        return -1;
-                case OPT_ALL:
-                        all = true;
-                        break;
-                case OPT_QUIET:
-                        quiet = true;
-                        break;
-                case OPT_NO_TRUNC:
-                        no_trunc = true;
-                        break;
+                case -2: return 0;
+                case -3: return -1;
+                case OPT_ALL: all = true; break;
+                case OPT_QUIET: quiet = true; break;
+                case OPT_NO_TRUNC: no_trunc = true; break;
                 case OPT_FORMAT:
                         if (STREQ(optval, "json"))
                                 json = true;
@@ -211,9 +201,8 @@ int cmd_ps(const struct cmd_command *cmd, int argc, char **argv, struct hutch_er
                         for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
                                 ok |= strncmp(optval, keys[i], strlen(keys[i])) == 0;
                         if (!ok)
-                                return cmd_usage_error(cmd, err,
-                                                       "invalid --filter '%s' (name=, id=, status=, ancestor=)",
-                                                       optval);
+                                return cmd_usage_error(
+                                        cmd, err, "invalid --filter '%s' (name=, id=, status=, ancestor=)", optval);
                         hutch_strv_append(&filters, optval);
                         break;
                 }

@@ -194,8 +194,9 @@ static void print_ranges(const char *what, const char *source, const struct runt
 
 static void print_text(const struct info *in)
 {
-        static const char *const mode_text[] = { "overlay", "kernel overlay in a user namespace", "fuse-overlayfs",
-                                                 "fuse-overlayfs", "copy", "full copy (slow: no overlay available)" };
+        static const char *const mode_text[] = { "overlay",        "kernel overlay in a user namespace",
+                                                 "fuse-overlayfs", "fuse-overlayfs",
+                                                 "copy",           "full copy (slow: no overlay available)" };
         const char *mode = in->overlay_mode;
         for (size_t i = 0; i < ARRAY_SIZE(mode_text); i += 2)
                 if (STREQ(mode_text[i], in->overlay_mode))
@@ -205,12 +206,15 @@ static void print_text(const struct info *in)
         printf("  %-24s%s (%s)\n", "kernel:", in->uts.release, HUTCH_ARCH);
         printf("  %-24s%s (uid %lu)\n", "user:", in->uns.user ? in->uns.user : "?", in->uns.uid);
         printf("  %-24s%s\n", "user namespaces:",
-               in->userns ? "yes" : "NO: unprivileged user namespaces are disabled (see sysctl "
-                                    "kernel.unprivileged_userns_clone / user.max_user_namespaces)");
+               in->userns ? "yes"
+                          : "NO: unprivileged user namespaces are disabled (see sysctl "
+                            "kernel.unprivileged_userns_clone / user.max_user_namespaces)");
         print_ranges("subordinate UIDs:", in->uns.uid_source, in->uns.uid_ranges, in->uns.n_uid_ranges);
         print_ranges("subordinate GIDs:", in->uns.gid_source, in->uns.gid_ranges, in->uns.n_gid_ranges);
-        printf("  %-24s%s\n", "newuidmap:", in->uns.newuidmap ? in->uns.newuidmap : "not found (apt-get install uidmap)");
-        printf("  %-24s%s\n", "newgidmap:", in->uns.newgidmap ? in->uns.newgidmap : "not found (apt-get install uidmap)");
+        printf("  %-24s%s\n",
+               "newuidmap:", in->uns.newuidmap ? in->uns.newuidmap : "not found (apt-get install uidmap)");
+        printf("  %-24s%s\n",
+               "newgidmap:", in->uns.newgidmap ? in->uns.newgidmap : "not found (apt-get install uidmap)");
         printf("  %-24s%s\n", "container ID map:",
                in->uns.fallback_reason ? in->uns.fallback_reason
                                        : (in->uns.uid == 0 ? "identity map (running as root)"
@@ -221,10 +225,9 @@ static void print_text(const struct info *in)
         printf("  %-24s%s\n", "/dev/fuse:", in->dev_fuse);
         printf("  %-24s%s\n", "/dev/net/tun:", in->dev_net_tun);
         printf("  %-24s%s\n", "cgroups:",
-               STREQ(in->cgroup, "v2") ? "v2"
-               : STREQ(in->cgroup, "hybrid")
-                       ? "v1/v2 hybrid (rootless resource limits unavailable)"
-                       : "v1 (rootless resource limits unavailable)");
+               STREQ(in->cgroup, "v2")       ? "v2"
+               : STREQ(in->cgroup, "hybrid") ? "v1/v2 hybrid (rootless resource limits unavailable)"
+                                             : "v1 (rootless resource limits unavailable)");
         printf("store:\n");
         printf("  %-24s%s\n", "root:", in->root);
         printf("  %-24s%s\n", "runroot:", in->runroot);

@@ -68,7 +68,8 @@ const struct cmd_option cmd_run_options[] = {
         { "hostname", 'h', required_argument, "NAME", "the container's host name", 'h' },
         { "entrypoint", 0, required_argument, "CMD", "override the command's entry point", OPT_ENTRYPOINT },
         { "volume", 'v', required_argument, "SRC:DST[:ro]", "bind mount a host directory or file", 'v' },
-        { "rm", 0, no_argument, NULL, "remove the container when it exits (containers are not kept yet: always)", OPT_RM },
+        { "rm", 0, no_argument, NULL, "remove the container when it exits (--rootfs containers are never kept)",
+          OPT_RM },
         { "read-only", 0, no_argument, NULL, "mount the root filesystem read-only", OPT_READ_ONLY },
         { "network", 0, required_argument, "MODE",
           "network mode: slirp[:OPTIONS] (the default; options mtu=N, allow_host_loopback=BOOL, cidr=A.B.C.D/N, "
@@ -108,8 +109,8 @@ struct run_args {
         bool readonly;
         char *network;
         char *name;
-        char *image;   /* IMAGE when there is no --rootfs */
-        char **args;   /* what follows --rootfs DIR or IMAGE */
+        char *image; /* IMAGE when there is no --rootfs */
+        char **args; /* what follows --rootfs DIR or IMAGE */
         char **command;
         char **cap_add, **cap_drop, **security_opts;
         bool privileged;
@@ -130,13 +131,9 @@ static int parse_args(const struct cmd_command *cmd, int argc, char **argv, stru
 
         while ((c = cmd_getopt(cmd, argc, argv, &optval, err)) != -1) {
                 switch (c) {
-                case -2:
-                        return 1;
-                case -3:
-                        return -1;
-                case OPT_ROOTFS:
-                        a->rootfs = optval;
-                        break;
+                case -2: return 1;
+                case -3: return -1;
+                case OPT_ROOTFS: a->rootfs = optval; break;
                 case 'e':
                         if (cmd_parse_env_arg(optval, host_getenv, &a->env, err) < 0)
                                 return -1;
@@ -164,45 +161,20 @@ static int parse_args(const struct cmd_command *cmd, int argc, char **argv, stru
                                 return cmd_usage_error(cmd, err, "invalid --hostname '%s'", optval);
                         a->hostname = optval;
                         break;
-                case OPT_ENTRYPOINT:
-                        a->entrypoint = optval;
-                        break;
-                case 'v':
-                        hutch_strv_append(&a->volumes, optval);
-                        break;
-                case OPT_RM:
-                        a->rm = true;
-                        break;
-                case 'i':
-                        break;
-                case OPT_READ_ONLY:
-                        a->readonly = true;
-                        break;
-                case OPT_NETWORK: /* checked by cmd_network_prepare */
-                        a->network = optval;
-                        break;
+                case OPT_ENTRYPOINT: a->entrypoint = optval; break;
+                case 'v': hutch_strv_append(&a->volumes, optval); break;
+                case OPT_RM: a->rm = true; break;
+                case 'i': break;
+                case OPT_READ_ONLY: a->readonly = true; break;
+                case OPT_NETWORK: /* checked by cmd_network_prepare */ a->network = optval; break;
                 /* networking (cmd/network.c) */
-                case 'p':
-                        hutch_strv_append(&a->net.publish, optval);
-                        break;
-                case OPT_PUBLISH_ALL:
-                        a->net.publish_all = true;
-                        break;
-                case OPT_EXPOSE:
-                        hutch_strv_append(&a->net.expose, optval);
-                        break;
-                case OPT_DNS:
-                        hutch_strv_append(&a->net.dns, optval);
-                        break;
-                case OPT_DNS_SEARCH:
-                        hutch_strv_append(&a->net.dns_search, optval);
-                        break;
-                case OPT_DNS_OPTION:
-                        hutch_strv_append(&a->net.dns_option, optval);
-                        break;
-                case OPT_ADD_HOST:
-                        hutch_strv_append(&a->net.add_host, optval);
-                        break;
+                case 'p': hutch_strv_append(&a->net.publish, optval); break;
+                case OPT_PUBLISH_ALL: a->net.publish_all = true; break;
+                case OPT_EXPOSE: hutch_strv_append(&a->net.expose, optval); break;
+                case OPT_DNS: hutch_strv_append(&a->net.dns, optval); break;
+                case OPT_DNS_SEARCH: hutch_strv_append(&a->net.dns_search, optval); break;
+                case OPT_DNS_OPTION: hutch_strv_append(&a->net.dns_option, optval); break;
+                case OPT_ADD_HOST: hutch_strv_append(&a->net.add_host, optval); break;
                 case OPT_NAME:
                         if (!storage_container_name_valid(optval))
                                 return cmd_usage_error(cmd, err,
@@ -211,18 +183,10 @@ static int parse_args(const struct cmd_command *cmd, int argc, char **argv, stru
                                                        optval);
                         a->name = optval;
                         break;
-                case OPT_CAP_ADD:
-                        hutch_strv_append(&a->cap_add, optval);
-                        break;
-                case OPT_CAP_DROP:
-                        hutch_strv_append(&a->cap_drop, optval);
-                        break;
-                case OPT_PRIVILEGED:
-                        a->privileged = true;
-                        break;
-                case OPT_SECURITY_OPT:
-                        hutch_strv_append(&a->security_opts, optval);
-                        break;
+                case OPT_CAP_ADD: hutch_strv_append(&a->cap_add, optval); break;
+                case OPT_CAP_DROP: hutch_strv_append(&a->cap_drop, optval); break;
+                case OPT_PRIVILEGED: a->privileged = true; break;
+                case OPT_SECURITY_OPT: hutch_strv_append(&a->security_opts, optval); break;
                 }
         }
         if (a->rootfs == NULL) {
@@ -445,7 +409,8 @@ int cmd_run_container(const struct cmd_command *cmd, int argc, char **argv, enum
                         r = storage_container_load(store_root, existing_id, &rec, err);
                         if (r < 0)
                                 goto out;
-                        if (rec.status == STORAGE_CONTAINER_RUNNING && storage_container_pid_alive(rec.pid, rec.pid_start)) {
+                        if (rec.status == STORAGE_CONTAINER_RUNNING &&
+                            storage_container_pid_alive(rec.pid, rec.pid_start)) {
                                 r = hutch_error_set(err, EBUSY, "container '%s' is already running", rec.name);
                                 goto out;
                         }
@@ -537,8 +502,8 @@ int cmd_run_container(const struct cmd_command *cmd, int argc, char **argv, enum
         /* ---- end of networking ---- */
         {
                 _cleanup_free_ char *cache = xasprintf("%s/cache", runroot);
-                r = cmd_security_configure(&cfg.security, a.privileged, a.cap_add, a.cap_drop, a.security_opts,
-                                           cache, err);
+                r = cmd_security_configure(&cfg.security, a.privileged, a.cap_add, a.cap_drop, a.security_opts, cache,
+                                           err);
                 if (r < 0)
                         goto out;
         }

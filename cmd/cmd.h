@@ -11,17 +11,17 @@
 #include <stdio.h>
 
 /* Docker's exit codes for our own failures. */
-#define EXIT_HUTCH_FAILED 125
+#define EXIT_HUTCH_FAILED   125
 #define EXIT_CANNOT_EXECUTE 126
-#define EXIT_NOT_FOUND 127
+#define EXIT_NOT_FOUND      127
 
 struct cmd_option {
         const char *long_name;
-        int short_name;   /* 0 when none */
-        int has_arg;      /* no_argument / required_argument / optional_argument */
-        const char *arg;  /* placeholder shown in help, e.g. "DIR" */
+        int short_name;  /* 0 when none */
+        int has_arg;     /* no_argument / required_argument / optional_argument */
+        const char *arg; /* placeholder shown in help, e.g. "DIR" */
         const char *help;
-        int id;           /* returned by cmd_getopt; short_name when 0 */
+        int id; /* returned by cmd_getopt; short_name when 0 */
 };
 
 struct cmd_command;
@@ -30,12 +30,12 @@ typedef int (*cmd_fn)(const struct cmd_command *cmd, int argc, char **argv, stru
 
 struct cmd_command {
         const char *name;
-        const char *usage;   /* "[OPTIONS] IMAGE [COMMAND [ARG...]]" */
+        const char *usage; /* "[OPTIONS] IMAGE [COMMAND [ARG...]]" */
         const char *summary;
         cmd_fn fn;
-        const struct cmd_option *options; /* terminated by {0} */
+        const struct cmd_option *options;      /* terminated by {0} */
         const struct cmd_command *subcommands; /* for "image", "system", ... */
-        const char *full_name; /* "hutch image ls", filled for help */
+        const char *full_name;                 /* "hutch image ls", filled for help */
 };
 
 /* Global options (hutch --root X COMMAND ...). */

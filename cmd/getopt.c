@@ -138,13 +138,12 @@ int cmd_dispatch(const struct cmd_command *cmds, const char *parent, int argc, c
         const struct cmd_command *c;
 
         if (argc < 1)
-                return hutch_error_set_status(err, EXIT_HUTCH_FAILED, 0,
-                                              "missing command\nSee '%s --help'.", parent);
+                return hutch_error_set_status(err, EXIT_HUTCH_FAILED, 0, "missing command\nSee '%s --help'.", parent);
         c = find_command(cmds, argv[0]);
         if (c == NULL) {
                 if (argv[0][0] == '-')
-                        return hutch_error_set_status(err, EXIT_HUTCH_FAILED, 0,
-                                                      "unknown flag: '%s'\nSee '%s --help'.", argv[0], parent);
+                        return hutch_error_set_status(err, EXIT_HUTCH_FAILED, 0, "unknown flag: '%s'\nSee '%s --help'.",
+                                                      argv[0], parent);
                 return hutch_error_set_status(err, EXIT_HUTCH_FAILED, 0,
                                               "unrecognized command '%s %s'\nTry '%s --help' for a list of commands.",
                                               parent, argv[0], parent);

@@ -26,8 +26,8 @@ enum {
 };
 
 static const struct cmd_option global_options[] = {
-        { "log-level", 0, required_argument, "LEVEL", "log messages at or above LEVEL (error, warn, info, debug, trace)",
-          OPT_LOG_LEVEL },
+        { "log-level", 0, required_argument, "LEVEL",
+          "log messages at or above LEVEL (error, warn, info, debug, trace)", OPT_LOG_LEVEL },
         { "log-format", 0, required_argument, "FORMAT", "log format: text or json", OPT_LOG_FORMAT },
         { "verbose", 'v', no_argument, NULL, "more log output (repeat for more)", 'v' },
         { "root", 0, required_argument, "DIR", "storage root (default $XDG_DATA_HOME/hutch)", OPT_ROOT },
@@ -60,10 +60,10 @@ static const struct cmd_command commands[] = {
         { "start", "-a CONTAINER", "Start a created or exited container", cmd_start, cmd_start_options, NULL, NULL },
         { "ps", "[OPTIONS]", "List containers", cmd_ps, cmd_ps_options, NULL, NULL },
         { "rm", "[OPTIONS] CONTAINER...", "Remove containers", cmd_rm, cmd_rm_options, NULL, NULL },
-        { "container", "COMMAND", "Manage containers (ls, rm, create, start)", cmd_group, NULL,
-          container_subcommands, NULL },
-        { "info", "[OPTIONS]", "Show what this machine allows before your first container", cmd_info,
-          cmd_info_options, NULL, NULL },
+        { "container", "COMMAND", "Manage containers (ls, rm, create, start)", cmd_group, NULL, container_subcommands,
+          NULL },
+        { "info", "[OPTIONS]", "Show what this machine allows before your first container", cmd_info, cmd_info_options,
+          NULL, NULL },
         { "version", "[OPTIONS]", "Show the hutch version", cmd_version, cmd_version_options, NULL, NULL },
         { "images", "[OPTIONS] [REPOSITORY]", "List images", cmd_images, cmd_images_options, NULL, NULL },
         { "image", "COMMAND", "Manage images (ls, rm, tag, prune, inspect, load, save, import)", cmd_group, NULL,
@@ -82,12 +82,12 @@ static const struct cmd_command commands[] = {
 };
 
 static const struct cmd_command top = {
-        "hutch", "[OPTIONS] COMMAND [ARG...]", "hutch: rootless, daemonless containers", NULL, global_options,
-        commands, "hutch",
+        "hutch", "[OPTIONS] COMMAND [ARG...]", "hutch: rootless, daemonless containers", NULL, global_options, commands,
+        "hutch",
 };
 
-static int __attribute__((unused)) cmd_group(const struct cmd_command *cmd, int argc, char **argv,
-                                             struct hutch_error **err)
+static int __attribute__((unused))
+cmd_group(const struct cmd_command *cmd, int argc, char **argv, struct hutch_error **err)
 {
         if (argc < 2 || STREQ(argv[1], "--help") || STREQ(argv[1], "-h")) {
                 cmd_print_help(cmd, stdout);
@@ -107,10 +107,8 @@ static int parse_globals(int argc, char **argv, struct hutch_error **err)
         optind = 0;
         while ((c = cmd_getopt(&top, argc, argv, &optval, err)) != -1) {
                 switch (c) {
-                case -2:
-                        exit(0);
-                case -3:
-                        return -1;
+                case -2: exit(0);
+                case -3: return -1;
                 case OPT_LOG_LEVEL:
                         if (hutch_log_parse_level(optval, &level) < 0)
                                 return cmd_usage_error(&top, err, "invalid --log-level '%s'", optval);
@@ -119,29 +117,23 @@ static int parse_globals(int argc, char **argv, struct hutch_error **err)
                         if (hutch_log_parse_format(optval, &format) < 0)
                                 return cmd_usage_error(&top, err, "invalid --log-format '%s' (text or json)", optval);
                         break;
-                case 'v':
-                        verbose++;
-                        break;
-                case OPT_ROOT:
-                        arg_global.root = optval;
-                        break;
-                case OPT_RUNROOT:
-                        arg_global.runroot = optval;
-                        break;
+                case 'v': verbose++; break;
+                case OPT_ROOT: arg_global.root = optval; break;
+                case OPT_RUNROOT: arg_global.runroot = optval; break;
                 case OPT_STORAGE_DRIVER:
                         if (!STREQ(optval, "overlay") && !STREQ(optval, "fuse-overlayfs") && !STREQ(optval, "copy"))
-                                return cmd_usage_error(&top, err,
-                                                       "invalid --storage-driver '%s' (overlay, fuse-overlayfs or copy)",
-                                                       optval);
+                                return cmd_usage_error(
+                                        &top, err, "invalid --storage-driver '%s' (overlay, fuse-overlayfs or copy)",
+                                        optval);
                         arg_global.storage_driver = optval;
                         break;
-                case OPT_VERSION:
-                        printf("hutch version %s\n", PACKAGE_VERSION);
-                        exit(0);
+                case OPT_VERSION: printf("hutch version %s\n", PACKAGE_VERSION); exit(0);
                 }
         }
         if (verbose > 0) {
-                enum hutch_log_level v = verbose == 1 ? HUTCH_LOG_INFO : verbose == 2 ? HUTCH_LOG_DEBUG : HUTCH_LOG_TRACE;
+                enum hutch_log_level v = verbose == 1   ? HUTCH_LOG_INFO
+                                         : verbose == 2 ? HUTCH_LOG_DEBUG
+                                                        : HUTCH_LOG_TRACE;
                 if (v > level)
                         level = v;
         }

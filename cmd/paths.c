@@ -42,8 +42,7 @@ char *cmd_run_root(void)
         if (arg_global.runroot)
                 return xstrdup(arg_global.runroot);
         /* su/sudo sessions often carry another user's XDG_RUNTIME_DIR. */
-        if (x && *x == '/' && stat(x, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == getuid() &&
-            access(x, W_OK) == 0)
+        if (x && *x == '/' && stat(x, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == getuid() && access(x, W_OK) == 0)
                 return xasprintf("%s/hutch", x);
         return xasprintf("/tmp/hutch-run-%u", (unsigned) getuid());
 }

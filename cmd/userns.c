@@ -31,8 +31,8 @@ int cmd_userns_load(struct cmd_userns *ret, struct hutch_error **err)
         u.user = cmd_user_name();
         r = runtime_subid_lookup(RUNTIME_SUBUID, u.user, u.uid, &u.uid_ranges, &u.n_uid_ranges, &u.uid_source, err);
         if (r == 0)
-                r = runtime_subid_lookup(RUNTIME_SUBGID, u.user, u.gid, &u.gid_ranges, &u.n_gid_ranges,
-                                         &u.gid_source, err);
+                r = runtime_subid_lookup(RUNTIME_SUBGID, u.user, u.gid, &u.gid_ranges, &u.n_gid_ranges, &u.gid_source,
+                                         err);
         if (r < 0) {
                 cmd_userns_clear(&u);
                 return r;

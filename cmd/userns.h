@@ -13,8 +13,8 @@ struct cmd_userns {
         const char *uid_source, *gid_source;
         char *newuidmap, *newgidmap; /* NULL when not installed */
         struct runtime_idmap uidmap, gidmap;
-        bool full;                   /* subordinate IDs mapped through the helpers */
-        char *fallback_reason;       /* why we fell back to a single-ID map */
+        bool full;             /* subordinate IDs mapped through the helpers */
+        char *fallback_reason; /* why we fell back to a single-ID map */
 };
 
 /* Works out the ID maps for this user.  A missing range or helper is not an

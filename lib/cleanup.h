@@ -11,11 +11,11 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#define DEFINE_CLEANUP(type, fn)                                                                                       \
-        static inline void fn##_cleanup(type *p)                                                                      \
-        {                                                                                                              \
-                if (*p)                                                                                                \
-                        (void) fn(*p);                                                                                 \
+#define DEFINE_CLEANUP(type, fn)                 \
+        static inline void fn##_cleanup(type *p) \
+        {                                        \
+                if (*p)                          \
+                        (void) fn(*p);           \
         }
 
 static inline void hutch_freep(void *p)
@@ -46,12 +46,12 @@ static inline void hutch_closedirp(DIR **d)
 
 void hutch_strv_freep(char ***p);
 
-#define _cleanup_(fn) __attribute__((cleanup(fn)))
-#define _cleanup_free_ _cleanup_(hutch_freep)
-#define _cleanup_close_ _cleanup_(hutch_closep)
+#define _cleanup_(fn)    __attribute__((cleanup(fn)))
+#define _cleanup_free_   _cleanup_(hutch_freep)
+#define _cleanup_close_  _cleanup_(hutch_closep)
 #define _cleanup_fclose_ _cleanup_(hutch_fclosep)
-#define _cleanup_dir_ _cleanup_(hutch_closedirp)
-#define _cleanup_strv_ _cleanup_(hutch_strv_freep)
+#define _cleanup_dir_    _cleanup_(hutch_closedirp)
+#define _cleanup_strv_   _cleanup_(hutch_strv_freep)
 
 static inline void *steal_ptr_impl(void **p)
 {
@@ -69,6 +69,6 @@ static inline int steal_fd(int *fd)
 }
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-#define STREQ(a, b) (strcmp((a), (b)) == 0)
+#define STREQ(a, b)   (strcmp((a), (b)) == 0)
 
 #endif

@@ -10,15 +10,14 @@
 #include <stdarg.h>
 
 struct hutch_error {
-        int errnum;       /* errno value, 0 when not a system error */
-        int exit_status;  /* exit status cmd/ should use, 0 = default (125) */
+        int errnum;      /* errno value, 0 when not a system error */
+        int exit_status; /* exit status cmd/ should use, 0 = default (125) */
         char *msg;
 };
 
 /* Sets *err (if err is not NULL and *err is unset) and returns -errnum, or -1
  * when errnum is 0.  A system error's strerror is appended to the message. */
-int hutch_error_set(struct hutch_error **err, int errnum, const char *fmt, ...)
-        __attribute__((format(printf, 3, 4)));
+int hutch_error_set(struct hutch_error **err, int errnum, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 int hutch_error_setv(struct hutch_error **err, int errnum, const char *fmt, va_list ap)
         __attribute__((format(printf, 3, 0)));
 

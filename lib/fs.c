@@ -21,7 +21,7 @@ struct open_how {
         unsigned long long flags, mode, resolve;
 };
 #define RESOLVE_NO_MAGICLINKS 0x02
-#define RESOLVE_IN_ROOT 0x10
+#define RESOLVE_IN_ROOT       0x10
 #endif
 #ifndef SYS_openat2
 #define SYS_openat2 437
@@ -373,7 +373,7 @@ int hutch_mkdir_p_in_root(int rootfd, const char *path, mode_t mode)
         if (strlen(path) >= sizeof(buf))
                 return -ENAMETOOLONG;
         strcpy(buf, path);
-        for (char *p = buf + 1; ; p++) {
+        for (char *p = buf + 1;; p++) {
                 bool end = *p == '\0';
                 if (*p != '/' && !end)
                         continue;

@@ -29,19 +29,19 @@ bool hutch_log_enabled(enum hutch_log_level level);
 void hutch_log_write(enum hutch_log_level level, int errnum, const char *file, int line, const char *fmt, ...)
         __attribute__((format(printf, 5, 6)));
 
-#define hutch_log(level, errnum, ...)                                                                                  \
-        do {                                                                                                           \
-                if (hutch_log_enabled(level))                                                                          \
-                        hutch_log_write(level, errnum, __FILE__, __LINE__, __VA_ARGS__);                               \
+#define hutch_log(level, errnum, ...)                                                    \
+        do {                                                                             \
+                if (hutch_log_enabled(level))                                            \
+                        hutch_log_write(level, errnum, __FILE__, __LINE__, __VA_ARGS__); \
         } while (0)
 
-#define log_error(...) hutch_log(HUTCH_LOG_ERROR, 0, __VA_ARGS__)
+#define log_error(...)          hutch_log(HUTCH_LOG_ERROR, 0, __VA_ARGS__)
 #define log_error_errno(e, ...) hutch_log(HUTCH_LOG_ERROR, e, __VA_ARGS__)
-#define log_warn(...) hutch_log(HUTCH_LOG_WARN, 0, __VA_ARGS__)
-#define log_warn_errno(e, ...) hutch_log(HUTCH_LOG_WARN, e, __VA_ARGS__)
-#define log_info(...) hutch_log(HUTCH_LOG_INFO, 0, __VA_ARGS__)
-#define log_debug(...) hutch_log(HUTCH_LOG_DEBUG, 0, __VA_ARGS__)
+#define log_warn(...)           hutch_log(HUTCH_LOG_WARN, 0, __VA_ARGS__)
+#define log_warn_errno(e, ...)  hutch_log(HUTCH_LOG_WARN, e, __VA_ARGS__)
+#define log_info(...)           hutch_log(HUTCH_LOG_INFO, 0, __VA_ARGS__)
+#define log_debug(...)          hutch_log(HUTCH_LOG_DEBUG, 0, __VA_ARGS__)
 #define log_debug_errno(e, ...) hutch_log(HUTCH_LOG_DEBUG, e, __VA_ARGS__)
-#define log_trace(...) hutch_log(HUTCH_LOG_TRACE, 0, __VA_ARGS__)
+#define log_trace(...)          hutch_log(HUTCH_LOG_TRACE, 0, __VA_ARGS__)
 
 #endif

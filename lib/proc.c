@@ -226,7 +226,6 @@ int hutch_run_wait(char *const argv[], struct hutch_error **err)
                         return hutch_error_set(err, errno, "wait for '%s'", argv[0]);
         if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
                 return 0;
-        return hutch_error_set(err, 0, "'%s' failed (%s %d)%s%s", argv[0],
-                               WIFEXITED(status) ? "exit status" : "signal",
+        return hutch_error_set(err, 0, "'%s' failed (%s %d)%s%s", argv[0], WIFEXITED(status) ? "exit status" : "signal",
                                WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status), len ? ": " : "", out);
 }

@@ -61,14 +61,14 @@
 #endif
 
 #define USER_FILE_MAX (8u << 20)
-#define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+#define DEFAULT_PATH  "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 enum sync_type {
-        SYNC_MAPPED = 1,   /* P->C: ID maps written */
-        SYNC_FUSE,         /* C->P: mount fuse-overlayfs (text: options \0 merged) */
-        SYNC_HOOKS,        /* C->P: run the parent hook now */
-        SYNC_REPLY,        /* P->C: value = 0 or -errno */
-        SYNC_REPORT,       /* C->P: setup failed (a hutch_child_report follows in text) */
+        SYNC_MAPPED = 1, /* P->C: ID maps written */
+        SYNC_FUSE,       /* C->P: mount fuse-overlayfs (text: options \0 merged) */
+        SYNC_HOOKS,      /* C->P: run the parent hook now */
+        SYNC_REPLY,      /* P->C: value = 0 or -errno */
+        SYNC_REPORT,     /* C->P: setup failed (a hutch_child_report follows in text) */
 };
 
 struct sync_msg {
@@ -515,8 +515,7 @@ static void kill_and_reap(pid_t pid, int pidfd)
                 ;
 }
 
-int runtime_container_start(const struct runtime_config *cfg, struct runtime_container **ret,
-                            struct hutch_error **err)
+int runtime_container_start(const struct runtime_config *cfg, struct runtime_container **ret, struct hutch_error **err)
 {
         int sync[2] = { -1, -1 }, hooks[2] = { -1, -1 };
         int pidfd = -1;

@@ -55,10 +55,10 @@ int runtime_subid_parse(const char *text, const char *user, unsigned long id, st
                                     hutch_parse_u64(count_s, UINT32_MAX, &count) == 0 && count > 0 &&
                                     start + count - 1 <= UINT32_MAX) {
                                         if (range_overlaps(start, count, 0) || range_overlaps(start, count, id))
-                                                return hutch_error_set(
-                                                        err, EINVAL,
-                                                        "subordinate range '%s:%s:%s' includes ID 0 or the user's own ID %lu",
-                                                        owner, start_s, count_s, id);
+                                                return hutch_error_set(err, EINVAL,
+                                                                       "subordinate range '%s:%s:%s' includes ID 0 or "
+                                                                       "the user's own ID %lu",
+                                                                       owner, start_s, count_s, id);
                                         ranges = xreallocarray(ranges, n + 1, sizeof(*ranges));
                                         ranges[n].start = (unsigned long) start;
                                         ranges[n].count = (unsigned long) count;
@@ -159,8 +159,8 @@ void runtime_idmap_build(unsigned long host_id, const struct runtime_subid_range
                         count = UINT32_MAX - next;
                 if (count == 0)
                         break;
-                ret->e[ret->n++] = (struct runtime_idmap_entry){ (uint32_t) next, (uint32_t) ranges[i].start,
-                                                                 (uint32_t) count };
+                ret->e[ret->n++] =
+                        (struct runtime_idmap_entry){ (uint32_t) next, (uint32_t) ranges[i].start, (uint32_t) count };
                 next += count;
         }
 }

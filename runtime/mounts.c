@@ -54,7 +54,7 @@
 #define MOVE_MOUNT_F_EMPTY_PATH 0x00000004
 #endif
 #ifndef FSCONFIG_SET_FLAG
-#define FSCONFIG_SET_FLAG 0
+#define FSCONFIG_SET_FLAG   0
 #define FSCONFIG_SET_STRING 1
 #define FSCONFIG_CMD_CREATE 6
 #endif
@@ -179,8 +179,7 @@ static int open_target(int rootfd, const char *dest, enum target_kind kind, bool
         }
         if (S_ISLNK(st.st_mode)) {
                 (void) close(fd);
-                return hutch_error_set(err, ELOOP, "mount point '%s' in the container is a symlink: refusing it",
-                                       dest);
+                return hutch_error_set(err, ELOOP, "mount point '%s' in the container is a symlink: refusing it", dest);
         }
         if ((kind == TARGET_DIR) != S_ISDIR(st.st_mode)) {
                 (void) close(fd);
@@ -365,8 +364,8 @@ static int mount_overlay(const struct runtime_config *cfg, const char *upper, co
         return 0;
 }
 
-int runtime_mounts_root(const struct runtime_config *cfg, runtime_fuse_request_fn fuse, void *fuse_ctx,
-                        char **ret_root, struct hutch_error **err)
+int runtime_mounts_root(const struct runtime_config *cfg, runtime_fuse_request_fn fuse, void *fuse_ctx, char **ret_root,
+                        struct hutch_error **err)
 {
         _cleanup_free_ char *upper = NULL, *work = NULL, *merged = NULL;
         int r;
@@ -419,14 +418,13 @@ int runtime_mounts_root(const struct runtime_config *cfg, runtime_fuse_request_f
                         return hutch_error_set(err, -r, "mount fuse-overlayfs on '%s'", merged);
                 }
                 log_warn("fuse-overlayfs is not usable (%s%s); copying the root filesystem instead (slow)",
-                         strerror(-r), r == -EACCES ? ": /dev/fuse is not accessible, 'sudo chmod 0666 /dev/fuse'"
-                                                    : "");
+                         strerror(-r),
+                         r == -EACCES ? ": /dev/fuse is not accessible, 'sudo chmod 0666 /dev/fuse'" : "");
                 mode = RUNTIME_ROOTFS_COPY;
         }
         switch (mode) {
         case RUNTIME_ROOTFS_OVERLAY:
-        case RUNTIME_ROOTFS_FUSE_OVERLAYFS:
-                break;
+        case RUNTIME_ROOTFS_FUSE_OVERLAYFS: break;
         case RUNTIME_ROOTFS_COPY: {
                 /* Topmost layer wins: copy bottom-up over each other. */
                 size_t n = hutch_strv_length(cfg->rootfs.lowerdirs);
@@ -434,8 +432,7 @@ int runtime_mounts_root(const struct runtime_config *cfg, runtime_fuse_request_f
                 if (dst < 0)
                         return hutch_error_set(err, errno, "open '%s'", upper);
                 for (size_t i = n; i-- > 0;) {
-                        _cleanup_close_ int src =
-                                open(cfg->rootfs.lowerdirs[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                        _cleanup_close_ int src = open(cfg->rootfs.lowerdirs[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
                         if (src < 0)
                                 return hutch_error_set(err, errno, "open '%s'", cfg->rootfs.lowerdirs[i]);
                         r = copy_tree(src, dst, 0);
@@ -521,7 +518,8 @@ static int setup_dev(const struct runtime_config *cfg, int rootfd, struct hutch_
                 if (t < 0)
                         return hutch_error_set(err, errno, "open /dev/pts");
                 r = mount_on_fd("devpts", t, "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
-                                gid5 ? "newinstance,ptmxmode=0666,mode=0620,gid=5" : "newinstance,ptmxmode=0666,mode=0620",
+                                gid5 ? "newinstance,ptmxmode=0666,mode=0620,gid=5"
+                                     : "newinstance,ptmxmode=0666,mode=0620",
                                 err);
                 if (r < 0)
                         return r;
@@ -561,8 +559,8 @@ static int setup_sys(const struct runtime_config *cfg, int rootfd, struct hutch_
                 r = mount_on_fd("sysfs", sysfd, "/sys", "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL,
                                 err);
                 if (r == 0) {
-                        _cleanup_close_ int cg = hutch_open_in_root(rootfd, "/sys/fs/cgroup",
-                                                                    O_PATH | O_NOFOLLOW | O_DIRECTORY, 0);
+                        _cleanup_close_ int cg =
+                                hutch_open_in_root(rootfd, "/sys/fs/cgroup", O_PATH | O_NOFOLLOW | O_DIRECTORY, 0);
                         if (cg >= 0 && mount_on_fd("cgroup2", cg, "/sys/fs/cgroup", "cgroup2",
                                                    MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, err) < 0) {
                                 log_debug("no cgroup2 in the container: %s", (*err)->msg);

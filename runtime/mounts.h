@@ -17,8 +17,8 @@ typedef int (*runtime_fuse_request_fn)(void *ctx, const char *merged);
  * to the container's mount namespace (holding the throw-away upper layer),
  * and returns its path (malloc'd).  The rest of state_dir stays visible:
  * cmd/ puts generated files (hosts, resolv.conf) there. */
-int runtime_mounts_root(const struct runtime_config *cfg, runtime_fuse_request_fn fuse, void *fuse_ctx,
-                        char **ret_root, struct hutch_error **err);
+int runtime_mounts_root(const struct runtime_config *cfg, runtime_fuse_request_fn fuse, void *fuse_ctx, char **ret_root,
+                        struct hutch_error **err);
 /* /proc, /dev, /sys, the configured mounts, masked and read-only paths. */
 int runtime_mounts_container(const struct runtime_config *cfg, const char *root, struct hutch_error **err);
 /* pivot_root into root and detach the old one; remount / read-only when

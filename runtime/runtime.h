@@ -91,7 +91,7 @@ struct runtime_user {
         gid_t gid;
         gid_t *groups; /* supplementary groups */
         size_t n_groups;
-        char *home;    /* from passwd; NULL when unknown */
+        char *home; /* from passwd; NULL when unknown */
 };
 
 /* Resolves a --user spec ("name", "uid", "name:group", "uid:gid") against
@@ -104,15 +104,15 @@ void runtime_user_clear(struct runtime_user *u);
 /* ---- the container ---- */
 
 enum runtime_rootfs_mode {
-        RUNTIME_ROOTFS_OVERLAY = 0,   /* kernel overlayfs in the user namespace */
+        RUNTIME_ROOTFS_OVERLAY = 0,    /* kernel overlayfs in the user namespace */
         RUNTIME_ROOTFS_FUSE_OVERLAYFS, /* fuse-overlayfs, mounted into the child's namespace */
-        RUNTIME_ROOTFS_COPY,          /* a copy of the lower dirs (last resort) */
+        RUNTIME_ROOTFS_COPY,           /* a copy of the lower dirs (last resort) */
 };
 
 struct runtime_rootfs {
         enum runtime_rootfs_mode mode;
-        char **lowerdirs;  /* topmost first */
-        char *upperdir;    /* NULL: throw-away upper on a tmpfs */
+        char **lowerdirs; /* topmost first */
+        char *upperdir;   /* NULL: throw-away upper on a tmpfs */
         char *workdir;
         bool readonly;
         bool fallback;        /* overlay mode: try fuse-overlayfs, then a copy, when the kernel refuses */
@@ -126,12 +126,12 @@ struct runtime_mount {
         char *source;      /* host path for binds */
         char *destination; /* absolute path in the container */
         bool readonly;
-        char *options;     /* tmpfs data ("size=64m,mode=1777") */
+        char *options; /* tmpfs data ("size=64m,mode=1777") */
 };
 
 struct runtime_security {
         bool privileged;
-        uint64_t caps;                  /* bounding, permitted and effective for root */
+        uint64_t caps; /* bounding, permitted and effective for root */
         bool no_new_privs;
         const struct sock_fprog *seccomp; /* NULL: unconfined */
         char **masked_paths;
@@ -150,10 +150,10 @@ struct runtime_hooks {
 };
 
 struct runtime_config {
-        char **args;         /* argv; args[0] searched in the container's PATH */
-        char **env;          /* KEY=VALUE */
-        char *cwd;           /* NULL: the user's home or "/" */
-        char *user;          /* --user spec; NULL: root */
+        char **args; /* argv; args[0] searched in the container's PATH */
+        char **env;  /* KEY=VALUE */
+        char *cwd;   /* NULL: the user's home or "/" */
+        char *user;  /* --user spec; NULL: root */
         char *hostname;
         struct runtime_rootfs rootfs;
         struct runtime_mount *mounts;
@@ -174,8 +174,7 @@ struct runtime_container;
  * setup failed: *err then carries 125/126/127 in exit_status).  Signals the
  * caller wants to forward should be blocked before the call; the child
  * unblocks everything. */
-int runtime_container_start(const struct runtime_config *cfg, struct runtime_container **ret,
-                            struct hutch_error **err);
+int runtime_container_start(const struct runtime_config *cfg, struct runtime_container **ret, struct hutch_error **err);
 pid_t runtime_container_pid(const struct runtime_container *c);
 int runtime_container_pidfd(const struct runtime_container *c);
 int runtime_container_signal(const struct runtime_container *c, int sig);

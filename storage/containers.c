@@ -19,7 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define RECORD_MAX (1u << 20)
+#define RECORD_MAX  (1u << 20)
 #define RECORD_NAME "container.json"
 
 void storage_container_clear(struct storage_container *c)
@@ -120,8 +120,7 @@ static int get_strv(yajl_val obj, const char *key, char ***ret, struct hutch_err
         return 0;
 }
 
-int storage_container_from_json(const char *json, size_t len, struct storage_container *ret,
-                                struct hutch_error **err)
+int storage_container_from_json(const char *json, size_t len, struct storage_container *ret, struct hutch_error **err)
 {
         struct storage_container c = { 0 };
         yajl_val root, state;
@@ -221,8 +220,7 @@ int storage_container_save(const char *root, const struct storage_container *c, 
         return hutch_write_file_atomic(dfd, RECORD_NAME, json, strlen(json), 0600, err);
 }
 
-int storage_container_load(const char *root, const char *id, struct storage_container *ret,
-                           struct hutch_error **err)
+int storage_container_load(const char *root, const char *id, struct storage_container *ret, struct hutch_error **err)
 {
         _cleanup_free_ char *path = storage_container_path(root, id, RECORD_NAME);
         _cleanup_free_ char *buf = NULL;
@@ -254,8 +252,7 @@ static int by_created_desc(const void *a, const void *b)
         return x->created < y->created ? 1 : x->created > y->created ? -1 : strcmp(x->id, y->id);
 }
 
-int storage_container_list(const char *root, struct storage_container **ret, size_t *ret_n,
-                           struct hutch_error **err)
+int storage_container_list(const char *root, struct storage_container **ret, size_t *ret_n, struct hutch_error **err)
 {
         _cleanup_free_ char *dir = xasprintf("%s/containers", root);
         _cleanup_dir_ DIR *d = opendir(dir);

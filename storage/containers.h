@@ -26,14 +26,14 @@ enum storage_container_status {
 struct storage_container {
         char id[STORAGE_CONTAINER_ID_LEN + 1];
         char *name;
-        char *image;      /* as the user named it, or "--rootfs DIR" */
-        char *image_id;   /* NULL for --rootfs */
-        char **args;      /* the `run` arguments after the image (options first) */
-        char **command;   /* what runs, for display */
-        int64_t created;  /* unix seconds */
+        char *image;     /* as the user named it, or "--rootfs DIR" */
+        char *image_id;  /* NULL for --rootfs */
+        char **args;     /* the `run` arguments after the image (options first) */
+        char **command;  /* what runs, for display */
+        int64_t created; /* unix seconds */
         enum storage_container_status status;
-        int exit_code;    /* -1: unknown */
-        pid_t pid;        /* host PID of the container's init while running */
+        int exit_code;      /* -1: unknown */
+        pid_t pid;          /* host PID of the container's init while running */
         uint64_t pid_start; /* its start time (/proc/PID/stat field 22): PIDs get reused */
         int64_t started_at, finished_at;
 };
@@ -48,8 +48,7 @@ bool storage_container_name_valid(const char *name);
 
 /* Serialises and parses a record (untrusted on read: size and fields checked). */
 char *storage_container_to_json(const struct storage_container *c);
-int storage_container_from_json(const char *json, size_t len, struct storage_container *ret,
-                                struct hutch_error **err);
+int storage_container_from_json(const char *json, size_t len, struct storage_container *ret, struct hutch_error **err);
 
 /* Takes the records lock of the store rooted at root; returns an fd. */
 int storage_containers_lock(const char *root, struct hutch_error **err);
@@ -58,11 +57,9 @@ int storage_containers_lock(const char *root, struct hutch_error **err);
 int storage_container_create(const char *root, const struct storage_container *c, struct hutch_error **err);
 /* Replaces the record (the directory must exist). */
 int storage_container_save(const char *root, const struct storage_container *c, struct hutch_error **err);
-int storage_container_load(const char *root, const char *id, struct storage_container *ret,
-                           struct hutch_error **err);
+int storage_container_load(const char *root, const char *id, struct storage_container *ret, struct hutch_error **err);
 /* All records (unreadable ones are skipped), newest first. */
-int storage_container_list(const char *root, struct storage_container **ret, size_t *ret_n,
-                           struct hutch_error **err);
+int storage_container_list(const char *root, struct storage_container **ret, size_t *ret_n, struct hutch_error **err);
 void storage_container_list_free(struct storage_container *list, size_t n);
 /* Finds a container by exact name, full ID or unique ID prefix. */
 int storage_container_lookup(const char *root, const char *name_or_id, char ret_id[STORAGE_CONTAINER_ID_LEN + 1],

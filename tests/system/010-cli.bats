@@ -24,7 +24,7 @@ setup_file() {
 
 @test "hutch COMMAND --help shows the command's usage and options" {
         run_hutch run --help
-        assert_match "$output" "hutch run \[OPTIONS\] --rootfs DIR COMMAND"
+        assert_match "$output" "hutch run \[OPTIONS\] IMAGE\|--rootfs DIR \[COMMAND"
         local opt
         for opt in --rootfs --env --env-file --workdir --user --hostname --entrypoint --volume --rm --read-only; do
                 assert_match "$output" "$opt" "run --help lists '$opt'"

@@ -89,9 +89,8 @@ static void test_volume(void **state)
         cmd_volume_clear(&v);
 
         static const char *const bad[] = {
-                "",          "/src",          "/src:",        ":/dst",        "src:/dst",     "/src:dst",
-                "/s:/d:xx",  "/s:/d:ro,rw",   "/s:/d:ro:x",   "/s::/d",       "/s:/",         "/s:/../..",
-                "/s:/d:",
+                "",           "/src",   "/src:", ":/dst",     "src:/dst", "/src:dst", "/s:/d:xx", "/s:/d:ro,rw",
+                "/s:/d:ro:x", "/s::/d", "/s:/",  "/s:/../..", "/s:/d:",
         };
         for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
                 if (cmd_parse_volume(bad[i], &v, &err) == 0)
@@ -165,7 +164,7 @@ static void test_getopt(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_env_file), cmocka_unit_test(test_env_arg),   cmocka_unit_test(test_volume),
+                cmocka_unit_test(test_env_file),   cmocka_unit_test(test_env_arg), cmocka_unit_test(test_volume),
                 cmocka_unit_test(test_clean_path), cmocka_unit_test(test_getopt),
         };
         return cmocka_run_group_tests_name("cmd", tests, NULL, NULL);

@@ -96,9 +96,19 @@ static void test_idmap_parse(void **state)
         assert_int_equal(m.n, 2);
         assert_int_equal(m.e[1].host_id, 100000);
         static const char *const bad[] = {
-                "",         "0:1000",          "0:1000:0",        "a:1:1",           "0:1:1,",
-                "0:1:1;",   "0:1:1,0:5:1",     "0:1:5,5:3:1",     "0:4294967295:2",  "0::1",
-                "-1:0:1",   "0:1:1,,1:2:1",    "00000000000000000001:1:1",
+                "",
+                "0:1000",
+                "0:1000:0",
+                "a:1:1",
+                "0:1:1,",
+                "0:1:1;",
+                "0:1:1,0:5:1",
+                "0:1:5,5:3:1",
+                "0:4294967295:2",
+                "0::1",
+                "-1:0:1",
+                "0:1:1,,1:2:1",
+                "00000000000000000001:1:1",
         };
         for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
                 assert_true(runtime_idmap_parse(bad[i], &m, &err) < 0);
@@ -183,8 +193,8 @@ static void test_overlay_escape(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_subid_parse),  cmocka_unit_test(test_idmap_build),
-                cmocka_unit_test(test_idmap_parse),  cmocka_unit_test(test_user_resolve),
+                cmocka_unit_test(test_subid_parse),    cmocka_unit_test(test_idmap_build),
+                cmocka_unit_test(test_idmap_parse),    cmocka_unit_test(test_user_resolve),
                 cmocka_unit_test(test_overlay_escape),
         };
         return cmocka_run_group_tests_name("runtime", tests, NULL, NULL);
