@@ -767,23 +767,9 @@ static int write_proc(const char *path, const char *text)
  * one-ID map, container root is us; ID 1000 is not mapped, so chown gives
  * EINVAL and its owner goes into the override xattr; file capabilities are
  * set by namespace root. */
-static int userns_child(void)
+/* Layer for the user namespace test: owners 0 and 1000, a file capability. */
+static int build_userns_layer(unsigned char cap[20])
 {
-        char map[64];
-        uid_t uid = geteuid();
-        gid_t gid = getegid();
-
-        if (unshare(CLONE_NEWUSER) < 0)
-                return 77;
-        snprintf(map, sizeof(map), "0 %u 1\n", (unsigned) uid);
-        if (write_proc("/proc/self/uid_map", map) < 0)
-                return 77;
-        (void) write_proc("/proc/self/setgroups", "deny");
-        snprintf(map, sizeof(map), "0 %u 1\n", (unsigned) gid);
-        if (write_proc("/proc/self/gid_map", map) < 0)
-                return 77;
-
-        unsigned char cap[20] = { 0 };
         uint32_t magic = 0x02000001, perm = 1u << 13;
         memcpy(cap, &magic, 4);
         memcpy(cap + 4, &perm, 4);
@@ -803,15 +789,34 @@ static int userns_child(void)
         archive_entry_set_filetype(en, AE_IFREG);
         archive_entry_set_perm(en, 0755);
         archive_entry_set_size(en, 0);
-        archive_entry_xattr_add_entry(en, "security.capability", cap, sizeof(cap));
-        if (archive_write_header(a, en) != ARCHIVE_OK)
-                return 10;
+        archive_entry_xattr_add_entry(en, "security.capability", cap, 20);
+        assert_int_equal(archive_write_header(a, en), ARCHIVE_OK);
         archive_entry_free(en);
         writer_finish(a);
 
+        int fd = memfd_of(&out);
+        free(out.data);
+        return fd;
+}
+
+static int userns_child(int fd, const unsigned char cap[20], bool xattrs_ok)
+{
+        char map[64];
+        uid_t uid = geteuid();
+        gid_t gid = getegid();
+
+        if (unshare(CLONE_NEWUSER) < 0)
+                return 77;
+        snprintf(map, sizeof(map), "0 %u 1\n", (unsigned) uid);
+        if (write_proc("/proc/self/uid_map", map) < 0)
+                return 77;
+        (void) write_proc("/proc/self/setgroups", "deny");
+        snprintf(map, sizeof(map), "0 %u 1\n", (unsigned) gid);
+        if (write_proc("/proc/self/gid_map", map) < 0)
+                return 77;
+
         struct storage_unpack_result res;
         struct hutch_error *err = NULL;
-        int fd = memfd_of(&out);
         if (storage_layer_unpack(fd, rootfd, NULL, &res, &err) < 0) {
                 fprintf(stderr, "# userns unpack: %s\n", err->msg);
                 return 11;
@@ -825,7 +830,7 @@ static int userns_child(void)
         snprintf(path, sizeof(path), "%s/home/user/f", root);
         ssize_t n = lgetxattr(path, "user.containers.override_stat", val, sizeof(val) - 1);
         if (n <= 0)
-                return user_xattrs_supported() ? 14 : 0;
+                return xattrs_ok ? 14 : 0;
         val[n] = '\0';
         if (!STREQ(val, "1000:1000:04711"))
                 return 15;
@@ -842,12 +847,16 @@ static int userns_child(void)
 static void test_in_user_namespace(void **state)
 {
         (void) state;
+        unsigned char cap[20] = { 0 };
+        int fd = build_userns_layer(cap);
+        bool xattrs_ok = user_xattrs_supported();
         pid_t pid = fork();
         int status;
 
         assert_true(pid >= 0);
         if (pid == 0)
-                _exit(userns_child());
+                _exit(userns_child(fd, cap, xattrs_ok));
+        close(fd);
         assert_int_equal(waitpid(pid, &status, 0), pid);
         assert_true(WIFEXITED(status));
         if (WEXITSTATUS(status) == 77)
@@ -921,7 +930,7 @@ static void test_whiteouts_aufs(void **state)
 #if defined(__x86_64__)
 /* A child where mknodat and fsetxattr fail with EPERM, as under some
  * seccomp profiles or on filesystems without whiteout support. */
-static int fallback_child(void)
+static int fallback_child(int fd)
 {
         struct sock_filter filter[] = {
                 BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
@@ -934,19 +943,16 @@ static int fallback_child(void)
                 BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
         };
         struct sock_fprog prog = { .len = ARRAY_SIZE(filter), .filter = filter };
-        struct ent ents[] = {
-                { .path = "a/.wh.gone" },
-                { .path = "c/", .type = AE_IFDIR },
-                { .path = "c/.wh..wh..opq" },
-        };
         struct storage_unpack_result res;
-        struct buf b = build_layer(ents, ARRAY_SIZE(ents), PLAIN);
+        struct hutch_error *err = NULL;
         struct stat st;
 
         if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) < 0)
                 return 77;
-        if (unpack_buf(&b, NULL, &res) < 0)
+        if (storage_layer_unpack(fd, rootfd, NULL, &res, &err) < 0) {
+                fprintf(stderr, "# fallback unpack: %s\n", err->msg);
                 return 10;
+        }
         if (fstatat(rootfd, "a/.wh.gone", &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
                 return 11;
         if (fstatat(rootfd, "a/gone", &st, AT_SYMLINK_NOFOLLOW) == 0)
@@ -963,12 +969,21 @@ static void test_whiteout_fallback(void **state)
 {
         (void) state;
 #if defined(__x86_64__)
+        struct ent ents[] = {
+                { .path = "a/.wh.gone" },
+                { .path = "c/", .type = AE_IFDIR },
+                { .path = "c/.wh..wh..opq" },
+        };
+        struct buf b = build_layer(ents, ARRAY_SIZE(ents), PLAIN);
+        int fd = memfd_of(&b);
+        free(b.data);
         pid_t pid = fork();
         int status;
 
         assert_true(pid >= 0);
         if (pid == 0)
-                _exit(fallback_child());
+                _exit(fallback_child(fd));
+        close(fd);
         assert_int_equal(waitpid(pid, &status, 0), pid);
         assert_true(WIFEXITED(status));
         if (WEXITSTATUS(status) == 77)
