@@ -1,0 +1,471 @@
+#!/usr/bin/env bats
+# shellcheck disable=SC2154,SC2153 # status, output, stderr, ROOTFS, ... are set by helpers.bash
+# shellcheck disable=SC2030,SC2031 # bats runs each test in a subshell
+# shellcheck disable=SC2016 # the container's shell expands these
+# Networking: the default slirp network (tap0, 10.0.2.0/24, DNS through
+# 10.0.2.3, host loopback refused unless asked for), published ports (TCP and
+# UDP, ranges, several at once), the generated /etc files, --network none and
+# host, and every kind of bad option.  Traffic goes only to 127.0.0.1/::1 or
+# to the container itself; test servers on the host are small Python scripts,
+# the UDP server in the container a static helper compiled here.
+
+load helpers
+
+setup_file() {
+        basic_setup_file || return 1
+        export NETHELP="$BATS_FILE_TMPDIR/nethelp"
+        mkdir -p "$NETHELP"
+        # A UDP echo server for the container: busybox has none.
+        cat >"$NETHELP/udpecho.c" <<'EOF'
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+/* udpecho PORT PREFIX: answers each datagram with PREFIX + the datagram. */
+int main(int argc, char **argv)
+{
+        int fd = socket(AF_INET6, SOCK_DGRAM, 0), zero = 0;
+        struct sockaddr_in6 a = { .sin6_family = AF_INET6, .sin6_port = htons((unsigned short) atoi(argv[1])) };
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+        if (argc < 3 || fd < 0 || bind(fd, (struct sockaddr *) &a, sizeof(a)) < 0)
+                return 1;
+        for (;;) {
+                char buf[2048], out[4096];
+                struct sockaddr_storage from;
+                socklen_t len = sizeof(from);
+                ssize_t n = recvfrom(fd, buf, sizeof(buf) - 1, 0, (struct sockaddr *) &from, &len);
+                if (n < 0)
+                        continue;
+                buf[n] = 0;
+                int m = snprintf(out, sizeof(out), "%s%s", argv[2], buf);
+                sendto(fd, out, (size_t) m, 0, (struct sockaddr *) &from, len);
+        }
+}
+EOF
+        if command -v cc >/dev/null 2>&1; then
+                cc -static -O2 -o "$ROOTFS/bin/udpecho" "$NETHELP/udpecho.c" 2>/dev/null || rm -f "$ROOTFS/bin/udpecho"
+        fi
+        # Host-side helpers.
+        cat >"$NETHELP/net.py" <<'EOF'
+import socket, struct, sys, time
+
+def free_ports(n):
+    """n consecutive ports free for TCP and UDP on every address."""
+    import random
+    for _ in range(200):
+        base = random.randint(20000, 60000 - n)
+        socks = []
+        try:
+            for p in range(base, base + n):
+                for t in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
+                    s = socket.socket(socket.AF_INET, t)
+                    s.bind(("0.0.0.0", p))
+                    socks.append(s)
+            return base
+        except OSError:
+            pass
+        finally:
+            for s in socks:
+                s.close()
+    sys.exit("no free ports")
+
+def tcp_get(host, port, tries=100):
+    """Sends an HTTP GET and prints the body; retries while the server starts."""
+    for _ in range(tries):
+        try:
+            c = socket.create_connection((host, port), timeout=5)
+            c.sendall(b"GET /index.html HTTP/1.0\r\n\r\n")
+            data = b""
+            while True:
+                b = c.recv(65536)
+                if not b:
+                    break
+                data += b
+            c.close()
+            if data:
+                print(data.split(b"\r\n\r\n", 1)[1].decode(), end="")
+                return
+        except OSError:
+            pass
+        time.sleep(0.1)
+    sys.exit("no answer from %s:%d" % (host, port))
+
+def udp_ask(host, port, msg, tries=50):
+    fam = socket.AF_INET6 if ":" in host else socket.AF_INET
+    s = socket.socket(fam, socket.SOCK_DGRAM)
+    s.settimeout(0.2)
+    for _ in range(tries):
+        s.sendto(msg.encode(), (host, port))
+        try:
+            print(s.recvfrom(4096)[0].decode())
+            return
+        except socket.timeout:
+            pass
+    sys.exit("no UDP answer from %s:%d" % (host, port))
+
+def hold(port):
+    """Keeps a TCP and a UDP socket bound on 127.0.0.1:port until killed."""
+    t = socket.socket(); t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    t.bind(("127.0.0.1", port)); t.listen(5)
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(("127.0.0.1", port))
+    print("ready", flush=True)
+    time.sleep(3600)
+
+def http(port, body):
+    """A tiny HTTP server on 127.0.0.1:port answering body to everything."""
+    s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("127.0.0.1", port)); s.listen(16)
+    print("ready", flush=True)
+    while True:
+        c, _ = s.accept()
+        try:
+            c.settimeout(5); c.recv(4096)
+            c.sendall(b"HTTP/1.0 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body.encode()))
+        except OSError:
+            pass
+        c.close()
+
+def dns(port):
+    """A test resolver on 127.0.0.1:port: A records are 192.0.2.77 (TEST-NET-1),
+    names starting with "nx" do not exist."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", port))
+    print("ready", flush=True)
+    while True:
+        q, a = s.recvfrom(4096)
+        if len(q) < 17:
+            continue
+        qid = struct.unpack("!H", q[:2])[0]
+        i, labels = 12, []
+        while i < len(q) and q[i]:
+            labels.append(q[i + 1:i + 1 + q[i]].decode(errors="replace")); i += 1 + q[i]
+        qtype = struct.unpack("!H", q[i + 1:i + 3])[0]
+        question = q[12:i + 5]
+        name = ".".join(labels)
+        if name.startswith("nx"):
+            s.sendto(struct.pack("!HHHHHH", qid, 0x8183, 1, 0, 0, 0) + question, a)
+        elif qtype != 1:
+            s.sendto(struct.pack("!HHHHHH", qid, 0x8180, 1, 0, 0, 0) + question, a)
+        else:
+            ans = b"\xc0\x0c" + struct.pack("!HHIH", 1, 1, 60, 4) + socket.inet_aton("192.0.2.77")
+            s.sendto(struct.pack("!HHHHHH", qid, 0x8180, 1, 1, 0, 0) + question + ans, a)
+
+def flood(host, port, n):
+    """Opens n connections at once, sends garbage, closes them all."""
+    socks = []
+    for _ in range(n):
+        try:
+            c = socket.socket(); c.setblocking(False)
+            c.connect_ex((host, port)); socks.append(c)
+        except OSError:
+            pass
+    time.sleep(0.5)
+    for c in socks:
+        try:
+            c.send(b"x" * 1000)
+        except OSError:
+            pass
+        c.close()
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    for i in range(5000):
+        u.sendto(b"y" * (i % 1400), (host, port))
+    print(len(socks))
+
+r = globals()[sys.argv[1]](*[int(a) if a.isdigit() else a for a in sys.argv[2:]])
+if r is not None:
+    print(r)
+EOF
+}
+
+setup() {
+        basic_setup || return 1
+        require_cmd python3
+        case "$BATS_TEST_DESCRIPTION" in
+        *"[nosub]"*) ;;
+        *) [ -w /dev/net/tun ] && [ -r /dev/net/tun ] || skip "/dev/net/tun is not usable by $(id -un)" ;;
+        esac
+        NETPIDS=()
+}
+
+teardown() {
+        local p
+        for p in "${NETPIDS[@]}"; do
+                kill "$p" 2>/dev/null || true
+        done
+        basic_teardown
+}
+
+net() {
+        python3 "$NETHELP/net.py" "$@"
+}
+
+# start_py OUT FUNCTION ARGS...: a background helper, waited for until ready.
+start_py() {
+        local out=$1
+        shift
+        python3 "$NETHELP/net.py" "$@" >"$out" 2>&1 3>&- &
+        NETPIDS+=("$!")
+        wait_for_file_content "$out" '^ready$' 10
+}
+
+# The container's PID 1 ignores SIGTERM (it has no handler), so containers that
+# serve wait for a stop file in their /www volume: stop_container WWWDIR.
+WAIT_STOP='while [ ! -e /www/stop ]; do sleep 0.1; done'
+stop_container() {
+        touch "$1/stop"
+        wait_hutch_bg
+        assert_equal "$status" 0 "hutch exits cleanly"
+}
+
+require_udpecho() {
+        [ -x "$ROOTFS/bin/udpecho" ] || skip "no C compiler with static libc to build the UDP helper"
+}
+
+@test "network: the default is slirp: tap0 10.0.2.100/24, MTU 65520, route via 10.0.2.2, DNS 10.0.2.3" {
+        run_hutch run --rm --rootfs "$ROOTFS" sh -c 'ip -4 addr show tap0; ip route; cat /etc/resolv.conf; ip link show lo'
+        assert_match "$output" "tap0: <[^>]*UP[^>]*> mtu 65520"
+        assert_match "$output" "inet 10.0.2.100/24"
+        assert_match "$output" "default via 10.0.2.2 dev tap0"
+        assert_match "$output" "nameserver 10.0.2.3"
+        assert_match "$output" "lo: <LOOPBACK,UP"
+}
+
+@test "network: slirp options mtu and cidr" {
+        run_hutch run --rm --rootfs "$ROOTFS" --network slirp:mtu=1500,cidr=10.99.0.0/24,enable_ipv6=false \
+                sh -c 'ip -4 addr show tap0; ip route; cat /etc/resolv.conf'
+        assert_match "$output" "mtu 1500"
+        assert_match "$output" "inet 10.99.0.100/24"
+        assert_match "$output" "default via 10.99.0.2"
+        assert_match "$output" "nameserver 10.99.0.3"
+}
+
+@test "network: -p publishes a TCP server of the container on the host" {
+        local port out="$BATS_TEST_TMPDIR/out" www="$BATS_TEST_TMPDIR/www"
+        port=$(net free_ports 2)
+        mkdir -p "$www"
+        echo "hello from the container" >"$www/index.html"
+        start_hutch_bg "$out" run --rm --rootfs "$ROOTFS" -v "$www:/www:ro" -p "127.0.0.1:$port:80" -p "$((port + 1)):80" \
+                sh -c "httpd -p 80 -h /www; $WAIT_STOP"
+        run net tcp_get 127.0.0.1 "$port"
+        assert_equal "$status" 0 "$output"
+        assert_equal "$output" "hello from the container"
+        run net tcp_get 127.0.0.1 "$((port + 1))"
+        assert_equal "$output" "hello from the container" "no address: every address"
+        if python3 -c 'import socket; socket.socket(socket.AF_INET6).bind(("::1", 0))' 2>/dev/null; then
+                run net tcp_get ::1 "$((port + 1))"
+                assert_equal "$output" "hello from the container" "no address: IPv6 too"
+                run net tcp_get ::1 "$port" 2
+                assert "$status" -ne 0 "127.0.0.1:PORT is not published on ::1"
+        fi
+        stop_container "$www"
+}
+
+@test "network: several ports and ranges, TCP and UDP" {
+        require_udpecho
+        local base out="$BATS_TEST_TMPDIR/out" www="$BATS_TEST_TMPDIR/www"
+        base=$(net free_ports 6)
+        mkdir -p "$www"
+        echo "web" >"$www/index.html"
+        start_hutch_bg "$out" run --rm --rootfs "$ROOTFS" -v "$www:/www:ro" \
+                -p "127.0.0.1:$base-$((base + 1)):8001-8002" \
+                -p "$((base + 2)):53/udp" \
+                -p "127.0.0.1:$((base + 3))-$((base + 4)):7001-7002/udp" \
+                -p "$((base + 5)):9000/tcp,udp" \
+                sh -c 'httpd -p 8001 -h /www; httpd -p 8002 -h /www; httpd -p 9000 -h /www
+                       udpecho 53 dns- & udpecho 7001 a- & udpecho 7002 b- & udpecho 9000 u9- &
+                       '"$WAIT_STOP"
+        run net tcp_get 127.0.0.1 "$base"
+        assert_equal "$output" web
+        run net tcp_get 127.0.0.1 "$((base + 1))"
+        assert_equal "$output" web
+        run net tcp_get 127.0.0.1 "$((base + 5))"
+        assert_equal "$output" web
+        run net udp_ask 127.0.0.1 "$((base + 2))" x
+        assert_equal "$output" dns-x
+        run net udp_ask 127.0.0.1 "$((base + 3))" y
+        assert_equal "$output" a-y
+        run net udp_ask 127.0.0.1 "$((base + 4))" z
+        assert_equal "$output" b-z
+        run net udp_ask 127.0.0.1 "$((base + 5))" w
+        assert_equal "$output" u9-w
+        stop_container "$www"
+}
+
+@test "network: the container reaches the host's 127.0.0.1 through 10.0.2.2 only with allow_host_loopback" {
+        local port
+        port=$(net free_ports 1)
+        start_py "$BATS_TEST_TMPDIR/http" http "$port" host-loopback-secret
+        run_hutch '?' run --rm --rootfs "$ROOTFS" sh -c \
+                "printf 'GET / HTTP/1.0\r\n\r\n' | nc -w 3 10.0.2.2 $port"
+        assert "$status" -ne 0 "connecting to 10.0.2.2 fails by default"
+        assert_not_match "$output" secret
+        run_hutch run --rm --rootfs "$ROOTFS" --network slirp:allow_host_loopback=true sh -c \
+                "printf 'GET / HTTP/1.0\r\n\r\n' | nc -w 3 10.0.2.2 $port; grep host.containers.internal /etc/hosts"
+        assert_match "$output" host-loopback-secret
+        assert_match "$output" "10.0.2.2[[:space:]]+host.containers.internal"
+}
+
+@test "network: names resolve through 10.0.2.3, answered by the chosen upstream (dns_upstream)" {
+        local port
+        port=$(net free_ports 1)
+        start_py "$BATS_TEST_TMPDIR/dns" dns "$port"
+        run_hutch '?' run --rm --rootfs "$ROOTFS" --network "slirp:dns_upstream=127.0.0.1:$port" sh -c \
+                'nslookup web.example; echo; nslookup nxhost.example; echo status=$?'
+        assert_match "$output" "Server:[[:space:]]+10.0.2.3"
+        assert_match "$output" "Address:? 192.0.2.77"
+        assert_match "$output" "nxhost.example: NXDOMAIN"
+        # Host loopback stays refused for everything else.
+        run_hutch '?' run --rm --rootfs "$ROOTFS" --network "slirp:dns_upstream=127.0.0.1:$port" sh -c \
+                "nc -w 2 10.0.2.2 $port </dev/null"
+        assert "$status" -ne 0
+}
+
+@test "network: /etc/hosts, /etc/resolv.conf and /etc/hostname are generated, the image's files untouched" {
+        local before
+        before=$(cat "$ROOTFS/etc/hosts" "$ROOTFS/etc/resolv.conf" "$ROOTFS/etc/hostname" 2>/dev/null | sha256sum)
+        run_hutch run --rm --rootfs "$ROOTFS" --hostname box --name web --add-host db.internal:10.1.2.3 \
+                --add-host v6host:fd00::10 --dns 192.0.2.53 --dns 2001:db8::53 --dns-search corp.example \
+                --dns-search lab.example --dns-option ndots:3 \
+                sh -c 'cat /etc/hosts; echo ---; cat /etc/resolv.conf; echo ---; cat /etc/hostname; hostname'
+        local hosts resolv rest
+        hosts=${output%%---*}
+        rest=${output#*---}
+        resolv=${rest%%---*}
+        assert_match "$hosts" "127.0.0.1[[:space:]]+localhost"
+        assert_match "$hosts" "::1[[:space:]]+localhost"
+        assert_match "$hosts" "10.1.2.3[[:space:]]+db.internal"
+        assert_match "$hosts" "fd00::10[[:space:]]+v6host"
+        assert_match "$hosts" "10.0.2.100[[:space:]]+box web"
+        assert_match "$hosts" "host.containers.internal"
+        assert_equal "$(echo "$resolv" | grep -v '^$')" "search corp.example lab.example
+nameserver 192.0.2.53
+nameserver 2001:db8::53
+options ndots:3"
+        assert_match "$output" "box
+box$"
+        assert_equal "$(cat "$ROOTFS/etc/hosts" "$ROOTFS/etc/resolv.conf" "$ROOTFS/etc/hostname" 2>/dev/null | sha256sum)" \
+                "$before" "the rootfs keeps its own files"
+        run_hutch run --rm --rootfs "$ROOTFS" --dns-search . cat /etc/resolv.conf
+        assert_not_match "$output" search
+}
+
+@test "network: --network none has only loopback" {
+        run_hutch run --rm --rootfs "$ROOTFS" --network none sh -c 'ls /sys/class/net; ip -o link | wc -l; cat /etc/hosts'
+        assert_equal "${lines[0]}" lo
+        assert_equal "${lines[1]}" 1
+        assert_match "$output" "127.0.0.1[[:space:]]+localhost"
+        run_hutch '?' run --rm --rootfs "$ROOTFS" --network none nc -w 2 10.0.2.2 80
+        assert "$status" -ne 0
+}
+
+@test "network: --network host shares the host's interfaces and loopback" {
+        local port
+        port=$(net free_ports 1)
+        start_py "$BATS_TEST_TMPDIR/http" http "$port" on-the-host
+        run_hutch run --rm --rootfs "$ROOTFS" --network host sh -c \
+                "ls /sys/class/net | sort; printf 'GET / HTTP/1.0\r\n\r\n' | nc -w 3 127.0.0.1 $port"
+        assert_match "$output" "$(find /sys/class/net -mindepth 1 -maxdepth 1 -printf '%f\n' | sort | head -1)"
+        assert_match "$output" on-the-host
+        assert_not_match "$output" tap0
+}
+
+@test "network: a host port in use is an error before the container starts" {
+        local port
+        port=$(net free_ports 1)
+        start_py "$BATS_TEST_TMPDIR/hold" hold "$port"
+        run_hutch 125 run --rm --rootfs "$ROOTFS" -p "127.0.0.1:$port:80" echo ran
+        assert_error_message "127.0.0.1:$port/tcp.*already in use"
+        assert_not_match "$output" ran
+        run_hutch 125 run --rm --rootfs "$ROOTFS" -p "127.0.0.1:$port:53/udp" echo ran
+        assert_error_message "127.0.0.1:$port/udp.*already in use"
+        run_hutch 125 run --rm --rootfs "$ROOTFS" -p "$port:80" echo ran
+        assert_error_message "already in use"
+        assert_not_match "$output" ran
+}
+
+@test "network: a privileged host port is a clear error" {
+        local start
+        start=$(cat /proc/sys/net/ipv4/ip_unprivileged_port_start 2>/dev/null || echo 1024)
+        [ "$start" -gt 80 ] || skip "this host lets everyone bind port 80"
+        run_hutch 125 run --rm --rootfs "$ROOTFS" -p 127.0.0.1:80:80 echo ran
+        assert_error_message "ports below $start are privileged"
+        assert_not_match "$output" ran
+}
+
+@test "network: bad specs and options are errors (exit 125) before the container starts" {
+        local spec
+        for spec in 0 65536 80/sctp 80/ abc 1.2.3:8080:80 ::1:8080:80 "[::1]:80" 9000-9001:80-82 90-80 \
+                "65535-65536:80-81" 1:2:3:4; do
+                run_hutch 125 run --rm --rootfs "$ROOTFS" -p "$spec" echo ran
+                assert_error_message "publish spec '"
+                assert_match "$stderr" "'$(printf '%s' "$spec" | sed 's/[].[*]/\\&/g')'" "the message quotes the spec"
+                assert_not_match "$output" ran
+        done
+        for spec in bogus container:x "slirp:mtu=100" "slirp:mtu=x" "slirp:cidr=10.0.2.1/24" "slirp:cidr=10.0.0.0/30" \
+                "slirp:enable_ipv6=maybe" "slirp:nope=1" "slirp:dns_upstream=nowhere"; do
+                run_hutch 125 run --rm --rootfs "$ROOTFS" --network "$spec" echo ran
+                assert_error_message "network|slirp option"
+                assert_not_match "$output" ran
+        done
+        run_hutch 125 run --rm --rootfs "$ROOTFS" --dns 1.2.3 echo ran
+        assert_error_message "--dns '1.2.3' is not an IP address"
+        run_hutch 125 run --rm --rootfs "$ROOTFS" --dns-search "a b" echo ran
+        assert_error_message "--dns-search 'a b'"
+        run_hutch 125 run --rm --rootfs "$ROOTFS" --dns-option "a b" echo ran
+        assert_error_message "--dns-option 'a b'"
+        run_hutch 125 run --rm --rootfs "$ROOTFS" --add-host nocolon echo ran
+        assert_error_message "--add-host 'nocolon'"
+        run_hutch 125 run --rm --rootfs "$ROOTFS" --add-host name:not-an-ip echo ran
+        assert_error_message "not an IP address"
+        run_hutch 125 run --rm --rootfs "$ROOTFS" --network none -p 8080:80 echo ran
+        assert_error_message "only be published with the slirp network"
+        run_hutch 125 run --rm --rootfs "$ROOTFS" --network host -p 8080:80 echo ran
+        assert_error_message "only be published with the slirp network"
+        run_hutch 125 run --rm --rootfs "$ROOTFS" --expose 80:80 echo ran
+        assert_error_message "--expose '80:80'"
+}
+
+@test "network: -P publishes every --expose port on a free host port" {
+        require_cmd ss
+        local out="$BATS_TEST_TMPDIR/out" www="$BATS_TEST_TMPDIR/www"
+        mkdir -p "$www"
+        start_hutch_bg "$out" run --rm --rootfs "$ROOTFS" -v "$www:/www" --expose 8080 --expose 9000-9001/udp -P \
+                sh -c "echo up; $WAIT_STOP"
+        wait_for_file_content "$out" '^up$'
+        # The ports are the monitor's listening sockets.
+        local ports
+        ports=$(ss -Htlnp 2>/dev/null | grep -c "pid=$HUTCH_PID,")
+        assert "$ports" -eq 1 "the monitor listens on one TCP port"
+        ports=$(ss -Hulnp 2>/dev/null | grep -c "pid=$HUTCH_PID,")
+        assert "$ports" -eq 2 "and on two UDP ports"
+        stop_container "$www"
+}
+
+@test "network: a flood of connections and datagrams does not stop the monitor" {
+        local port out="$BATS_TEST_TMPDIR/out" www="$BATS_TEST_TMPDIR/www"
+        port=$(net free_ports 1)
+        mkdir -p "$www"
+        echo still-here >"$www/index.html"
+        start_hutch_bg "$out" run --rm --rootfs "$ROOTFS" -v "$www:/www:ro" -p "127.0.0.1:$port:80" \
+                -p "127.0.0.1:$port:80/udp" sh -c "httpd -p 80 -h /www; $WAIT_STOP"
+        run net tcp_get 127.0.0.1 "$port"
+        assert_equal "$output" still-here
+        run net flood 127.0.0.1 "$port" 500
+        assert_equal "$status" 0 "$output"
+        run net tcp_get 127.0.0.1 "$port"
+        assert_equal "$output" still-here "the server is still reachable after the flood"
+        kill -0 "$HUTCH_PID" || die "the monitor died"
+        stop_container "$www"
+}
+
+@test "[nosub] network: an unusable /dev/net/tun names the fix" {
+        if [ -r /dev/net/tun ] && [ -w /dev/net/tun ]; then
+                skip "/dev/net/tun is usable here"
+        fi
+        run_hutch 125 run --rm --rootfs "$ROOTFS" echo ran
+        assert_error_message "chmod 0666 /dev/net/tun"
+        assert_not_match "$output" ran
+        run_hutch run --rm --rootfs "$ROOTFS" --network none echo ran
+        assert_equal "$output" ran "--network none needs no tun device"
+}
