@@ -3,10 +3,12 @@
 
 #include "cmd/cmd-containers.h"
 #include "cmd/cmd-storage.h"
+#include "cmd/ctrlog.h"
 #include "cmd/paths.h"
 #include "lib/cleanup.h"
 #include "lib/fs.h"
 #include "lib/json.h"
+#include "lib/parse.h"
 #include "lib/proc.h"
 #include "lib/strv.h"
 #include "lib/xalloc.h"
@@ -319,6 +321,16 @@ static int kill_container(const struct storage_container *c, struct hutch_error 
         return 0;
 }
 
+int cmd_container_remove(const char *store_root, const char *id, struct hutch_error **err)
+{
+        _cleanup_free_ char *dir = storage_container_path(store_root, id, NULL);
+        struct rm_ctx ctx = { dir };
+        int r = cmd_storage_in_userns(rm_in_userns, &ctx, false, err);
+        if (r > 0)
+                return hutch_error_set(err, 0, "could not remove container %.12s", id);
+        return r;
+}
+
 int cmd_rm(const struct cmd_command *cmd, int argc, char **argv, struct hutch_error **err)
 {
         _cleanup_free_ char *root = cmd_storage_root();
@@ -354,14 +366,8 @@ int cmd_rm(const struct cmd_command *cmd, int argc, char **argv, struct hutch_er
                         else if (running)
                                 (void) kill_container(&rec, &e);
                 }
-                if (e == NULL) {
-                        _cleanup_free_ char *dir = storage_container_path(root, id, NULL);
-                        struct rm_ctx ctx = { dir };
-                        /* its layer holds files of container IDs: remove it as their owner */
-                        int r = cmd_storage_in_userns(rm_in_userns, &ctx, false, &e);
-                        if (r > 0 && e == NULL)
-                                hutch_error_set(&e, 0, "could not remove container '%s'", argv[i]);
-                }
+                if (e == NULL)
+                        (void) cmd_container_remove(root, id, &e);
                 storage_container_clear(&rec);
                 if (e) {
                         fprintf(stderr, "Error: %s\n", e->msg);
@@ -372,4 +378,257 @@ int cmd_rm(const struct cmd_command *cmd, int argc, char **argv, struct hutch_er
                 printf("%s\n", argv[i]);
         }
         return status;
+}
+
+/* ---- stop, kill, wait, logs ---- */
+
+/* Looks a container up and loads its record, with its state refreshed. */
+static int find_container(const char *root, const char *name, struct storage_container *ret, struct hutch_error **err)
+{
+        char id[STORAGE_CONTAINER_ID_LEN + 1];
+        int r = storage_container_lookup(root, name, id, err);
+        if (r < 0)
+                return r;
+        r = storage_container_load(root, id, ret, err);
+        if (r < 0)
+                return r;
+        refresh_state(ret);
+        return 0;
+}
+
+/* Sends sig to the container's init, never to a process that merely
+ * reuses its PID. */
+static int signal_container(const struct storage_container *c, int sig, struct hutch_error **err)
+{
+        _cleanup_close_ int pidfd = -1;
+        int r;
+
+        if (c->status != STORAGE_CONTAINER_RUNNING)
+                return hutch_error_set(err, 0, "container '%s' is not running", c->name);
+        pidfd = hutch_pidfd_open(c->pid);
+        if (pidfd < 0 || !storage_container_pid_alive(c->pid, c->pid_start))
+                return hutch_error_set(err, 0, "container '%s' is not running", c->name);
+        r = hutch_pidfd_send_signal(pidfd, sig);
+        if (r < 0)
+                return hutch_error_set(err, -r, "signal container '%s'", c->name);
+        return 0;
+}
+
+/* Waits until the monitor has recorded the container's exit; returns its
+ * exit code (-1 when unknown) or -ETIMEDOUT. */
+static int wait_exited(const char *root, const char *id, int64_t timeout_ms)
+{
+        for (int64_t waited = 0; timeout_ms < 0 || waited <= timeout_ms; waited += 20) {
+                struct storage_container c = { 0 };
+                struct hutch_error *e = NULL;
+                if (storage_container_load(root, id, &c, &e) < 0) {
+                        hutch_error_free(e);
+                        return -1; /* removed (--rm): its status is gone with it */
+                }
+                refresh_state(&c);
+                int code = c.exit_code;
+                bool done = c.status != STORAGE_CONTAINER_RUNNING;
+                storage_container_clear(&c);
+                if (done)
+                        return code;
+                usleep(20000);
+        }
+        return -ETIMEDOUT;
+}
+
+enum { OPT_TIME = 't', OPT_SIGNAL = 's' };
+
+const struct cmd_option cmd_stop_options[] = {
+        { "time", 't', required_argument, "SECONDS", "seconds to wait before killing the container (default 10)",
+          OPT_TIME },
+        { 0 },
+};
+
+int cmd_stop(const struct cmd_command *cmd, int argc, char **argv, struct hutch_error **err)
+{
+        _cleanup_free_ char *root = cmd_storage_root();
+        unsigned int timeout = 10;
+        char *optval = NULL;
+        int c, status = 0;
+
+        while ((c = cmd_getopt(cmd, argc, argv, &optval, err)) != -1) {
+                if (c == -2)
+                        return 0;
+                if (c == -3)
+                        return -1;
+                if (c == OPT_TIME && hutch_parse_uint(optval, 86400, &timeout) < 0)
+                        return cmd_usage_error(cmd, err, "invalid --time '%s'", optval);
+        }
+        if (optind >= argc)
+                return cmd_usage_error(cmd, err, "'%s' needs at least one CONTAINER", cmd->full_name);
+        for (int i = optind; i < argc; i++) {
+                struct storage_container ct = { 0 };
+                struct hutch_error *e = NULL;
+                if (find_container(root, argv[i], &ct, &e) == 0 && ct.status == STORAGE_CONTAINER_RUNNING) {
+                        int sig = SIGTERM;
+                        if (ct.stop_signal && hutch_parse_signal(ct.stop_signal, &sig) < 0)
+                                sig = SIGTERM;
+                        if (signal_container(&ct, sig, &e) == 0 &&
+                            wait_exited(root, ct.id, (int64_t) timeout * 1000) == -ETIMEDOUT) {
+                                (void) signal_container(&ct, SIGKILL, &e);
+                                hutch_error_clear(&e);
+                                (void) wait_exited(root, ct.id, 10000);
+                        }
+                        hutch_error_clear(&e); /* it may have exited in between */
+                }
+                storage_container_clear(&ct);
+                if (e) {
+                        fprintf(stderr, "Error: %s\n", e->msg);
+                        status = EXIT_HUTCH_FAILED;
+                        hutch_error_free(e);
+                        continue;
+                }
+                printf("%s\n", argv[i]);
+        }
+        return status;
+}
+
+const struct cmd_option cmd_kill_options[] = {
+        { "signal", 's', required_argument, "SIGNAL", "signal to send (default KILL)", OPT_SIGNAL },
+        { 0 },
+};
+
+int cmd_kill(const struct cmd_command *cmd, int argc, char **argv, struct hutch_error **err)
+{
+        _cleanup_free_ char *root = cmd_storage_root();
+        char *optval = NULL;
+        int c, sig = SIGKILL, status = 0;
+
+        while ((c = cmd_getopt(cmd, argc, argv, &optval, err)) != -1) {
+                if (c == -2)
+                        return 0;
+                if (c == -3)
+                        return -1;
+                if (c == OPT_SIGNAL && hutch_parse_signal(optval, &sig) < 0)
+                        return cmd_usage_error(cmd, err, "invalid --signal '%s'", optval);
+        }
+        if (optind >= argc)
+                return cmd_usage_error(cmd, err, "'%s' needs at least one CONTAINER", cmd->full_name);
+        for (int i = optind; i < argc; i++) {
+                struct storage_container ct = { 0 };
+                struct hutch_error *e = NULL;
+                if (find_container(root, argv[i], &ct, &e) == 0)
+                        (void) signal_container(&ct, sig, &e);
+                storage_container_clear(&ct);
+                if (e) {
+                        fprintf(stderr, "Error: %s\n", e->msg);
+                        status = EXIT_HUTCH_FAILED;
+                        hutch_error_free(e);
+                        continue;
+                }
+                printf("%s\n", argv[i]);
+        }
+        return status;
+}
+
+const struct cmd_option cmd_wait_options[] = { { 0 } };
+
+int cmd_wait(const struct cmd_command *cmd, int argc, char **argv, struct hutch_error **err)
+{
+        _cleanup_free_ char *root = cmd_storage_root();
+        char *optval = NULL;
+        int c, status = 0;
+
+        while ((c = cmd_getopt(cmd, argc, argv, &optval, err)) != -1) {
+                if (c == -2)
+                        return 0;
+                if (c == -3)
+                        return -1;
+        }
+        if (optind >= argc)
+                return cmd_usage_error(cmd, err, "'%s' needs at least one CONTAINER", cmd->full_name);
+        for (int i = optind; i < argc; i++) {
+                struct storage_container ct = { 0 };
+                struct hutch_error *e = NULL;
+                if (find_container(root, argv[i], &ct, &e) < 0) {
+                        fprintf(stderr, "Error: %s\n", e->msg);
+                        hutch_error_free(e);
+                        status = EXIT_HUTCH_FAILED;
+                        continue;
+                }
+                int code = wait_exited(root, ct.id, -1);
+                storage_container_clear(&ct);
+                printf("%d\n", code);
+        }
+        return status;
+}
+
+enum { OPT_FOLLOW = 'f', OPT_TAIL = 0x200, OPT_TIMESTAMPS, OPT_SINCE, OPT_UNTIL };
+
+const struct cmd_option cmd_logs_options[] = {
+        { "follow", 'f', no_argument, NULL, "keep printing output as the container writes it", OPT_FOLLOW },
+        { "tail", 'n', required_argument, "N", "print only the last N lines", OPT_TAIL },
+        { "timestamps", 't', no_argument, NULL, "show when each line was written", OPT_TIMESTAMPS },
+        { "since", 0, required_argument, "TIME", "lines since TIME (10m, RFC 3339, unix seconds)", OPT_SINCE },
+        { "until", 0, required_argument, "TIME", "lines until TIME", OPT_UNTIL },
+        { 0 },
+};
+
+int cmd_logs(const struct cmd_command *cmd, int argc, char **argv, struct hutch_error **err)
+{
+        _cleanup_free_ char *root = cmd_storage_root(), *path = NULL;
+        struct cmd_log_read_options o = { .tail = -1 };
+        struct storage_container ct = { 0 };
+        struct timespec now;
+        bool follow = false;
+        char *optval = NULL;
+        uint64_t offset = 0;
+        int c, r;
+
+        clock_gettime(CLOCK_REALTIME, &now);
+        int64_t now_ns = (int64_t) now.tv_sec * 1000000000 + now.tv_nsec;
+        while ((c = cmd_getopt(cmd, argc, argv, &optval, err)) != -1) {
+                switch (c) {
+                case -2: return 0;
+                case -3: return -1;
+                case OPT_FOLLOW: follow = true; break;
+                case OPT_TIMESTAMPS: o.timestamps = true; break;
+                case OPT_TAIL: {
+                        unsigned int n;
+                        if (STREQ(optval, "all"))
+                                o.tail = -1;
+                        else if (hutch_parse_uint(optval, 1u << 30, &n) == 0)
+                                o.tail = (long) n;
+                        else
+                                return cmd_usage_error(cmd, err, "invalid --tail '%s'", optval);
+                        break;
+                }
+                case OPT_SINCE:
+                case OPT_UNTIL:
+                        if (cmd_log_parse_time(optval, now_ns, c == OPT_SINCE ? &o.since_ns : &o.until_ns) < 0)
+                                return cmd_usage_error(cmd, err, "invalid time '%s'", optval);
+                        break;
+                }
+        }
+        if (optind + 1 != argc)
+                return cmd_usage_error(cmd, err, "'%s' needs exactly one CONTAINER", cmd->full_name);
+        r = find_container(root, argv[optind], &ct, err);
+        if (r < 0)
+                return r;
+        path = storage_container_path(root, ct.id, "ctr.log");
+        r = cmd_log_print(path, &o, stdout, stderr, &offset, err);
+        while (r == 0 && follow) {
+                (void) cmd_log_follow_step(path, &o, stdout, stderr, &offset);
+                struct storage_container now_ct = { 0 };
+                struct hutch_error *e = NULL;
+                if (storage_container_load(root, ct.id, &now_ct, &e) < 0) {
+                        hutch_error_free(e);
+                        break;
+                }
+                refresh_state(&now_ct);
+                bool running = now_ct.status == STORAGE_CONTAINER_RUNNING;
+                storage_container_clear(&now_ct);
+                if (!running) {
+                        (void) cmd_log_follow_step(path, &o, stdout, stderr, &offset);
+                        break;
+                }
+                usleep(100000);
+        }
+        storage_container_clear(&ct);
+        return r;
 }

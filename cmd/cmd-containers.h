@@ -17,6 +17,19 @@ int cmd_run_container(const struct cmd_command *cmd, int argc, char **argv, enum
 /* "adjective_noun" from the ID, as Docker names containers. */
 char *cmd_container_random_name(const char *id);
 
+/* Removes containers/<id>/ (its layer holds files of container IDs, so
+ * this runs in the storage user namespace). */
+int cmd_container_remove(const char *store_root, const char *id, struct hutch_error **err);
+
+int cmd_stop(const struct cmd_command *cmd, int argc, char **argv, struct hutch_error **err);
+int cmd_kill(const struct cmd_command *cmd, int argc, char **argv, struct hutch_error **err);
+int cmd_wait(const struct cmd_command *cmd, int argc, char **argv, struct hutch_error **err);
+int cmd_logs(const struct cmd_command *cmd, int argc, char **argv, struct hutch_error **err);
+extern const struct cmd_option cmd_stop_options[];
+extern const struct cmd_option cmd_kill_options[];
+extern const struct cmd_option cmd_wait_options[];
+extern const struct cmd_option cmd_logs_options[];
+
 int cmd_create(const struct cmd_command *cmd, int argc, char **argv, struct hutch_error **err);
 int cmd_start(const struct cmd_command *cmd, int argc, char **argv, struct hutch_error **err);
 int cmd_ps(const struct cmd_command *cmd, int argc, char **argv, struct hutch_error **err);

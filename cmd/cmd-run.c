@@ -5,6 +5,8 @@
 #include "cmd/cmd.h"
 #include "cmd/network.h"
 #include "cmd/cmd-containers.h"
+#include "cmd/cmd-storage.h"
+#include "cmd/ctrlog.h"
 #include "cmd/image-run.h"
 #include "cmd/parse-opts.h"
 #include "cmd/security-opts.h"
@@ -45,6 +47,7 @@ enum {
         OPT_NETWORK,
         OPT_NAME,
         OPT_CAP_ADD,
+        OPT_DETACH,
         OPT_CAP_DROP,
         OPT_PRIVILEGED,
         OPT_SECURITY_OPT,
@@ -88,6 +91,7 @@ const struct cmd_option cmd_run_options[] = {
         { "dns-option", 0, required_argument, "OPT", "option line entry for /etc/resolv.conf", OPT_DNS_OPTION },
         { "add-host", 0, required_argument, "NAME:IP", "add a line to the container's /etc/hosts", OPT_ADD_HOST },
         { "interactive", 'i', no_argument, NULL, "keep stdin open (it always passes through)", 'i' },
+        { "detach", 'd', no_argument, NULL, "run in the background and print the container's ID", OPT_DETACH },
         { "cap-add", 0, required_argument, "CAP", "add a capability (or ALL)", OPT_CAP_ADD },
         { "cap-drop", 0, required_argument, "CAP", "drop a capability (or ALL)", OPT_CAP_DROP },
         { "privileged", 0, no_argument, NULL,
@@ -115,6 +119,7 @@ struct run_args {
         char **cap_add, **cap_drop, **security_opts;
         bool privileged;
         bool rm;
+        bool detach;
         struct cmd_network_options net; /* networking (cmd/network.c); strvs owned */
 };
 
@@ -165,6 +170,7 @@ static int parse_args(const struct cmd_command *cmd, int argc, char **argv, stru
                 case 'v': hutch_strv_append(&a->volumes, optval); break;
                 case OPT_RM: a->rm = true; break;
                 case 'i': break;
+                case OPT_DETACH: a->detach = true; break;
                 case OPT_READ_ONLY: a->readonly = true; break;
                 case OPT_NETWORK: /* checked by cmd_network_prepare */ a->network = optval; break;
                 /* networking (cmd/network.c) */
@@ -250,7 +256,91 @@ static int loopback_hook(void *ctx, int sock)
 struct monitor {
         struct runtime_container *container;
         int exit_code;
+        struct cmd_log_writer *log; /* detached: where the container's output goes */
+        int log_fds[3];             /* read ends of its stdout (1) and stderr (2) */
 };
+
+static void drain_log(struct monitor *m, int stream)
+{
+        char buf[65536];
+        for (;;) {
+                ssize_t n = read(m->log_fds[stream], buf, sizeof(buf));
+                if (n > 0) {
+                        cmd_log_writer_add(m->log, stream, buf, (size_t) n);
+                        continue;
+                }
+                if (n < 0 && errno == EINTR)
+                        continue;
+                break;
+        }
+}
+
+static int on_log(struct hutch_loop *loop, int fd, uint32_t events, void *data)
+{
+        struct monitor *m = data;
+        int stream = fd == m->log_fds[2] ? 2 : 1;
+        char buf[65536];
+        ssize_t n = read(fd, buf, sizeof(buf));
+
+        if (n > 0)
+                cmd_log_writer_add(m->log, stream, buf, (size_t) n);
+        else if (n == 0 || (errno != EAGAIN && errno != EINTR))
+                (void) hutch_loop_remove(loop, fd);
+        return 0;
+}
+
+/* Becomes the detached monitor: a new session, no terminal, the container's
+ * output into its log.  The parent learns over ready_fd whether the
+ * container started ("OK") or why not.  Returns 0 in the monitor, 1 in the
+ * parent once the container runs. */
+static int detach_monitor(int *ready_fd, struct hutch_error **err)
+{
+        int p[2];
+        pid_t pid;
+        char buf[1024];
+
+        if (pipe2(p, O_CLOEXEC) < 0)
+                return hutch_error_set(err, errno, "pipe");
+        fflush(stdout);
+        fflush(stderr);
+        pid = fork();
+        if (pid < 0) {
+                int e = errno;
+                (void) close(p[0]);
+                (void) close(p[1]);
+                return hutch_error_set(err, e, "fork the container monitor");
+        }
+        if (pid == 0) {
+                (void) close(p[0]);
+                (void) setsid();
+                int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+                if (devnull >= 0) {
+                        (void) dup2(devnull, STDIN_FILENO);
+                        (void) dup2(devnull, STDOUT_FILENO);
+                        (void) dup2(devnull, STDERR_FILENO);
+                        (void) close(devnull);
+                }
+                *ready_fd = p[1];
+                return 0;
+        }
+        (void) close(p[1]);
+        ssize_t n = hutch_read_full(p[0], buf, sizeof(buf) - 1);
+        (void) close(p[0]);
+        buf[n > 0 ? n : 0] = '\0';
+        if (strncmp(buf, "OK", 2) == 0)
+                return 1;
+        int status = EXIT_HUTCH_FAILED;
+        const char *msg = "the container monitor exited before the container started";
+        if (strncmp(buf, "ERR ", 4) == 0) {
+                char *end = NULL;
+                long v = strtol(buf + 4, &end, 10);
+                if (end && *end == ' ') {
+                        status = (int) v;
+                        msg = end + 1;
+                }
+        }
+        return hutch_error_set_status(err, status, 0, "%s", msg);
+}
 
 static int on_exit_fd(struct hutch_loop *loop, int fd, uint32_t events, void *data)
 {
@@ -342,7 +432,9 @@ int cmd_run_container(const struct cmd_command *cmd, int argc, char **argv, enum
 {
         _cleanup_free_ char *store_root = NULL;
         struct storage_container rec = { 0 };
-        bool keep = false;
+        bool keep = false, parent_of_monitor = false;
+        int ready_fd = -1, log_pipe[3][2] = { { -1, -1 }, { -1, -1 }, { -1, -1 } };
+        struct cmd_log_writer *logw = NULL;
         struct run_args a = { 0 };
         struct runtime_config cfg = { 0 };
         struct cmd_userns uns = { 0 };
@@ -402,7 +494,11 @@ int cmd_run_container(const struct cmd_command *cmd, int argc, char **argv, enum
 
         id = existing_id ? xstrdup(existing_id) : random_id();
         /* Containers of images are kept (as Docker does) unless --rm. */
-        keep = have_img && (!a.rm || existing_id || mode == CMD_RUN_CREATE);
+        if (a.detach && !have_img) {
+                r = cmd_usage_error(cmd, err, "--detach needs an IMAGE: --rootfs containers are not kept");
+                goto out;
+        }
+        keep = have_img && (!a.rm || a.detach || existing_id || mode == CMD_RUN_CREATE);
         if (keep) {
                 store_root = cmd_storage_root();
                 if (existing_id) {
@@ -425,6 +521,8 @@ int cmd_run_container(const struct cmd_command *cmd, int argc, char **argv, enum
                         rec.created = (int64_t) time(NULL);
                         rec.status = STORAGE_CONTAINER_CREATED;
                         rec.exit_code = -1;
+                        rec.auto_remove = a.rm;
+                        rec.stop_signal = img.stop_signal ? xstrdup(img.stop_signal) : NULL;
                         lock = storage_containers_lock(store_root, err);
                         if (lock < 0) {
                                 r = lock;
@@ -508,6 +606,32 @@ int cmd_run_container(const struct cmd_command *cmd, int argc, char **argv, enum
                         goto out;
         }
 
+        if (a.detach) {
+                r = detach_monitor(&ready_fd, err);
+                if (r < 0)
+                        goto out;
+                if (r == 1) {
+                        parent_of_monitor = true;
+                        printf("%s\n", id);
+                        exit_code = 0;
+                        r = 0;
+                        goto out;
+                }
+                _cleanup_free_ char *log_path = storage_container_path(store_root, id, "ctr.log");
+                r = cmd_log_writer_open(log_path, 0, &logw, err);
+                if (r < 0)
+                        goto out;
+                for (int i = 1; i <= 2; i++)
+                        if (pipe2(log_pipe[i], O_CLOEXEC) < 0) {
+                                r = hutch_error_set(err, errno, "pipe");
+                                goto out;
+                        }
+                cfg.redirect_stdio = true;
+                cfg.stdio[0] = -1; /* /dev/null, from detach_monitor */
+                cfg.stdio[1] = log_pipe[1][1];
+                cfg.stdio[2] = log_pipe[2][1];
+        }
+
         /* Block what we forward before the child exists, so none is lost;
          * the child unblocks everything before exec. */
         sigemptyset(&mask);
@@ -524,6 +648,11 @@ int cmd_run_container(const struct cmd_command *cmd, int argc, char **argv, enum
         r = runtime_container_start(&cfg, &container, err);
         if (r < 0)
                 goto out;
+        for (int i = 1; i <= 2; i++)
+                if (log_pipe[i][1] >= 0) {
+                        (void) close(log_pipe[i][1]);
+                        log_pipe[i][1] = -1;
+                }
         if (keep) {
                 rec.status = STORAGE_CONTAINER_RUNNING;
                 rec.pid = runtime_container_pid(container);
@@ -533,7 +662,10 @@ int cmd_run_container(const struct cmd_command *cmd, int argc, char **argv, enum
                 record_save(store_root, &rec);
         }
 
-        struct monitor m = { .container = container, .exit_code = EXIT_HUTCH_FAILED };
+        struct monitor m = { .container = container,
+                             .exit_code = EXIT_HUTCH_FAILED,
+                             .log = logw,
+                             .log_fds = { -1, log_pipe[1][0], log_pipe[2][0] } };
         loop = hutch_loop_new();
         if (loop == NULL) {
                 r = hutch_error_set(err, errno, "create the event loop");
@@ -544,16 +676,32 @@ int cmd_run_container(const struct cmd_command *cmd, int argc, char **argv, enum
                 r = hutch_error_set(err, errno, "watch the container");
                 goto out;
         }
+        for (int i = 1; i <= 2; i++)
+                if (m.log_fds[i] >= 0) {
+                        (void) fcntl(m.log_fds[i], F_SETFL, O_NONBLOCK);
+                        if (hutch_loop_add(loop, m.log_fds[i], EPOLLIN, on_log, &m) < 0) {
+                                r = hutch_error_set(err, errno, "watch the container's output");
+                                goto out;
+                        }
+                }
         /* networking (cmd/network.c): slirp and the port forwarders run on this loop. */
         r = cmd_network_attach(net, loop, err);
         if (r < 0)
                 goto out;
+        if (ready_fd >= 0) {
+                (void) hutch_write_all(ready_fd, "OK\n", 3);
+                (void) close(ready_fd);
+                ready_fd = -1;
+        }
         r = hutch_loop_run(loop);
         if (r < 0) {
                 hutch_error_set(err, -r, "monitor the container");
                 goto out;
         }
         exit_code = m.exit_code;
+        for (int i = 1; i <= 2; i++)
+                if (m.log_fds[i] >= 0)
+                        drain_log(&m, i);
         if (keep) {
                 rec.status = STORAGE_CONTAINER_EXITED;
                 rec.exit_code = exit_code;
@@ -563,8 +711,28 @@ int cmd_run_container(const struct cmd_command *cmd, int argc, char **argv, enum
                 record_save(store_root, &rec);
         }
         r = 0;
+        if (keep && rec.auto_remove) {
+                /* --rm with -d: the monitor removes the container itself */
+                logw = cmd_log_writer_free(logw);
+                r = cmd_container_remove(store_root, id, err);
+        }
 
 out:
+        if (ready_fd >= 0) {
+                /* the monitor failed before the container ran: tell the parent */
+                char msg[600];
+                int st = err && *err && (*err)->exit_status ? (*err)->exit_status : EXIT_HUTCH_FAILED;
+                int n = snprintf(msg, sizeof(msg), "ERR %d %s", st,
+                                 err && *err ? (*err)->msg : "the container monitor failed");
+                if (n > 0)
+                        (void) hutch_write_all(ready_fd, msg, strnlen(msg, sizeof(msg)));
+                (void) close(ready_fd);
+        }
+        for (int i = 0; i < 3; i++)
+                for (int k = 0; k < 2; k++)
+                        if (log_pipe[i][k] >= 0)
+                                (void) close(log_pipe[i][k]);
+        logw = cmd_log_writer_free(logw);
         if (container && r < 0) {
                 (void) runtime_container_signal(container, SIGKILL);
                 (void) runtime_container_reap(container, NULL);
@@ -580,7 +748,7 @@ out:
         loop = hutch_loop_free(loop);
         if (blocked)
                 sigprocmask(SIG_SETMASK, &oldmask, NULL);
-        if (cfg.state_dir)
+        if (cfg.state_dir && !parent_of_monitor)
                 (void) hutch_rm_rf_at(AT_FDCWD, cfg.state_dir);
         for (size_t i = 0; i < n_vols; i++)
                 cmd_volume_clear(&vols[i]);

@@ -252,6 +252,13 @@ static __attribute__((noreturn)) void child_main(struct child *c)
         if (n <= 0 || m.type != SYNC_MAPPED)
                 _exit(EXIT_FAILURE); /* the parent died or gave up */
 
+        if (cfg->redirect_stdio)
+                for (int i = 0; i < 3; i++)
+                        if (cfg->stdio[i] >= 0 && dup2(cfg->stdio[i], i) < 0) {
+                                hutch_error_set(&err, errno, "set up the container's standard streams");
+                                child_fail(c, 125, err);
+                        }
+
         /* Drop the host's supplementary groups when the map lets us. */
         (void) setgroups(0, NULL);
 

@@ -166,6 +166,8 @@ struct runtime_config {
         char *state_dir;     /* per-container run directory, 0700, exists */
         struct runtime_security security;
         struct runtime_hooks hooks;
+        bool redirect_stdio; /* give the container stdio[] instead of ours */
+        int stdio[3];        /* fds for its 0, 1, 2 (close-on-exec in the caller) */
 };
 
 struct runtime_container;

@@ -27,6 +27,7 @@ void storage_container_clear(struct storage_container *c)
         free(c->name);
         free(c->image);
         free(c->image_id);
+        free(c->stop_signal);
         hutch_strv_free(c->args);
         hutch_strv_free(c->command);
         memset(c, 0, sizeof(*c));
@@ -85,6 +86,8 @@ char *storage_container_to_json(const struct storage_container *c)
         gen_strv(g, "Args", c->args);
         gen_strv(g, "Command", c->command);
         hutch_json_gen_kv_int(g, "Created", c->created);
+        hutch_json_gen_kv_bool(g, "AutoRemove", c->auto_remove);
+        hutch_json_gen_kv_string(g, "StopSignal", c->stop_signal);
         hutch_json_gen_string(g, "State");
         yajl_gen_map_open(g);
         hutch_json_gen_kv_string(g, "Status", storage_container_status_name(c->status));
@@ -153,6 +156,9 @@ int storage_container_from_json(const char *json, size_t len, struct storage_con
                 hutch_error_set(err, EINVAL, "'Created' is missing");
                 goto out;
         }
+        (void) hutch_json_get_bool(root, "AutoRemove", &c.auto_remove);
+        s = hutch_json_get_string(root, "StopSignal");
+        c.stop_signal = s && strlen(s) < 32 ? xstrdup(s) : NULL;
         state = hutch_json_get_object(root, "State");
         s = hutch_json_get_string(state, "Status");
         if (s == NULL) {

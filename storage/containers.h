@@ -36,6 +36,8 @@ struct storage_container {
         pid_t pid;          /* host PID of the container's init while running */
         uint64_t pid_start; /* its start time (/proc/PID/stat field 22): PIDs get reused */
         int64_t started_at, finished_at;
+        bool auto_remove;  /* --rm: the monitor removes it after exit */
+        char *stop_signal; /* the image's StopSignal, or NULL */
 };
 
 void storage_container_clear(struct storage_container *c);
