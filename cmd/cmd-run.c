@@ -599,7 +599,7 @@ int cmd_run_container(const struct cmd_command *cmd, int argc, char **argv, enum
                 goto out;
         /* ---- end of networking ---- */
         {
-                _cleanup_free_ char *cache = xasprintf("%s/cache", runroot);
+                _cleanup_free_ char *cache = cmd_cache_dir();
                 r = cmd_security_configure(&cfg.security, a.privileged, a.cap_add, a.cap_drop, a.security_opts, cache,
                                            err);
                 if (r < 0)

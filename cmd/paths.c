@@ -34,6 +34,17 @@ char *cmd_storage_root(void)
         return r;
 }
 
+char *cmd_cache_dir(void)
+{
+        const char *x = getenv("XDG_CACHE_HOME");
+        if (x && *x == '/')
+                return xasprintf("%s/hutch", x);
+        char *h = home_dir();
+        char *r = xasprintf("%s/.cache/hutch", h);
+        free(h);
+        return r;
+}
+
 char *cmd_run_root(void)
 {
         const char *x = getenv("XDG_RUNTIME_DIR");

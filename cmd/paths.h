@@ -9,6 +9,9 @@ char *cmd_storage_root(void);
 /* Run-time root: --runroot, else $XDG_RUNTIME_DIR/hutch when that is ours,
  * else /tmp/hutch-run-UID. */
 char *cmd_run_root(void);
+/* Cache: $XDG_CACHE_HOME/hutch, else ~/.cache/hutch (compiled seccomp
+ * filters; safe to delete at any time). */
+char *cmd_cache_dir(void);
 /* Creates dir (and parents) and checks it is a directory owned by us with
  * mode 0700 (fixing the mode when we own it). */
 int cmd_ensure_private_dir(const char *dir, struct hutch_error **err);
