@@ -623,10 +623,13 @@ static int defer_dir(struct unpack_ctx *c, const char *path, const struct stat *
         return 0;
 }
 
+static int unpack_opaque(struct unpack_ctx *c, int pfd, struct hutch_error **err);
+
 static int unpack_dir(struct unpack_ctx *c, struct archive_entry *entry, const char *path, int pfd, const char *base,
                       struct hutch_error **err)
 {
         _cleanup_close_ int fd = -1;
+        bool was_whiteout = false;
         struct stat st;
         int r;
 
@@ -636,6 +639,9 @@ static int unpack_dir(struct unpack_ctx *c, struct archive_entry *entry, const c
                 if (fstatat(pfd, base, &st, AT_SYMLINK_NOFOLLOW) < 0)
                         return hutch_error_set(err, errno, "stat");
                 if (!S_ISDIR(st.st_mode)) {
+                        /* A whiteout of this layer, then the directory: lower
+                         * layers' contents stay hidden, so it is opaque. */
+                        was_whiteout = S_ISCHR(st.st_mode) && st.st_rdev == makedev(0, 0);
                         r = remove_leaf(c, pfd, base, err);
                         if (r < 0)
                                 return r;
@@ -648,6 +654,11 @@ static int unpack_dir(struct unpack_ctx *c, struct archive_entry *entry, const c
                 return hutch_error_set(err, errno, "open directory");
         if (fstat(fd, &st) < 0)
                 return hutch_error_set(err, errno, "stat");
+        if (was_whiteout) {
+                r = unpack_opaque(c, fd, err);
+                if (r < 0)
+                        return r;
+        }
         r = apply_owner(c, entry, fd, pfd, base, false, err);
         if (r < 0)
                 return r;

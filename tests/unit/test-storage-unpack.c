@@ -883,6 +883,8 @@ static void test_whiteouts_overlay(void **state)
                 { .path = "sd/", .type = AE_IFDIR },
                 { .path = ".wh.sd" },         /* a directory of this layer becomes opaque */
                 { .path = "a/.wh..wh.plnk" }, /* aufs metadata: ignored */
+                { .path = ".wh.wd" },
+                { .path = "wd/", .type = AE_IFDIR }, /* replaces the whiteout: opaque */
         };
         struct storage_unpack_result res;
 
@@ -903,12 +905,15 @@ static void test_whiteouts_overlay(void **state)
                 assert_false(exists_in_root("c/.wh..wh..opq"));
                 snprintf(path, sizeof(path), "%s/sd", root);
                 assert_int_equal(lgetxattr(path, "user.overlay.opaque", val, sizeof(val)), 1);
+                snprintf(path, sizeof(path), "%s/wd", root);
+                assert_int_equal(lgetxattr(path, "user.overlay.opaque", val, sizeof(val)), 1);
+                assert_true(S_ISDIR(lstat_in_root("wd").st_mode));
         } else {
                 /* The filesystem refused user xattrs: fuse-overlayfs' marker file. */
                 assert_true(exists_in_root("c/.wh..wh..opq"));
                 assert_true(res.whiteout_fallbacks > 0);
         }
-        assert_int_equal(res.whiteouts, 6);
+        assert_int_equal(res.whiteouts, 8);
         assert_outside_clean();
 }
 
