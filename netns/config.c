@@ -577,7 +577,11 @@ char *netns_resolv_conf_format(const char *base, char *const *dns, char *const *
         else
                 resolv_collect(base, "options", &opts);
 
-        if (srch && srch[0] && !(STREQ(srch[0], ".") && srch[1] == NULL)) {
+        /* "." means no search domain. */
+        size_t n_search = 0;
+        for (char **s = srch; s && *s; s++)
+                n_search += !STREQ(*s, ".");
+        if (n_search > 0) {
                 sbuf_puts(&b, "search");
                 for (char **s = srch; *s; s++)
                         if (!STREQ(*s, "."))
