@@ -11,8 +11,11 @@
  *  - OCI whiteouts become overlay whiteouts: ".wh.NAME" a 0:0 character
  *    device NAME (an empty ".wh.NAME" file when mknod is refused, as
  *    fuse-overlayfs reads), ".wh..wh..opq" the opaque xattr ("y") on its
- *    directory.  A malformed whiteout (".wh.", ".wh..", ".wh...", or one
- *    below a symlink) is an error, never a deletion;
+ *    directory.  A whiteout hides lower layers only: an entry of the same
+ *    layer is kept (a directory of that name is made opaque instead), so a
+ *    whiteout never deletes anything.  A malformed whiteout (".wh.",
+ *    ".wh..", ".wh...", ".wh..wh.", one used as a directory, or one below
+ *    a symlink) is an error.  Other ".wh..wh.*" aufs metadata is skipped;
  *  - ownership, modes (setuid/setgid too), mtimes, xattrs and file
  *    capabilities are kept.  Run it inside a user namespace with the
  *    container's ID map to own files by container IDs.  An owner that cannot
@@ -25,7 +28,12 @@
  *    (the caller warns the user once, from devices_skipped);
  *  - sizes are capped (see the options), sparse files stay sparse but count
  *    by their apparent size, so bombs and huge sparse entries stop with an
- *    error.
+ *    error; libarchive itself refuses pax/GNU special headers over 1 MiB.
+ *    Only built-in decompressors are used, never an external program.
+ *
+ * Hashing runs in two worker threads, joined before returning; the caller
+ * may fork afterwards.  Needs /proc mounted (xattrs on symlinks and FIFOs,
+ * directory modes are set through /proc/self/fd).
  *
  * While streaming it computes the sha256 of the input as read (the blob
  * digest, checked against expected_digest when given) and of the
