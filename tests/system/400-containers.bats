@@ -1,0 +1,163 @@
+#!/usr/bin/env bats
+# Kept containers: create/start/ps/rm, detached runs with logs, stop, kill
+# and wait.  Images come from `hutch import` of the busybox rootfs.
+
+load helpers
+
+setup() {
+        basic_setup
+        IMAGE_TAR="$BATS_FILE_TMPDIR/rootfs.tar"
+        if [ ! -e "$IMAGE_TAR" ]; then
+                tar -C "$ROOTFS" -cf "$IMAGE_TAR" .
+        fi
+        run_hutch import --change 'CMD=["sh","-c","echo from-cmd"]' --change 'STOPSIGNAL=SIGUSR1' "$IMAGE_TAR" bb:1
+}
+
+teardown() {
+        # never leave a detached container running
+        "$HUTCH" --root "$HUTCH_ROOT" --runroot "$HUTCH_RUNROOT" ps -aq 2>/dev/null | while read -r id; do
+                "$HUTCH" --root "$HUTCH_ROOT" --runroot "$HUTCH_RUNROOT" rm -f "$id" >/dev/null 2>&1
+        done
+        basic_teardown
+}
+
+@test "containers: run without --rm keeps the container and its layer; start -a runs it again" {
+        run_hutch 3 run --network none --name keeper bb:1 sh -c 'echo $((${n:-0}+1)) >> /count; cat /count; exit 3'
+        assert_equal "$output" "1"
+        run_hutch ps -a --format json
+        assert_equal "$(jq -r '.[0].Names[0]' <<<"$output")" "keeper"
+        assert_equal "$(jq -r '.[0].State' <<<"$output")" "exited"
+        assert_equal "$(jq -r '.[0].ExitCode' <<<"$output")" "3"
+        run_hutch ps
+        assert_equal "${#lines[@]}" "1" "only the header: nothing runs"
+        # the same container, its own layer kept: the file grows
+        run_hutch 3 start -a keeper
+        assert_equal "$output" "$(printf '1\n1')"
+        run_hutch rm keeper
+        run_hutch ps -aq
+        assert_equal "$output" ""
+        assert_equal "$(ls "$HUTCH_ROOT/containers" | grep -v lock || true)" "" "container directory removed"
+}
+
+@test "containers: create prints a 64-hex ID; start -a by unique prefix; image Cmd used" {
+        run_hutch create --network none bb:1
+        id=$output
+        assert_match "$id" '^[0-9a-f]{64}$'
+        run_hutch ps -a
+        assert_match "$output" "${id:0:12}.*Created"
+        run_hutch start -a "${id:0:7}"
+        assert_equal "$output" "from-cmd"
+        run_hutch ps -a -q
+        assert_equal "$output" "${id:0:12}"
+        run_hutch ps -a -q --no-trunc
+        assert_equal "$output" "$id"
+        run_hutch rm "$id"
+}
+
+@test "containers: names are unique and checked; unknown and ambiguous references fail" {
+        run_hutch run --network none --name twin bb:1 true
+        run_hutch 125 run --network none --name twin bb:1 true
+        assert_match "$stderr" "name 'twin' is already in use"
+        run_hutch 125 run --network none --name '../bad' bb:1 true
+        assert_match "$stderr" "invalid --name"
+        run_hutch 125 rm no-such-container
+        assert_match "$stderr" "no such container"
+        run_hutch 125 start -a no-such-container
+        run_hutch 125 start twin
+        assert_match "$stderr" "start -a"
+        run_hutch rm twin
+}
+
+@test "containers: run --rm with an image keeps nothing" {
+        run_hutch run --rm --network none bb:1 true
+        run_hutch ps -aq
+        assert_equal "$output" ""
+}
+
+@test "containers: files made in a kept container's layer belong to subordinate IDs and rm removes them" {
+        require_subids
+        run_hutch run --network none --name owned bb:1 sh -c 'mkdir -p /data/sub && touch /data/sub/f && chown -R 1000:1000 /data && chmod 700 /data/sub'
+        local upper
+        upper=$(ls -d "$HUTCH_ROOT"/containers/*/upper)
+        base=$(first_subid uid)
+        assert_equal "$(stat -c %u "$upper/data")" "$((base + 999))"
+        run_hutch rm owned
+        [ ! -e "$upper" ] || die "the container layer is still there"
+}
+
+@test "containers: run -d starts in the background; logs, stop with the image's StopSignal, wait" {
+        run_hutch run -d --network none --name svc bb:1 sh -c 'trap "echo got-usr1; exit 9" USR1; i=0; while :; do echo out $i; echo err $i >&2; i=$((i+1)); sleep 0.1; done'
+        assert_match "$output" '^[0-9a-f]{64}$'
+        run_hutch ps --format json
+        assert_equal "$(jq -r '.[0].State' <<<"$output")" "running"
+        wait_for_logs svc 'out 3'
+        # --tail counts lines of both streams, each printed on its own
+        run_hutch logs --tail 2 svc
+        assert_match "$output" '^out [0-9]+$'
+        assert_match "$stderr" '^err [0-9]+$'
+        run_hutch logs -t --tail 2 svc
+        assert_match "$output" '^20[0-9-]{8}T[0-9:.]+Z out [0-9]+$'
+        run_hutch stop -t 5 svc
+        run_hutch wait svc
+        assert_equal "$output" "9" "the trap for the image's StopSignal (USR1) ran"
+        run_hutch logs svc
+        assert_match "$output" 'got-usr1'
+        run_hutch ps -a --format json
+        assert_equal "$(jq -r '.[0].State' <<<"$output")" "exited"
+        run_hutch 125 kill svc
+        assert_match "$stderr" "is not running"
+}
+
+@test "containers: kill -s sends a signal; stop kills what ignores the stop signal" {
+        run_hutch run -d --network none --name k1 bb:1 sh -c 'trap "exit 5" TERM; while :; do sleep 0.1; done'
+        run_hutch kill -s TERM k1
+        run_hutch wait k1
+        assert_equal "$output" "5"
+        run_hutch run -d --network none --name k2 bb:1 sh -c 'trap "" USR1; while :; do sleep 0.1; done'
+        run_hutch stop -t 1 k2
+        run_hutch wait k2
+        assert_equal "$output" "137"
+        run_hutch 125 kill -s NOSUCHSIG k2
+}
+
+@test "containers: run -d --rm removes the container once it exits; a failing command is reported" {
+        run_hutch run -d --rm --network none bb:1 sh -c 'exit 4'
+        id=$output
+        for _ in $(seq 50); do
+                [ -d "$HUTCH_ROOT/containers/$id" ] || break
+                sleep 0.1
+        done
+        [ ! -d "$HUTCH_ROOT/containers/$id" ] || die "container $id is still there"
+        run_hutch 127 run -d --network none bb:1 no-such-command
+        assert_match "$stderr" "no-such-command: executable file not found"
+        run_hutch 125 run -d --network none --rootfs "$ROOTFS" true
+        assert_match "$stderr" "needs an IMAGE"
+}
+
+@test "containers: a monitor killed with SIGKILL leaves the container shown as exited, status unknown" {
+        run_hutch run -d --network none --name orphan bb:1 sleep 1000
+        id=$output
+        pid=$(jq -r '.State.Pid' "$HUTCH_ROOT/containers/$id/container.json")
+        monitor=$(ps -o ppid= -p "$pid" | tr -d ' ')
+        kill -KILL "$monitor"
+        for _ in $(seq 50); do
+                kill -0 "$pid" 2>/dev/null || break
+                sleep 0.1
+        done
+        run_hutch ps -a --format json
+        assert_equal "$(jq -r '.[0].State' <<<"$output")" "exited"
+        assert_equal "$(jq -r '.[0].ExitCode' <<<"$output")" "-1"
+        run_hutch rm orphan
+}
+
+# wait_for_logs CONTAINER REGEX: waits up to 10 s for a log line.
+wait_for_logs() {
+        local i
+        for i in $(seq 100); do
+                if "$HUTCH" --root "$HUTCH_ROOT" --runroot "$HUTCH_RUNROOT" logs "$1" 2>/dev/null | grep -qE "$2"; then
+                        return 0
+                fi
+                sleep 0.1
+        done
+        die "no log line matching '$2' from $1"
+}
