@@ -1,4 +1,6 @@
 #!/usr/bin/env bats
+# shellcheck disable=SC2154,SC2153 # status, output, stderr, ROOTFS, ... are set by helpers.bash
+# shellcheck disable=SC2016 # the container's shell expands these
 # Kept containers: create/start/ps/rm, detached runs with logs, stop, kill
 # and wait.  Images come from `hutch import` of the busybox rootfs.
 
@@ -22,7 +24,7 @@ teardown() {
 }
 
 @test "containers: run without --rm keeps the container and its layer; start -a runs it again" {
-        run_hutch 3 run --network none --name keeper bb:1 sh -c 'echo $((${n:-0}+1)) >> /count; cat /count; exit 3'
+        run_hutch 3 run --network none --name keeper bb:1 sh -c 'echo 1 >> /count; cat /count; exit 3'
         assert_equal "$output" "1"
         run_hutch ps -a --format json
         assert_equal "$(jq -r '.[0].Names[0]' <<<"$output")" "keeper"
@@ -36,7 +38,9 @@ teardown() {
         run_hutch rm keeper
         run_hutch ps -aq
         assert_equal "$output" ""
-        assert_equal "$(ls "$HUTCH_ROOT/containers" | grep -v lock || true)" "" "container directory removed"
+        local left
+        left=$(find "$HUTCH_ROOT/containers" -mindepth 1 -maxdepth 1 -type d)
+        assert_equal "$left" "" "container directory removed"
 }
 
 @test "containers: create prints a 64-hex ID; start -a by unique prefix; image Cmd used" {
@@ -152,8 +156,8 @@ teardown() {
 
 # wait_for_logs CONTAINER REGEX: waits up to 10 s for a log line.
 wait_for_logs() {
-        local i
-        for i in $(seq 100); do
+        local _
+        for _ in $(seq 100); do
                 if "$HUTCH" --root "$HUTCH_ROOT" --runroot "$HUTCH_RUNROOT" logs "$1" 2>/dev/null | grep -qE "$2"; then
                         return 0
                 fi
