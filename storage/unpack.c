@@ -38,6 +38,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,9 +102,16 @@ static la_ssize_t in_read_cb(struct archive *a, void *data, const void **ret_buf
 
         if (c->in_eof)
                 return 0;
-        do
+        for (;;) {
                 n = read(c->in_fd, c->inbuf, IN_BUFSIZE);
-        while (n < 0 && errno == EINTR);
+                if (n >= 0 || (errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK))
+                        break;
+                if (errno != EINTR) {
+                        /* A non-blocking pipe or socket: wait for data. */
+                        struct pollfd pfd = { .fd = c->in_fd, .events = POLLIN };
+                        (void) poll(&pfd, 1, -1);
+                }
+        }
         if (n < 0) {
                 int e = errno;
                 (void) hutch_error_set(&c->cb_err, e, "read layer");

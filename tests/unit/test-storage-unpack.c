@@ -549,12 +549,21 @@ static void test_pipe_input(void **state)
         struct ent ents[] = { { .path = "big", .data = data }, { .path = "small", .data = "s" } };
         struct buf layer = build_layer(ents, 2, GZIP);
         int p[2];
-        assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+        /* Non-blocking, as a socket from a registry client might be. */
+        assert_int_equal(pipe2(p, O_CLOEXEC | O_NONBLOCK), 0);
         pid_t pid = fork();
         assert_true(pid >= 0);
         if (pid == 0) {
                 close(p[0]);
-                _exit(hutch_write_all(p[1], layer.data, layer.len) < 0);
+                (void) fcntl(p[1], F_SETFL, 0);
+                for (size_t off = 0; off < layer.len; off += 4096) {
+                        size_t n = layer.len - off < 4096 ? layer.len - off : 4096;
+                        if (hutch_write_all(p[1], layer.data + off, n) < 0)
+                                _exit(1);
+                        if (off % (256 * 1024) == 0)
+                                usleep(1000); /* the reader finds the pipe empty now and then */
+                }
+                _exit(0);
         }
         close(p[1]);
         struct storage_unpack_result res;
