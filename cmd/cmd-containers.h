@@ -21,6 +21,8 @@ char *cmd_container_random_name(const char *id);
  * this runs in the storage user namespace). */
 int cmd_container_remove(const char *store_root, const char *id, struct hutch_error **err);
 
+int cmd_exec(const struct cmd_command *cmd, int argc, char **argv, struct hutch_error **err);
+extern const struct cmd_option cmd_exec_options[];
 int cmd_stop(const struct cmd_command *cmd, int argc, char **argv, struct hutch_error **err);
 int cmd_kill(const struct cmd_command *cmd, int argc, char **argv, struct hutch_error **err);
 int cmd_wait(const struct cmd_command *cmd, int argc, char **argv, struct hutch_error **err);

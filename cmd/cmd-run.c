@@ -777,3 +777,184 @@ out:
                 return 0; /* --help */
         return r < 0 ? r : exit_code;
 }
+
+/* ---- exec ---- */
+
+enum { OPT_EXEC_ENV_FILE = 0x300, OPT_EXEC_PRIVILEGED };
+
+const struct cmd_option cmd_exec_options[] = {
+        { "interactive", 'i', no_argument, NULL, "keep stdin open (it always passes through)", 'i' },
+        { "tty", 't', no_argument, NULL, "allocate a pseudo-terminal (not supported yet)", 't' },
+        { "detach", 'd', no_argument, NULL, "run the command in the background", 'd' },
+        { "env", 'e', required_argument, "KEY[=VALUE]", "set an environment variable", 'e' },
+        { "env-file", 0, required_argument, "FILE", "read environment variables from FILE", OPT_EXEC_ENV_FILE },
+        { "workdir", 'w', required_argument, "DIR", "working directory inside the container", 'w' },
+        { "user", 'u', required_argument, "USER[:GROUP]", "user and group to run as", 'u' },
+        { "privileged", 0, no_argument, NULL, "every capability of the user namespace, no seccomp filter",
+          OPT_EXEC_PRIVILEGED },
+        { 0 },
+};
+
+static void run_args_clear(struct run_args *a)
+{
+        hutch_strv_free(a->env);
+        hutch_strv_free(a->volumes);
+        hutch_strv_free(a->args);
+        hutch_strv_free(a->command);
+        hutch_strv_free(a->cap_add);
+        hutch_strv_free(a->cap_drop);
+        hutch_strv_free(a->security_opts);
+        hutch_strv_free(a->net.publish);
+        hutch_strv_free(a->net.expose);
+        hutch_strv_free(a->net.dns);
+        hutch_strv_free(a->net.dns_search);
+        hutch_strv_free(a->net.dns_option);
+        hutch_strv_free(a->net.add_host);
+        memset(a, 0, sizeof(*a));
+}
+
+/* The container's own settings, from the `run` arguments it was made with. */
+static int container_run_args(const struct storage_container *rec, struct run_args *ret, struct hutch_error **err)
+{
+        size_t n = hutch_strv_length(rec->args);
+        _cleanup_free_ char **argv = xcalloc(n + 2, sizeof(char *));
+        const struct cmd_command run_cmd = { "run", NULL, "", NULL, cmd_run_options, NULL, "hutch run" };
+
+        argv[0] = "run";
+        for (size_t i = 0; i < n; i++)
+                argv[i + 1] = rec->args[i];
+        optind = 0;
+        int r = parse_args(&run_cmd, (int) n + 1, argv, ret, err);
+        return r > 0 ? hutch_error_set(err, EINVAL, "the container's record is unusable") : r;
+}
+
+int cmd_exec(const struct cmd_command *cmd, int argc, char **argv, struct hutch_error **err)
+{
+        _cleanup_free_ char *root = cmd_storage_root();
+        _cleanup_strv_ char **env = NULL, **args = NULL;
+        struct storage_container rec = { 0 };
+        struct run_args ra = { 0 };
+        struct cmd_image_run img = { 0 };
+        struct runtime_config cfg = { 0 };
+        struct runtime_container *proc = NULL;
+        struct hutch_loop *loop = NULL;
+        _cleanup_close_ int pidfd = -1, sfd = -1;
+        char id[STORAGE_CONTAINER_ID_LEN + 1];
+        char *optval = NULL, *workdir = NULL, *user = NULL;
+        bool detach = false, privileged = false, have_img = false, blocked = false;
+        sigset_t mask, oldmask;
+        int c, r, exit_code = EXIT_HUTCH_FAILED;
+
+        while ((c = cmd_getopt(cmd, argc, argv, &optval, err)) != -1) {
+                switch (c) {
+                case -2: return 0;
+                case -3: return -1;
+                case 'i': break;
+                case 't': return cmd_usage_error(cmd, err, "--tty is not supported yet");
+                case 'd': detach = true; break;
+                case 'e':
+                        if (cmd_parse_env_arg(optval, host_getenv, &env, err) < 0)
+                                return -1;
+                        break;
+                case OPT_EXEC_ENV_FILE: {
+                        _cleanup_free_ char *text = NULL;
+                        if (hutch_read_file_at(AT_FDCWD, optval, 1u << 20, &text, NULL, err) < 0)
+                                return hutch_error_prefix(err, "--env-file");
+                        if (cmd_parse_env_file(text, optval, host_getenv, &env, err) < 0)
+                                return -1;
+                        break;
+                }
+                case 'w':
+                        if (optval[0] != '/')
+                                return cmd_usage_error(cmd, err, "--workdir '%s' must be an absolute path", optval);
+                        workdir = optval;
+                        break;
+                case 'u': user = optval; break;
+                case OPT_EXEC_PRIVILEGED: privileged = true; break;
+                }
+        }
+        if (argc - optind < 2)
+                return cmd_usage_error(cmd, err, "'%s' needs a CONTAINER and a COMMAND", cmd->full_name);
+        const char *name = argv[optind];
+        for (int i = optind + 1; i < argc; i++)
+                hutch_strv_append(&args, argv[i]);
+
+        r = storage_container_lookup(root, name, id, err);
+        if (r == 0)
+                r = storage_container_load(root, id, &rec, err);
+        if (r < 0)
+                goto out;
+        pidfd = rec.status == STORAGE_CONTAINER_RUNNING ? hutch_pidfd_open(rec.pid) : -1;
+        /* checked after the pidfd is held: a reused PID is never joined */
+        if (pidfd < 0 || !storage_container_pid_alive(rec.pid, rec.pid_start)) {
+                r = hutch_error_set(err, 0, "container '%s' is not running", rec.name);
+                goto out;
+        }
+        r = container_run_args(&rec, &ra, err);
+        if (r < 0)
+                goto out;
+        if (ra.image && cmd_image_run_resolve(ra.image, &img, NULL) == 0)
+                have_img = true;
+
+        cfg.args = args;
+        if (have_img)
+                cfg.env = hutch_strv_copy(img.env);
+        cmd_env_set(&cfg.env, "container=hutch");
+        for (size_t i = 0; ra.env && ra.env[i]; i++)
+                cmd_env_set(&cfg.env, ra.env[i]);
+        for (size_t i = 0; env && env[i]; i++)
+                cmd_env_set(&cfg.env, env[i]);
+        cfg.cwd = workdir ? workdir : ra.workdir ? ra.workdir : have_img ? img.working_dir : NULL;
+        cfg.user = user ? user : ra.user ? ra.user : have_img ? img.user : NULL;
+        {
+                _cleanup_free_ char *cache = cmd_cache_dir();
+                r = cmd_security_configure(&cfg.security, privileged || ra.privileged, ra.cap_add, ra.cap_drop,
+                                           ra.security_opts, cache, err);
+                if (r < 0)
+                        goto out;
+        }
+
+        sigemptyset(&mask);
+        for (size_t i = 0; i < ARRAY_SIZE(forwarded_signals); i++)
+                sigaddset(&mask, forwarded_signals[i]);
+        sigprocmask(SIG_BLOCK, &mask, &oldmask);
+        blocked = true;
+        sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+        if (sfd < 0) {
+                r = hutch_error_set(err, errno, "signalfd");
+                goto out;
+        }
+        r = runtime_container_exec(pidfd, &cfg, &proc, err);
+        if (r < 0)
+                goto out;
+        if (detach) {
+                exit_code = 0;
+                goto out;
+        }
+        struct monitor m = { .container = proc, .exit_code = EXIT_HUTCH_FAILED, .log_fds = { -1, -1, -1 } };
+        loop = hutch_loop_new();
+        if (loop == NULL || hutch_loop_add(loop, runtime_container_pidfd(proc), EPOLLIN, on_exit_fd, &m) < 0 ||
+            hutch_loop_add(loop, sfd, EPOLLIN, on_signal, &m) < 0) {
+                r = hutch_error_set(err, errno, "watch the command");
+                goto out;
+        }
+        r = hutch_loop_run(loop);
+        if (r < 0) {
+                hutch_error_set(err, -r, "wait for the command");
+                goto out;
+        }
+        exit_code = m.exit_code;
+        r = 0;
+out:
+        proc = runtime_container_free(proc);
+        loop = hutch_loop_free(loop);
+        if (blocked)
+                sigprocmask(SIG_SETMASK, &oldmask, NULL);
+        cmd_security_clear(&cfg.security);
+        hutch_strv_free(cfg.env);
+        if (have_img)
+                cmd_image_run_clear(&img);
+        run_args_clear(&ra);
+        storage_container_clear(&rec);
+        return r < 0 ? r : exit_code;
+}

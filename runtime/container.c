@@ -236,13 +236,13 @@ static void reset_signals(void)
         (void) sigprocmask(SIG_SETMASK, &all, NULL);
 }
 
+static __attribute__((noreturn)) void child_process(struct child *c);
+
 static __attribute__((noreturn)) void child_main(struct child *c)
 {
         const struct runtime_config *cfg = c->cfg;
         struct hutch_error *err = NULL;
-        _cleanup_free_ char *root = NULL, *passwd = NULL, *group = NULL;
-        struct runtime_user user = { 0 };
-        _cleanup_strv_ char **env = NULL;
+        _cleanup_free_ char *root = NULL;
         struct sync_msg m;
         int r;
 
@@ -292,8 +292,21 @@ static __attribute__((noreturn)) void child_main(struct child *c)
         }
         if (runtime_mounts_pivot(cfg, root, &err) < 0)
                 child_fail(c, 125, err);
+        child_process(c);
+}
 
-        /* Inside the container from here on: its files, our code. */
+/* Inside the container from here on (its root, its namespaces): its files,
+ * our code.  The user, environment, working directory, privileges, and
+ * execve; shared by the container's init and `exec`. */
+static __attribute__((noreturn)) void child_process(struct child *c)
+{
+        const struct runtime_config *cfg = c->cfg;
+        struct hutch_error *err = NULL;
+        _cleanup_free_ char *passwd = NULL, *group = NULL;
+        struct runtime_user user = { 0 };
+        _cleanup_strv_ char **env = NULL;
+        int r;
+
         if (read_container_file("/etc/passwd", &passwd, &err) < 0 ||
             read_container_file("/etc/group", &group, &err) < 0)
                 child_fail(c, 125, err);
@@ -639,6 +652,92 @@ fail:
         if (pidfd >= 0)
                 (void) close(pidfd);
         return -1;
+}
+
+/* exec: a helper joins the container's namespaces through its pidfd and
+ * forks the process that enters its pid namespace; we are its subreaper, so
+ * it becomes our child when the helper exits. */
+int runtime_container_exec(int container_pidfd, const struct runtime_config *cfg, struct runtime_container **ret,
+                           struct hutch_error **err)
+{
+        int sync[2];
+        pid_t helper, pid = -1;
+        int status;
+
+        if (cfg->args == NULL || cfg->args[0] == NULL)
+                return hutch_error_set_status(err, 125, EINVAL, "no command given");
+        if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
+                return hutch_error_set(err, errno, "become a subreaper");
+        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sync) < 0)
+                return hutch_error_set(err, errno, "socketpair");
+        helper = fork();
+        if (helper < 0) {
+                int e = errno;
+                (void) close(sync[0]);
+                (void) close(sync[1]);
+                return hutch_error_set(err, e, "fork");
+        }
+        if (helper == 0) {
+                struct child c = { .cfg = cfg, .sync = sync[1], .hook_sock = -1 };
+                struct hutch_error *e = NULL;
+                (void) close(sync[0]);
+                if (setns(container_pidfd, CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC |
+                                                   CLONE_NEWNET | CLONE_NEWCGROUP) < 0) {
+                        hutch_error_set(&e, errno, "join the container's namespaces");
+                        child_fail(&c, 125, e);
+                }
+                pid_t child = fork();
+                if (child < 0) {
+                        hutch_error_set(&e, errno, "fork into the container");
+                        child_fail(&c, 125, e);
+                }
+                if (child == 0) {
+                        /* no PDEATHSIG: our parent, the helper, exits at once */
+                        if (cfg->redirect_stdio)
+                                for (int i = 0; i < 3; i++)
+                                        if (cfg->stdio[i] >= 0)
+                                                (void) dup2(cfg->stdio[i], i);
+                        child_process(&c);
+                }
+                int32_t v = (int32_t) child;
+                (void) sync_send(c.sync, SYNC_REPLY, v, NULL, 0);
+                _exit(0);
+        }
+        (void) close(sync[1]);
+        while (waitpid(helper, &status, 0) < 0 && errno == EINTR)
+                ;
+        for (;;) {
+                struct sync_msg m;
+                ssize_t n = sync_recv(sync[0], &m);
+                if (n == 0)
+                        break; /* close-on-exec: the command runs */
+                if (n < 0) {
+                        hutch_error_set(err, (int) -n, "wait for the command to start");
+                        break;
+                }
+                if (m.type == SYNC_REPLY) {
+                        pid = (pid_t) m.value;
+                } else if (m.type == SYNC_REPORT) {
+                        struct hutch_child_report rep;
+                        memcpy(&rep, m.text, sizeof(rep));
+                        rep.msg[sizeof(rep.msg) - 1] = '\0';
+                        hutch_error_set_status(err, rep.exit_status ? rep.exit_status : 125, 0, "%s", rep.msg);
+                }
+        }
+        (void) close(sync[0]);
+        if (err && *err) {
+                if (pid > 0)
+                        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+                                ;
+                return -1;
+        }
+        if (pid <= 0)
+                return hutch_error_set(err, EIO, "the command did not start");
+        struct runtime_container *c = xzalloc(sizeof(*c));
+        c->pid = pid;
+        c->pidfd = hutch_pidfd_open(pid);
+        *ret = c;
+        return 0;
 }
 
 pid_t runtime_container_pid(const struct runtime_container *c)

@@ -177,6 +177,12 @@ struct runtime_container;
  * caller wants to forward should be blocked before the call; the child
  * unblocks everything. */
 int runtime_container_start(const struct runtime_config *cfg, struct runtime_container **ret, struct hutch_error **err);
+/* Runs cfg->args inside the running container whose init container_pidfd
+ * refers to (its namespaces, root and ID map), with cfg's user, env, cwd
+ * and security; the mounts and namespaces of cfg are ignored.  The result
+ * is waited for with runtime_container_reap() like a container. */
+int runtime_container_exec(int container_pidfd, const struct runtime_config *cfg, struct runtime_container **ret,
+                           struct hutch_error **err);
 pid_t runtime_container_pid(const struct runtime_container *c);
 int runtime_container_pidfd(const struct runtime_container *c);
 int runtime_container_signal(const struct runtime_container *c, int sig);

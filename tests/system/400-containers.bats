@@ -165,3 +165,29 @@ wait_for_logs() {
         done
         die "no log line matching '$2' from $1"
 }
+
+@test "containers: exec joins the running container with its user, env, caps and seccomp" {
+        run_hutch run -d --network none --name ex -e FOO=from-run bb:1 sleep 1000
+        run_hutch exec ex sh -c 'echo $FOO; hostname; readlink /proc/1/exe; grep -E "^(CapEff|NoNewPrivs|Seccomp):" /proc/self/status; ls /proc/self/fd | tr "\n" " "'
+        assert_equal "${lines[0]}" "from-run"
+        assert_match "${lines[2]}" "busybox"
+        assert_match "$output" "CapEff:.00000000800405fb"
+        assert_match "$output" "NoNewPrivs:.1"
+        assert_match "$output" "Seccomp:.2"
+        assert_match "${lines[-1]}" '^0 1 2 3 ?$'
+        run_hutch 7 exec -u tester -e A=1 -w /home ex sh -c 'id -u; pwd; echo $A; exit 7'
+        assert_equal "$output" "$(printf '1000\n/home\n1')"
+        run_hutch 127 exec ex no-such-command
+        run_hutch 125 exec ex
+        run_hutch 125 exec no-such-container true
+        run_hutch exec -d ex sh -c 'echo bg > /tmp/bg'
+        for _ in $(seq 50); do
+                "$HUTCH" --root "$HUTCH_ROOT" --runroot "$HUTCH_RUNROOT" exec ex cat /tmp/bg 2>/dev/null | grep -q bg && break
+                sleep 0.1
+        done
+        run_hutch exec ex cat /tmp/bg
+        assert_equal "$output" "bg"
+        run_hutch stop -t 1 ex
+        run_hutch 125 exec ex true
+        assert_match "$stderr" "is not running"
+}
