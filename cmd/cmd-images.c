@@ -260,7 +260,7 @@ int cmd_images(const struct cmd_command *cmd, int argc, char **argv, struct hutc
                 yajl_gen_config(g, yajl_gen_beautify, 1);
                 yajl_gen_array_open(g);
         } else if (!quiet && !noheading) {
-                printf("%-40s %-14s %-*s %-16s %s\n", "REPOSITORY", "TAG", notrunc ? 71 : 13, "IMAGE ID", "CREATED",
+                printf("%-40s %-14s %-*s %-22s %s\n", "REPOSITORY", "TAG", notrunc ? 71 : 13, "IMAGE ID", "CREATED",
                        "SIZE");
         }
         for (size_t i = 0; i < imgs.n; i++) {
@@ -298,14 +298,14 @@ int cmd_images(const struct cmd_command *cmd, int argc, char **argv, struct hutc
                 }
                 _cleanup_free_ char *since = human_since(created), *size = human_size(storage_image_size(img));
                 if (names == NULL || names[0] == NULL) {
-                        printf("%-40s %-14s %-*.*s %-16s %s\n", "<none>", "<none>", notrunc ? 71 : 13,
+                        printf("%-40s %-14s %-*.*s %-22s %s\n", "<none>", "<none>", notrunc ? 71 : 13,
                                notrunc ? 64 : 12, img->id, since, size);
                         continue;
                 }
                 for (char **n = names; *n; n++) {
                         _cleanup_free_ char *repo = NULL, *tag = NULL;
                         storage_reference_split(*n, &repo, &tag);
-                        printf("%-40s %-14s %-*.*s %-16s %s\n", repo, tag, notrunc ? 71 : 13, notrunc ? 64 : 12,
+                        printf("%-40s %-14s %-*.*s %-22s %s\n", repo, tag, notrunc ? 71 : 13, notrunc ? 64 : 12,
                                img->id, since, size);
                 }
         }

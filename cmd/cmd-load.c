@@ -434,6 +434,8 @@ int cmd_import(const struct cmd_command *cmd, int argc, char **argv, struct hutc
         char *optval = NULL;
         int c, r;
 
+        /* as Podman does; ENV PATH=... replaces it */
+        hutch_strv_append(&cfg->env, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
         while ((c = cmd_getopt(cmd, argc, argv, &optval, err)) != -1) {
                 if (c == -2)
                         return 0;
@@ -464,8 +466,6 @@ int cmd_import(const struct cmd_command *cmd, int argc, char **argv, struct hutc
                 name = storage_reference_format(&ref);
                 storage_reference_clear(&ref);
         }
-        if (cfg->env == NULL)
-                hutch_strv_append(&cfg->env, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
         j.fd = open_input(argv[optind], "tarball", err);
         if (j.fd < 0)
                 return hutch_error_prefix(err, "import");

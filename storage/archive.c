@@ -133,7 +133,11 @@ static int archive_fail(struct archive *a, struct hutch_error **err, const char 
 {
         const char *msg = archive_error_string(a);
         int e = archive_errno(a);
-        return hutch_error_set(err, e > 0 ? e : EINVAL, "%s: %s", what, msg ? msg : "corrupt or truncated archive");
+
+        /* libarchive's format and misc errors are not system errors */
+        if (e == EILSEQ || e == EINVAL || e < 0)
+                e = 0;
+        return hutch_error_set(err, e, "%s: %s", what, msg ? msg : "corrupt or truncated archive");
 }
 
 static void raise_nofile(void)

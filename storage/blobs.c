@@ -22,7 +22,7 @@ struct storage_blob_writer {
         uint64_t size;
         char expected[STORAGE_DIGEST_BUFSIZE];
         char digest[STORAGE_DIGEST_BUFSIZE];
-        bool finished, committed;
+        bool finished, committed, bad;
 };
 
 int storage_blob_writer_new(struct storage_store *s, const char *expected_digest, struct storage_blob_writer **ret,
@@ -84,8 +84,10 @@ int storage_blob_writer_finish(struct storage_blob_writer *w, struct hutch_error
         storage_sha256_final_hex(w->hash, w->digest);
         w->hash = storage_sha256_free(w->hash);
         w->finished = true;
-        if (w->expected[0] && !STREQ(w->expected, w->digest))
+        if (w->expected[0] && !STREQ(w->expected, w->digest)) {
+                w->bad = true;
                 return hutch_error_set(err, 0, "digest mismatch: expected %s, got %s", w->expected, w->digest);
+        }
         return 0;
 }
 
@@ -123,6 +125,8 @@ int storage_blob_writer_commit(struct storage_blob_writer *w, struct hutch_error
                 if (r < 0)
                         return r;
         }
+        if (w->bad)
+                return hutch_error_set(err, 0, "refusing to store blob %s: it did not verify", w->digest);
         if (w->committed)
                 return 0;
         hex = storage_digest_hex(w->digest);
