@@ -19,6 +19,9 @@
 # HUTCH_TEST_NO_BENCH=1 skip the fuzz runs and the benchmark;
 # HUTCH_TEST_FUZZ_SECONDS (default 20) is the time per fuzz target.
 set -uo pipefail
+# The whole script is one block, read before it runs: a checkout updated
+# during a run cannot change what runs.
+{
 
 srcdir=$(cd "$(dirname "$0")/.." && pwd)
 builddir=$srcdir/build-ci
@@ -357,3 +360,4 @@ if [ "${HUTCH_TEST_NO_BENCH:-}" != 1 ]; then
 fi
 
 finish
+}
