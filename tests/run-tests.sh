@@ -134,9 +134,9 @@ export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 # Results of an earlier run must not count as this run's.
 find . -name '*.trs' -delete
 rm -f test-suite.log
-# Each unit test binary gets HUTCH_TEST_UNIT_TIMEOUT seconds (default 300):
+# Each unit test binary gets HUTCH_TEST_UNIT_TIMEOUT seconds (default 120):
 # a hung test fails instead of hanging the run.
-make -j"$jobs" check LOG_COMPILER=timeout AM_LOG_FLAGS="-k 10 ${HUTCH_TEST_UNIT_TIMEOUT:-300}"
+make -j"$jobs" check LOG_COMPILER=timeout AM_LOG_FLAGS="-k 10 ${HUTCH_TEST_UNIT_TIMEOUT:-120}"
 check_status=$?
 unit_logs=()
 while IFS= read -r trs; do
@@ -160,7 +160,7 @@ for t in "${unit_logs[@]}"; do
         # A binary that crashed or failed without cmocka's summary still counts.
         if grep -qE '^:test-result: (FAIL|ERROR)' "$t.trs" && [ "$f" -eq 0 ]; then
                 if grep -q '^FAIL.*exit status: 124' "$t.log"; then
-                        fail "unit tests: $name timed out after ${HUTCH_TEST_UNIT_TIMEOUT:-300}s (see $t.log)"
+                        fail "unit tests: $name timed out after ${HUTCH_TEST_UNIT_TIMEOUT:-120}s (see $t.log)"
                 else
                         fail "unit tests: $name exited with a failure (see $t.log)"
                 fi
