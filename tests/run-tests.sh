@@ -17,7 +17,8 @@
 #
 # Environment: HUTCH_TEST_NO_APT=1 skips step 1; HUTCH_TEST_NO_FUZZ=1 and
 # HUTCH_TEST_NO_BENCH=1 skip the fuzz runs and the benchmark;
-# HUTCH_TEST_FUZZ_SECONDS (default 20) is the time per fuzz target.
+# HUTCH_TEST_FUZZ_SECONDS (default 20) is the time per fuzz target;
+# HUTCH_TEST_UNIT_TIMEOUT (default 120) the limit per unit test binary.
 set -uo pipefail
 # The whole script is one block, read before it runs: a checkout updated
 # during a run cannot change what runs.
