@@ -4,6 +4,7 @@
 #include "cmd/cmd-containers.h"
 #include "cmd/cmd-storage.h"
 #include "cmd/ctrlog.h"
+#include "cmd/template.h"
 #include "cmd/paths.h"
 #include "lib/cleanup.h"
 #include "lib/fs.h"
@@ -631,4 +632,150 @@ int cmd_logs(const struct cmd_command *cmd, int argc, char **argv, struct hutch_
         }
         storage_container_clear(&ct);
         return r;
+}
+
+/* ---- inspect ---- */
+
+enum { OPT_INSPECT_FORMAT = 'f', OPT_INSPECT_TYPE = 0x400 };
+
+const struct cmd_option cmd_inspect_options[] = {
+        { "format", 'f', required_argument, "TEMPLATE",
+          "Go-template subset: {{.State.Status}}, {{json .Config}}, {{index .Map \"key\"}}", OPT_INSPECT_FORMAT },
+        { "type", 0, required_argument, "TYPE", "container or image (default: whichever matches)", OPT_INSPECT_TYPE },
+        { 0 },
+};
+
+static void rfc3339(int64_t t, char *buf, size_t size)
+{
+        struct tm tm;
+        time_t tt = (time_t) t;
+        if (t == 0) {
+                snprintf(buf, size, "0001-01-01T00:00:00Z");
+                return;
+        }
+        gmtime_r(&tt, &tm);
+        strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static char *container_json(const char *root, const struct storage_container *c, bool pretty)
+{
+        yajl_gen g = yajl_gen_alloc(NULL);
+        yajl_gen_config(g, yajl_gen_beautify, pretty ? 1 : 0);
+        char when[64];
+        char *out;
+
+        yajl_gen_map_open(g);
+        hutch_json_gen_kv_string(g, "Id", c->id);
+        hutch_json_gen_kv_string(g, "Name", c->name);
+        rfc3339(c->created, when, sizeof(when));
+        hutch_json_gen_kv_string(g, "Created", when);
+        hutch_json_gen_kv_string(g, "Path", c->command && c->command[0] ? c->command[0] : "");
+        hutch_json_gen_string(g, "Args");
+        yajl_gen_array_open(g);
+        for (size_t i = 1; c->command && c->command[0] && c->command[i]; i++)
+                hutch_json_gen_string(g, c->command[i]);
+        yajl_gen_array_close(g);
+        hutch_json_gen_kv_string(g, "Image", c->image_id);
+        hutch_json_gen_kv_string(g, "ImageName", c->image);
+        hutch_json_gen_string(g, "State");
+        yajl_gen_map_open(g);
+        hutch_json_gen_kv_string(g, "Status", storage_container_status_name(c->status));
+        hutch_json_gen_kv_bool(g, "Running", c->status == STORAGE_CONTAINER_RUNNING);
+        hutch_json_gen_kv_bool(g, "Paused", false);
+        hutch_json_gen_kv_int(g, "Pid", c->pid);
+        hutch_json_gen_kv_int(g, "ExitCode", c->exit_code);
+        hutch_json_gen_kv_bool(g, "OOMKilled", false);
+        rfc3339(c->started_at, when, sizeof(when));
+        hutch_json_gen_kv_string(g, "StartedAt", when);
+        rfc3339(c->finished_at, when, sizeof(when));
+        hutch_json_gen_kv_string(g, "FinishedAt", when);
+        yajl_gen_map_close(g);
+        _cleanup_free_ char *logpath = storage_container_path(root, c->id, "ctr.log");
+        hutch_json_gen_kv_string(g, "LogPath", logpath);
+        cmd_run_gen_config(c, g);
+        yajl_gen_map_close(g);
+        out = hutch_json_gen_steal(g, NULL);
+        yajl_gen_free(g);
+        return out;
+}
+
+int cmd_inspect(const struct cmd_command *cmd, int argc, char **argv, struct hutch_error **err)
+{
+        _cleanup_free_ char *root = cmd_storage_root();
+        const char *format = NULL, *type = NULL;
+        char *optval = NULL;
+        int c, status = 0;
+        bool first = true;
+
+        while ((c = cmd_getopt(cmd, argc, argv, &optval, err)) != -1) {
+                if (c == -2)
+                        return 0;
+                if (c == -3)
+                        return -1;
+                if (c == OPT_INSPECT_FORMAT)
+                        format = optval;
+                if (c == OPT_INSPECT_TYPE) {
+                        if (!STREQ(optval, "container") && !STREQ(optval, "image"))
+                                return cmd_usage_error(cmd, err, "invalid --type '%s' (container or image)", optval);
+                        type = optval;
+                }
+        }
+        if (optind >= argc)
+                return cmd_usage_error(cmd, err, "'%s' needs at least one NAME", cmd->full_name);
+        bool any_container = false;
+        for (int i = optind; i < argc && !any_container; i++) {
+                char id[STORAGE_CONTAINER_ID_LEN + 1];
+                struct hutch_error *e = NULL;
+                any_container = storage_container_lookup(root, argv[i], id, &e) == 0;
+                hutch_error_free(e);
+        }
+        if ((type && STREQ(type, "image")) || (!type && !any_container)) {
+                /* images: the image command does it, with the same --format */
+                int n = argc - optind;
+                _cleanup_free_ char **iargv = xcalloc((size_t) n + 4, sizeof(char *));
+                int k = 0;
+                iargv[k++] = "inspect";
+                if (format) {
+                        iargv[k++] = "--format";
+                        iargv[k++] = (char *) format;
+                }
+                for (int i = optind; i < argc; i++)
+                        iargv[k++] = argv[i];
+                const struct cmd_command icmd = { "inspect", NULL,          "", NULL, cmd_image_inspect_options,
+                                                  NULL,      cmd->full_name };
+                optind = 0;
+                return cmd_image_inspect(&icmd, k, iargv, err);
+        }
+        if (!format)
+                printf("[\n");
+        for (int i = optind; i < argc; i++) {
+                struct storage_container ct = { 0 };
+                struct hutch_error *e = NULL;
+                if (find_container(root, argv[i], &ct, &e) < 0) {
+                        fprintf(stderr, "Error: %s\n", e->msg);
+                        hutch_error_free(e);
+                        status = EXIT_HUTCH_FAILED;
+                        continue;
+                }
+                _cleanup_free_ char *json = container_json(root, &ct, format == NULL);
+                storage_container_clear(&ct);
+                if (format) {
+                        yajl_val doc = hutch_json_parse(json, strlen(json), &e);
+                        char *text = doc ? cmd_template_render(format, doc, &e) : NULL;
+                        yajl_tree_free(doc);
+                        if (text == NULL) {
+                                fprintf(stderr, "Error: %s\n", e ? e->msg : "template");
+                                hutch_error_free(e);
+                                return EXIT_HUTCH_FAILED;
+                        }
+                        printf("%s\n", text);
+                        free(text);
+                } else {
+                        printf("%s%s", first ? "" : ",\n", json);
+                        first = false;
+                }
+        }
+        if (!format)
+                printf("\n]\n");
+        return status;
 }

@@ -23,6 +23,13 @@ int cmd_container_remove(const char *store_root, const char *id, struct hutch_er
 
 int cmd_exec(const struct cmd_command *cmd, int argc, char **argv, struct hutch_error **err);
 extern const struct cmd_option cmd_exec_options[];
+struct storage_container;
+/* Config, HostConfig, Mounts and NetworkSettings of `inspect` (yajl map
+ * members), from the container's recorded `run` arguments. */
+#include <yajl/yajl_gen.h>
+void cmd_run_gen_config(const struct storage_container *rec, yajl_gen g);
+int cmd_inspect(const struct cmd_command *cmd, int argc, char **argv, struct hutch_error **err);
+extern const struct cmd_option cmd_inspect_options[];
 int cmd_stop(const struct cmd_command *cmd, int argc, char **argv, struct hutch_error **err);
 int cmd_kill(const struct cmd_command *cmd, int argc, char **argv, struct hutch_error **err);
 int cmd_wait(const struct cmd_command *cmd, int argc, char **argv, struct hutch_error **err);

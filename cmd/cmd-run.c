@@ -14,6 +14,7 @@
 #include "cmd/userns.h"
 #include "lib/cleanup.h"
 #include "lib/fs.h"
+#include "lib/json.h"
 #include "lib/log.h"
 #include "lib/loop.h"
 #include "lib/proc.h"
@@ -432,7 +433,7 @@ int cmd_run_container(const struct cmd_command *cmd, int argc, char **argv, enum
 {
         _cleanup_free_ char *store_root = NULL;
         struct storage_container rec = { 0 };
-        bool keep = false, parent_of_monitor = false;
+        bool keep = false, parent_of_monitor = false, record_new = false, start_tried = false;
         int ready_fd = -1, log_pipe[3][2] = { { -1, -1 }, { -1, -1 }, { -1, -1 } };
         struct cmd_log_writer *logw = NULL;
         struct run_args a = { 0 };
@@ -531,6 +532,7 @@ int cmd_run_container(const struct cmd_command *cmd, int argc, char **argv, enum
                         r = storage_container_create(store_root, &rec, err);
                         if (r < 0)
                                 goto out;
+                        record_new = true;
                 }
                 if (mode == CMD_RUN_CREATE) {
                         printf("%s\n", id);
@@ -645,6 +647,7 @@ int cmd_run_container(const struct cmd_command *cmd, int argc, char **argv, enum
                 goto out;
         }
 
+        start_tried = true;
         r = runtime_container_start(&cfg, &container, err);
         if (r < 0)
                 goto out;
@@ -718,6 +721,11 @@ int cmd_run_container(const struct cmd_command *cmd, int argc, char **argv, enum
         }
 
 out:
+        if (r < 0 && record_new && !start_tried && mode != CMD_RUN_CREATE && !parent_of_monitor) {
+                /* refused before it ran (a bad option): no container to keep */
+                _cleanup_free_ char *dir = storage_container_path(store_root, id, NULL);
+                (void) hutch_rm_rf_at(AT_FDCWD, dir);
+        }
         if (ready_fd >= 0) {
                 /* the monitor failed before the container ran: tell the parent */
                 char msg[600];
@@ -957,4 +965,94 @@ out:
         run_args_clear(&ra);
         storage_container_clear(&rec);
         return r < 0 ? r : exit_code;
+}
+
+/* ---- inspect ---- */
+
+void cmd_run_gen_config(const struct storage_container *rec, yajl_gen g)
+{
+        struct run_args ra = { 0 };
+        struct hutch_error *e = NULL;
+        bool ok = container_run_args(rec, &ra, &e) == 0;
+
+        hutch_error_free(e);
+        hutch_json_gen_string(g, "Config");
+        yajl_gen_map_open(g);
+        hutch_json_gen_kv_string(g, "Hostname", ok && ra.hostname ? ra.hostname : NULL);
+        hutch_json_gen_kv_string(g, "User", ok ? ra.user : NULL);
+        hutch_json_gen_kv_string(g, "WorkingDir", ok ? ra.workdir : NULL);
+        hutch_json_gen_string(g, "Env");
+        yajl_gen_array_open(g);
+        for (size_t i = 0; ok && ra.env && ra.env[i]; i++)
+                hutch_json_gen_string(g, ra.env[i]);
+        yajl_gen_array_close(g);
+        hutch_json_gen_string(g, "Cmd");
+        yajl_gen_array_open(g);
+        for (size_t i = 0; rec->command && rec->command[i]; i++)
+                hutch_json_gen_string(g, rec->command[i]);
+        yajl_gen_array_close(g);
+        hutch_json_gen_kv_string(g, "Image", rec->image);
+        hutch_json_gen_kv_string(g, "StopSignal", rec->stop_signal);
+        yajl_gen_map_close(g);
+
+        hutch_json_gen_string(g, "HostConfig");
+        yajl_gen_map_open(g);
+        hutch_json_gen_kv_bool(g, "AutoRemove", rec->auto_remove);
+        hutch_json_gen_kv_bool(g, "Privileged", ok && ra.privileged);
+        hutch_json_gen_kv_bool(g, "ReadonlyRootfs", ok && ra.readonly);
+        hutch_json_gen_kv_string(g, "NetworkMode", ok && ra.network ? ra.network : "slirp");
+        yajl_gen_map_close(g);
+
+        hutch_json_gen_string(g, "Mounts");
+        yajl_gen_array_open(g);
+        for (size_t i = 0; ok && ra.volumes && ra.volumes[i]; i++) {
+                struct cmd_volume v;
+                struct hutch_error *ve = NULL;
+                if (cmd_parse_volume(ra.volumes[i], &v, &ve) < 0) {
+                        hutch_error_free(ve);
+                        continue;
+                }
+                yajl_gen_map_open(g);
+                hutch_json_gen_kv_string(g, "Type", "bind");
+                hutch_json_gen_kv_string(g, "Source", v.source);
+                hutch_json_gen_kv_string(g, "Destination", v.destination);
+                hutch_json_gen_kv_bool(g, "RW", !v.readonly);
+                yajl_gen_map_close(g);
+                cmd_volume_clear(&v);
+        }
+        yajl_gen_array_close(g);
+
+        /* published ports as given ("8080:80/tcp"), Docker's map shape */
+        hutch_json_gen_string(g, "NetworkSettings");
+        yajl_gen_map_open(g);
+        hutch_json_gen_string(g, "Ports");
+        yajl_gen_map_open(g);
+        for (size_t i = 0; ok && ra.net.publish && ra.net.publish[i]; i++) {
+                const char *spec = ra.net.publish[i];
+                const char *last = strrchr(spec, ':');
+                _cleanup_free_ char *ctr = xstrdup(last ? last + 1 : spec);
+                _cleanup_free_ char *host = last ? xstrndup(spec, (size_t) (last - spec)) : xstrdup("");
+                const char *hip = "", *hport = host;
+                char *colon = strrchr(host, ':');
+                if (colon) {
+                        *colon = '\0';
+                        hip = host;
+                        hport = colon + 1;
+                }
+                if (strchr(ctr, '/') == NULL) {
+                        char *t = xasprintf("%s/tcp", ctr);
+                        free(ctr);
+                        ctr = t;
+                }
+                hutch_json_gen_string(g, ctr);
+                yajl_gen_array_open(g);
+                yajl_gen_map_open(g);
+                hutch_json_gen_kv_string(g, "HostIp", hip);
+                hutch_json_gen_kv_string(g, "HostPort", hport);
+                yajl_gen_map_close(g);
+                yajl_gen_array_close(g);
+        }
+        yajl_gen_map_close(g);
+        yajl_gen_map_close(g);
+        run_args_clear(&ra);
 }

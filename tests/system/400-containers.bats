@@ -191,3 +191,25 @@ wait_for_logs() {
         run_hutch 125 exec ex true
         assert_match "$stderr" "is not running"
 }
+
+@test "containers: inspect shows State, Config, Mounts and Ports; --format templates" {
+        run_hutch run -d --name insp -v "$BATS_TEST_TMPDIR:/host:ro" -p 127.0.0.1:18080:80 bb:1 sleep 1000
+        run_hutch inspect insp
+        assert_equal "$(jq -r '.[0].State.Status' <<<"$output")" "running"
+        assert_equal "$(jq -r '.[0].State.Running' <<<"$output")" "true"
+        assert_equal "$(jq -r '.[0].Mounts[0].Destination' <<<"$output")" "/host"
+        assert_equal "$(jq -r '.[0].Mounts[0].RW' <<<"$output")" "false"
+        assert_equal "$(jq -r '.[0].NetworkSettings.Ports["80/tcp"][0].HostPort' <<<"$output")" "18080"
+        run_hutch inspect --format '{{.State.Status}} {{.Name}} {{json .Config.Cmd}}' insp
+        assert_equal "$output" 'running insp ["sleep","1000"]'
+        run_hutch inspect -f '{{index .NetworkSettings.Ports "80/tcp"}}' insp
+        assert_match "$output" '"HostIp":"127.0.0.1"'
+        run_hutch 125 inspect -f '{{.State' insp
+        assert_match "$stderr" "invalid --format template"
+        run_hutch stop -t 1 insp
+        run_hutch inspect -f '{{.State.Status}} {{.State.ExitCode}}' insp
+        assert_match "$output" '^exited '
+        run_hutch 125 run -d --network none -p 8080:80 --name refused bb:1 true
+        run_hutch ps -aq --filter name=refused
+        assert_equal "$output" "" "a refused run leaves no container"
+}

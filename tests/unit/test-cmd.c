@@ -2,7 +2,10 @@
 #include "config.h"
 
 #include "cmd/cmd.h"
+#include "cmd/ctrlog.h"
 #include "cmd/parse-opts.h"
+#include "cmd/template.h"
+#include "lib/json.h"
 #include "lib/cleanup.h"
 #include "lib/strv.h"
 #include "lib/xalloc.h"
@@ -10,6 +13,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -161,11 +165,106 @@ static void test_getopt(void **state)
         hutch_error_clear(&err);
 }
 
+static void test_template(void **state)
+{
+        struct hutch_error *err = NULL;
+        const char *doc_text = "{\"State\":{\"Status\":\"running\",\"Pid\":42,\"Running\":true},"
+                               "\"Names\":[\"a\"],\"Ports\":{\"80/tcp\":[{\"HostPort\":\"8080\"}]},\"N\":null}";
+        yajl_val doc = hutch_json_parse(doc_text, strlen(doc_text), &err);
+        char *out;
+        (void) state;
+
+        assert_non_null(doc);
+        out = cmd_template_render("{{.State.Status}}/{{ .State.Pid }}/{{.State.Running}}\\n", doc, &err);
+        assert_string_equal(out, "running/42/true\n");
+        free(out);
+        out = cmd_template_render("{{json .Names}} {{index .Ports \"80/tcp\"}} {{.Missing.X}} {{.N}}", doc, &err);
+        assert_string_equal(out, "[\"a\"] [{\"HostPort\":\"8080\"}] <no value> <nil>");
+        free(out);
+        out = cmd_template_render("plain {{.}}", doc, &err);
+        assert_non_null(strstr(out, "\"Status\":\"running\""));
+        free(out);
+        static const char *const bad[] = { "{{.State", "{{range .Names}}", "{{index .Ports}}", "{{State}}" };
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+                assert_null(cmd_template_render(bad[i], doc, &err));
+                assert_non_null(err);
+                hutch_error_clear(&err);
+        }
+        yajl_tree_free(doc);
+}
+
+static void test_log_lines(void **state)
+{
+        int64_t ns, now = (int64_t) 1795300000 * 1000000000;
+        int stream;
+        bool partial;
+        const char *msg;
+        size_t len;
+        (void) state;
+
+        const char *l = "2026-11-22T06:44:08.469548364Z stderr P half a line";
+        assert_true(cmd_log_parse_line(l, strlen(l), &ns, &stream, &partial, &msg, &len));
+        assert_int_equal(stream, 2);
+        assert_true(partial);
+        assert_int_equal(len, strlen("half a line"));
+        assert_true(ns % 1000000000 == 469548364);
+        static const char *const bad[] = { "", "nonsense", "2026-11-22T06:44:08Z stdin F x",
+                                           "2026-11-22T06:44:08Z stdout X x", "notatime stdout F x" };
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+                assert_false(cmd_log_parse_line(bad[i], strlen(bad[i]), &ns, &stream, &partial, &msg, &len));
+        assert_int_equal(cmd_log_parse_time("10m", now, &ns), 0);
+        assert_true(ns == now - (int64_t) 600 * 1000000000);
+        assert_int_equal(cmd_log_parse_time("1795300000", now, &ns), 0);
+        assert_true(ns == now);
+        assert_int_equal(cmd_log_parse_time("2026-11-22T06:44:08Z", now, &ns), 0);
+        assert_true(cmd_log_parse_time("yesterday", now, &ns) < 0);
+}
+
+static void test_log_writer_roundtrip(void **state)
+{
+        struct hutch_error *err = NULL;
+        struct cmd_log_writer *w = NULL;
+        char dir[] = "/tmp/hutch-test-log-XXXXXX";
+        uint64_t off = 0;
+        (void) state;
+
+        assert_non_null(mkdtemp(dir));
+        _cleanup_free_ char *path = xasprintf("%s/ctr.log", dir);
+        /* a tiny limit: the log rotates while we write */
+        assert_int_equal(cmd_log_writer_open(path, 200, &w, &err), 0);
+        for (int i = 0; i < 20; i++) {
+                char line[32];
+                int n = snprintf(line, sizeof(line), "line %d\n", i);
+                cmd_log_writer_add(w, i % 2 ? 2 : 1, line, (size_t) n);
+        }
+        cmd_log_writer_add(w, 1, "no newline", 10);
+        w = cmd_log_writer_free(w);
+
+        struct cmd_log_read_options o = { .tail = 3 };
+        char *out_buf = NULL, *err_buf = NULL;
+        size_t out_len = 0, err_len = 0;
+        FILE *out = open_memstream(&out_buf, &out_len), *errf = open_memstream(&err_buf, &err_len);
+        assert_int_equal(cmd_log_print(path, &o, out, errf, &off, &err), 0);
+        fclose(out);
+        fclose(errf);
+        assert_string_equal(out_buf, "line 18\nno newline");
+        assert_string_equal(err_buf, "line 19\n");
+        free(out_buf);
+        free(err_buf);
+        _cleanup_free_ char *old = xasprintf("%s.1", path);
+        assert_int_equal(access(old, F_OK), 0);
+        (void) unlink(old);
+        (void) unlink(path);
+        (void) rmdir(dir);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_env_file),   cmocka_unit_test(test_env_arg), cmocka_unit_test(test_volume),
-                cmocka_unit_test(test_clean_path), cmocka_unit_test(test_getopt),
+                cmocka_unit_test(test_env_file),  cmocka_unit_test(test_env_arg),
+                cmocka_unit_test(test_volume),    cmocka_unit_test(test_clean_path),
+                cmocka_unit_test(test_getopt),    cmocka_unit_test(test_template),
+                cmocka_unit_test(test_log_lines), cmocka_unit_test(test_log_writer_roundtrip),
         };
         return cmocka_run_group_tests_name("cmd", tests, NULL, NULL);
 }
