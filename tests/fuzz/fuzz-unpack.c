@@ -8,7 +8,7 @@
  *
  * Each layer is unpacked into BASE/root; BASE/sentinel/keep sits next to it
  * and must be untouched afterwards, and nothing else may appear in BASE.
- * Caps are small so that bombs end quickly. */
+ * Caps are small so that bombs end quickly.  Run with -dict=tests/fuzz/unpack.dict. */
 #include "config.h"
 
 #include "lib/fs.h"
