@@ -49,7 +49,7 @@ int cmd_create(const struct cmd_command *cmd, int argc, char **argv, struct hutc
 enum { OPT_ATTACH = 'a' };
 
 const struct cmd_option cmd_start_options[] = {
-        { "attach", 'a', no_argument, NULL, "attach to the container's output and wait for it (required for now)",
+        { "attach", 'a', no_argument, NULL, "run in the foreground with the container's output (default: detached)",
           OPT_ATTACH },
         { 0 },
 };
@@ -73,11 +73,8 @@ int cmd_start(const struct cmd_command *cmd, int argc, char **argv, struct hutch
         }
         if (optind + 1 != argc)
                 return cmd_usage_error(cmd, err, "'%s' needs exactly one CONTAINER", cmd->full_name);
-        if (!attach)
-                return cmd_usage_error(cmd, err,
-                                       "starting a container in the background needs the container monitor, which "
-                                       "hutch does not have yet: use 'hutch start -a'");
-        r = storage_container_lookup(root, argv[optind], id, err);
+        const char *name = argv[optind];
+        r = storage_container_lookup(root, name, id, err);
         if (r < 0)
                 return r;
         r = storage_container_load(root, id, &rec, err);
@@ -94,7 +91,10 @@ int cmd_start(const struct cmd_command *cmd, int argc, char **argv, struct hutch
                 "run", NULL, "Run a command in a new container", NULL, cmd_run_options, NULL, "hutch start"
         };
         optind = 0;
-        r = cmd_run_container(&run_cmd, (int) n + 1, run_argv, CMD_RUN_FOREGROUND, id, err);
+        r = cmd_run_container(&run_cmd, (int) n + 1, run_argv, attach ? CMD_RUN_START_ATTACHED : CMD_RUN_START_DETACHED,
+                              id, err);
+        if (r == 0 && !attach)
+                printf("%s\n", name);
         storage_container_clear(&rec);
         return r;
 }
@@ -777,5 +777,113 @@ int cmd_inspect(const struct cmd_command *cmd, int argc, char **argv, struct hut
         }
         if (!format)
                 printf("\n]\n");
+        return status;
+}
+
+/* ---- rename, restart, container prune ---- */
+
+const struct cmd_option cmd_rename_options[] = { { 0 } };
+
+int cmd_rename(const struct cmd_command *cmd, int argc, char **argv, struct hutch_error **err)
+{
+        _cleanup_free_ char *root = cmd_storage_root();
+        _cleanup_close_ int lock = -1;
+        struct storage_container rec = { 0 }, *list = NULL;
+        char id[STORAGE_CONTAINER_ID_LEN + 1];
+        char *optval = NULL;
+        size_t n = 0;
+        int c, r;
+
+        while ((c = cmd_getopt(cmd, argc, argv, &optval, err)) != -1) {
+                if (c == -2)
+                        return 0;
+                if (c == -3)
+                        return -1;
+        }
+        if (argc - optind != 2)
+                return cmd_usage_error(cmd, err, "'%s' needs a CONTAINER and a NEW_NAME", cmd->full_name);
+        const char *new_name = argv[optind + 1];
+        if (!storage_container_name_valid(new_name))
+                return hutch_error_set(err, 0, "invalid container name '%s'", new_name);
+        lock = storage_containers_lock(root, err);
+        if (lock < 0)
+                return lock;
+        r = storage_container_lookup(root, argv[optind], id, err);
+        if (r < 0)
+                return r;
+        r = storage_container_list(root, &list, &n, err);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n; i++)
+                if (STREQ(list[i].name, new_name) && !STREQ(list[i].id, id)) {
+                        storage_container_list_free(list, n);
+                        return hutch_error_set(err, 0, "the container name '%s' is already in use", new_name);
+                }
+        storage_container_list_free(list, n);
+        r = storage_container_load(root, id, &rec, err);
+        if (r == 0) {
+                free(rec.name);
+                rec.name = xstrdup(new_name);
+                r = storage_container_save(root, &rec, err);
+        }
+        storage_container_clear(&rec);
+        return r;
+}
+
+int cmd_restart(const struct cmd_command *cmd, int argc, char **argv, struct hutch_error **err)
+{
+        /* stop (same options), then start each one detached */
+        int r = cmd_stop(cmd, argc, argv, err);
+        if (r != 0)
+                return r;
+        for (int i = optind; i < argc; i++) {
+                char *sargv[] = { "start", argv[i], NULL };
+                const struct cmd_command scmd = { "start", NULL, "", NULL, cmd_start_options, NULL, "hutch restart" };
+                optind = 0;
+                r = cmd_start(&scmd, 2, sargv, err);
+                if (r != 0)
+                        return r;
+        }
+        return 0;
+}
+
+const struct cmd_option cmd_container_prune_options[] = {
+        { "force", 'f', no_argument, NULL, "do not ask (hutch never asks)", 'f' },
+        { 0 },
+};
+
+int cmd_container_prune(const struct cmd_command *cmd, int argc, char **argv, struct hutch_error **err)
+{
+        _cleanup_free_ char *root = cmd_storage_root();
+        struct storage_container *list = NULL;
+        char *optval = NULL;
+        size_t n = 0;
+        int c, r, status = 0;
+
+        while ((c = cmd_getopt(cmd, argc, argv, &optval, err)) != -1) {
+                if (c == -2)
+                        return 0;
+                if (c == -3)
+                        return -1;
+        }
+        if (optind < argc)
+                return cmd_usage_error(cmd, err, "'%s' accepts no arguments", cmd->full_name);
+        r = storage_container_list(root, &list, &n, err);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n; i++) {
+                struct hutch_error *e = NULL;
+                refresh_state(&list[i]);
+                if (list[i].status == STORAGE_CONTAINER_RUNNING)
+                        continue;
+                if (cmd_container_remove(root, list[i].id, &e) < 0) {
+                        fprintf(stderr, "Error: %s\n", e->msg);
+                        hutch_error_free(e);
+                        status = EXIT_HUTCH_FAILED;
+                        continue;
+                }
+                printf("%s\n", list[i].id);
+        }
+        storage_container_list_free(list, n);
         return status;
 }

@@ -7,6 +7,8 @@
 enum cmd_run_mode {
         CMD_RUN_FOREGROUND = 0, /* run (or start -a): create if needed, run attached */
         CMD_RUN_CREATE,         /* create: record the container and print its ID */
+        CMD_RUN_START_ATTACHED, /* start -a: run a recorded container in the foreground */
+        CMD_RUN_START_DETACHED, /* start: run a recorded container under a detached monitor */
 };
 
 /* The body of `hutch run`: argv[0] is the command name, the rest `run`'s
@@ -30,6 +32,11 @@ struct storage_container;
 void cmd_run_gen_config(const struct storage_container *rec, yajl_gen g);
 int cmd_inspect(const struct cmd_command *cmd, int argc, char **argv, struct hutch_error **err);
 extern const struct cmd_option cmd_inspect_options[];
+int cmd_rename(const struct cmd_command *cmd, int argc, char **argv, struct hutch_error **err);
+int cmd_restart(const struct cmd_command *cmd, int argc, char **argv, struct hutch_error **err);
+int cmd_container_prune(const struct cmd_command *cmd, int argc, char **argv, struct hutch_error **err);
+extern const struct cmd_option cmd_rename_options[];
+extern const struct cmd_option cmd_container_prune_options[];
 int cmd_stop(const struct cmd_command *cmd, int argc, char **argv, struct hutch_error **err);
 int cmd_kill(const struct cmd_command *cmd, int argc, char **argv, struct hutch_error **err);
 int cmd_wait(const struct cmd_command *cmd, int argc, char **argv, struct hutch_error **err);

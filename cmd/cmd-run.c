@@ -417,7 +417,25 @@ static int choose_rootfs_mode(struct runtime_rootfs *rootfs, struct hutch_error 
 static void record_save(const char *root, const struct storage_container *rec)
 {
         struct hutch_error *e = NULL;
-        if (storage_container_save(root, rec, &e) < 0) {
+        struct storage_container cur = { 0 };
+        int r;
+
+        /* Only the state is ours to change: the name may have been renamed
+         * since we loaded it. */
+        if (storage_container_load(root, rec->id, &cur, &e) == 0) {
+                cur.status = rec->status;
+                cur.exit_code = rec->exit_code;
+                cur.pid = rec->pid;
+                cur.pid_start = rec->pid_start;
+                cur.started_at = rec->started_at;
+                cur.finished_at = rec->finished_at;
+                r = storage_container_save(root, &cur, &e);
+                storage_container_clear(&cur);
+        } else {
+                hutch_error_clear(&e);
+                r = storage_container_save(root, rec, &e);
+        }
+        if (r < 0) {
                 log_warn("%s, ignoring", e->msg);
                 hutch_error_free(e);
         }
@@ -455,6 +473,11 @@ int cmd_run_container(const struct cmd_command *cmd, int argc, char **argv, enum
         r = parse_args(cmd, argc, argv, &a, err);
         if (r != 0)
                 goto out;
+        /* `start` decides how a recorded container runs, whatever `run` said */
+        if (mode == CMD_RUN_START_ATTACHED)
+                a.detach = false;
+        else if (mode == CMD_RUN_START_DETACHED)
+                a.detach = true;
 
         if (a.rootfs) {
                 rootfs = absolute_dir(a.rootfs, "root filesystem", err);
@@ -614,7 +637,8 @@ int cmd_run_container(const struct cmd_command *cmd, int argc, char **argv, enum
                         goto out;
                 if (r == 1) {
                         parent_of_monitor = true;
-                        printf("%s\n", id);
+                        if (mode != CMD_RUN_START_DETACHED)
+                                printf("%s\n", id);
                         exit_code = 0;
                         r = 0;
                         goto out;

@@ -67,8 +67,6 @@ teardown() {
         run_hutch 125 rm no-such-container
         assert_match "$stderr" "no such container"
         run_hutch 125 start -a no-such-container
-        run_hutch 125 start twin
-        assert_match "$stderr" "start -a"
         run_hutch rm twin
 }
 
@@ -212,4 +210,26 @@ wait_for_logs() {
         run_hutch 125 run -d --network none -p 8080:80 --name refused bb:1 true
         run_hutch ps -aq --filter name=refused
         assert_equal "$output" "" "a refused run leaves no container"
+}
+
+@test "containers: start without -a runs detached; rename; restart; container prune" {
+        run_hutch create --network none --name s1 bb:1 sh -c 'echo started; sleep 1000'
+        run_hutch start s1
+        assert_equal "$output" "s1"
+        run_hutch ps --format json
+        assert_equal "$(jq -r '.[0].State' <<<"$output")" "running"
+        run_hutch rename s1 s2
+        run_hutch 125 rename s2 'bad/name'
+        run_hutch restart -t 1 s2
+        run_hutch ps --format json
+        assert_equal "$(jq -r '.[0].Names[0]' <<<"$output")" "s2" "the monitor keeps the new name"
+        assert_equal "$(jq -r '.[0].State' <<<"$output")" "running"
+        run_hutch logs s2
+        assert_equal "$output" "$(printf 'started\nstarted')"
+        run_hutch run --network none --name done1 bb:1 true
+        run_hutch container prune
+        assert_match "$output" '^[0-9a-f]{64}$'
+        run_hutch ps -a --format json
+        assert_equal "$(jq -r 'length' <<<"$output")" "1" "the running container stays"
+        run_hutch stop -t 1 s2
 }
