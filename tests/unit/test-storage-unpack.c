@@ -101,6 +101,17 @@ static size_t count_dir(const char *path)
         return n;
 }
 
+static void assert_no_xattrs(const char *path)
+{
+        char names[4096];
+        ssize_t n = llistxattr(path, names, sizeof(names));
+
+        assert_true(n >= 0);
+        for (ssize_t i = 0; i < n; i += (ssize_t) strlen(names + i) + 1)
+                if (strncmp(names + i, "security.selinux", 16) != 0 && strncmp(names + i, "security.smack", 14) != 0)
+                        fail_msg("'%s' has xattr '%s'", path, names + i);
+}
+
 /* Nothing outside root changed. */
 static void assert_outside_clean(void)
 {
@@ -125,6 +136,9 @@ static void assert_outside_clean(void)
         assert_int_equal(read(fd, buf, sizeof(buf)), 4);
         assert_memory_equal(buf, "keep", 4);
         close(fd);
+        /* No xattr was set through a link either (an LSM label may be there). */
+        assert_no_xattrs(path);
+        assert_no_xattrs(sentinel);
 }
 
 /* ---- building layers ---- */
@@ -1144,6 +1158,29 @@ static void test_breakouts(void **state)
                 { "opaque through symlink to outside",
                   true,
                   { { .path = "s", .type = AE_IFLNK, .data = "@" }, { .path = "s/.wh..wh..opq" } } },
+                { "whiteout of a symlink to outside",
+                  false,
+                  { { .path = "s", .type = AE_IFLNK, .data = "@/keep" }, { .path = ".wh.s" } } },
+                { "whiteout of a symlink to an outside dir",
+                  false,
+                  { { .path = "s", .type = AE_IFLNK, .data = "@" },
+                    { .path = ".wh.s" },
+                    { .path = "s/.wh..wh..opq" } } },
+                { "xattrs on a symlink to outside",
+                  false,
+                  { { .path = "s",
+                      .type = AE_IFLNK,
+                      .data = "@/keep",
+                      .xattr_names = { "user.evil", "security.capability" },
+                      .xattr_values = { "x", "0123456789abcdefghij" } },
+                    { .path = "t",
+                      .type = AE_IFLNK,
+                      .data = "@",
+                      .xattr_names = { "user.overlay.opaque", "trusted.overlay.opaque" },
+                      .xattr_values = { "y", "y" } } } },
+                { "owner and mode of a symlink to outside",
+                  false,
+                  { { .path = "s", .type = AE_IFLNK, .data = "@/keep", .uid = 1234, .gid = 1234, .perm = 04777 } } },
                 { "dangling symlink parent",
                   true,
                   { { .path = "s", .type = AE_IFLNK, .data = "@/nonexistent" }, { .path = "s/x", .data = "x" } } },
