@@ -889,12 +889,21 @@ static const char *entry_name(struct archive_entry *entry)
         return name ? name : archive_entry_pathname_utf8(entry);
 }
 
-static bool has_whiteout_dir(const char *path, const char *base)
+/* 0: no directory of path (before base) has a whiteout name; 1: one is aufs
+ * metadata (".wh..wh.plnk/..."), skipped; -1: one is a whiteout used as a
+ * directory, an error. */
+static int whiteout_in_dirs(const char *path, const char *base)
 {
-        for (const char *p = path; p < base; p++)
-                if ((p == path || p[-1] == '/') && strncmp(p, WH_PREFIX, WH_PREFIX_LEN) == 0)
-                        return true;
-        return false;
+        int r = 0;
+
+        for (const char *p = path; p < base; p++) {
+                if ((p != path && p[-1] != '/') || strncmp(p, WH_PREFIX, WH_PREFIX_LEN) != 0)
+                        continue;
+                if (strncmp(p, WH_META_PREFIX, strlen(WH_META_PREFIX)) != 0)
+                        return -1;
+                r = 1;
+        }
+        return r;
 }
 
 static int unpack_entry(struct unpack_ctx *c, struct archive_entry *entry, const char *name, struct hutch_error **err)
@@ -917,8 +926,13 @@ static int unpack_entry(struct unpack_ctx *c, struct archive_entry *entry, const
         }
         parent_buf = xstrdup(path);
         split_path(parent_buf, &parent, &base);
-        if (has_whiteout_dir(path, path + (base - parent_buf)))
+        int wh = whiteout_in_dirs(path, path + (base - parent_buf));
+        if (wh < 0)
                 return hutch_error_set(err, EINVAL, "whiteout name used as a directory");
+        if (wh > 0) {
+                log_debug("skipping aufs metadata '%s'", name);
+                return 0;
+        }
 
         type = archive_entry_filetype(entry);
         if (strncmp(base, WH_PREFIX, WH_PREFIX_LEN) == 0) {

@@ -906,6 +906,8 @@ static void test_whiteouts_overlay(void **state)
                 { .path = "sd/", .type = AE_IFDIR },
                 { .path = ".wh.sd" },         /* a directory of this layer becomes opaque */
                 { .path = "a/.wh..wh.plnk" }, /* aufs metadata: ignored */
+                { .path = ".wh..wh.plnk/", .type = AE_IFDIR },
+                { .path = ".wh..wh.plnk/123.456", .data = "aufs hardlink store" },
                 { .path = ".wh.wd" },
                 { .path = "wd/", .type = AE_IFDIR }, /* replaces the whiteout: opaque */
         };
@@ -919,6 +921,7 @@ static void test_whiteouts_overlay(void **state)
         assert_true(S_ISCHR(lstat_in_root("missing/parent/x").st_mode));
         assert_false(exists_in_root("a/.wh.gone"));
         assert_false(exists_in_root("a/.wh..wh.plnk"));
+        assert_false(exists_in_root(".wh..wh.plnk"));
         assert_true(S_ISREG(lstat_in_root("same").st_mode));
         assert_true(exists_in_root("c/new"));
         char path[400], val[8];
