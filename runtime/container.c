@@ -29,6 +29,7 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <linux/keyctl.h>
 #include <linux/sched.h>
 #include <sys/mount.h>
 
@@ -356,12 +357,27 @@ static __attribute__((noreturn)) void child_process(struct child *c)
                 child_fail(c, 126, err);
         }
 
-        if (!cfg->security.privileged) {
-                r = runtime_caps_drop_bounding(cfg->security.caps);
+        /* A session keyring of our own: the host user's keys stay out of
+         * reach (the seccomp filter refuses keyctl afterwards). */
+        (void) syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, NULL);
+
+        /* Without no_new_privs, installing a filter needs CAP_SYS_ADMIN,
+         * which we hold only until the capabilities are dropped: load it
+         * first then (the profile allows what the rest needs). */
+        bool seccomp_early = cfg->security.seccomp && !cfg->security.no_new_privs;
+        if (seccomp_early) {
+                r = runtime_seccomp_load(cfg->security.seccomp);
                 if (r < 0) {
-                        hutch_error_set(&err, r, "drop capabilities");
+                        hutch_error_set(&err, r, "load the seccomp filter");
                         child_fail(c, 125, err);
                 }
+        }
+        /* --privileged means every capability of the user namespace, less
+         * what --cap-drop removed: the set is computed by the caller. */
+        r = runtime_caps_drop_bounding(cfg->security.caps);
+        if (r < 0) {
+                hutch_error_set(&err, r, "drop capabilities");
+                child_fail(c, 125, err);
         }
         if (user.n_groups > 0 && setgroups(user.n_groups, user.groups) < 0 && errno != EPERM) {
                 hutch_error_set(&err, errno, "set supplementary groups");
@@ -377,7 +393,7 @@ static __attribute__((noreturn)) void child_process(struct child *c)
                                 (unsigned) user.uid);
                 child_fail(c, 125, err);
         }
-        r = runtime_caps_apply(cfg->security.privileged ? runtime_caps_all() : cfg->security.caps, user.uid == 0);
+        r = runtime_caps_apply(cfg->security.caps, user.uid == 0);
         if (r < 0) {
                 hutch_error_set(&err, r, "set capabilities");
                 child_fail(c, 125, err);
@@ -387,7 +403,7 @@ static __attribute__((noreturn)) void child_process(struct child *c)
                 child_fail(c, 125, err);
         }
         reset_signals();
-        if (cfg->security.seccomp && !cfg->security.privileged) {
+        if (cfg->security.seccomp && !seccomp_early) {
                 r = runtime_seccomp_load(cfg->security.seccomp);
                 if (r < 0) {
                         hutch_error_set(&err, r, "load the seccomp filter");

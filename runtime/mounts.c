@@ -575,7 +575,11 @@ static int setup_sys(const struct runtime_config *cfg, int rootfd, struct hutch_
         r = mount_on_fd("/sys", sysfd, "/sys", NULL, MS_BIND | MS_REC, NULL, err);
         if (r < 0)
                 return r;
-        return remount_readonly(hutch_fd_path(sysfd, path, sizeof(path)), true, err);
+        /* reopen: the old fd is below the new mount */
+        _cleanup_close_ int top = hutch_open_in_root(rootfd, "/sys", O_PATH | O_NOFOLLOW | O_DIRECTORY, 0);
+        if (top < 0)
+                return hutch_error_set(err, -top, "open the container's /sys");
+        return remount_readonly(hutch_fd_path(top, path, sizeof(path)), true, err);
 }
 
 static int mask_paths(const struct runtime_config *cfg, int rootfd, struct hutch_error **err)
