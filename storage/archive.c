@@ -43,6 +43,13 @@ struct load_ctx {
         size_t n;
         char *tmp_rel; /* tmp/load-XXXXXX */
         unsigned seq;
+        /* Verified but not yet in the store: moved in by commit_staged()
+         * once every image of the archive checked out. */
+        char **pending_layers; /* "rel\nchain-hex" */
+        struct storage_blob_writer **pending_blobs;
+        size_t n_pending_blobs;
+        char **pending_manifests; /* manifest documents to store as blobs */
+        size_t *pending_manifest_lens;
 };
 
 static void load_ctx_clear(struct load_ctx *c)
@@ -54,6 +61,12 @@ static void load_ctx_clear(struct load_ctx *c)
                 free(c->m[i].data);
         }
         free(c->m);
+        hutch_strv_free(c->pending_layers);
+        free(c->pending_blobs);
+        for (char **m = c->pending_manifests; m && *m; m++)
+                free(*m);
+        free(c->pending_manifests);
+        free(c->pending_manifest_lens);
         if (c->tmp_rel) {
                 int r = hutch_rm_rf_at(c->s->root_fd, c->tmp_rel);
                 if (r < 0)
@@ -360,6 +373,58 @@ out:
         return r;
 }
 
+static bool layer_pending(struct load_ctx *c, const char *chain_id)
+{
+        const char *hex = storage_digest_hex(chain_id);
+
+        for (char **p = c->pending_layers; p && *p; p++) {
+                const char *nl = strchr(*p, '\n');
+                if (nl && STREQ(nl + 1, hex))
+                        return true;
+        }
+        return false;
+}
+
+/* Moves what every image of the archive needs into the store: layers into
+ * layers/, blobs into blobs/.  Only called once all of them verified. */
+static int commit_staged(struct load_ctx *c, struct storage_images *loaded, struct hutch_error **err)
+{
+        struct storage_store *s = c->s;
+        int r;
+
+        for (char **p = c->pending_layers; p && *p; p++) {
+                char *nl = strchr(*p, '\n');
+                *nl = '\0';
+                if (syscall(SYS_renameat2, s->root_fd, *p, s->layers_fd, nl + 1, 1 /* RENAME_NOREPLACE */) < 0) {
+                        if (errno != EEXIST && errno != ENOTEMPTY)
+                                return hutch_error_set(err, errno, "store layer %s", nl + 1);
+                        /* another command unpacked the same layer meanwhile */
+                        (void) hutch_rm_rf_at(s->root_fd, *p);
+                }
+                *nl = '\n';
+        }
+        for (size_t i = 0; i < c->n_pending_blobs; i++) {
+                r = storage_blob_writer_commit(c->pending_blobs[i], err);
+                if (r < 0)
+                        return r;
+        }
+        for (size_t i = 0; c->pending_manifests && c->pending_manifests[i]; i++) {
+                char d[STORAGE_DIGEST_BUFSIZE];
+                r = storage_blob_put(s, c->pending_manifests[i], c->pending_manifest_lens[i], d, err);
+                if (r < 0)
+                        return r;
+                if (i < loaded->n && !STREQ(d, loaded->v[i].manifest))
+                        return hutch_error_set(err, 0, "internal error: manifest digest changed");
+        }
+        return 0;
+}
+
+static void pend_blob(struct load_ctx *c, struct storage_blob_writer *w)
+{
+        c->pending_blobs = xreallocarray(c->pending_blobs, c->n_pending_blobs + 1, sizeof(*c->pending_blobs));
+        c->pending_blobs[c->n_pending_blobs++] = w;
+}
+
 /* Makes layers/<chain> from the staged blob w (or checks that the blob
  * matches the layer already there).  *ret_size gets the uncompressed size. */
 static int install_layer(struct load_ctx *c, struct storage_blob_writer *w, const char *diff_id, const char *chain_id,
@@ -375,7 +440,7 @@ static int install_layer(struct load_ctx *c, struct storage_blob_writer *w, cons
         fd = storage_blob_writer_reopen(w, err);
         if (fd < 0)
                 return fd;
-        if (storage_store_layer_exists(s, chain_id)) {
+        if (storage_store_layer_exists(s, chain_id) || layer_pending(c, chain_id)) {
                 char got[STORAGE_DIGEST_BUFSIZE];
                 uint64_t size = 0;
                 r = hash_uncompressed(fd, got, &size, err);
@@ -399,13 +464,7 @@ static int install_layer(struct load_ctx *c, struct storage_blob_writer *w, cons
         if (res.devices_skipped)
                 log_warn("layer %s: %llu device nodes skipped (containers cannot create them)", o.expected_digest,
                          (unsigned long long) res.devices_skipped);
-        if (syscall(SYS_renameat2, s->root_fd, rel, s->layers_fd, storage_digest_hex(chain_id),
-                    1 /* RENAME_NOREPLACE */) < 0) {
-                if (errno != EEXIST && errno != ENOTEMPTY)
-                        return hutch_error_set(err, errno, "store layer %s", chain_id);
-                /* another command unpacked the same layer meanwhile */
-                (void) hutch_rm_rf_at(s->root_fd, rel);
-        }
+        hutch_strv_push(&c->pending_layers, xasprintf("%s\n%s", rel, storage_digest_hex(chain_id)));
         *ret_size = (int64_t) res.uncompressed_size;
         return 0;
 }
@@ -469,17 +528,18 @@ static int install_image(struct load_ctx *c, const char *manifest, size_t manife
                 L->blob_size = (int64_t) storage_blob_writer_size(layers[i]->w);
                 img.n_layers++;
         }
-        for (size_t i = 0; i < n; i++) {
-                r = storage_blob_writer_commit(layers[i]->w, err);
-                if (r < 0)
-                        goto fail;
+        for (size_t i = 0; i < n; i++)
+                pend_blob(c, layers[i]->w);
+        pend_blob(c, config->w);
+        {
+                size_t k = hutch_strv_length(c->pending_manifests);
+                c->pending_manifests = xreallocarray(c->pending_manifests, k + 2, sizeof(char *));
+                c->pending_manifests[k] = xstrndup(manifest, manifest_len);
+                c->pending_manifests[k + 1] = NULL;
+                c->pending_manifest_lens = xreallocarray(c->pending_manifest_lens, k + 1, sizeof(size_t));
+                c->pending_manifest_lens[k] = manifest_len;
         }
-        r = storage_blob_writer_commit(config->w, err);
-        if (r < 0)
-                goto fail;
-        r = storage_blob_put(c->s, manifest, manifest_len, img.manifest, err);
-        if (r < 0)
-                goto fail;
+        storage_digest_buffer(manifest, manifest_len, img.manifest);
         img.manifest_size = (int64_t) manifest_len;
         *ret = img;
         return 0;
@@ -774,6 +834,9 @@ int storage_archive_load(struct storage_store *s, int fd, const struct storage_u
                                     "index.json");
         if (r < 0)
                 goto out;
+        r = commit_staged(&c, &loaded, err);
+        if (r < 0)
+                goto out;
         r = commit_records(s, &loaded, err);
         if (r < 0)
                 goto out;
@@ -879,6 +942,9 @@ int storage_archive_import(struct storage_store *s, int fd, const struct storage
         if (r < 0)
                 goto out_m;
         images_push(&loaded, &img);
+        r = commit_staged(&c, &loaded, err);
+        if (r < 0)
+                goto out_m;
         r = commit_records(s, &loaded, err);
         if (r < 0)
                 goto out_m;
@@ -903,6 +969,21 @@ static int write_header(struct archive *a, const char *name, uint64_t size, stru
         archive_entry_set_filetype(e, AE_IFREG);
         archive_entry_set_perm(e, 0644);
         archive_entry_set_size(e, (la_int64_t) size);
+        archive_entry_set_mtime(e, 0, 0);
+        if (archive_write_header(a, e) != ARCHIVE_OK)
+                r = archive_fail(a, err, "write the archive");
+        archive_entry_free(e);
+        return r;
+}
+
+static int write_dir(struct archive *a, const char *name, struct hutch_error **err)
+{
+        struct archive_entry *e = archive_entry_new();
+        int r = 0;
+
+        archive_entry_set_pathname(e, name);
+        archive_entry_set_filetype(e, AE_IFDIR);
+        archive_entry_set_perm(e, 0755);
         archive_entry_set_mtime(e, 0, 0);
         if (archive_write_header(a, e) != ARCHIVE_OK)
                 r = archive_fail(a, err, "write the archive");
@@ -1025,6 +1106,10 @@ static int save_oci(struct storage_store *s, struct archive *a, const struct sto
         int r;
 
         r = write_buf(a, "oci-layout", layout, strlen(layout), err);
+        if (r == 0)
+                r = write_dir(a, "blobs/", err);
+        if (r == 0)
+                r = write_dir(a, "blobs/sha256/", err);
         if (r < 0)
                 goto out;
         yajl_gen_map_open(g);
