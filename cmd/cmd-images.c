@@ -4,9 +4,11 @@
 
 #include "cmd/cmd-storage.h"
 #include "lib/cleanup.h"
+#include "lib/fs.h"
 #include "lib/json.h"
 #include "lib/strv.h"
 #include "lib/xalloc.h"
+#include "storage/containers.h"
 #include "storage/images.h"
 #include "storage/manifest.h"
 #include "storage/reference.h"
@@ -414,6 +416,68 @@ static void print_removed(const struct storage_image *img)
         printf("Deleted: %s\n", img->id);
 }
 
+static bool image_in_use(struct storage_store *s, const char *id)
+{
+        struct storage_container *list = NULL;
+        struct hutch_error *e = NULL;
+        size_t n = 0;
+        bool used = false;
+
+        if (storage_container_list(s->root, &list, &n, &e) < 0) {
+                hutch_error_free(e);
+                return true; /* when in doubt, keep it */
+        }
+        for (size_t i = 0; i < n; i++)
+                if (list[i].image_id && STREQ(list[i].image_id, id))
+                        used = true;
+        storage_container_list_free(list, n);
+        return used;
+}
+
+/* With force, removes the stopped containers of the images in ids, else
+ * refuses when there are any; running containers always refuse. */
+static int check_containers(struct storage_store *s, char **ids, bool force, struct hutch_error **err)
+{
+        struct storage_container *list = NULL;
+        _cleanup_close_ int lock = -1;
+        size_t n = 0;
+        int r;
+
+        if (ids == NULL)
+                return 0;
+        lock = storage_containers_lock(s->root, err);
+        if (lock < 0)
+                return lock;
+        r = storage_container_list(s->root, &list, &n, err);
+        if (r < 0)
+                return r;
+        for (int pass = 0; pass < 2 && r >= 0; pass++)
+                for (size_t i = 0; i < n && r >= 0; i++) {
+                        const struct storage_container *c = &list[i];
+                        bool running;
+                        if (c->image_id == NULL || !hutch_strv_contains(ids, c->image_id))
+                                continue;
+                        running = c->status == STORAGE_CONTAINER_RUNNING &&
+                                  storage_container_pid_alive(c->pid, c->pid_start);
+                        if (pass == 0 && (running || !force)) {
+                                r = hutch_error_set(err, 0,
+                                                    "image %.12s is in use by %s container '%s': %s", c->image_id,
+                                                    running ? "the running" : "the", c->name ? c->name : c->id,
+                                                    running ? "stop and remove it first"
+                                                            : "remove it first, or use -f to remove it too");
+                        } else if (pass == 1) {
+                                _cleanup_free_ char *rel = xasprintf("containers/%s", c->id);
+                                int k = hutch_rm_rf_at(s->root_fd, rel);
+                                if (k < 0)
+                                        r = hutch_error_set(err, -k, "remove container %.12s", c->id);
+                                else
+                                        printf("Removed container: %s\n", c->id);
+                        }
+                }
+        storage_container_list_free(list, n);
+        return r;
+}
+
 static int rmi_apply(struct rmi_job *j, struct storage_store *s, struct hutch_error **err)
 {
         _cleanup_close_ int lock = -1;
@@ -429,7 +493,8 @@ static int rmi_apply(struct rmi_job *j, struct storage_store *s, struct hutch_er
                 return r;
         /* Work out everything first: a bad argument changes nothing. */
         for (size_t i = 0; j->all && i < imgs.n; i++)
-                if (!j->prune || imgs.v[i].names[0] == NULL || j->force)
+                if ((!j->prune || imgs.v[i].names[0] == NULL || j->force) &&
+                    !(j->prune && image_in_use(s, imgs.v[i].id)))
                         hutch_strv_append(&remove, imgs.v[i].id);
         for (char **ref = j->refs; ref && *ref; ref++) {
                 int k = storage_images_find(&imgs, *ref, err);
@@ -454,6 +519,11 @@ static int rmi_apply(struct rmi_job *j, struct storage_store *s, struct hutch_er
                 if (!hutch_strv_contains(remove, imgs.v[k].id))
                         hutch_strv_append(&remove, imgs.v[k].id);
         }
+        /* Images containers were made from stay, unless -f removes those
+         * containers (never running ones) too. */
+        r = check_containers(s, remove, j->force && !j->prune, err);
+        if (r < 0)
+                goto out;
         for (char **u = untag; u && *u; u++) {
                 char *nl = strchr(*u, '\n');
                 int k;

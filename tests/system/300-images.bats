@@ -499,3 +499,23 @@ teardown() {
         run_hutch 127 unshare /nonexistent-command
         assert_error_message "nonexistent-command"
 }
+
+@test "images: rmi refuses an image a container was made from, unless -f (which removes the container)" {
+        make_layers
+        docker_archive "$BATS_TEST_TMPDIR/app.tar" app "$L1" "$L2" "$L3"
+        run_hutch load -i "$BATS_TEST_TMPDIR/app.tar"
+        run_hutch run --rm app cat /data/old/newfile
+        assert_equal "$output" new "the image runs"
+        run_hutch create --name c1 app true
+        run_hutch 125 rmi app
+        assert_error_message "in use by the container 'c1'"
+        run_hutch image prune -a
+        assert_equal "$output" "" "prune keeps images in use"
+        run_hutch images -q
+        assert_equal "${#lines[@]}" 1
+        run_hutch rmi -f app
+        assert_match "$output" "Removed container: [0-9a-f]{64}"
+        assert_store_empty
+        run_hutch ps -a -q
+        assert_equal "$output" ""
+}
