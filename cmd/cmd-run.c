@@ -7,6 +7,7 @@
 #include "cmd/cmd-containers.h"
 #include "cmd/cmd-storage.h"
 #include "cmd/ctrlog.h"
+#include "cmd/tty.h"
 #include "cmd/image-run.h"
 #include "cmd/parse-opts.h"
 #include "cmd/security-opts.h"
@@ -91,7 +92,8 @@ const struct cmd_option cmd_run_options[] = {
           OPT_DNS_SEARCH },
         { "dns-option", 0, required_argument, "OPT", "option line entry for /etc/resolv.conf", OPT_DNS_OPTION },
         { "add-host", 0, required_argument, "NAME:IP", "add a line to the container's /etc/hosts", OPT_ADD_HOST },
-        { "interactive", 'i', no_argument, NULL, "keep stdin open (it always passes through)", 'i' },
+        { "interactive", 'i', no_argument, NULL, "keep stdin open (with -t: relay it to the terminal)", 'i' },
+        { "tty", 't', no_argument, NULL, "give the container a pseudo-terminal", 't' },
         { "detach", 'd', no_argument, NULL, "run in the background and print the container's ID", OPT_DETACH },
         { "cap-add", 0, required_argument, "CAP", "add a capability (or ALL)", OPT_CAP_ADD },
         { "cap-drop", 0, required_argument, "CAP", "drop a capability (or ALL)", OPT_CAP_DROP },
@@ -121,6 +123,7 @@ struct run_args {
         bool privileged;
         bool rm;
         bool detach;
+        bool tty, interactive;
         struct cmd_network_options net; /* networking (cmd/network.c); strvs owned */
 };
 
@@ -170,7 +173,8 @@ static int parse_args(const struct cmd_command *cmd, int argc, char **argv, stru
                 case OPT_ENTRYPOINT: a->entrypoint = optval; break;
                 case 'v': hutch_strv_append(&a->volumes, optval); break;
                 case OPT_RM: a->rm = true; break;
-                case 'i': break;
+                case 'i': a->interactive = true; break;
+                case 't': a->tty = true; break;
                 case OPT_DETACH: a->detach = true; break;
                 case OPT_READ_ONLY: a->readonly = true; break;
                 case OPT_NETWORK: /* checked by cmd_network_prepare */ a->network = optval; break;
@@ -259,6 +263,7 @@ struct monitor {
         int exit_code;
         struct cmd_log_writer *log; /* detached: where the container's output goes */
         int log_fds[3];             /* read ends of its stdout (1) and stderr (2) */
+        struct cmd_tty *tty;        /* -t: the container's terminal */
 };
 
 static void drain_log(struct monitor *m, int stream)
@@ -360,6 +365,10 @@ static int on_signal(struct hutch_loop *loop, int fd, uint32_t events, void *dat
         struct signalfd_siginfo si;
 
         while (read(fd, &si, sizeof(si)) == (ssize_t) sizeof(si)) {
+                if (si.ssi_signo == SIGWINCH) {
+                        cmd_tty_resize(m->tty);
+                        continue;
+                }
                 log_debug("forwarding signal %u to the container", si.ssi_signo);
                 (void) runtime_container_signal(m->container, (int) si.ssi_signo);
         }
@@ -594,6 +603,7 @@ int cmd_run_container(const struct cmd_command *cmd, int argc, char **argv, enum
                 cmd_env_set(&cfg.env, a.env[i]);
         cfg.cwd = a.workdir ? a.workdir : have_img ? img.working_dir : NULL;
         cfg.user = a.user ? a.user : have_img ? img.user : NULL;
+        cfg.terminal = a.tty;
         cfg.hostname = a.hostname ? xstrdup(a.hostname) : xstrndup(id, 12);
         cfg.namespaces = CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP;
         if (a.network && STREQ(a.network, "host")) {
@@ -663,6 +673,7 @@ int cmd_run_container(const struct cmd_command *cmd, int argc, char **argv, enum
         sigemptyset(&mask);
         for (size_t i = 0; i < ARRAY_SIZE(forwarded_signals); i++)
                 sigaddset(&mask, forwarded_signals[i]);
+        sigaddset(&mask, SIGWINCH);
         sigprocmask(SIG_BLOCK, &mask, &oldmask);
         blocked = true;
         sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
@@ -703,6 +714,11 @@ int cmd_run_container(const struct cmd_command *cmd, int argc, char **argv, enum
                 r = hutch_error_set(err, errno, "watch the container");
                 goto out;
         }
+        if (runtime_container_pty(container) >= 0) {
+                r = cmd_tty_attach(loop, runtime_container_pty(container), a.interactive, logw, &m.tty, err);
+                if (r < 0)
+                        goto out;
+        }
         for (int i = 1; i <= 2; i++)
                 if (m.log_fds[i] >= 0) {
                         (void) fcntl(m.log_fds[i], F_SETFL, O_NONBLOCK);
@@ -713,8 +729,10 @@ int cmd_run_container(const struct cmd_command *cmd, int argc, char **argv, enum
                 }
         /* networking (cmd/network.c): slirp and the port forwarders run on this loop. */
         r = cmd_network_attach(net, loop, err);
-        if (r < 0)
+        if (r < 0) {
+                m.tty = cmd_tty_free(m.tty);
                 goto out;
+        }
         if (ready_fd >= 0) {
                 (void) hutch_write_all(ready_fd, "OK\n", 3);
                 (void) close(ready_fd);
@@ -722,10 +740,13 @@ int cmd_run_container(const struct cmd_command *cmd, int argc, char **argv, enum
         }
         r = hutch_loop_run(loop);
         if (r < 0) {
+                m.tty = cmd_tty_free(m.tty);
                 hutch_error_set(err, -r, "monitor the container");
                 goto out;
         }
         exit_code = m.exit_code;
+        cmd_tty_drain(m.tty);
+        m.tty = cmd_tty_free(m.tty);
         for (int i = 1; i <= 2; i++)
                 if (m.log_fds[i] >= 0)
                         drain_log(&m, i);
@@ -816,7 +837,7 @@ enum { OPT_EXEC_ENV_FILE = 0x300, OPT_EXEC_PRIVILEGED };
 
 const struct cmd_option cmd_exec_options[] = {
         { "interactive", 'i', no_argument, NULL, "keep stdin open (it always passes through)", 'i' },
-        { "tty", 't', no_argument, NULL, "allocate a pseudo-terminal (not supported yet)", 't' },
+        { "tty", 't', no_argument, NULL, "give the command a pseudo-terminal", 't' },
         { "detach", 'd', no_argument, NULL, "run the command in the background", 'd' },
         { "env", 'e', required_argument, "KEY[=VALUE]", "set an environment variable", 'e' },
         { "env-file", 0, required_argument, "FILE", "read environment variables from FILE", OPT_EXEC_ENV_FILE },
@@ -873,7 +894,8 @@ int cmd_exec(const struct cmd_command *cmd, int argc, char **argv, struct hutch_
         _cleanup_close_ int pidfd = -1, sfd = -1;
         char id[STORAGE_CONTAINER_ID_LEN + 1];
         char *optval = NULL, *workdir = NULL, *user = NULL;
-        bool detach = false, privileged = false, have_img = false, blocked = false;
+        bool detach = false, privileged = false, have_img = false, blocked = false, tty = false, interactive = false;
+        struct cmd_tty *term = NULL;
         sigset_t mask, oldmask;
         int c, r, exit_code = EXIT_HUTCH_FAILED;
 
@@ -881,8 +903,8 @@ int cmd_exec(const struct cmd_command *cmd, int argc, char **argv, struct hutch_
                 switch (c) {
                 case -2: return 0;
                 case -3: return -1;
-                case 'i': break;
-                case 't': return cmd_usage_error(cmd, err, "--tty is not supported yet");
+                case 'i': interactive = true; break;
+                case 't': tty = true; break;
                 case 'd': detach = true; break;
                 case 'e':
                         if (cmd_parse_env_arg(optval, host_getenv, &env, err) < 0)
@@ -938,6 +960,7 @@ int cmd_exec(const struct cmd_command *cmd, int argc, char **argv, struct hutch_
                 cmd_env_set(&cfg.env, env[i]);
         cfg.cwd = workdir ? workdir : ra.workdir ? ra.workdir : have_img ? img.working_dir : NULL;
         cfg.user = user ? user : ra.user ? ra.user : have_img ? img.user : NULL;
+        cfg.terminal = tty;
         {
                 _cleanup_free_ char *cache = cmd_cache_dir();
                 r = cmd_security_configure(&cfg.security, privileged || ra.privileged, ra.cap_add, ra.cap_drop,
@@ -949,6 +972,7 @@ int cmd_exec(const struct cmd_command *cmd, int argc, char **argv, struct hutch_
         sigemptyset(&mask);
         for (size_t i = 0; i < ARRAY_SIZE(forwarded_signals); i++)
                 sigaddset(&mask, forwarded_signals[i]);
+        sigaddset(&mask, SIGWINCH);
         sigprocmask(SIG_BLOCK, &mask, &oldmask);
         blocked = true;
         sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
@@ -970,14 +994,22 @@ int cmd_exec(const struct cmd_command *cmd, int argc, char **argv, struct hutch_
                 r = hutch_error_set(err, errno, "watch the command");
                 goto out;
         }
+        if (runtime_container_pty(proc) >= 0) {
+                r = cmd_tty_attach(loop, runtime_container_pty(proc), interactive, NULL, &term, err);
+                if (r < 0)
+                        goto out;
+                m.tty = term;
+        }
         r = hutch_loop_run(loop);
         if (r < 0) {
                 hutch_error_set(err, -r, "wait for the command");
                 goto out;
         }
         exit_code = m.exit_code;
+        cmd_tty_drain(term);
         r = 0;
 out:
+        term = cmd_tty_free(term);
         proc = runtime_container_free(proc);
         loop = hutch_loop_free(loop);
         if (blocked)

@@ -22,6 +22,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -70,6 +71,7 @@ enum sync_type {
         SYNC_HOOKS,      /* C->P: run the parent hook now */
         SYNC_REPLY,      /* P->C: value = 0 or -errno */
         SYNC_REPORT,     /* C->P: setup failed (a hutch_child_report follows in text) */
+        SYNC_PTY,        /* C->P: the terminal's master fd follows (SCM_RIGHTS) */
 };
 
 struct sync_msg {
@@ -81,6 +83,7 @@ struct sync_msg {
 struct runtime_container {
         pid_t pid;
         int pidfd;
+        int pty;
         bool reaped;
         int exit_code;
 };
@@ -299,6 +302,42 @@ static __attribute__((noreturn)) void child_main(struct child *c)
 /* Inside the container from here on (its root, its namespaces): its files,
  * our code.  The user, environment, working directory, privileges, and
  * execve; shared by the container's init and `exec`. */
+/* A terminal from the container's own devpts instance: the master goes to
+ * the monitor, the peer becomes our controlling terminal and stdio.
+ * TIOCGPTPEER opens the peer through the master, so no /dev/pts/N path
+ * (which the container could swap) is ever resolved. */
+static void child_terminal(struct child *c)
+{
+        struct hutch_error *err = NULL;
+        int master, peer, unlock = 0;
+
+        master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+        if (master < 0) {
+                hutch_error_set(&err, errno, "open the container's /dev/ptmx");
+                child_fail(c, 125, err);
+        }
+        if (ioctl(master, TIOCSPTLCK, &unlock) < 0 || (peer = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY)) < 0) {
+                hutch_error_set(&err, errno, "open the terminal");
+                child_fail(c, 125, err);
+        }
+        if (sync_send(c->sync, SYNC_PTY, 0, NULL, 0) < 0 || hutch_send_fd(c->sync, master) < 0) {
+                hutch_error_set(&err, EPIPE, "hand the terminal to the monitor");
+                child_fail(c, 125, err);
+        }
+        (void) close(master);
+        if (setsid() < 0 || ioctl(peer, TIOCSCTTY, 0) < 0) {
+                hutch_error_set(&err, errno, "make the terminal ours");
+                child_fail(c, 125, err);
+        }
+        for (int i = 0; i < 3; i++)
+                if (dup2(peer, i) < 0) {
+                        hutch_error_set(&err, errno, "attach the terminal");
+                        child_fail(c, 125, err);
+                }
+        if (peer > 2)
+                (void) close(peer);
+}
+
 static __attribute__((noreturn)) void child_process(struct child *c)
 {
         const struct runtime_config *cfg = c->cfg;
@@ -308,6 +347,8 @@ static __attribute__((noreturn)) void child_process(struct child *c)
         _cleanup_strv_ char **env = NULL;
         int r;
 
+        if (cfg->terminal)
+                child_terminal(c);
         if (read_container_file("/etc/passwd", &passwd, &err) < 0 ||
             read_container_file("/etc/group", &group, &err) < 0)
                 child_fail(c, 125, err);
@@ -554,7 +595,7 @@ static void kill_and_reap(pid_t pid, int pidfd)
 int runtime_container_start(const struct runtime_config *cfg, struct runtime_container **ret, struct hutch_error **err)
 {
         int sync[2] = { -1, -1 }, hooks[2] = { -1, -1 };
-        int pidfd = -1;
+        int pidfd = -1, pty = -1;
         pid_t pid;
         int r;
 
@@ -623,6 +664,13 @@ int runtime_container_start(const struct runtime_config *cfg, struct runtime_con
                                 (void) hutch_send_fd(sync[0], fd);
                                 (void) close(fd);
                         }
+                } else if (m.type == SYNC_PTY) {
+                        int fd = hutch_recv_fd(sync[0]);
+                        if (fd >= 0) {
+                                if (pty >= 0)
+                                        (void) close(pty);
+                                pty = fd;
+                        }
                 } else if (m.type == SYNC_HOOKS) {
                         int q = 0;
                         if (cfg->hooks.parent_setup)
@@ -657,10 +705,13 @@ int runtime_container_start(const struct runtime_config *cfg, struct runtime_con
         struct runtime_container *c = xzalloc(sizeof(*c));
         c->pid = pid;
         c->pidfd = pidfd;
+        c->pty = pty;
         *ret = c;
         return 0;
 
 fail:
+        if (pty >= 0)
+                (void) close(pty);
         kill_and_reap(pid, pidfd);
         (void) close(sync[0]);
         if (hooks[0] >= 0)
@@ -678,7 +729,7 @@ int runtime_container_exec(int container_pidfd, const struct runtime_config *cfg
 {
         int sync[2];
         pid_t helper, pid = -1;
-        int status;
+        int status, pty = -1;
 
         if (cfg->args == NULL || cfg->args[0] == NULL)
                 return hutch_error_set_status(err, 125, EINVAL, "no command given");
@@ -733,6 +784,13 @@ int runtime_container_exec(int container_pidfd, const struct runtime_config *cfg
                 }
                 if (m.type == SYNC_REPLY) {
                         pid = (pid_t) m.value;
+                } else if (m.type == SYNC_PTY) {
+                        int fd = hutch_recv_fd(sync[0]);
+                        if (fd >= 0) {
+                                if (pty >= 0)
+                                        (void) close(pty);
+                                pty = fd;
+                        }
                 } else if (m.type == SYNC_REPORT) {
                         struct hutch_child_report rep;
                         memcpy(&rep, m.text, sizeof(rep));
@@ -742,6 +800,8 @@ int runtime_container_exec(int container_pidfd, const struct runtime_config *cfg
         }
         (void) close(sync[0]);
         if (err && *err) {
+                if (pty >= 0)
+                        (void) close(pty);
                 if (pid > 0)
                         while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
                                 ;
@@ -752,6 +812,7 @@ int runtime_container_exec(int container_pidfd, const struct runtime_config *cfg
         struct runtime_container *c = xzalloc(sizeof(*c));
         c->pid = pid;
         c->pidfd = hutch_pidfd_open(pid);
+        c->pty = pty;
         *ret = c;
         return 0;
 }
@@ -764,6 +825,11 @@ pid_t runtime_container_pid(const struct runtime_container *c)
 int runtime_container_pidfd(const struct runtime_container *c)
 {
         return c->pidfd;
+}
+
+int runtime_container_pty(const struct runtime_container *c)
+{
+        return c->pty;
 }
 
 int runtime_container_signal(const struct runtime_container *c, int sig)
@@ -799,6 +865,8 @@ struct runtime_container *runtime_container_free(struct runtime_container *c)
                 return NULL;
         if (c->pidfd >= 0)
                 (void) close(c->pidfd);
+        if (c->pty >= 0)
+                (void) close(c->pty);
         free(c);
         return NULL;
 }

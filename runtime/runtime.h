@@ -166,6 +166,7 @@ struct runtime_config {
         char *state_dir;     /* per-container run directory, 0700, exists */
         struct runtime_security security;
         struct runtime_hooks hooks;
+        bool terminal;       /* a pseudo-terminal of the container's devpts as its stdio */
         bool redirect_stdio; /* give the container stdio[] instead of ours */
         int stdio[3];        /* fds for its 0, 1, 2 (close-on-exec in the caller) */
 };
@@ -185,6 +186,8 @@ int runtime_container_exec(int container_pidfd, const struct runtime_config *cfg
                            struct hutch_error **err);
 pid_t runtime_container_pid(const struct runtime_container *c);
 int runtime_container_pidfd(const struct runtime_container *c);
+/* The terminal's master side with cfg->terminal (owned by c), else -1. */
+int runtime_container_pty(const struct runtime_container *c);
 int runtime_container_signal(const struct runtime_container *c, int sig);
 /* Reaps the container's init once its pidfd is readable; returns the
  * Docker-style exit code (128+n for a signal). */

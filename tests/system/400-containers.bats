@@ -233,3 +233,36 @@ wait_for_logs() {
         assert_equal "$(jq -r 'length' <<<"$output")" "1" "the running container stays"
         run_hutch stop -t 1 s2
 }
+
+@test "containers: -t gives a terminal of the container's own devpts; -it is interactive; exec -t too" {
+        require_cmd expect
+        local script="$BATS_TEST_TMPDIR/tty.exp"
+        hutch_cmd run --rm -it --network none --rootfs "$ROOTFS" sh
+        cat >"$script" <<EXP
+set timeout 20
+spawn ${HUTCH_CMD[*]}
+expect "# "
+send "tty; echo hi-\\\$((40+2))\r"
+expect "hi-42"
+expect "# "
+send "exit 5\r"
+expect eof
+catch wait result
+exit [lindex \$result 3]
+EXP
+        run expect "$script"
+        assert_equal "$status" "5" "the shell's exit status: $output"
+        assert_match "$output" "/dev/pts/0"
+        assert_match "$output" "hi-42"
+
+        run_hutch run --rm -t --network none --rootfs "$ROOTFS" sh -c 'tty; test -t 0 && test -t 1 && echo both'
+        assert_match "$output" "/dev/pts/0"
+        assert_match "$output" "both"
+
+        run_hutch run -d --network none --name t1 bb:1 sleep 1000
+        run_hutch exec -t t1 sh -c 'tty; readlink /proc/self/fd/1'
+        assert_match "$output" "/dev/pts/[0-9]+"
+        run_hutch exec t1 sh -c 'test -t 0 || echo no-tty'
+        assert_equal "$output" "no-tty"
+        run_hutch rm -f t1
+}

@@ -1,0 +1,119 @@
+#include "config.h"
+
+#include "cmd/ctrlog.h"
+#include "cmd/tty.h"
+#include "lib/fs.h"
+#include "lib/loop.h"
+#include "lib/xalloc.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <termios.h>
+#include <unistd.h>
+
+struct cmd_tty {
+        struct hutch_loop *loop;
+        int master;
+        struct cmd_log_writer *log;
+        bool raw;
+        struct termios saved;
+};
+
+static void copy_out(struct cmd_tty *t, const char *buf, size_t n)
+{
+        if (t->log)
+                cmd_log_writer_add(t->log, 1, buf, n);
+        else
+                (void) hutch_write_all(STDOUT_FILENO, buf, n);
+}
+
+static int on_master(struct hutch_loop *loop, int fd, uint32_t events, void *data)
+{
+        struct cmd_tty *t = data;
+        char buf[65536];
+        ssize_t n = read(fd, buf, sizeof(buf));
+
+        if (n > 0)
+                copy_out(t, buf, (size_t) n);
+        else if (n == 0 || (errno != EAGAIN && errno != EINTR))
+                (void) hutch_loop_remove(loop, fd); /* EIO: every peer closed */
+        return 0;
+}
+
+static int on_stdin(struct hutch_loop *loop, int fd, uint32_t events, void *data)
+{
+        struct cmd_tty *t = data;
+        char buf[4096];
+        ssize_t n = read(fd, buf, sizeof(buf));
+
+        if (n > 0) {
+                (void) hutch_write_all(t->master, buf, (size_t) n);
+        } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+                (void) hutch_loop_remove(loop, fd);
+                /* end of input: the terminal's EOF character, as a user would type it */
+                struct termios tio;
+                if (tcgetattr(t->master, &tio) == 0)
+                        (void) hutch_write_all(t->master, &tio.c_cc[VEOF], 1);
+        }
+        return 0;
+}
+
+void cmd_tty_resize(struct cmd_tty *t)
+{
+        struct winsize ws;
+        if (t && ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0)
+                (void) ioctl(t->master, TIOCSWINSZ, &ws);
+}
+
+int cmd_tty_attach(struct hutch_loop *loop, int master, bool forward_stdin, struct cmd_log_writer *log,
+                   struct cmd_tty **ret, struct hutch_error **err)
+{
+        struct cmd_tty *t = xzalloc(sizeof(*t));
+
+        t->loop = loop;
+        t->master = master;
+        t->log = log;
+        (void) fcntl(master, F_SETFL, fcntl(master, F_GETFL) | O_NONBLOCK);
+        if (hutch_loop_add(loop, master, EPOLLIN, on_master, t) < 0) {
+                free(t);
+                return hutch_error_set(err, errno, "watch the container's terminal");
+        }
+        if (!log && isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &t->saved) == 0) {
+                struct termios raw = t->saved;
+                cfmakeraw(&raw);
+                raw.c_oflag |= OPOST; /* keep our own newlines readable */
+                if (tcsetattr(STDIN_FILENO, TCSADRAIN, &raw) == 0)
+                        t->raw = true;
+                cmd_tty_resize(t);
+        }
+        if (forward_stdin && !log && hutch_loop_add(loop, STDIN_FILENO, EPOLLIN, on_stdin, t) < 0) {
+                /* stdin from /dev/null or a regular file: epoll can't watch it */
+                (void) 0;
+        }
+        *ret = t;
+        return 0;
+}
+
+void cmd_tty_drain(struct cmd_tty *t)
+{
+        char buf[65536];
+        ssize_t n;
+
+        if (t == NULL)
+                return;
+        while ((n = read(t->master, buf, sizeof(buf))) > 0)
+                copy_out(t, buf, (size_t) n);
+}
+
+struct cmd_tty *cmd_tty_free(struct cmd_tty *t)
+{
+        if (t == NULL)
+                return NULL;
+        if (t->raw)
+                (void) tcsetattr(STDIN_FILENO, TCSADRAIN, &t->saved);
+        free(t);
+        return NULL;
+}
