@@ -193,6 +193,38 @@ void storage_sha256_async_update(struct storage_sha256_async *a, const void *buf
         pthread_mutex_unlock(&a->lock);
 }
 
+void *storage_sha256_async_buffer(struct storage_sha256_async *a, size_t *ret_size)
+{
+        size_t i = 0;
+
+        *ret_size = ASYNC_SLOT_SIZE;
+        if (!a->threaded)
+                return a->slot[0];
+        pthread_mutex_lock(&a->lock);
+        if (a->fill_len > 0) /* bytes copied in by update() go first */
+                async_publish(a);
+        while (a->count == ASYNC_SLOTS)
+                pthread_cond_wait(&a->cond, &a->lock);
+        i = (a->head + a->count) % ASYNC_SLOTS;
+        pthread_mutex_unlock(&a->lock);
+        return a->slot[i];
+}
+
+void storage_sha256_async_commit(struct storage_sha256_async *a, size_t len)
+{
+        if (len == 0)
+                return;
+        if (!a->threaded) {
+                storage_sha256_update(a->h, a->slot[0], len);
+                return;
+        }
+        pthread_mutex_lock(&a->lock);
+        /* The slot buffer() returned: nothing else was filled meanwhile. */
+        a->fill_len = len;
+        async_publish(a);
+        pthread_mutex_unlock(&a->lock);
+}
+
 static void async_join(struct storage_sha256_async *a)
 {
         if (!a->threaded || a->joined)

@@ -40,6 +40,12 @@ struct storage_sha256_async *storage_sha256_async_new(void);
 void storage_sha256_async_update(struct storage_sha256_async *h, const void *buf, size_t len);
 void storage_sha256_async_final_hex(struct storage_sha256_async *h, char ret_digest[STORAGE_DIGEST_BUFSIZE]);
 struct storage_sha256_async *storage_sha256_async_free(struct storage_sha256_async *h);
+/* Zero-copy feeding: buffer() returns a buffer of *ret_size bytes to fill
+ * (for example with read()), commit() hands the first len bytes of it to the
+ * worker (len may be 0).  The buffer stays valid and unchanged until the
+ * next buffer() call after that, so it can be lent to a reader meanwhile. */
+void *storage_sha256_async_buffer(struct storage_sha256_async *h, size_t *ret_size);
+void storage_sha256_async_commit(struct storage_sha256_async *h, size_t len);
 
 /* "sha256:<hex>" of a whole buffer. */
 void storage_digest_buffer(const void *buf, size_t len, char ret_digest[STORAGE_DIGEST_BUFSIZE]);

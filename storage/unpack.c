@@ -49,7 +49,6 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
-#define IN_BUFSIZE           (256 * 1024)
 #define WH_PREFIX            ".wh."
 #define WH_PREFIX_LEN        4
 #define WH_META_PREFIX       ".wh..wh."
@@ -76,7 +75,6 @@ struct unpack_ctx {
         int in_fd, rootfd;
         struct archive *raw, *tar;
         struct storage_sha256_async *in_hash, *tar_hash;
-        unsigned char *inbuf;
         bool in_eof, raw_eof;
         uint64_t apparent_bytes;
         struct hutch_error *cb_err; /* failure inside a libarchive callback */
@@ -102,8 +100,12 @@ static la_ssize_t in_read_cb(struct archive *a, void *data, const void **ret_buf
 
         if (c->in_eof)
                 return 0;
+        /* Read straight into the hasher's buffer: no copy, and libarchive may
+         * keep reading it until our next call, which buffer() allows. */
+        size_t bufsize;
+        unsigned char *buf = storage_sha256_async_buffer(c->in_hash, &bufsize);
         for (;;) {
-                n = read(c->in_fd, c->inbuf, IN_BUFSIZE);
+                n = read(c->in_fd, buf, bufsize);
                 if (n >= 0 || (errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK))
                         break;
                 if (errno != EINTR) {
@@ -129,8 +131,8 @@ static la_ssize_t in_read_cb(struct archive *a, void *data, const void **ret_buf
                 archive_set_error(a, EFBIG, "layer too large");
                 return -1;
         }
-        storage_sha256_async_update(c->in_hash, c->inbuf, (size_t) n);
-        *ret_buf = c->inbuf;
+        storage_sha256_async_commit(c->in_hash, (size_t) n);
+        *ret_buf = buf;
         return n;
 }
 
@@ -1010,7 +1012,6 @@ static void ctx_free(struct unpack_ctx *c)
                 archive_read_free(c->raw);
         storage_sha256_async_free(c->in_hash);
         storage_sha256_async_free(c->tar_hash);
-        free(c->inbuf);
         hutch_error_free(c->cb_err);
         cache_drop(c);
         for (size_t i = 0; i < c->n_dirs; i++)
@@ -1119,7 +1120,6 @@ int storage_layer_unpack(int in_fd, int dest_dirfd, const struct storage_unpack_
         c.no_chown = opts->no_chown;
         c.in_hash = storage_sha256_async_new();
         c.tar_hash = storage_sha256_async_new();
-        c.inbuf = xmalloc(IN_BUFSIZE);
 
         r = unpack_all(&c, err);
         if (r == 0) {

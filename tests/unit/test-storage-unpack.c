@@ -429,6 +429,29 @@ static void test_sha256(void **state)
         storage_sha256_async_final_hex(ah, got);
         storage_sha256_async_free(ah);
         assert_string_equal(got, want);
+        /* Zero-copy feeding, mixed with copies, in uneven pieces. */
+        ah = storage_sha256_async_new();
+        for (size_t off = 0, k = 0; off < big; k++) {
+                size_t cap, n;
+                if (k % 3 == 2) {
+                        n = big - off < 777 ? big - off : 777;
+                        storage_sha256_async_update(ah, data + off, n);
+                } else {
+                        unsigned char *b = storage_sha256_async_buffer(ah, &cap);
+                        assert_true(cap > 0);
+                        n = big - off < cap ? big - off : cap;
+                        n = k % 3 ? n : n / 3 + 1;
+                        if (n > big - off)
+                                n = big - off;
+                        memcpy(b, data + off, n);
+                        storage_sha256_async_commit(ah, n);
+                        storage_sha256_async_commit(ah, 0);
+                }
+                off += n;
+        }
+        storage_sha256_async_final_hex(ah, got);
+        storage_sha256_async_free(ah);
+        assert_string_equal(got, want);
         ah = storage_sha256_async_new(); /* freed without final: joins cleanly */
         storage_sha256_async_update(ah, data, 100);
         storage_sha256_async_free(ah);
