@@ -84,15 +84,16 @@ make -C "$build" install
 hutch=$prefix/bin/hutch
 
 if [ "$user" != root ]; then
+        touch /etc/subuid /etc/subgid
+        # The first 65536 IDs from 100000 on that neither file hands out yet,
+        # the same for UIDs and GIDs.
+        start=100000
+        while awk -F: -v b="$start" 'NF >= 3 && $2 + 0 < b + 65536 && b < $2 + $3 { f = 1 } END { exit !f }' \
+                /etc/subuid /etc/subgid; do
+                start=$((start + 65536))
+        done
         for kind in uid gid; do
-                file=/etc/sub$kind
-                if ! grep -qE "^($user|$uid):" "$file" 2>/dev/null; then
-                        # The first free 65536 IDs from 100000 on.
-                        start=100000
-                        while awk -F: -v b="$start" 'NF >= 3 && $2 + 0 < b + 65536 && b < $2 + $3 { f = 1 } END { exit !f }' \
-                                /etc/subuid /etc/subgid 2>/dev/null; do
-                                start=$((start + 65536))
-                        done
+                if ! grep -qE "^($user|$uid):" "/etc/sub$kind"; then
                         say "giving $user subordinate ${kind^^}s $start-$((start + 65535))"
                         usermod "--add-sub${kind}s" "$start-$((start + 65535))" "$user"
                 fi
