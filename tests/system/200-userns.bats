@@ -137,6 +137,14 @@ load helpers
                 'echo $$ $(hostname) > /data/f; exit 7'
         assert_equal "$(cat "$vol/f")" "1 single"
         assert_equal "$(stat -c %u "$vol/f")" "$(id -u)"
+
+        # Without newgidmap, gid_map can only be written with setgroups denied.
+        run_hutch run --rm --network none --rootfs "$ROOTFS" cat /proc/self/setgroups
+        assert_equal "$output" deny
+        # A user the map cannot hold is a clear error, not a container running as someone else.
+        run_hutch 125 run --rm --network none --rootfs "$ROOTFS" -u 1000 id -u
+        assert_error_message "1000"
+        assert_equal "$output" "" "the container did not run"
 }
 
 @test "[nosub] /dev/fuse unusable: --storage-driver fuse-overlayfs fails naming chmod 0666 /dev/fuse" {
