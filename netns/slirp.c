@@ -66,6 +66,7 @@ struct netns_slirp {
         int epfd;
         struct hutch_loop *loop;
         bool filled;
+        bool nested_ready; /* the nested epoll set fired since the last poll */
 
         struct poll_entry *round;
         size_t n_round, cap_round;
@@ -227,7 +228,15 @@ static int cb_get_revents(int idx, void *opaque)
         int fd = s->round[idx].fd;
         if (fd < 0 || (size_t) fd >= s->n_fds)
                 return 0;
-        return (int) s->revents[fd];
+        /* Only what slirp asked about this round (plus errors), as poll(). */
+        uint32_t asked = SLIRP_POLL_ERR | SLIRP_POLL_HUP;
+        if (s->round[idx].events & EPOLLIN)
+                asked |= SLIRP_POLL_IN;
+        if (s->round[idx].events & EPOLLOUT)
+                asked |= SLIRP_POLL_OUT;
+        if (s->round[idx].events & EPOLLPRI)
+                asked |= SLIRP_POLL_PRI;
+        return (int) (s->revents[fd] & asked);
 }
 
 static void sync_epoll(struct netns_slirp *s)
@@ -324,7 +333,9 @@ static void on_prepare(struct hutch_loop *loop, int *timeout_ms, void *data)
         (void) loop;
 
         if (s->filled) {
-                collect_revents(s);
+                if (s->nested_ready)
+                        collect_revents(s);
+                s->nested_ready = false;
                 slirp_pollfds_poll(s->slirp, 0, cb_get_revents, s);
                 clear_revents(s);
         }
@@ -343,11 +354,12 @@ static void on_prepare(struct hutch_loop *loop, int *timeout_ms, void *data)
 
 static int on_nested(struct hutch_loop *loop, int fd, uint32_t events, void *data)
 {
+        struct netns_slirp *s = data;
         (void) loop;
         (void) fd;
         (void) events;
-        (void) data;
-        return 0; /* handled in on_prepare, which runs right after */
+        s->nested_ready = true; /* collected in on_prepare, which runs right after */
+        return 0;
 }
 
 /* ---- DNS relay to a chosen upstream resolver ---- */
