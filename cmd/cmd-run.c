@@ -50,6 +50,7 @@ enum {
         OPT_NAME,
         OPT_CAP_ADD,
         OPT_DETACH,
+        OPT_INIT,
         OPT_CAP_DROP,
         OPT_PRIVILEGED,
         OPT_SECURITY_OPT,
@@ -94,6 +95,7 @@ const struct cmd_option cmd_run_options[] = {
         { "add-host", 0, required_argument, "NAME:IP", "add a line to the container's /etc/hosts", OPT_ADD_HOST },
         { "interactive", 'i', no_argument, NULL, "keep stdin open (with -t: relay it to the terminal)", 'i' },
         { "tty", 't', no_argument, NULL, "give the container a pseudo-terminal", 't' },
+        { "init", 0, no_argument, NULL, "run a small init as PID 1 that forwards signals and reaps zombies", OPT_INIT },
         { "detach", 'd', no_argument, NULL, "run in the background and print the container's ID", OPT_DETACH },
         { "cap-add", 0, required_argument, "CAP", "add a capability (or ALL)", OPT_CAP_ADD },
         { "cap-drop", 0, required_argument, "CAP", "drop a capability (or ALL)", OPT_CAP_DROP },
@@ -124,6 +126,7 @@ struct run_args {
         bool rm;
         bool detach;
         bool tty, interactive;
+        bool init;
         struct cmd_network_options net; /* networking (cmd/network.c); strvs owned */
 };
 
@@ -176,6 +179,7 @@ static int parse_args(const struct cmd_command *cmd, int argc, char **argv, stru
                 case 'i': a->interactive = true; break;
                 case 't': a->tty = true; break;
                 case OPT_DETACH: a->detach = true; break;
+                case OPT_INIT: a->init = true; break;
                 case OPT_READ_ONLY: a->readonly = true; break;
                 case OPT_NETWORK: /* checked by cmd_network_prepare */ a->network = optval; break;
                 /* networking (cmd/network.c) */
@@ -377,6 +381,30 @@ static int on_signal(struct hutch_loop *loop, int fd, uint32_t events, void *dat
 
 static const int forwarded_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
 
+/* hutch-init: $HUTCH_INIT, beside our own binary (a build tree), or where
+ * `make install` put it. */
+static char *find_init(void)
+{
+        const char *e = getenv("HUTCH_INIT");
+        char self[PATH_MAX];
+        ssize_t n;
+
+        if (e)
+                return hutch_is_executable(e) ? xstrdup(e) : NULL;
+        n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+        if (n > 0) {
+                self[n] = '\0';
+                char *slash = strrchr(self, '/');
+                if (slash) {
+                        char *cand = xasprintf("%.*s/hutch-init", (int) (slash - self), self);
+                        if (hutch_is_executable(cand))
+                                return cand;
+                        free(cand);
+                }
+        }
+        return hutch_is_executable(HUTCH_INIT_PATH) ? xstrdup(HUTCH_INIT_PATH) : NULL;
+}
+
 static char *absolute_dir(const char *path, const char *what, struct hutch_error **err)
 {
         char buf[PATH_MAX];
@@ -460,6 +488,7 @@ int cmd_run_container(const struct cmd_command *cmd, int argc, char **argv, enum
 {
         _cleanup_free_ char *store_root = NULL;
         struct storage_container rec = { 0 };
+        _cleanup_free_ char *init_path = NULL;
         bool keep = false, parent_of_monitor = false, record_new = false, start_tried = false;
         int ready_fd = -1, log_pipe[3][2] = { { -1, -1 }, { -1, -1 }, { -1, -1 } };
         struct cmd_log_writer *logw = NULL;
@@ -620,6 +649,24 @@ int cmd_run_container(const struct cmd_command *cmd, int argc, char **argv, enum
                 cfg.mounts[i].readonly = vols[i].readonly;
         }
         cfg.n_mounts = n_vols;
+        if (a.init) {
+                init_path = find_init();
+                if (init_path == NULL) {
+                        r = hutch_error_set(err, ENOENT,
+                                            "--init: hutch-init not found (set HUTCH_INIT or install hutch)");
+                        goto out;
+                }
+                cfg.mounts = xreallocarray(cfg.mounts, cfg.n_mounts + 1, sizeof(*cfg.mounts));
+                cfg.mounts[cfg.n_mounts++] = (struct runtime_mount){ .kind = RUNTIME_MOUNT_BIND,
+                                                                     .source = init_path,
+                                                                     .destination = (char *) "/run/hutch-init",
+                                                                     .readonly = true };
+                hutch_strv_push(&a.command, NULL); /* room for one more */
+                size_t n = hutch_strv_length(a.command);
+                memmove(a.command + 1, a.command, (n + 1) * sizeof(char *));
+                a.command[0] = xstrdup("/run/hutch-init");
+                cfg.args = a.command;
+        }
 
         /* ---- networking (cmd/network.c): checks every network option, opens
          * the published TCP ports, writes hosts/resolv.conf/hostname into

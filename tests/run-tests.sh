@@ -182,6 +182,7 @@ stage=/var/tmp/hutch-ci
 rm -rf "$stage"
 install -d -m 0755 "$stage" "$stage/bin" "$stage/src" "$stage/src/tests"
 install -m 0755 "$builddir/hutch" "$stage/bin/hutch"
+install -m 0755 "$builddir/hutch-init" "$stage/bin/hutch-init" # found beside hutch, for --init
 # Helper programs the system tests copy into containers (make check builds
 # them), where the tests look for them: beside $HUTCH in tests/helpers/.
 for helper in "$builddir"/tests/helpers/*; do

@@ -266,3 +266,17 @@ EXP
         assert_equal "$output" "no-tty"
         run_hutch rm -f t1
 }
+
+@test "containers: --init runs a read-only init as PID 1 that reaps zombies and passes signals and the status on" {
+        run_hutch run --rm --init --network none --rootfs "$ROOTFS" sh -c 'cat /proc/1/cmdline | tr "\0" " "; echo; echo $$; sh -c "sleep 0.1 &" ; sleep 0.4; ps -o stat | grep -c "^Z" || true; echo x > /run/hutch-init || echo read-only'
+        assert_match "${lines[0]}" "^/run/hutch-init sh -c"
+        assert_equal "${lines[1]}" "2" "the command is PID 2"
+        assert_equal "${lines[2]}" "0" "no zombies"
+        assert_equal "${lines[3]}" "read-only"
+        run_hutch 42 run --rm --init --network none --rootfs "$ROOTFS" sh -c 'exit 42'
+        start_hutch_bg "$BATS_TEST_TMPDIR/out" run --rm --init --network none --rootfs "$ROOTFS" sleep 100
+        sleep 0.5
+        kill -TERM "$HUTCH_PID"
+        wait_hutch_bg
+        assert_equal "$status" "143" "sleep, killed by the forwarded SIGTERM"
+}
