@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include "cmd/cmd-storage.h"
+#include "cmd/template.h"
 #include "lib/cleanup.h"
 #include "lib/fs.h"
 #include "lib/json.h"
@@ -110,7 +111,8 @@ static void gen_repo_digests(yajl_gen g, const struct storage_image *img)
 const struct cmd_option cmd_images_options[] = {
         { "all", 'a', no_argument, NULL, "show all images (hutch keeps no intermediate images)", OPT_ALL },
         { "quiet", 'q', no_argument, NULL, "show only image IDs", OPT_QUIET },
-        { "format", 0, required_argument, "FORMAT", "output format: json or table", OPT_FORMAT },
+        { "format", 0, required_argument, "FORMAT",
+          "json, table, or a Go template over .Repository .Tag .ID .Digest .CreatedAt .CreatedSince .Size", OPT_FORMAT },
         { "filter", 0, required_argument, "FILTER", "reference=PATTERN or dangling=true|false (repeatable)",
           OPT_FILTER },
         { "no-trunc", 0, no_argument, NULL, "show full image IDs", OPT_NOTRUNC },
@@ -187,6 +189,51 @@ static bool filter_image(const struct image_filter *f, const struct storage_imag
         return *ret_names != NULL;
 }
 
+/* One line per name (or one <none> line) rendered through tmpl. */
+static int print_template_rows(const char *tmpl, const struct storage_image *img, char **names, const char *since,
+                               const char *size, struct hutch_error **err)
+{
+        char *none[] = { NULL, NULL };
+        char **list = names && names[0] ? names : none;
+
+        for (char **n = list; n == list || *n; n++) {
+                _cleanup_free_ char *repo = NULL, *tag = NULL, *text = NULL, *out = NULL;
+                yajl_gen g = yajl_gen_alloc(NULL);
+                yajl_val doc;
+                size_t len;
+
+                if (*n)
+                        storage_reference_split(*n, &repo, &tag);
+                yajl_gen_map_open(g);
+                hutch_json_gen_kv_string(g, "Repository", repo ? repo : "<none>");
+                hutch_json_gen_kv_string(g, "Tag", tag ? tag : "<none>");
+                {
+                        char shortid[13];
+                        snprintf(shortid, sizeof(shortid), "%.12s", img->id);
+                        hutch_json_gen_kv_string(g, "ID", shortid);
+                }
+                hutch_json_gen_kv_string(g, "Id", img->id);
+                hutch_json_gen_kv_string(g, "Digest", img->manifest);
+                hutch_json_gen_kv_string(g, "CreatedAt", img->created ? img->created : "");
+                hutch_json_gen_kv_string(g, "CreatedSince", since);
+                hutch_json_gen_kv_string(g, "Size", size);
+                yajl_gen_map_close(g);
+                text = hutch_json_gen_steal(g, &len);
+                yajl_gen_free(g);
+                doc = hutch_json_parse(text, len, err);
+                if (doc == NULL)
+                        return -EINVAL;
+                out = cmd_template_render(tmpl, doc, err);
+                yajl_tree_free(doc);
+                if (out == NULL)
+                        return hutch_error_prefix(err, "--format");
+                printf("%s\n", out);
+                if (*n == NULL)
+                        break;
+        }
+        return 0;
+}
+
 static int compare_loaded(const void *a, const void *b)
 {
         const struct storage_image *x = *(const struct storage_image *const *) a;
@@ -205,6 +252,7 @@ int cmd_images(const struct cmd_command *cmd, int argc, char **argv, struct hutc
         struct image_filter f = { .dangling = -1 };
         _cleanup_free_ const struct storage_image **order = NULL;
         bool quiet = false, json = false, notrunc = false, noheading = false;
+        const char *tmpl = NULL;
         char *optval = NULL;
         int c, r;
 
@@ -227,10 +275,10 @@ int cmd_images(const struct cmd_command *cmd, int argc, char **argv, struct hutc
                 case OPT_FORMAT:
                         if (STREQ(optval, "json"))
                                 json = true;
-                        else if (!STREQ(optval, "table")) {
-                                r = cmd_usage_error(cmd, err, "unknown --format '%s' (json or table)", optval);
-                                goto out;
-                        }
+                        else if (strncmp(optval, "table ", 6) == 0)
+                                tmpl = optval + 6;
+                        else if (!STREQ(optval, "table"))
+                                tmpl = optval;
                         break;
                 case OPT_FILTER:
                         r = filter_parse(&f, optval, cmd, err);
@@ -261,7 +309,7 @@ int cmd_images(const struct cmd_command *cmd, int argc, char **argv, struct hutc
                 g = yajl_gen_alloc(NULL);
                 yajl_gen_config(g, yajl_gen_beautify, 1);
                 yajl_gen_array_open(g);
-        } else if (!quiet && !noheading) {
+        } else if (!quiet && !noheading && tmpl == NULL) {
                 printf("%-40s %-14s %-*s %-22s %s\n", "REPOSITORY", "TAG", notrunc ? 71 : 13, "IMAGE ID", "CREATED",
                        "SIZE");
         }
@@ -299,6 +347,12 @@ int cmd_images(const struct cmd_command *cmd, int argc, char **argv, struct hutc
                         continue;
                 }
                 _cleanup_free_ char *since = human_since(created), *size = human_size(storage_image_size(img));
+                if (tmpl) {
+                        r = print_template_rows(tmpl, img, names, since, size, err);
+                        if (r < 0)
+                                goto out;
+                        continue;
+                }
                 if (names == NULL || names[0] == NULL) {
                         printf("%-40s %-14s %-*.*s %-22s %s\n", "<none>", "<none>", notrunc ? 71 : 13,
                                notrunc ? 64 : 12, img->id, since, size);
@@ -612,7 +666,8 @@ int cmd_image_prune(const struct cmd_command *cmd, int argc, char **argv, struct
 /* ---- image inspect ---- */
 
 const struct cmd_option cmd_image_inspect_options[] = {
-        { "format", 'f', required_argument, "FORMAT", "json (default)", OPT_FORMAT },
+        { "format", 'f', required_argument, "FORMAT", "json (default) or a Go template such as '{{.Config.Cmd}}'",
+          OPT_FORMAT },
         { 0 },
 };
 
@@ -702,6 +757,7 @@ int cmd_image_inspect(const struct cmd_command *cmd, int argc, char **argv, stru
 {
         _cleanup_(storage_store_free_cleanup) struct storage_store *s = NULL;
         struct storage_images imgs = { 0 };
+        const char *tmpl = NULL;
         yajl_gen g = NULL;
         char *optval = NULL;
         int c, r;
@@ -712,7 +768,7 @@ int cmd_image_inspect(const struct cmd_command *cmd, int argc, char **argv, stru
                 if (c == -3)
                         return -1;
                 if (c == OPT_FORMAT && !STREQ(optval, "json"))
-                        return cmd_usage_error(cmd, err, "unknown --format '%s' (json)", optval);
+                        tmpl = optval;
         }
         if (optind >= argc)
                 return cmd_usage_error(cmd, err, "'%s' needs at least one IMAGE", cmd->full_name);
@@ -736,7 +792,29 @@ int cmd_image_inspect(const struct cmd_command *cmd, int argc, char **argv, stru
                         goto out;
         }
         yajl_gen_array_close(g);
-        print_json(g);
+        if (tmpl) {
+                const unsigned char *buf;
+                size_t len;
+                yajl_val doc;
+                yajl_gen_get_buf(g, &buf, &len);
+                doc = hutch_json_parse((const char *) buf, len, err);
+                if (doc == NULL) {
+                        r = -EINVAL;
+                        goto out;
+                }
+                for (size_t i = 0; i < doc->u.array.len; i++) {
+                        _cleanup_free_ char *text = cmd_template_render(tmpl, doc->u.array.values[i], err);
+                        if (text == NULL) {
+                                yajl_tree_free(doc);
+                                r = hutch_error_prefix(err, "--format");
+                                goto out;
+                        }
+                        printf("%s\n", text);
+                }
+                yajl_tree_free(doc);
+        } else {
+                print_json(g);
+        }
         r = 0;
 out:
         yajl_gen_free(g);

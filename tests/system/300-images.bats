@@ -184,6 +184,12 @@ teardown() {
         assert_match "$output" '"WorkingDir": "/data"'
         assert_match "$output" '"StopSignal": "SIGINT"'
         assert_match "$output" '"80/tcp"'
+        run_hutch image inspect --format '{{.Config.WorkingDir}} {{json .Config.Cmd}}' app
+        assert_equal "$output" '/data ["/bin/sh","-c","echo hi"]'
+        run_hutch images --format '{{.Repository}}:{{.Tag}} {{.ID}}'
+        assert_match "$output" '^localhost/app:latest [0-9a-f]{12}$'
+        run_hutch 125 image inspect --format '{{.Config' app
+        assert_error_message "format"
         # the store is private
         assert_equal "$(stat -c %a "$HUTCH_ROOT")" 700
         # the ID is the config digest
