@@ -30,6 +30,7 @@
 #include <ifaddrs.h>
 #include <net/if.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -452,6 +453,11 @@ int cmd_network_attach(struct cmd_network *net, struct hutch_loop *loop, struct 
                 return 0;
         if (net->tapfd < 0)
                 return hutch_error_set(err, EINVAL, "the container's network was not set up");
+        /* libslirp writes to host sockets without MSG_NOSIGNAL, and splice(2)
+         * has no such flag: a peer that goes away must be an EPIPE for the
+         * monitor, never a fatal SIGPIPE.  The container is already running,
+         * so it does not inherit this. */
+        (void) signal(SIGPIPE, SIG_IGN);
         int fd = steal_fd(&net->tapfd);
         if (netns_slirp_new(&net->slirp_opts, fd, &net->slirp, err) < 0)
                 return hutch_error_prefix(err, "slirp network");
