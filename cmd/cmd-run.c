@@ -26,6 +26,7 @@
 #include "runtime/runtime.h"
 #include "runtime/seccomp.h"
 #include "storage/containers.h"
+#include "storage/volumes.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -51,6 +52,8 @@ enum {
         OPT_CAP_ADD,
         OPT_DETACH,
         OPT_INIT,
+        OPT_MOUNT,
+        OPT_TMPFS,
         OPT_CAP_DROP,
         OPT_PRIVILEGED,
         OPT_SECURITY_OPT,
@@ -73,7 +76,11 @@ const struct cmd_option cmd_run_options[] = {
         { "user", 'u', required_argument, "USER[:GROUP]", "user and group (names or IDs) to run as", 'u' },
         { "hostname", 'h', required_argument, "NAME", "the container's host name", 'h' },
         { "entrypoint", 0, required_argument, "CMD", "override the command's entry point", OPT_ENTRYPOINT },
-        { "volume", 'v', required_argument, "SRC:DST[:ro]", "bind mount a host directory or file", 'v' },
+        { "volume", 'v', required_argument, "SRC:DST[:ro]",
+          "bind mount a host path, or mount a named volume (created on first use)", 'v' },
+        { "mount", 0, required_argument, "type=bind|volume|tmpfs,...", "attach a mount (Docker's --mount syntax)",
+          OPT_MOUNT },
+        { "tmpfs", 0, required_argument, "PATH[:OPTS]", "mount a tmpfs at PATH (size=, mode=)", OPT_TMPFS },
         { "rm", 0, no_argument, NULL, "remove the container when it exits (--rootfs containers are never kept)",
           OPT_RM },
         { "read-only", 0, no_argument, NULL, "mount the root filesystem read-only", OPT_READ_ONLY },
@@ -115,6 +122,7 @@ struct run_args {
         char *hostname;
         char *entrypoint;
         char **volumes;
+        char **mount_specs, **tmpfs_specs;
         bool readonly;
         char *network;
         char *name;
@@ -129,6 +137,33 @@ struct run_args {
         bool init;
         struct cmd_network_options net; /* networking (cmd/network.c); strvs owned */
 };
+
+/* -v, --mount and --tmpfs, checked before anything starts. */
+static int parse_mounts(const struct run_args *a, struct cmd_volume **ret, size_t *ret_n, struct hutch_error **err)
+{
+        char **const lists[3] = { a->volumes, a->mount_specs, a->tmpfs_specs };
+        struct cmd_volume *vols = *ret;
+        size_t n = *ret_n;
+        int r = 0;
+
+        for (int l = 0; l < 3 && r == 0; l++)
+                for (size_t i = 0; lists[l] && lists[l][i] && r == 0; i++) {
+                        vols = xreallocarray(vols, n + 1, sizeof(*vols));
+                        memset(&vols[n], 0, sizeof(vols[n]));
+                        r = l == 0   ? cmd_parse_volume(lists[l][i], &vols[n], err)
+                            : l == 1 ? cmd_parse_mount(lists[l][i], &vols[n], err)
+                                     : cmd_parse_tmpfs(lists[l][i], &vols[n], err);
+                        if (r < 0)
+                                break;
+                        n++;
+                        struct stat st;
+                        if (vols[n - 1].kind == CMD_VOLUME_BIND && stat(vols[n - 1].source, &st) < 0)
+                                r = hutch_error_set(err, errno, "volume source '%s'", vols[n - 1].source);
+                }
+        *ret = vols;
+        *ret_n = n;
+        return r;
+}
 
 static char *host_getenv(const char *k)
 {
@@ -175,6 +210,8 @@ static int parse_args(const struct cmd_command *cmd, int argc, char **argv, stru
                         break;
                 case OPT_ENTRYPOINT: a->entrypoint = optval; break;
                 case 'v': hutch_strv_append(&a->volumes, optval); break;
+                case OPT_MOUNT: hutch_strv_append(&a->mount_specs, optval); break;
+                case OPT_TMPFS: hutch_strv_append(&a->tmpfs_specs, optval); break;
                 case OPT_RM: a->rm = true; break;
                 case 'i': a->interactive = true; break;
                 case 't': a->tty = true; break;
@@ -535,18 +572,9 @@ int cmd_run_container(const struct cmd_command *cmd, int argc, char **argv, enum
         r = build_command(cmd, &a, have_img ? &img : NULL, err);
         if (r < 0)
                 goto out;
-        for (size_t i = 0; a.volumes && a.volumes[i]; i++) {
-                vols = xreallocarray(vols, n_vols + 1, sizeof(*vols));
-                r = cmd_parse_volume(a.volumes[i], &vols[n_vols], err);
-                if (r < 0)
-                        goto out;
-                n_vols++;
-                struct stat st;
-                if (stat(vols[n_vols - 1].source, &st) < 0) {
-                        r = hutch_error_set(err, errno, "volume source '%s'", vols[n_vols - 1].source);
-                        goto out;
-                }
-        }
+        r = parse_mounts(&a, &vols, &n_vols, err);
+        if (r < 0)
+                goto out;
 
         r = cmd_userns_load(&uns, err);
         if (r < 0)
@@ -643,10 +671,27 @@ int cmd_run_container(const struct cmd_command *cmd, int argc, char **argv, enum
         }
         cfg.mounts = xcalloc(n_vols + 1, sizeof(*cfg.mounts));
         for (size_t i = 0; i < n_vols; i++) {
-                cfg.mounts[i].kind = RUNTIME_MOUNT_BIND;
-                cfg.mounts[i].source = vols[i].source;
+                bool created = false;
+                cfg.mounts[i].kind = vols[i].kind == CMD_VOLUME_TMPFS ? RUNTIME_MOUNT_TMPFS : RUNTIME_MOUNT_BIND;
                 cfg.mounts[i].destination = vols[i].destination;
                 cfg.mounts[i].readonly = vols[i].readonly;
+                cfg.mounts[i].options = vols[i].options;
+                cfg.mounts[i].source = vols[i].source;
+                if (vols[i].kind == CMD_VOLUME_NAMED) {
+                        if (store_root == NULL)
+                                store_root = cmd_storage_root();
+                        r = cmd_ensure_private_dir(store_root, err);
+                        if (r == 0)
+                                r = storage_volume_create(store_root, vols[i].source, &created, err);
+                        if (r < 0)
+                                goto out;
+                        /* the path replaces the name (vols owns the strings) */
+                        char *path = storage_volume_data_path(store_root, vols[i].source);
+                        free(vols[i].source);
+                        vols[i].source = path;
+                        cfg.mounts[i].source = path;
+                        cfg.mounts[i].seed = true;
+                }
         }
         cfg.n_mounts = n_vols;
         if (a.init) {
@@ -865,6 +910,8 @@ out:
         hutch_strv_free(a.security_opts);
         hutch_strv_free(a.env);
         hutch_strv_free(a.volumes);
+        hutch_strv_free(a.mount_specs);
+        hutch_strv_free(a.tmpfs_specs);
         hutch_strv_free(a.command);
         hutch_strv_free(a.args);
         storage_container_clear(&rec);
@@ -899,6 +946,8 @@ static void run_args_clear(struct run_args *a)
 {
         hutch_strv_free(a->env);
         hutch_strv_free(a->volumes);
+        hutch_strv_free(a->mount_specs);
+        hutch_strv_free(a->tmpfs_specs);
         hutch_strv_free(a->args);
         hutch_strv_free(a->command);
         hutch_strv_free(a->cap_add);
@@ -1158,4 +1207,26 @@ void cmd_run_gen_config(const struct storage_container *rec, yajl_gen g)
         yajl_gen_map_close(g);
         yajl_gen_map_close(g);
         run_args_clear(&ra);
+}
+
+bool cmd_container_uses_volume(const struct storage_container *rec, const char *name)
+{
+        struct run_args ra = { 0 };
+        struct hutch_error *e = NULL;
+        struct cmd_volume *vols = NULL;
+        size_t n = 0;
+        bool used = false;
+
+        if (container_run_args(rec, &ra, &e) == 0) {
+                hutch_error_clear(&e);
+                (void) parse_mounts(&ra, &vols, &n, &e);
+                for (size_t i = 0; i < n; i++) {
+                        used |= vols[i].kind == CMD_VOLUME_NAMED && STREQ(vols[i].source, name);
+                        cmd_volume_clear(&vols[i]);
+                }
+                free(vols);
+        }
+        hutch_error_free(e);
+        run_args_clear(&ra);
+        return used;
 }

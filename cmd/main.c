@@ -86,6 +86,8 @@ static const struct cmd_command commands[] = {
           NULL, NULL },
         { "logs", "[OPTIONS] CONTAINER", "Print a detached container's output", cmd_logs, cmd_logs_options, NULL,
           NULL },
+        { "volume", "COMMAND", "Manage volumes (create, ls, inspect, rm, prune)", cmd_group, NULL,
+          cmd_volume_subcommands, NULL },
         { "container", "COMMAND", "Manage containers (ls, rm, create, start)", cmd_group, NULL, container_subcommands,
           NULL },
         { "info", "[OPTIONS]", "Show what this machine allows before your first container", cmd_info, cmd_info_options,

@@ -3,6 +3,7 @@
 #include "cmd/parse-opts.h"
 #include "lib/cleanup.h"
 #include "lib/strv.h"
+#include "lib/parse.h"
 #include "lib/xalloc.h"
 
 #include <ctype.h>
@@ -137,11 +138,14 @@ int cmd_parse_volume(const char *spec, struct cmd_volume *ret, struct hutch_erro
                 return hutch_error_set(err, EINVAL, "invalid volume '%s': expected SRC:DST[:OPTIONS]", spec);
         if (f[0][0] == '\0' || f[1][0] == '\0')
                 return hutch_error_set(err, EINVAL, "invalid volume '%s': empty source or destination", spec);
-        if (f[0][0] != '/')
-                return hutch_error_set(err, EINVAL,
-                                       "invalid volume '%s': source '%s' must be an absolute host path "
-                                       "(named volumes are not supported yet)",
-                                       spec, f[0]);
+        if (f[0][0] != '/') {
+                if (!cmd_volume_name_valid(f[0]))
+                        return hutch_error_set(err, EINVAL,
+                                               "invalid volume '%s': '%s' is neither an absolute host path nor a "
+                                               "volume name",
+                                               spec, f[0]);
+                v.kind = CMD_VOLUME_NAMED;
+        }
         if (n == 3) {
                 _cleanup_strv_ char **opts = hutch_strv_split(f[2], ",");
                 if (opts[0] == NULL)
@@ -177,5 +181,121 @@ void cmd_volume_clear(struct cmd_volume *v)
 {
         free(v->source);
         free(v->destination);
-        v->source = v->destination = NULL;
+        free(v->options);
+        memset(v, 0, sizeof(*v));
+}
+
+bool cmd_volume_name_valid(const char *name)
+{
+        size_t n = 0;
+        if (name == NULL || !isalnum((unsigned char) name[0]))
+                return false;
+        for (; name[n]; n++)
+                if (!isalnum((unsigned char) name[n]) && !strchr("_.-", name[n]))
+                        return false;
+        return n <= 128;
+}
+
+/* tmpfs options we pass to the kernel: size, mode, nr_inodes, and the
+ * flag-like ones we turn into mount flags ourselves are refused. */
+static int check_tmpfs_options(const char *opts, const char *spec, struct hutch_error **err)
+{
+        _cleanup_strv_ char **o = hutch_strv_split(opts, ",");
+        for (size_t i = 0; o[i]; i++) {
+                if (strncmp(o[i], "size=", 5) == 0 || strncmp(o[i], "mode=", 5) == 0 ||
+                    strncmp(o[i], "nr_inodes=", 10) == 0 || strncmp(o[i], "uid=", 4) == 0 ||
+                    strncmp(o[i], "gid=", 4) == 0)
+                        continue;
+                return hutch_error_set(err, EINVAL, "invalid tmpfs '%s': unsupported option '%s'", spec, o[i]);
+        }
+        return 0;
+}
+
+int cmd_parse_tmpfs(const char *spec, struct cmd_volume *ret, struct hutch_error **err)
+{
+        struct cmd_volume v = { .kind = CMD_VOLUME_TMPFS };
+        const char *colon = strchr(spec, ':');
+        _cleanup_free_ char *path = colon ? xstrndup(spec, (size_t) (colon - spec)) : xstrdup(spec);
+
+        if (colon && check_tmpfs_options(colon + 1, spec, err) < 0)
+                return -1;
+        if (cmd_clean_container_path(path, &v.destination, err) < 0)
+                return hutch_error_prefix(err, "invalid --tmpfs '%s'", spec);
+        if (STREQ(v.destination, "/")) {
+                free(v.destination);
+                return hutch_error_set(err, EINVAL, "invalid --tmpfs '%s': cannot mount over '/'", spec);
+        }
+        v.options = xstrdup(colon && colon[1] ? colon + 1 : "mode=1777");
+        *ret = v;
+        return 0;
+}
+
+int cmd_parse_mount(const char *spec, struct cmd_volume *ret, struct hutch_error **err)
+{
+        _cleanup_strv_ char **kv = hutch_strv_split(spec, ",");
+        _cleanup_free_ char *type = NULL, *source = NULL, *target = NULL, *size = NULL, *mode = NULL;
+        struct cmd_volume v = { 0 };
+
+        for (size_t i = 0; kv[i]; i++) {
+                char *eq = strchr(kv[i], '=');
+                const char *key = kv[i], *val = eq ? eq + 1 : NULL;
+                if (eq)
+                        *eq = '\0';
+                char **slot = NULL;
+                if (STREQ(key, "type"))
+                        slot = &type;
+                else if (STREQ(key, "source") || STREQ(key, "src"))
+                        slot = &source;
+                else if (STREQ(key, "target") || STREQ(key, "dst") || STREQ(key, "destination"))
+                        slot = &target;
+                else if (STREQ(key, "tmpfs-size"))
+                        slot = &size;
+                else if (STREQ(key, "tmpfs-mode"))
+                        slot = &mode;
+                else if (STREQ(key, "readonly") || STREQ(key, "ro")) {
+                        bool b = true;
+                        if (val && hutch_parse_bool(val, &b) < 0)
+                                return hutch_error_set(err, EINVAL, "invalid --mount '%s': bad %s value", spec, key);
+                        v.readonly = b;
+                        continue;
+                } else if (STREQ(key, "rw") || STREQ(key, "z") || STREQ(key, "Z") || STREQ(key, "bind-propagation")) {
+                        continue;
+                } else {
+                        return hutch_error_set(err, EINVAL, "invalid --mount '%s': unknown option '%s'", spec, key);
+                }
+                if (val == NULL || *val == '\0' || *slot)
+                        return hutch_error_set(err, EINVAL, "invalid --mount '%s': '%s' needs one value", spec, key);
+                *slot = xstrdup(val);
+        }
+        if (type == NULL || target == NULL)
+                return hutch_error_set(err, EINVAL, "invalid --mount '%s': type= and target= are required", spec);
+        if (cmd_clean_container_path(target, &v.destination, err) < 0)
+                return hutch_error_prefix(err, "invalid --mount '%s'", spec);
+        if (STREQ(type, "tmpfs")) {
+                v.kind = CMD_VOLUME_TMPFS;
+                if (source) {
+                        cmd_volume_clear(&v);
+                        return hutch_error_set(err, EINVAL, "invalid --mount '%s': tmpfs takes no source", spec);
+                }
+                v.options = xasprintf("mode=%s%s%s", mode ? mode : "1777", size ? ",size=" : "", size ? size : "");
+        } else if (STREQ(type, "bind") || STREQ(type, "volume")) {
+                bool bind = STREQ(type, "bind");
+                if (source == NULL || (bind && source[0] != '/') || (!bind && !cmd_volume_name_valid(source))) {
+                        cmd_volume_clear(&v);
+                        return hutch_error_set(err, EINVAL, "invalid --mount '%s': %s", spec,
+                                               bind ? "bind needs an absolute source=" : "volume needs a source= name");
+                }
+                v.kind = bind ? CMD_VOLUME_BIND : CMD_VOLUME_NAMED;
+                v.source = steal_ptr(&source);
+        } else {
+                cmd_volume_clear(&v);
+                return hutch_error_set(err, EINVAL, "invalid --mount '%s': type '%s' (bind, volume or tmpfs)", spec,
+                                       type);
+        }
+        if (STREQ(v.destination, "/")) {
+                cmd_volume_clear(&v);
+                return hutch_error_set(err, EINVAL, "invalid --mount '%s': cannot mount over '/'", spec);
+        }
+        *ret = v;
+        return 0;
 }

@@ -17,14 +17,24 @@ int cmd_parse_env_arg(const char *arg, char *(*lookup_env)(const char *), char *
 /* Sets KEY=VALUE in env, replacing an earlier KEY. */
 void cmd_env_set(char ***env, const char *entry);
 
+enum cmd_volume_kind { CMD_VOLUME_BIND = 0, CMD_VOLUME_NAMED, CMD_VOLUME_TMPFS };
+
 struct cmd_volume {
-        char *source;      /* absolute host path */
+        enum cmd_volume_kind kind;
+        char *source;      /* absolute host path, or the volume's name */
         char *destination; /* absolute container path */
         bool readonly;
+        char *options; /* tmpfs: "size=...,mode=..." */
 };
-/* Parses -v SRC:DST[:OPTS] (OPTS: ro, rw, z, Z ignored); relative sources
- * are refused (named volumes come with the storage work). */
+/* Parses -v SRC:DST[:OPTS] (OPTS: ro, rw, z, Z ignored).  SRC is a host
+ * path (absolute) or a volume name ([a-zA-Z0-9][a-zA-Z0-9_.-]*). */
 int cmd_parse_volume(const char *spec, struct cmd_volume *ret, struct hutch_error **err);
+/* Parses --mount type=bind|volume|tmpfs,source=...,target=...[,readonly]
+ * [,tmpfs-size=N][,tmpfs-mode=OCTAL] (src, dst, destination, ro too). */
+int cmd_parse_mount(const char *spec, struct cmd_volume *ret, struct hutch_error **err);
+/* Parses --tmpfs /path[:size=64m,mode=1777,...]. */
+int cmd_parse_tmpfs(const char *spec, struct cmd_volume *ret, struct hutch_error **err);
+bool cmd_volume_name_valid(const char *name);
 void cmd_volume_clear(struct cmd_volume *v);
 
 /* Normalises an absolute container path: collapses //, ., and refuses ..

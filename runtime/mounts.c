@@ -646,6 +646,47 @@ static size_t path_depth(const char *p)
         return n;
 }
 
+static bool dir_is_empty(int dfd)
+{
+        int fd = fcntl(dfd, F_DUPFD_CLOEXEC, 3);
+        DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+        struct dirent *de;
+        bool empty = true;
+
+        if (d == NULL) {
+                if (fd >= 0)
+                        (void) close(fd);
+                return false;
+        }
+        while (empty && (de = readdir(d)) != NULL)
+                empty = STREQ(de->d_name, ".") || STREQ(de->d_name, "..");
+        (void) closedir(d);
+        return empty;
+}
+
+/* A new named volume starts with the image's files at its mount point
+ * (Docker's rule), copied with their owners: we are root of the
+ * container's user namespace here.  Only a directory inside the root is
+ * read; a symlink there is not followed out of it. */
+static int seed_volume(int rootfd, const struct runtime_mount *m, struct hutch_error **err)
+{
+        _cleanup_close_ int from = hutch_open_in_root(rootfd, m->destination, O_RDONLY | O_DIRECTORY, 0);
+        _cleanup_close_ int to = open(m->source, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        int r;
+
+        if (from < 0 || to < 0 || !dir_is_empty(to))
+                return 0; /* nothing to copy, or already in use */
+        r = copy_tree(from, to, 0);
+        if (r < 0)
+                return hutch_error_set(err, -r, "copy the image's '%s' into volume '%s'", m->destination, m->source);
+        struct stat st;
+        if (fstat(from, &st) == 0) {
+                (void) fchown(to, st.st_uid, st.st_gid);
+                (void) fchmod(to, st.st_mode & 07777);
+        }
+        return 0;
+}
+
 static int setup_user_mounts(const struct runtime_config *cfg, int rootfd, struct hutch_error **err)
 {
         _cleanup_free_ size_t *order = xcalloc(cfg->n_mounts + 1, sizeof(size_t));
@@ -680,6 +721,8 @@ static int setup_user_mounts(const struct runtime_config *cfg, int rootfd, struc
                 struct stat st;
                 if (src < 0 || fstat(src, &st) < 0)
                         return hutch_error_set(err, errno, "volume source '%s'", m->source);
+                if (m->seed && S_ISDIR(st.st_mode) && seed_volume(rootfd, m, err) < 0)
+                        return -1;
                 t = open_target(rootfd, m->destination, S_ISDIR(st.st_mode) ? TARGET_DIR : TARGET_FILE, false, err);
                 if (t < 0)
                         return hutch_error_prefix(err, "volume '%s'", m->source);

@@ -127,6 +127,8 @@ struct runtime_mount {
         char *destination; /* absolute path in the container */
         bool readonly;
         char *options; /* tmpfs data ("size=64m,mode=1777") */
+        bool seed;     /* an empty source directory first gets a copy of what the
+                        * image has at destination (named volumes) */
 };
 
 struct runtime_security {

@@ -92,8 +92,13 @@ static void test_volume(void **state)
         assert_true(v.readonly);
         cmd_volume_clear(&v);
 
+        assert_int_equal(cmd_parse_volume("data:/var/lib/data", &v, &err), 0);
+        assert_int_equal(v.kind, CMD_VOLUME_NAMED);
+        assert_string_equal(v.source, "data");
+        cmd_volume_clear(&v);
+
         static const char *const bad[] = {
-                "",           "/src",   "/src:", ":/dst",     "src:/dst", "/src:dst", "/s:/d:xx", "/s:/d:ro,rw",
+                "",           "/src",   "/src:", ":/dst",     "../x:/dst", "/src:dst", "/s:/d:xx", "/s:/d:ro,rw",
                 "/s:/d:ro:x", "/s::/d", "/s:/",  "/s:/../..", "/s:/d:",
         };
         for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -102,6 +107,54 @@ static void test_volume(void **state)
                 assert_non_null(err);
                 hutch_error_clear(&err);
         }
+}
+
+static void test_mount_and_tmpfs(void **state)
+{
+        struct hutch_error *err = NULL;
+        struct cmd_volume v;
+        (void) state;
+
+        assert_int_equal(cmd_parse_mount("type=bind,source=/s,target=/t,readonly", &v, &err), 0);
+        assert_int_equal(v.kind, CMD_VOLUME_BIND);
+        assert_true(v.readonly);
+        assert_string_equal(v.destination, "/t");
+        cmd_volume_clear(&v);
+        assert_int_equal(cmd_parse_mount("type=volume,src=cache,dst=/c", &v, &err), 0);
+        assert_int_equal(v.kind, CMD_VOLUME_NAMED);
+        assert_string_equal(v.source, "cache");
+        cmd_volume_clear(&v);
+        assert_int_equal(cmd_parse_mount("type=tmpfs,target=/scratch,tmpfs-size=1m", &v, &err), 0);
+        assert_string_equal(v.options, "mode=1777,size=1m");
+        cmd_volume_clear(&v);
+        static const char *const bad[] = {
+                "",
+                "type=bind",
+                "target=/x",
+                "type=nfs,target=/x",
+                "type=bind,source=rel,target=/x",
+                "type=volume,source=/abs,target=/x",
+                "type=tmpfs,source=/a,target=/x",
+                "type=bind,source=/a,target=/",
+                "type=bind,source=/a,source=/b,target=/x",
+                "type=bind,source=/a,target=/x,bogus=1",
+                "type=bind,source=/a,target=/x,readonly=maybe",
+        };
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+                if (cmd_parse_mount(bad[i], &v, &err) == 0)
+                        fail_msg("--mount '%s' was accepted", bad[i]);
+                hutch_error_clear(&err);
+        }
+        assert_int_equal(cmd_parse_tmpfs("/run:size=64m,mode=755", &v, &err), 0);
+        assert_string_equal(v.options, "size=64m,mode=755");
+        cmd_volume_clear(&v);
+        assert_int_equal(cmd_parse_tmpfs("/tmp", &v, &err), 0);
+        assert_string_equal(v.options, "mode=1777");
+        cmd_volume_clear(&v);
+        assert_true(cmd_parse_tmpfs("/x:exec,suid", &v, &err) < 0);
+        hutch_error_clear(&err);
+        assert_true(cmd_parse_tmpfs("rel", &v, &err) < 0);
+        hutch_error_clear(&err);
 }
 
 static void test_clean_path(void **state)
@@ -261,10 +314,15 @@ static void test_log_writer_roundtrip(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_env_file),  cmocka_unit_test(test_env_arg),
-                cmocka_unit_test(test_volume),    cmocka_unit_test(test_clean_path),
-                cmocka_unit_test(test_getopt),    cmocka_unit_test(test_template),
-                cmocka_unit_test(test_log_lines), cmocka_unit_test(test_log_writer_roundtrip),
+                cmocka_unit_test(test_env_file),
+                cmocka_unit_test(test_env_arg),
+                cmocka_unit_test(test_volume),
+                cmocka_unit_test(test_clean_path),
+                cmocka_unit_test(test_getopt),
+                cmocka_unit_test(test_template),
+                cmocka_unit_test(test_mount_and_tmpfs),
+                cmocka_unit_test(test_log_lines),
+                cmocka_unit_test(test_log_writer_roundtrip),
         };
         return cmocka_run_group_tests_name("cmd", tests, NULL, NULL);
 }
