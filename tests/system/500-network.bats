@@ -151,6 +151,25 @@ def dns(port):
             ans = b"\xc0\x0c" + struct.pack("!HHIH", 1, 1, 60, 4) + socket.inet_aton("192.0.2.77")
             s.sendto(struct.pack("!HHHHHH", qid, 0x8180, 1, 1, 0, 0) + question + ans, a)
 
+def slam(port):
+    """On 127.0.0.1:port, hangs up on every connection: a reset at once, or
+    a close after reading a little (the rest unread), in turn."""
+    s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("127.0.0.1", port)); s.listen(64)
+    print("ready", flush=True)
+    n = 0
+    while True:
+        c, _ = s.accept()
+        n += 1
+        if n % 2:
+            c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        else:
+            try:
+                c.recv(100000); time.sleep(0.05)
+            except OSError:
+                pass
+        c.close()
+
 def flood(host, port, n):
     """Opens n connections at once, sends garbage, closes them all."""
     socks = []
@@ -457,6 +476,15 @@ box$"
         assert_equal "$output" still-here "the server is still reachable after the flood"
         kill -0 "$HUTCH_PID" || die "the monitor died"
         stop_container "$www"
+}
+
+@test "network: host peers that hang up on the container do not kill the monitor" {
+        local port
+        port=$(net free_ports 1)
+        start_py "$BATS_TEST_TMPDIR/slam" slam "$port"
+        run_hutch run --rm --rootfs "$ROOTFS" --network slirp:allow_host_loopback=true sh -c \
+                "for i in 1 2 3 4 5 6 7 8 9 10; do head -c 4000000 /dev/zero | nc 10.0.2.2 $port; done 2>/dev/null; echo alive"
+        assert_equal "$output" alive
 }
 
 @test "[nosub] network: an unusable /dev/net/tun names the fix" {
