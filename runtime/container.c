@@ -400,7 +400,11 @@ static __attribute__((noreturn)) void child_process(struct child *c)
 
         /* A session keyring of our own: the host user's keys stay out of
          * reach (the seccomp filter refuses keyctl afterwards). */
-        (void) syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, NULL);
+        if (syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, NULL) < 0 && errno != ENOSYS) {
+                hutch_error_set(&err, errno,
+                                "make a session keyring for the container (is the user's key quota full?)");
+                child_fail(c, 125, err);
+        }
 
         /* Without no_new_privs, installing a filter needs CAP_SYS_ADMIN,
          * which we hold only until the capabilities are dropped: load it
