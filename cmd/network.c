@@ -120,9 +120,10 @@ static int tap_error(const struct net_status *st, struct hutch_error **err)
                                                "everyone, as distributions ship it; fix it with 'sudo chmod 0666 "
                                                "/dev/net/tun', or use --network none or host");
                 if (e == ENOENT || e == ENODEV || e == ENXIO)
-                        return hutch_error_set(err, e,
-                                               "cannot open /dev/net/tun for the slirp network: the tun driver is "
-                                               "missing; load it with 'sudo modprobe tun', or use --network none or host");
+                        return hutch_error_set(
+                                err, e,
+                                "cannot open /dev/net/tun for the slirp network: the tun driver is "
+                                "missing; load it with 'sudo modprobe tun', or use --network none or host");
         }
         return hutch_error_set(err, e, "cannot %s in the container's network namespace", st->step);
 }
@@ -257,7 +258,8 @@ static int prepare_ports(struct cmd_network *net, const struct cmd_network_optio
         if (!any)
                 return 0;
         if (net->mode != NETNS_MODE_SLIRP)
-                return hutch_error_set(err, EINVAL, "ports can only be published with the slirp network, not with "
+                return hutch_error_set(err, EINVAL,
+                                       "ports can only be published with the slirp network, not with "
                                        "--network %s",
                                        net->mode == NETNS_MODE_HOST ? "host (the container uses the host's ports "
                                                                       "directly)"
@@ -352,9 +354,7 @@ static int write_files(struct cmd_network *net, const struct cmd_network_options
                 hp.base = host_hosts;
                 hp.host_ip = "127.0.0.1";
                 break;
-        case NETNS_MODE_NONE:
-                hp.container_ip = "127.0.1.1";
-                break;
+        case NETNS_MODE_NONE: hp.container_ip = "127.0.1.1"; break;
         }
         hosts = netns_hosts_format(&hp, err);
         if (hosts == NULL)
@@ -478,8 +478,8 @@ void cmd_network_print_ports(const struct cmd_network *net, FILE *out)
                         const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *) &m->host;
                         (void) inet_ntop(AF_INET6, &s6->sin6_addr, a, sizeof(a));
                         port = ntohs(s6->sin6_port);
-                        fprintf(out, "%u/%s -> [%s]:%u\n", m->container_port, m->proto == NETNS_PROTO_TCP ? "tcp" : "udp",
-                                a, port);
+                        fprintf(out, "%u/%s -> [%s]:%u\n", m->container_port,
+                                m->proto == NETNS_PROTO_TCP ? "tcp" : "udp", a, port);
                 } else {
                         const struct sockaddr_in *s4 = (const struct sockaddr_in *) &m->host;
                         (void) inet_ntop(AF_INET, &s4->sin_addr, a, sizeof(a));

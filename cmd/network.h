@@ -13,9 +13,9 @@ struct runtime_config;
 struct cmd_network;
 
 struct cmd_network_options {
-        const char *network;  /* NULL = default slirp; "none", "host", "slirp[:opts]" */
-        char **publish;       /* -p specs */
-        bool publish_all;     /* -P: every --expose port on a free host port */
+        const char *network; /* NULL = default slirp; "none", "host", "slirp[:opts]" */
+        char **publish;      /* -p specs */
+        bool publish_all;    /* -P: every --expose port on a free host port */
         char **expose;
         char **dns;
         char **dns_search;

@@ -132,8 +132,8 @@ static int parse_cidr(const char *v, struct netns_slirp_options *o, struct hutch
         unsigned int len;
 
         if (slash == NULL || (size_t) (slash - v) >= sizeof(addr))
-                return hutch_error_set(err, EINVAL, "slirp option cidr='%s': expected ADDRESS/PREFIX such as 10.0.2.0/24",
-                                       v);
+                return hutch_error_set(err, EINVAL,
+                                       "slirp option cidr='%s': expected ADDRESS/PREFIX such as 10.0.2.0/24", v);
         memcpy(addr, v, (size_t) (slash - v));
         addr[slash - v] = '\0';
         if (inet_pton(AF_INET, addr, &a) != 1)
@@ -144,8 +144,9 @@ static int parse_cidr(const char *v, struct netns_slirp_options *o, struct hutch
         uint32_t mask = len == 0 ? 0 : 0xffffffffu << (32 - len);
         uint32_t net = ntohl(a.s_addr);
         if (net & ~mask)
-                return hutch_error_set(err, EINVAL, "slirp option cidr='%s': host bits are set (did you mean %u.%u.%u.%u/%u?)",
-                                       v, (net & mask) >> 24, ((net & mask) >> 16) & 0xff, ((net & mask) >> 8) & 0xff,
+                return hutch_error_set(err, EINVAL,
+                                       "slirp option cidr='%s': host bits are set (did you mean %u.%u.%u.%u/%u?)", v,
+                                       (net & mask) >> 24, ((net & mask) >> 16) & 0xff, ((net & mask) >> 8) & 0xff,
                                        (net & mask) & 0xff, len);
         o->network.s_addr = htonl(net);
         o->prefix_len = len;
@@ -171,29 +172,35 @@ int netns_slirp_options_parse(const char *s, struct netns_slirp_options *o, stru
                 if (STREQ(k, "mtu")) {
                         unsigned int mtu;
                         if (hutch_parse_uint(v, NETNS_MTU_MAX, &mtu) < 0 || mtu < NETNS_MTU_MIN)
-                                return hutch_error_set(err, EINVAL, "slirp option mtu='%s': expected a number from %d to %d",
-                                                       v, NETNS_MTU_MIN, NETNS_MTU_MAX);
+                                return hutch_error_set(err, EINVAL,
+                                                       "slirp option mtu='%s': expected a number from %d to %d", v,
+                                                       NETNS_MTU_MIN, NETNS_MTU_MAX);
                         o->mtu = mtu;
                 } else if (STREQ(k, "allow_host_loopback")) {
                         if (hutch_parse_bool(v, &o->allow_host_loopback) < 0)
-                                return hutch_error_set(err, EINVAL, "slirp option allow_host_loopback='%s': expected true or false", v);
+                                return hutch_error_set(err, EINVAL,
+                                                       "slirp option allow_host_loopback='%s': expected true or false",
+                                                       v);
                 } else if (STREQ(k, "enable_ipv6")) {
                         if (hutch_parse_bool(v, &o->enable_ipv6) < 0)
-                                return hutch_error_set(err, EINVAL, "slirp option enable_ipv6='%s': expected true or false", v);
+                                return hutch_error_set(err, EINVAL,
+                                                       "slirp option enable_ipv6='%s': expected true or false", v);
                 } else if (STREQ(k, "cidr")) {
                         int r = parse_cidr(v, o, err);
                         if (r < 0)
                                 return r;
                 } else if (STREQ(k, "dns_upstream")) {
                         if (netns_sockaddr_parse(v, 53, &o->dns_upstream, &o->dns_upstream_len) < 0)
-                                return hutch_error_set(err, EINVAL,
-                                                       "slirp option dns_upstream='%s': expected IP, IP:PORT or [IPv6]:PORT", v);
+                                return hutch_error_set(
+                                        err, EINVAL,
+                                        "slirp option dns_upstream='%s': expected IP, IP:PORT or [IPv6]:PORT", v);
                         o->has_dns_upstream = true;
                 } else {
-                        return hutch_error_set(err, EINVAL,
-                                               "unknown slirp option '%s' (known: mtu, allow_host_loopback, cidr, enable_ipv6, "
-                                               "dns_upstream)",
-                                               k);
+                        return hutch_error_set(
+                                err, EINVAL,
+                                "unknown slirp option '%s' (known: mtu, allow_host_loopback, cidr, enable_ipv6, "
+                                "dns_upstream)",
+                                k);
                 }
         }
         return 0;
@@ -307,18 +314,21 @@ int netns_publish_parse(const char *spec, struct netns_publish *ret, struct hutc
                 return hutch_error_set(err, EINVAL, "invalid publish spec '%s'", spec ? spec : "");
         s = xstrdup(spec);
         if (split_protocol(s, &p.protocols) < 0)
-                return hutch_error_set(err, EINVAL, "publish spec '%s': the protocol must be tcp, udp or tcp,udp", spec);
+                return hutch_error_set(err, EINVAL, "publish spec '%s': the protocol must be tcp, udp or tcp,udp",
+                                       spec);
 
         if (*s == '[') {
                 char *end = strchr(s, ']');
                 if (end == NULL || end[1] != ':')
-                        return hutch_error_set(err, EINVAL, "publish spec '%s': expected [IPv6]:HOSTPORT:CONTAINERPORT", spec);
+                        return hutch_error_set(err, EINVAL, "publish spec '%s': expected [IPv6]:HOSTPORT:CONTAINERPORT",
+                                               spec);
                 *end = '\0';
                 ip = s + 1;
                 host = end + 2;
                 char *colon = strchr(host, ':');
                 if (colon == NULL)
-                        return hutch_error_set(err, EINVAL, "publish spec '%s': expected [IPv6]:HOSTPORT:CONTAINERPORT", spec);
+                        return hutch_error_set(err, EINVAL, "publish spec '%s': expected [IPv6]:HOSTPORT:CONTAINERPORT",
+                                               spec);
                 *colon = '\0';
                 ctr = colon + 1;
                 if (inet_pton(AF_INET6, ip, &p.host_addr6) != 1)
@@ -350,25 +360,27 @@ int netns_publish_parse(const char *spec, struct netns_publish *ret, struct hutc
                         else if (inet_pton(AF_INET6, ip, &p.host_addr6) == 1)
                                 p.family = AF_INET6;
                         else
-                                return hutch_error_set(err, EINVAL, "publish spec '%s': '%s' is not an IP address", spec, ip);
+                                return hutch_error_set(err, EINVAL, "publish spec '%s': '%s' is not an IP address",
+                                                       spec, ip);
                 }
         }
 
         if (parse_port_range(ctr, false, &p.container_port, &p.count) < 0)
-                return hutch_error_set(err, EINVAL, "publish spec '%s': container port '%s' must be a port (1-65535) or a range",
+                return hutch_error_set(err, EINVAL,
+                                       "publish spec '%s': container port '%s' must be a port (1-65535) or a range",
                                        spec, ctr);
         if (host && *host) {
                 uint16_t hcount;
                 if (parse_port_range(host, true, &p.host_port, &hcount) < 0)
                         return hutch_error_set(err, EINVAL,
-                                               "publish spec '%s': host port '%s' must be a port (0-65535) or a range", spec,
-                                               host);
+                                               "publish spec '%s': host port '%s' must be a port (0-65535) or a range",
+                                               spec, host);
                 if (p.host_port == 0 && p.count > 1)
                         hcount = p.count;
                 if (hcount != p.count)
                         return hutch_error_set(err, EINVAL,
-                                               "publish spec '%s': the host range has %u ports, the container range %u", spec,
-                                               hcount, p.count);
+                                               "publish spec '%s': the host range has %u ports, the container range %u",
+                                               spec, hcount, p.count);
                 if (p.host_port && (unsigned) p.host_port + p.count - 1 > 65535)
                         return hutch_error_set(err, EINVAL, "publish spec '%s': host port range past 65535", spec);
         }
@@ -459,8 +471,7 @@ int netns_dns_search_check(const char *s, struct hutch_error **err)
 int netns_dns_option_check(const char *s, struct hutch_error **err)
 {
         if (s == NULL || *s == '\0' || strlen(s) > 64 || strpbrk(s, " \t\r\n#;"))
-                return hutch_error_set(err, EINVAL, "--dns-option '%s' must be one word such as ndots:2",
-                                       s ? s : "");
+                return hutch_error_set(err, EINVAL, "--dns-option '%s' must be one word such as ndots:2", s ? s : "");
         return 0;
 }
 

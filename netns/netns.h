@@ -37,20 +37,20 @@ int netns_loopback_up(void);
 /* ---- configuration (netns/config.c) ---- */
 
 #define NETNS_DEFAULT_MTU 65520
-#define NETNS_MTU_MIN 1280 /* IPv6's minimum; smaller links break too much */
-#define NETNS_MTU_MAX 65521 /* libslirp's IF_MTU_MAX */
-#define NETNS_TAP_NAME "tap0"
+#define NETNS_MTU_MIN     1280  /* IPv6's minimum; smaller links break too much */
+#define NETNS_MTU_MAX     65521 /* libslirp's IF_MTU_MAX */
+#define NETNS_TAP_NAME    "tap0"
 
 struct netns_slirp_options {
         unsigned int mtu;
         bool allow_host_loopback;
-        bool enable_ipv6;         /* when the host has IPv6 too */
-        struct in_addr network;   /* 10.0.2.0 */
-        unsigned int prefix_len;  /* 24 */
-        struct in_addr gateway;   /* network + 2: the host, as slirp shows it */
-        struct in_addr dns;       /* network + 3 */
-        struct in_addr guest;     /* network + 100: the container */
-        bool has_dns_upstream;    /* relay DNS to dns_upstream, not the host's resolver */
+        bool enable_ipv6;        /* when the host has IPv6 too */
+        struct in_addr network;  /* 10.0.2.0 */
+        unsigned int prefix_len; /* 24 */
+        struct in_addr gateway;  /* network + 2: the host, as slirp shows it */
+        struct in_addr dns;      /* network + 3 */
+        struct in_addr guest;    /* network + 100: the container */
+        bool has_dns_upstream;   /* relay DNS to dns_upstream, not the host's resolver */
         struct sockaddr_storage dns_upstream;
         socklen_t dns_upstream_len;
 };
@@ -146,8 +146,7 @@ int netns_tap_setup(const struct netns_tap_config *c, const char **ret_step);
 struct netns_slirp;
 
 /* Takes ownership of tapfd (also on failure). */
-int netns_slirp_new(const struct netns_slirp_options *o, int tapfd, struct netns_slirp **ret,
-                    struct hutch_error **err);
+int netns_slirp_new(const struct netns_slirp_options *o, int tapfd, struct netns_slirp **ret, struct hutch_error **err);
 /* Registers the tap fd, slirp's sockets and timers on the loop (uses the
  * loop's prepare callback). */
 int netns_slirp_attach(struct netns_slirp *s, struct hutch_loop *loop, struct hutch_error **err);

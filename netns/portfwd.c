@@ -53,12 +53,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#define PIPE_SIZE (1024 * 1024)
-#define ACCEPT_BUDGET 64
-#define MAX_CONNS 4096
-#define UDP_FLOWS_MAX 128       /* per published port */
+#define PIPE_SIZE        (1024 * 1024)
+#define ACCEPT_BUDGET    64
+#define MAX_CONNS        4096
+#define UDP_FLOWS_MAX    128 /* per published port */
 #define UDP_FLOW_IDLE_MS 60000
-#define UDP_BUDGET 64           /* datagrams per wake-up and direction */
+#define UDP_BUDGET       64 /* datagrams per wake-up and direction */
 
 struct netns_portfwd;
 
@@ -88,8 +88,8 @@ struct half {
         int pipe[2];
         size_t in_pipe;
         size_t cap; /* pipe size */
-        bool eof;  /* read end of file from `from` */
-        bool done; /* eof, drained and `to` shut down for writing */
+        bool eof;   /* read end of file from `from` */
+        bool done;  /* eof, drained and `to` shut down for writing */
 };
 
 struct conn {
@@ -186,8 +186,7 @@ static int bound_socket(const struct sockaddr *host, socklen_t host_len, int typ
                 return hutch_error_set(err, errno, "cannot open a socket for a published port");
         if (type == SOCK_STREAM)
                 (void) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-        if (host->sa_family == AF_INET6 &&
-            IN6_IS_ADDR_UNSPECIFIED(&((const struct sockaddr_in6 *) host)->sin6_addr))
+        if (host->sa_family == AF_INET6 && IN6_IS_ADDR_UNSPECIFIED(&((const struct sockaddr_in6 *) host)->sin6_addr))
                 (void) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
         if (bind(fd, host, host_len) < 0)
                 return netns_bind_error(errno, host, type == SOCK_STREAM ? "tcp" : "udp", err);
@@ -365,7 +364,8 @@ static int pump(struct half *h)
                         }
                 }
                 if (h->in_pipe > 0) {
-                        ssize_t n = splice(h->pipe[0], NULL, h->to, NULL, h->in_pipe, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+                        ssize_t n =
+                                splice(h->pipe[0], NULL, h->to, NULL, h->in_pipe, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
                         if (n > 0) {
                                 h->in_pipe -= (size_t) n;
                                 progress = true;
@@ -468,8 +468,7 @@ static int on_conn(struct hutch_loop *loop, int fd, uint32_t events, void *data)
                         return 0;
                 }
         }
-        if (pump(&c->h2c) < 0 || pump(&c->c2h) < 0 ||
-            (c->h2c.done && c->c2h.done)) {
+        if (pump(&c->h2c) < 0 || pump(&c->c2h) < 0 || (c->h2c.done && c->c2h.done)) {
                 conn_free(c);
                 return 0;
         }
@@ -480,7 +479,8 @@ static int on_conn(struct hutch_loop *loop, int fd, uint32_t events, void *data)
 
 static void conn_new(struct netns_portfwd *f, int host_fd, uint16_t port)
 {
-        struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(port),
+        struct sockaddr_in to = { .sin_family = AF_INET,
+                                  .sin_port = htons(port),
                                   .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
         int ctr_fd = helper_socket(f, 't');
 
@@ -536,8 +536,7 @@ static int on_accept(struct hutch_loop *loop, int fd, uint32_t events, void *dat
                         break; /* EAGAIN, or EMFILE: retried on the next wake-up */
                 }
                 if (f->n_conns >= f->max_conns) {
-                        log_debug("published port %u: %zu connections, refusing more", l->container_port,
-                                  f->n_conns);
+                        log_debug("published port %u: %zu connections, refusing more", l->container_port, f->n_conns);
                         (void) close(cfd);
                         continue;
                 }
@@ -620,7 +619,8 @@ static struct udp_flow *flow_get(struct listener *l, const struct sockaddr_stora
         if (l->n_flows >= UDP_FLOWS_MAX && lru)
                 flow_free(lru);
 
-        struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(l->container_port),
+        struct sockaddr_in to = { .sin_family = AF_INET,
+                                  .sin_port = htons(l->container_port),
                                   .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
         int fd = helper_socket(f, 'u');
         if (fd < 0) {

@@ -32,11 +32,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#define TAP_BUDGET 256          /* frames read from the tap per wake-up */
-#define FRAME_MAX (65536 + 64)  /* MTU 65521 + ethernet header */
-#define DNS_INFLIGHT 128
+#define TAP_BUDGET     256          /* frames read from the tap per wake-up */
+#define FRAME_MAX      (65536 + 64) /* MTU 65521 + ethernet header */
+#define DNS_INFLIGHT   128
 #define DNS_TIMEOUT_MS 10000
-#define REG_FLAG 0x80000000u    /* fd is in the nested epoll set */
+#define REG_FLAG       0x80000000u /* fd is in the nested epoll set */
 
 struct slirp_timer {
         SlirpTimerCb cb;
@@ -70,9 +70,9 @@ struct netns_slirp {
 
         struct poll_entry *round;
         size_t n_round, cap_round;
-        uint32_t *reg;      /* per fd: REG_FLAG | epoll events */
-        uint32_t *revents;  /* per fd: SLIRP_POLL_* from the last wait */
-        uint32_t *seen;     /* per fd: round counter it was last asked for */
+        uint32_t *reg;     /* per fd: REG_FLAG | epoll events */
+        uint32_t *revents; /* per fd: SLIRP_POLL_* from the last wait */
+        uint32_t *seen;    /* per fd: round counter it was last asked for */
         size_t n_fds;
         uint32_t round_no;
 
@@ -509,10 +509,13 @@ static int dns_relay_open(struct netns_slirp *s, struct hutch_error **err)
 static int on_tap(struct hutch_loop *loop, int fd, uint32_t events, void *data)
 {
         struct netns_slirp *s = data;
-        (void) loop;
 
-        if (events & (EPOLLERR | EPOLLHUP) && !(events & EPOLLIN))
+        if (events & (EPOLLERR | EPOLLHUP) && !(events & EPOLLIN)) {
+                /* The device went away with the namespace: stop watching it
+                 * rather than spin until the monitor notices the exit. */
+                (void) hutch_loop_remove(loop, fd);
                 return 0;
+        }
         for (int i = 0; i < TAP_BUDGET; i++) {
                 ssize_t n = read(fd, s->frame, FRAME_MAX);
                 if (n < 0) {
@@ -551,8 +554,7 @@ static bool host_has_ipv6(void)
         return false;
 }
 
-int netns_slirp_new(const struct netns_slirp_options *o, int tapfd, struct netns_slirp **ret,
-                    struct hutch_error **err)
+int netns_slirp_new(const struct netns_slirp_options *o, int tapfd, struct netns_slirp **ret, struct hutch_error **err)
 {
         struct netns_slirp *s = xzalloc(sizeof(*s));
         SlirpConfig cfg;

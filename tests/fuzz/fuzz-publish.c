@@ -92,8 +92,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         case 6: {
                 char *add[] = { s, NULL };
-                struct netns_hosts_params hp = { .base = s, .container_ip = "10.0.2.100", .hostname = "h",
-                                                 .host_ip = "10.0.2.2", .add_host = add };
+                struct netns_hosts_params hp = {
+                        .base = s, .container_ip = "10.0.2.100", .hostname = "h", .host_ip = "10.0.2.2", .add_host = add
+                };
                 free(netns_hosts_format(&hp, &err));
                 break;
         }

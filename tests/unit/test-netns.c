@@ -204,11 +204,21 @@ static void test_slirp_options(void **state)
         assert_int_equal(ntohs(((struct sockaddr_in *) &o.dns_upstream)->sin_port), 53);
 
         static const char *const bad[] = {
-                "slirp:mtu=100",        "slirp:mtu=70000",        "slirp:mtu=x",
-                "slirp:cidr=10.0.2.0",  "slirp:cidr=10.0.2.1/24", "slirp:cidr=10.0.0.0/26",
-                "slirp:cidr=foo/24",    "slirp:cidr=10.0.0.0/4",  "slirp:enable_ipv6=maybe",
-                "slirp:bogus=1",        "slirp:mtu",              "slirp:dns_upstream=nope",
-                "slirp:dns_upstream=1.2.3.4:0", "bridge",         "container:abc",
+                "slirp:mtu=100",
+                "slirp:mtu=70000",
+                "slirp:mtu=x",
+                "slirp:cidr=10.0.2.0",
+                "slirp:cidr=10.0.2.1/24",
+                "slirp:cidr=10.0.0.0/26",
+                "slirp:cidr=foo/24",
+                "slirp:cidr=10.0.0.0/4",
+                "slirp:enable_ipv6=maybe",
+                "slirp:bogus=1",
+                "slirp:mtu",
+                "slirp:dns_upstream=nope",
+                "slirp:dns_upstream=1.2.3.4:0",
+                "bridge",
+                "container:abc",
                 "slirp:allow_host_loopback=",
         };
         for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
@@ -582,7 +592,8 @@ static pid_t spawn_echo_ns(int *ret_ready)
                 if (unshare(CLONE_NEWUSER | CLONE_NEWNET) < 0 || netns_loopback_up() < 0)
                         _exit(1);
                 int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-                struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(7777),
+                struct sockaddr_in a = { .sin_family = AF_INET,
+                                         .sin_port = htons(7777),
                                          .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
                 if (l < 0 || bind(l, (struct sockaddr *) &a, sizeof(a)) < 0 || listen(l, 16) < 0)
                         _exit(1);
