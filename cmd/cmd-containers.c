@@ -15,11 +15,13 @@
 #include "lib/xalloc.h"
 #include "storage/containers.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -886,4 +888,117 @@ int cmd_container_prune(const struct cmd_command *cmd, int argc, char **argv, st
         }
         storage_container_list_free(list, n);
         return status;
+}
+
+/* ---- top ---- */
+
+const struct cmd_option cmd_top_options[] = { { 0 } };
+
+static bool same_pid_ns(pid_t pid, const struct stat *ns)
+{
+        char path[64];
+        struct stat st;
+        snprintf(path, sizeof(path), "/proc/%d/ns/pid", (int) pid);
+        return stat(path, &st) == 0 && st.st_ino == ns->st_ino && st.st_dev == ns->st_dev;
+}
+
+/* Reads /proc/PID/stat fields we show; false when the process is gone. */
+static bool read_proc(pid_t pid, char *comm, size_t comm_size, unsigned long long *ticks, uid_t *uid)
+{
+        char path[64], buf[2048];
+        struct stat st;
+        snprintf(path, sizeof(path), "/proc/%d/stat", (int) pid);
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0 || fstat(fd, &st) < 0)
+                return false;
+        ssize_t n = hutch_read_full(fd, buf, sizeof(buf) - 1);
+        if (n <= 0)
+                return false;
+        buf[n] = '\0';
+        char *open_paren = strchr(buf, '('), *close_paren = strrchr(buf, ')');
+        if (!open_paren || !close_paren || close_paren < open_paren)
+                return false;
+        snprintf(comm, comm_size, "%.*s", (int) (close_paren - open_paren - 1), open_paren + 1);
+        unsigned long long ut = 0, stt = 0;
+        /* fields 14 and 15 (utime, stime), counted after the command */
+        if (sscanf(close_paren + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &stt) != 2)
+                return false;
+        *ticks = ut + stt;
+        *uid = st.st_uid;
+        return true;
+}
+
+/* The command line from /proc (never by running anything from the image). */
+static void read_cmdline(pid_t pid, char *buf, size_t size)
+{
+        char path[64];
+        snprintf(path, sizeof(path), "/proc/%d/cmdline", (int) pid);
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+        ssize_t n = fd >= 0 ? hutch_read_full(fd, buf, size - 1) : -1;
+        if (n <= 0) {
+                buf[0] = '\0';
+                return;
+        }
+        for (ssize_t i = 0; i < n; i++)
+                if (buf[i] == '\0')
+                        buf[i] = ' ';
+        buf[n] = '\0';
+        while (n > 0 && buf[n - 1] == ' ')
+                buf[--n] = '\0';
+}
+
+int cmd_top(const struct cmd_command *cmd, int argc, char **argv, struct hutch_error **err)
+{
+        _cleanup_free_ char *root = cmd_storage_root();
+        struct storage_container ct = { 0 };
+        char *optval = NULL;
+        struct stat ns;
+        char path[64];
+        int c, r;
+
+        while ((c = cmd_getopt(cmd, argc, argv, &optval, err)) != -1) {
+                if (c == -2)
+                        return 0;
+                if (c == -3)
+                        return -1;
+        }
+        if (optind + 1 != argc)
+                return cmd_usage_error(cmd, err, "'%s' needs exactly one CONTAINER", cmd->full_name);
+        r = find_container(root, argv[optind], &ct, err);
+        if (r < 0)
+                return r;
+        if (ct.status != STORAGE_CONTAINER_RUNNING) {
+                hutch_error_set(err, 0, "container '%s' is not running", ct.name);
+                storage_container_clear(&ct);
+                return -1;
+        }
+        snprintf(path, sizeof(path), "/proc/%d/ns/pid", (int) ct.pid);
+        _cleanup_close_ int pidfd = hutch_pidfd_open(ct.pid);
+        if (pidfd < 0 || stat(path, &ns) < 0 || !storage_container_pid_alive(ct.pid, ct.pid_start)) {
+                hutch_error_set(err, 0, "container '%s' is not running", ct.name);
+                storage_container_clear(&ct);
+                return -1;
+        }
+        storage_container_clear(&ct);
+
+        long hz = sysconf(_SC_CLK_TCK);
+        _cleanup_dir_ DIR *d = opendir("/proc");
+        struct dirent *de;
+        printf("%-10s %-10s %-10s %s\n", "PID", "HOSTUSER", "TIME", "COMMAND");
+        while (d && (de = readdir(d)) != NULL) {
+                char comm[256], cmdline[4096];
+                unsigned long long ticks;
+                uid_t uid;
+                unsigned int pid;
+                if (hutch_parse_uint(de->d_name, 1u << 22, &pid) < 0 || !same_pid_ns((pid_t) pid, &ns))
+                        continue;
+                if (!read_proc((pid_t) pid, comm, sizeof(comm), &ticks, &uid))
+                        continue;
+                read_cmdline((pid_t) pid, cmdline, sizeof(cmdline));
+                unsigned long long secs = hz > 0 ? ticks / (unsigned long long) hz : 0;
+                char when[32];
+                snprintf(when, sizeof(when), "%02llu:%02llu:%02llu", secs / 3600, secs / 60 % 60, secs % 60);
+                printf("%-10u %-10u %-10s %s\n", pid, (unsigned) uid, when, cmdline[0] ? cmdline : comm);
+        }
+        return 0;
 }
