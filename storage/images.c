@@ -444,7 +444,19 @@ static int sweep(int dirfd, const struct storage_images *imgs, bool (*keep)(cons
                 if (de->d_name[0] == '.' || keep(imgs, de->d_name))
                         continue;
                 log_debug("removing unused %s '%s'", what, de->d_name);
-                r = hutch_rm_rf_at(dirfd, de->d_name);
+                if (de->d_type == DT_DIR) {
+                        /* Out of sight first: a removal cut short must never
+                         * leave a half-empty tree under a layer's name. */
+                        _cleanup_free_ char *tmp = xasprintf("%s.tmp-gc%04x", de->d_name, (unsigned) (random() & 0xffff));
+                        if (renameat(dirfd, de->d_name, dirfd, tmp) < 0) {
+                                if (errno == ENOENT)
+                                        continue; /* seen again after we renamed it */
+                                return hutch_error_set(err, errno, "remove %s '%s'", what, de->d_name);
+                        }
+                        r = hutch_rm_rf_at(dirfd, tmp);
+                } else {
+                        r = hutch_rm_rf_at(dirfd, de->d_name);
+                }
                 if (r < 0)
                         return hutch_error_set(err, -r, "remove %s '%s'", what, de->d_name);
                 removed++;

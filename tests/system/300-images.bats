@@ -495,6 +495,19 @@ teardown() {
         run_hutch unshare sh -c "ls '$HUTCH_ROOT/layers' | grep -c tmp- || true"
         assert_equal "$output" 0
         [ -f "$(layer_dir big:1 2)/data/old/newfile" ] || die "top layer incomplete"
+        # rmi killed while it removes layers: a later load never trusts a half-removed one
+        for i in 0 1 2 3 4 5; do
+                start_hutch_bg "$BATS_TEST_TMPDIR/k.out" rmi big:1
+                sleep "0.0$((i * 2))"
+                kill -KILL "$HUTCH_PID" 2>/dev/null || true
+                for pid in $(descendant_pids "$HUTCH_PID"); do kill -KILL "$pid" 2>/dev/null || true; done
+                wait_hutch_bg
+                run_hutch load -q -i "$big"
+        done
+        run_hutch run --rm big:1 sh -c 'cat /data/old/newfile; ls /data/old | wc -l; ls /bin/busybox'
+        assert_equal "$output" "new
+1
+/bin/busybox"
 }
 
 @test "images: unshare runs as root of the storage namespace" {
