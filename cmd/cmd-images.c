@@ -112,7 +112,8 @@ const struct cmd_option cmd_images_options[] = {
         { "all", 'a', no_argument, NULL, "show all images (hutch keeps no intermediate images)", OPT_ALL },
         { "quiet", 'q', no_argument, NULL, "show only image IDs", OPT_QUIET },
         { "format", 0, required_argument, "FORMAT",
-          "json, table, or a Go template over .Repository .Tag .ID .Digest .CreatedAt .CreatedSince .Size", OPT_FORMAT },
+          "json, table, or a Go template over .Repository .Tag .ID .Digest .CreatedAt .CreatedSince .Size",
+          OPT_FORMAT },
         { "filter", 0, required_argument, "FILTER", "reference=PATTERN or dangling=true|false (repeatable)",
           OPT_FILTER },
         { "no-trunc", 0, no_argument, NULL, "show full image IDs", OPT_NOTRUNC },
@@ -146,8 +147,7 @@ struct image_filter {
         int dangling; /* -1 any */
 };
 
-static int filter_parse(struct image_filter *f, const char *s, const struct cmd_command *cmd,
-                        struct hutch_error **err)
+static int filter_parse(struct image_filter *f, const char *s, const struct cmd_command *cmd, struct hutch_error **err)
 {
         const char *eq = strchr(s, '=');
 
@@ -258,20 +258,11 @@ int cmd_images(const struct cmd_command *cmd, int argc, char **argv, struct hutc
 
         while ((c = cmd_getopt(cmd, argc, argv, &optval, err)) != -1) {
                 switch (c) {
-                case -2:
-                        return 0;
-                case -3:
-                        r = -1;
-                        goto out;
-                case OPT_QUIET:
-                        quiet = true;
-                        break;
-                case OPT_NOTRUNC:
-                        notrunc = true;
-                        break;
-                case OPT_NOHEADING:
-                        noheading = true;
-                        break;
+                case -2: return 0;
+                case -3: r = -1; goto out;
+                case OPT_QUIET: quiet = true; break;
+                case OPT_NOTRUNC: notrunc = true; break;
+                case OPT_NOHEADING: noheading = true; break;
                 case OPT_FORMAT:
                         if (STREQ(optval, "json"))
                                 json = true;
@@ -514,9 +505,9 @@ static int check_containers(struct storage_store *s, char **ids, bool force, str
                         running = c->status == STORAGE_CONTAINER_RUNNING &&
                                   storage_container_pid_alive(c->pid, c->pid_start);
                         if (pass == 0 && (running || !force)) {
-                                r = hutch_error_set(err, 0,
-                                                    "image %.12s is in use by %s container '%s': %s", c->image_id,
-                                                    running ? "the running" : "the", c->name ? c->name : c->id,
+                                r = hutch_error_set(err, 0, "image %.12s is in use by %s container '%s': %s",
+                                                    c->image_id, running ? "the running" : "the",
+                                                    c->name ? c->name : c->id,
                                                     running ? "stop and remove it first"
                                                             : "remove it first, or use -f to remove it too");
                         } else if (pass == 1) {
@@ -684,8 +675,7 @@ static void gen_strv(yajl_gen g, const char *key, char **v, bool null_when_empty
         yajl_gen_array_close(g);
 }
 
-static int inspect_one(struct storage_store *s, const struct storage_image *img, yajl_gen g,
-                       struct hutch_error **err)
+static int inspect_one(struct storage_store *s, const struct storage_image *img, yajl_gen g, struct hutch_error **err)
 {
         _cleanup_(storage_image_config_free_cleanup) struct storage_image_config *cfg = NULL;
         _cleanup_free_ char *buf = NULL;

@@ -178,7 +178,8 @@ int cmd_load(const struct cmd_command *cmd, int argc, char **argv, struct hutch_
 /* ---- save ---- */
 
 const struct cmd_option cmd_save_options[] = {
-        { "output", 'o', required_argument, "FILE", "write the archive to FILE (default: standard output)", OPT_OUTPUT },
+        { "output", 'o', required_argument, "FILE", "write the archive to FILE (default: standard output)",
+          OPT_OUTPUT },
         { "format", 0, required_argument, "FORMAT", "docker-archive (default) or oci-archive", OPT_FORMAT },
         { "quiet", 'q', no_argument, NULL, "print nothing but errors", OPT_QUIET },
         { 0 },
@@ -209,8 +210,8 @@ int cmd_save(const struct cmd_command *cmd, int argc, char **argv, struct hutch_
                         else if (STREQ(optval, "oci-archive"))
                                 format = STORAGE_ARCHIVE_OCI;
                         else
-                                return cmd_usage_error(cmd, err, "unknown --format '%s' (docker-archive or oci-archive)",
-                                                       optval);
+                                return cmd_usage_error(cmd, err,
+                                                       "unknown --format '%s' (docker-archive or oci-archive)", optval);
                 }
         }
         if (optind >= argc)
@@ -380,8 +381,7 @@ static int apply_change(struct storage_image_config *c, const char *change, stru
                         port = strtoul(*p, &end, 10);
                         if (errno || end == *p || port == 0 || port > 65535 ||
                             (*end && !STREQ(end, "/tcp") && !STREQ(end, "/udp") && !STREQ(end, "/sctp")))
-                                return hutch_error_set(err, 0, "invalid --change '%s': EXPOSE PORT[/tcp|/udp]",
-                                                       change);
+                                return hutch_error_set(err, 0, "invalid --change '%s': EXPOSE PORT[/tcp|/udp]", change);
                         hutch_strv_push(&c->exposed_ports, xasprintf("%lu%s", port, *end ? end : "/tcp"));
                 }
                 return 0;
@@ -452,16 +452,14 @@ int cmd_import(const struct cmd_command *cmd, int argc, char **argv, struct hutc
         if (optind >= argc || argc - optind > 2)
                 return cmd_usage_error(cmd, err, "'%s' needs a TARBALL and an optional NAME", cmd->full_name);
         if (strstr(argv[optind], "://"))
-                return hutch_error_set(err, 0, "import from a URL is not supported: download '%s' first",
-                                       argv[optind]);
+                return hutch_error_set(err, 0, "import from a URL is not supported: download '%s' first", argv[optind]);
         if (argc - optind == 2) {
                 struct storage_reference ref = { 0 };
                 if (storage_reference_parse(argv[optind + 1], &ref, err) < 0)
                         return -EINVAL;
                 if (ref.digest) {
                         storage_reference_clear(&ref);
-                        return hutch_error_set(err, 0, "an image name cannot carry a digest: '%s'",
-                                               argv[optind + 1]);
+                        return hutch_error_set(err, 0, "an image name cannot carry a digest: '%s'", argv[optind + 1]);
                 }
                 name = storage_reference_format(&ref);
                 storage_reference_clear(&ref);

@@ -35,8 +35,8 @@ int cmd_image_run_resolve(const char *ref, struct cmd_image_run *ret, struct hut
         if (k < 0) {
                 storage_images_clear(&imgs);
                 if (k == -ENOENT)
-                        return hutch_error_prefix(err, "%s",
-                                                  "no such image (load it with 'hutch load -i FILE' or 'hutch import')");
+                        return hutch_error_prefix(
+                                err, "%s", "no such image (load it with 'hutch load -i FILE' or 'hutch import')");
                 return k;
         }
         img = &imgs.v[k];

@@ -26,19 +26,19 @@
 #include <stdbool.h>
 
 struct cmd_image_run {
-        char *id;            /* 64 hex digits */
-        char *name;          /* the stored name the reference matched, or NULL (found by ID) */
-        char **layers;       /* absolute paths of the layer trees, TOPMOST FIRST (as overlay lowerdir wants) */
+        char *id;      /* 64 hex digits */
+        char *name;    /* the stored name the reference matched, or NULL (found by ID) */
+        char **layers; /* absolute paths of the layer trees, TOPMOST FIRST (as overlay lowerdir wants) */
         /* From the image config; NULL when the image does not set them. */
-        char **entrypoint;   /* NULL, or a (possibly empty) list */
+        char **entrypoint; /* NULL, or a (possibly empty) list */
         char **cmd;
-        char **env;          /* "KEY=VALUE" */
-        char *working_dir;   /* absolute, or NULL */
-        char *user;          /* "uid", "name", "uid:gid", ... or NULL */
-        char *stop_signal;   /* "SIGTERM", "15", ... or NULL */
+        char **env;           /* "KEY=VALUE" */
+        char *working_dir;    /* absolute, or NULL */
+        char *user;           /* "uid", "name", "uid:gid", ... or NULL */
+        char *stop_signal;    /* "SIGTERM", "15", ... or NULL */
         char **exposed_ports; /* "80/tcp" */
-        char **volumes;      /* absolute paths */
-        int lock_fd;         /* shared store lock, closed by cmd_image_run_clear() */
+        char **volumes;       /* absolute paths */
+        int lock_fd;          /* shared store lock, closed by cmd_image_run_clear() */
 };
 
 /* Resolves ref (name, name:tag, localhost/x:y, ID or unique ID prefix,

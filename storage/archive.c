@@ -23,16 +23,16 @@
 #include <time.h>
 #include <unistd.h>
 
-#define IO_BLOCK (1u << 20)
+#define IO_BLOCK      (1u << 20)
 #define MAX_LINK_HOPS 8
 
 /* ---- staging the members of an archive ---- */
 
 struct member {
-        char *name; /* normalized path inside the archive */
-        char *link; /* hard or symbolic link: the normalized target */
+        char *name;                    /* normalized path inside the archive */
+        char *link;                    /* hard or symbolic link: the normalized target */
         struct storage_blob_writer *w; /* content, hashed */
-        char *data; /* small metadata files, kept in memory */
+        char *data;                    /* small metadata files, kept in memory */
         size_t len;
 };
 
@@ -209,9 +209,9 @@ static int stage_members(struct load_ctx *c, int fd, struct hutch_error **err)
                 if (!link && type != AE_IFREG)
                         continue;
                 if (find_member(c, name) != NULL || c->n >= STORAGE_ARCHIVE_MAX_MEMBERS) {
-                        r = hutch_error_set(err, 0, c->n >= STORAGE_ARCHIVE_MAX_MEMBERS
-                                                                 ? "the archive has too many files"
-                                                                 : "the archive has '%s' twice",
+                        r = hutch_error_set(err, 0,
+                                            c->n >= STORAGE_ARCHIVE_MAX_MEMBERS ? "the archive has too many files"
+                                                                                : "the archive has '%s' twice",
                                             name);
                         goto out;
                 }
@@ -222,8 +222,8 @@ static int stage_members(struct load_ctx *c, int fd, struct hutch_error **err)
                         continue;
                 if (is_metadata_name(m->name)) {
                         if (archive_entry_size(e) > (la_int64_t) STORAGE_MANIFEST_MAX_BYTES) {
-                                r = hutch_error_set(err, 0, "'%s' in the archive is larger than %u bytes",
-                                                    m->name, STORAGE_MANIFEST_MAX_BYTES);
+                                r = hutch_error_set(err, 0, "'%s' in the archive is larger than %u bytes", m->name,
+                                                    STORAGE_MANIFEST_MAX_BYTES);
                                 goto out;
                         }
                         m->data = xmalloc(STORAGE_MANIFEST_MAX_BYTES + 1);
@@ -320,12 +320,9 @@ static enum storage_compression sniff_compression(struct storage_blob_writer *w)
 static const char *layer_media_type(enum storage_compression c)
 {
         switch (c) {
-        case STORAGE_COMPRESSION_GZIP:
-                return STORAGE_MEDIA_OCI_LAYER_GZIP;
-        case STORAGE_COMPRESSION_ZSTD:
-                return STORAGE_MEDIA_OCI_LAYER_ZSTD;
-        default:
-                return STORAGE_MEDIA_OCI_LAYER;
+        case STORAGE_COMPRESSION_GZIP: return STORAGE_MEDIA_OCI_LAYER_GZIP;
+        case STORAGE_COMPRESSION_ZSTD: return STORAGE_MEDIA_OCI_LAYER_ZSTD;
+        default: return STORAGE_MEDIA_OCI_LAYER;
         }
 }
 
@@ -698,8 +695,8 @@ static struct member *find_blob(struct load_ctx *c, const struct storage_descrip
                 return NULL;
         }
         if (!STREQ(member_digest(m), d->digest)) {
-                hutch_error_set(err, 0, "blob %s in the archive has the wrong content (it hashes to %s)",
-                                d->digest, member_digest(m));
+                hutch_error_set(err, 0, "blob %s in the archive has the wrong content (it hashes to %s)", d->digest,
+                                member_digest(m));
                 return NULL;
         }
         if ((uint64_t) d->size != storage_blob_writer_size(m->w)) {
@@ -1174,7 +1171,8 @@ int storage_archive_save(struct storage_store *s, const struct storage_save_item
         int r;
 
         if (archive_write_set_format_pax_restricted(a) != ARCHIVE_OK ||
-            archive_write_set_bytes_in_last_block(a, 1) != ARCHIVE_OK || archive_write_open_fd(a, out_fd) != ARCHIVE_OK) {
+            archive_write_set_bytes_in_last_block(a, 1) != ARCHIVE_OK ||
+            archive_write_open_fd(a, out_fd) != ARCHIVE_OK) {
                 r = archive_fail(a, err, "write the archive");
                 archive_write_free(a);
                 return r;

@@ -107,7 +107,8 @@ static int parse_record(yajl_val v, struct storage_image *img)
                 const char *mt = hutch_json_get_string(l, "media_type");
                 if (copy_digest(l, "chain_id", L->chain_id) < 0 || copy_digest(l, "diff_id", L->diff_id) < 0 ||
                     copy_digest(l, "blob", L->blob) < 0 || mt == NULL ||
-                    hutch_json_get_int(l, "blob_size", &L->blob_size) < 0 || hutch_json_get_int(l, "size", &L->size) < 0)
+                    hutch_json_get_int(l, "blob_size", &L->blob_size) < 0 ||
+                    hutch_json_get_int(l, "size", &L->size) < 0)
                         return -EINVAL;
                 L->media_type = xstrdup(mt);
                 img->n_layers++;
@@ -138,8 +139,7 @@ int storage_images_read(struct storage_store *s, struct storage_images *ret, str
         list = hutch_json_get_array(root, "images");
         if (list == NULL) {
                 yajl_tree_free(root);
-                return hutch_error_set(err, 0, "image records '%s/images/%s': no 'images' list", s->root,
-                                       RECORDS);
+                return hutch_error_set(err, 0, "image records '%s/images/%s': no 'images' list", s->root, RECORDS);
         }
         imgs.v = xcalloc(list->u.array.len ? list->u.array.len : 1, sizeof(*imgs.v));
         for (size_t i = 0; i < list->u.array.len; i++) {
@@ -147,8 +147,8 @@ int storage_images_read(struct storage_store *s, struct storage_images *ret, str
                         storage_image_clear(&imgs.v[imgs.n]);
                         yajl_tree_free(root);
                         storage_images_clear(&imgs);
-                        return hutch_error_set(err, 0, "image records '%s/images/%s': record %zu is invalid",
-                                               s->root, RECORDS, i);
+                        return hutch_error_set(err, 0, "image records '%s/images/%s': record %zu is invalid", s->root,
+                                               RECORDS, i);
                 }
                 imgs.n++;
         }
@@ -328,8 +328,8 @@ const char *storage_images_matched_name(const struct storage_image *img, const c
         const char *found = NULL;
         size_t n = strlen(ref);
 
-        if (strncmp(ref, "sha256:", 7) == 0 || (n >= 3 && n <= STORAGE_DIGEST_HEX_LEN && hex_only(ref, n) &&
-                                                strncmp(img->id, ref, n) == 0))
+        if (strncmp(ref, "sha256:", 7) == 0 ||
+            (n >= 3 && n <= STORAGE_DIGEST_HEX_LEN && hex_only(ref, n) && strncmp(img->id, ref, n) == 0))
                 return NULL;
         if (storage_reference_parse(ref, &r, &e) < 0) {
                 hutch_error_free(e);
@@ -426,8 +426,8 @@ static bool referenced_blob(const struct storage_images *imgs, const char *hex)
         return false;
 }
 
-static int sweep(int dirfd, const struct storage_images *imgs, bool (*keep)(const struct storage_images *, const char *),
-                 const char *what, struct hutch_error **err)
+static int sweep(int dirfd, const struct storage_images *imgs,
+                 bool (*keep)(const struct storage_images *, const char *), const char *what, struct hutch_error **err)
 {
         int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         _cleanup_dir_ DIR *d = NULL;
@@ -447,7 +447,8 @@ static int sweep(int dirfd, const struct storage_images *imgs, bool (*keep)(cons
                 if (de->d_type == DT_DIR) {
                         /* Out of sight first: a removal cut short must never
                          * leave a half-empty tree under a layer's name. */
-                        _cleanup_free_ char *tmp = xasprintf("%s.tmp-gc%04x", de->d_name, (unsigned) (random() & 0xffff));
+                        _cleanup_free_ char *tmp =
+                                xasprintf("%s.tmp-gc%04x", de->d_name, (unsigned) (random() & 0xffff));
                         if (renameat(dirfd, de->d_name, dirfd, tmp) < 0) {
                                 if (errno == ENOENT)
                                         continue; /* seen again after we renamed it */

@@ -36,7 +36,7 @@ struct storage_image {
         char manifest[STORAGE_DIGEST_BUFSIZE]; /* manifest digest */
         int64_t config_size, manifest_size;
         char **names;
-        char *created; /* from the config, or NULL */
+        char *created;  /* from the config, or NULL */
         int64_t loaded; /* seconds since the epoch the record was made */
         struct storage_image_layer *layers;
         size_t n_layers;

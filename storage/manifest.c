@@ -21,7 +21,7 @@ DEFINE_CLEANUP(yajl_val, yajl_tree_free_ret)
 #define _cleanup_yajl_ _cleanup_(yajl_tree_free_ret_cleanup)
 
 #define MAX_STRING 65536 /* any single string we keep */
-#define MAX_LIST 65536   /* entries of Env, Cmd, ports, labels, ... */
+#define MAX_LIST   65536 /* entries of Env, Cmd, ports, labels, ... */
 
 static int bad(struct hutch_error **err, const char *what, const char *why)
 {
@@ -38,8 +38,7 @@ static int check_unique_keys(yajl_val obj, const char *what, struct hutch_error 
         for (size_t i = 0; i < n; i++)
                 for (size_t j = i + 1; j < n; j++)
                         if (strcmp(obj->u.object.keys[i], obj->u.object.keys[j]) == 0)
-                                return hutch_error_set(err, 0, "%s: duplicate key '%s'", what,
-                                                       obj->u.object.keys[i]);
+                                return hutch_error_set(err, 0, "%s: duplicate key '%s'", what, obj->u.object.keys[i]);
         return 0;
 }
 
@@ -261,8 +260,7 @@ int storage_manifest_parse(const char *buf, size_t len, const char *media_type, 
         if (doc_type == NULL) {
                 /* OCI allows leaving it out; Docker schema 2 requires it. */
                 if (media_type && !STREQ(media_type, STORAGE_MEDIA_OCI_MANIFEST))
-                        return hutch_error_set(err, 0, "%s: has no mediaType but was served as '%s'", what,
-                                               media_type);
+                        return hutch_error_set(err, 0, "%s: has no mediaType but was served as '%s'", what, media_type);
                 m->kind = STORAGE_MANIFEST_OCI;
         } else if (STREQ(doc_type, STORAGE_MEDIA_OCI_MANIFEST)) {
                 m->kind = STORAGE_MANIFEST_OCI;
@@ -279,10 +277,9 @@ int storage_manifest_parse(const char *buf, size_t len, const char *media_type, 
                 return bad(err, what, "missing 'config'");
         if (parse_descriptor(hutch_json_get(root, "config"), "manifest config", &m->config, err) < 0)
                 return -EINVAL;
-        if (!STREQ(m->config.media_type, m->kind == STORAGE_MANIFEST_OCI ? STORAGE_MEDIA_OCI_CONFIG
-                                                                          : STORAGE_MEDIA_DOCKER_CONFIG))
-                return hutch_error_set(err, 0, "%s: unsupported config mediaType '%.100s'", what,
-                                       m->config.media_type);
+        if (!STREQ(m->config.media_type,
+                   m->kind == STORAGE_MANIFEST_OCI ? STORAGE_MEDIA_OCI_CONFIG : STORAGE_MEDIA_DOCKER_CONFIG))
+                return hutch_error_set(err, 0, "%s: unsupported config mediaType '%.100s'", what, m->config.media_type);
         layers = hutch_json_get(root, "layers");
         if (layers == NULL || !YAJL_IS_ARRAY(layers))
                 return bad(err, what, "missing 'layers' list");
@@ -423,12 +420,12 @@ int storage_config_parse(const char *buf, size_t len, struct storage_image_confi
                     get_opt_string(cfg, "User", what, &c->user, err) < 0 ||
                     get_opt_string(cfg, "StopSignal", what, &c->stop_signal, err) < 0 ||
                     get_opt_keys(cfg, "ExposedPorts", what, &c->exposed_ports, err) < 0 ||
-                    get_opt_keys(cfg, "Volumes", what, &c->volumes, err) < 0 || parse_labels(cfg, what, &c->labels, err) < 0)
+                    get_opt_keys(cfg, "Volumes", what, &c->volumes, err) < 0 ||
+                    parse_labels(cfg, what, &c->labels, err) < 0)
                         return -EINVAL;
                 for (char **e = c->env; e && *e; e++)
                         if (strchr(*e, '=') == NULL || **e == '=')
-                                return hutch_error_set(err, 0, "%s: Env entry '%.100s' is not NAME=VALUE", what,
-                                                       *e);
+                                return hutch_error_set(err, 0, "%s: Env entry '%.100s' is not NAME=VALUE", what, *e);
                 if (c->working_dir && *c->working_dir && *c->working_dir != '/')
                         return hutch_error_set(err, 0, "%s: WorkingDir '%.100s' is not an absolute path", what,
                                                c->working_dir);

@@ -14,21 +14,21 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define STORAGE_MANIFEST_MAX_BYTES (4u << 20) /* manifests and indexes */
-#define STORAGE_CONFIG_MAX_BYTES (8u << 20)   /* image configs */
+#define STORAGE_MANIFEST_MAX_BYTES  (4u << 20) /* manifests and indexes */
+#define STORAGE_CONFIG_MAX_BYTES    (8u << 20) /* image configs */
 #define STORAGE_MANIFEST_MAX_LAYERS 1024
 #define STORAGE_INDEX_MAX_MANIFESTS 4096
 
-#define STORAGE_MEDIA_OCI_MANIFEST "application/vnd.oci.image.manifest.v1+json"
-#define STORAGE_MEDIA_OCI_INDEX "application/vnd.oci.image.index.v1+json"
-#define STORAGE_MEDIA_OCI_CONFIG "application/vnd.oci.image.config.v1+json"
-#define STORAGE_MEDIA_OCI_LAYER "application/vnd.oci.image.layer.v1.tar"
-#define STORAGE_MEDIA_OCI_LAYER_GZIP "application/vnd.oci.image.layer.v1.tar+gzip"
-#define STORAGE_MEDIA_OCI_LAYER_ZSTD "application/vnd.oci.image.layer.v1.tar+zstd"
-#define STORAGE_MEDIA_DOCKER_MANIFEST "application/vnd.docker.distribution.manifest.v2+json"
-#define STORAGE_MEDIA_DOCKER_LIST "application/vnd.docker.distribution.manifest.list.v2+json"
-#define STORAGE_MEDIA_DOCKER_CONFIG "application/vnd.docker.container.image.v1+json"
-#define STORAGE_MEDIA_DOCKER_LAYER "application/vnd.docker.image.rootfs.diff.tar"
+#define STORAGE_MEDIA_OCI_MANIFEST      "application/vnd.oci.image.manifest.v1+json"
+#define STORAGE_MEDIA_OCI_INDEX         "application/vnd.oci.image.index.v1+json"
+#define STORAGE_MEDIA_OCI_CONFIG        "application/vnd.oci.image.config.v1+json"
+#define STORAGE_MEDIA_OCI_LAYER         "application/vnd.oci.image.layer.v1.tar"
+#define STORAGE_MEDIA_OCI_LAYER_GZIP    "application/vnd.oci.image.layer.v1.tar+gzip"
+#define STORAGE_MEDIA_OCI_LAYER_ZSTD    "application/vnd.oci.image.layer.v1.tar+zstd"
+#define STORAGE_MEDIA_DOCKER_MANIFEST   "application/vnd.docker.distribution.manifest.v2+json"
+#define STORAGE_MEDIA_DOCKER_LIST       "application/vnd.docker.distribution.manifest.list.v2+json"
+#define STORAGE_MEDIA_DOCKER_CONFIG     "application/vnd.docker.container.image.v1+json"
+#define STORAGE_MEDIA_DOCKER_LAYER      "application/vnd.docker.image.rootfs.diff.tar"
 #define STORAGE_MEDIA_DOCKER_LAYER_GZIP "application/vnd.docker.image.rootfs.diff.tar.gzip"
 
 #define STORAGE_ANNOTATION_REF_NAME "org.opencontainers.image.ref.name"
@@ -37,8 +37,8 @@ struct storage_descriptor {
         char *media_type;
         char digest[STORAGE_DIGEST_BUFSIZE];
         int64_t size;
-        char *ref_name;      /* annotation org.opencontainers.image.ref.name, or NULL */
-        char *platform_os;   /* index entries: platform, or NULL */
+        char *ref_name;    /* annotation org.opencontainers.image.ref.name, or NULL */
+        char *platform_os; /* index entries: platform, or NULL */
         char *platform_arch;
         char *platform_variant;
 };
@@ -70,7 +70,7 @@ struct storage_image_config {
         char *working_dir, *user, *stop_signal;
         char **exposed_ports; /* "80/tcp" */
         char **volumes;
-        char **labels;        /* "key=value" */
+        char **labels; /* "key=value" */
         /* rootfs */
         char **diff_ids;
         size_t n_diff_ids;

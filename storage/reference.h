@@ -18,15 +18,15 @@
 
 #include <stdbool.h>
 
-#define STORAGE_REFERENCE_MAX_NAME 255
-#define STORAGE_REFERENCE_MAX_TAG 128
+#define STORAGE_REFERENCE_MAX_NAME       255
+#define STORAGE_REFERENCE_MAX_TAG        128
 #define STORAGE_REFERENCE_DEFAULT_DOMAIN "localhost"
 
 struct storage_reference {
-        char *domain; /* "localhost", "quay.io", "host:5000" */
-        char *path;   /* "library/busybox" */
-        char *tag;    /* NULL only when a digest was given without a tag */
-        char *digest; /* "sha256:<hex>" or NULL */
+        char *domain;    /* "localhost", "quay.io", "host:5000" */
+        char *path;      /* "library/busybox" */
+        char *tag;       /* NULL only when a digest was given without a tag */
+        char *digest;    /* "sha256:<hex>" or NULL */
         bool short_name; /* the input named no domain */
 };
 

@@ -55,8 +55,8 @@ int storage_store_open(const char *root, enum storage_store_mode mode, struct st
         if (fstat(s->root_fd, &st) < 0)
                 return hutch_error_set(err, errno, "stat '%s'", root);
         if ((st.st_mode & 0077) != 0)
-                return hutch_error_set(err, EPERM, "storage root '%s' is accessible by other users (mode %04o)",
-                                       root, (unsigned) (st.st_mode & 07777));
+                return hutch_error_set(err, EPERM, "storage root '%s' is accessible by other users (mode %04o)", root,
+                                       (unsigned) (st.st_mode & 07777));
         s->lock_fd = openat(s->root_fd, "storage.lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
         if (s->lock_fd < 0)
                 return hutch_error_set(err, errno, "open '%s/storage.lock'", root);

@@ -32,9 +32,9 @@
 #include <stdint.h>
 
 struct storage_store {
-        char *root;   /* absolute path of the store */
-        int root_fd;  /* O_PATH|O_DIRECTORY */
-        int lock_fd;  /* storage.lock, holding a shared or exclusive flock */
+        char *root;  /* absolute path of the store */
+        int root_fd; /* O_PATH|O_DIRECTORY */
+        int lock_fd; /* storage.lock, holding a shared or exclusive flock */
         bool exclusive;
         int tmp_fd, blobs_fd, layers_fd, images_fd; /* the subdirectories */
 };

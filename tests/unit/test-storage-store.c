@@ -88,13 +88,35 @@ static void test_reference_valid(void **state)
 static void test_reference_invalid(void **state)
 {
         static const char *const bad[] = {
-                "", "UPPER", "app:", ":tag", "/app", "app/", "a//b", "a/-b", "a_", "a..b", "a___b", "app:t@sha256:12",
-                "app@sha512:" "1111111111111111111111111111111111111111111111111111111111111111", "app@sha256:../../x",
-                "app:-tag", "app:t g", "a b", "app\n", "host:99999/x", "host:/x", "-host.com/x",
+                "",
+                "UPPER",
+                "app:",
+                ":tag",
+                "/app",
+                "app/",
+                "a//b",
+                "a/-b",
+                "a_",
+                "a..b",
+                "a___b",
+                "app:t@sha256:12",
+                "app@sha512:"
                 "1111111111111111111111111111111111111111111111111111111111111111",
-                "app:" "toolongtagtoolongtagtoolongtagtoolongtagtoolongtagtoolongtagtoolongtagtoolongtagtoolongtag"
+                "app@sha256:../../x",
+                "app:-tag",
+                "app:t g",
+                "a b",
+                "app\n",
+                "host:99999/x",
+                "host:/x",
+                "-host.com/x",
+                "1111111111111111111111111111111111111111111111111111111111111111",
+                "app:"
+                "toolongtagtoolongtagtoolongtagtoolongtagtoolongtagtoolongtagtoolongtagtoolongtagtoolongtag"
                 "toolongtagtoolongtagtoolongtagtoolongtag",
-                "app@" D1 "@" D2, "a:b:c", "[zz]:5/x",
+                "app@" D1 "@" D2,
+                "a:b:c",
+                "[zz]:5/x",
         };
         (void) state;
         for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
@@ -135,11 +157,11 @@ static void test_reference_split(void **state)
 
 /* ---- manifests ---- */
 
-#define OCI_MANIFEST                                                                                                   \
-        "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\","                          \
-        "\"config\":{\"mediaType\":\"application/vnd.oci.image.config.v1+json\",\"digest\":\"" D1 "\",\"size\":7},"   \
-        "\"layers\":[{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar+gzip\",\"digest\":\"" D2                 \
-        "\",\"size\":100},{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar\",\"digest\":\"" D3                \
+#define OCI_MANIFEST                                                                                                \
+        "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\","                        \
+        "\"config\":{\"mediaType\":\"application/vnd.oci.image.config.v1+json\",\"digest\":\"" D1 "\",\"size\":7}," \
+        "\"layers\":[{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar+gzip\",\"digest\":\"" D2               \
+        "\",\"size\":100},{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar\",\"digest\":\"" D3               \
         "\",\"size\":0}]}"
 
 static int manifest_try(const char *doc, const char *mt)
@@ -165,9 +187,8 @@ static void test_manifest_valid(void **state)
         struct hutch_error *err = NULL;
         (void) state;
 
-        assert_int_equal(storage_manifest_parse(OCI_MANIFEST, strlen(OCI_MANIFEST), STORAGE_MEDIA_OCI_MANIFEST, &m,
-                                                &err),
-                         0);
+        assert_int_equal(
+                storage_manifest_parse(OCI_MANIFEST, strlen(OCI_MANIFEST), STORAGE_MEDIA_OCI_MANIFEST, &m, &err), 0);
         assert_int_equal(m->kind, STORAGE_MANIFEST_OCI);
         assert_string_equal(m->config.digest, D1);
         assert_int_equal(m->config.size, 7);
@@ -207,7 +228,8 @@ static void test_manifest_invalid(void **state)
                 { "\"size\":7", "\"size\":7.5" },
                 { "\"size\":7", "\"size\":\"7\"" },
                 { "\"digest\":\"" D1, "\"digest\":\"sha256:../../etc/passwd" },
-                { "\"digest\":\"" D1, "\"digest\":\"SHA256:1111111111111111111111111111111111111111111111111111111111111111" },
+                { "\"digest\":\"" D1,
+                  "\"digest\":\"SHA256:1111111111111111111111111111111111111111111111111111111111111111" },
                 { "application/vnd.oci.image.layer.v1.tar+gzip", "application/x-foreign" },
                 { "application/vnd.oci.image.config.v1+json", "application/vnd.docker.container.image.v1+json" },
                 { "\"layers\":[", "\"manifests\":[],\"layers\":[" },
@@ -269,11 +291,11 @@ static void test_index(void **state)
         assert_null(idx);
 }
 
-#define CONFIG                                                                                                         \
+#define CONFIG                                                                                                       \
         "{\"architecture\":\"amd64\",\"os\":\"linux\",\"created\":\"2024-01-01T00:00:00Z\",\"config\":{"             \
-        "\"Entrypoint\":[\"/bin/sh\",\"-c\"],\"Cmd\":[\"echo hi\"],\"Env\":[\"PATH=/bin\",\"A=b=c\"],"                 \
-        "\"WorkingDir\":\"/srv\",\"User\":\"1000:1000\",\"StopSignal\":\"SIGINT\",\"ExposedPorts\":{\"80/tcp\":{}},"  \
-        "\"Labels\":{\"k\":\"v\"},\"Volumes\":{\"/data\":{}}},"                                                          \
+        "\"Entrypoint\":[\"/bin/sh\",\"-c\"],\"Cmd\":[\"echo hi\"],\"Env\":[\"PATH=/bin\",\"A=b=c\"],"               \
+        "\"WorkingDir\":\"/srv\",\"User\":\"1000:1000\",\"StopSignal\":\"SIGINT\",\"ExposedPorts\":{\"80/tcp\":{}}," \
+        "\"Labels\":{\"k\":\"v\"},\"Volumes\":{\"/data\":{}}},"                                                      \
         "\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\"" D1 "\",\"" D2 "\"]}}"
 
 static void test_config(void **state)
@@ -392,8 +414,8 @@ static void test_store_layout_and_mode(void **state)
         struct stat st;
 
         s = open_store(t->root, STORAGE_STORE_READ);
-        for (const char *const *d = (const char *const[]){ "blobs/sha256", "layers", "images", "containers", "tmp",
-                                                            NULL };
+        for (const char *const *d =
+                     (const char *const[]){ "blobs/sha256", "layers", "images", "containers", "tmp", NULL };
              *d; d++) {
                 _cleanup_free_ char *p = xasprintf("%s/%s", t->root, *d);
                 assert_int_equal(stat(p, &st), 0);
@@ -512,12 +534,12 @@ static void test_records(void **state)
         assert_int_equal(find(&imgs, "app"), 0);
         assert_int_equal(find(&imgs, "app:latest"), 0);
         assert_int_equal(find(&imgs, "localhost/app:v2"), 1);
-        assert_int_equal(find(&imgs, "busybox"), 1);          /* short name, other registry */
+        assert_int_equal(find(&imgs, "busybox"), 1); /* short name, other registry */
         assert_int_equal(find(&imgs, "library/busybox"), 1);
-        assert_int_equal(find(&imgs, "1111"), 0);             /* ID prefix */
-        assert_int_equal(find(&imgs, D2), 1);                 /* sha256:ID */
+        assert_int_equal(find(&imgs, "1111"), 0); /* ID prefix */
+        assert_int_equal(find(&imgs, D2), 1);     /* sha256:ID */
         assert_int_equal(find(&imgs, storage_digest_hex(D1)), 0);
-        assert_int_equal(find(&imgs, "app@" D3), 0);           /* digest (both have D3: first match) */
+        assert_int_equal(find(&imgs, "app@" D3), 0); /* digest (both have D3: first match) */
         assert_int_equal(find(&imgs, "nope"), -ENOENT);
         assert_int_equal(find(&imgs, "quay.io/app"), -ENOENT); /* a full name never matches another registry */
         assert_int_equal(find(&imgs, "BAD NAME"), -EINVAL);
