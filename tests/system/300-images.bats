@@ -1,6 +1,7 @@
 #!/usr/bin/env bats
 # shellcheck disable=SC2154,SC2153 # status, output, stderr, ROOTFS, ... are set by helpers.bash
 # shellcheck disable=SC2030,SC2031 # bats runs each test in a subshell
+# shellcheck disable=SC2012 # ls of digest-named files
 # shellcheck disable=SC2016 # the storage namespace's shell expands these
 # Images on disk: load (docker-archive, oci-archive, plain or gzip), save,
 # import, images, tag, rmi, image inspect/prune, unshare; ownership through
@@ -401,7 +402,7 @@ teardown() {
         assert_error_message "does not match diff ID"
         assert_store_empty
         # a manifest naming a layer the archive lacks
-        rm -rf "$d/$l3id"
+        rm -rf "${d:?}/${l3id:?}"
         tar -C "$d" -cf "$bad" .
         run_hutch 125 load -i "$bad"
         assert_error_message "not in the archive"
