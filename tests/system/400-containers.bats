@@ -280,3 +280,18 @@ EXP
         wait_hutch_bg
         assert_equal "$status" "143" "sleep, killed by the forwarded SIGTERM"
 }
+
+@test "containers: top lists the container's processes and nothing else" {
+        run_hutch run -d --network none --name tp bb:1 sh -c 'sleep 1001 & sleep 1002'
+        for _ in $(seq 50); do
+                "$HUTCH" --root "$HUTCH_ROOT" --runroot "$HUTCH_RUNROOT" top tp 2>/dev/null | grep -q "sleep 1001" && break
+                sleep 0.1
+        done
+        run_hutch top tp
+        assert_match "${lines[0]}" "PID +HOSTUSER +TIME +COMMAND"
+        assert_match "$output" "sleep 1001"
+        assert_match "$output" "sleep 1002"
+        assert_equal "${#lines[@]}" "3" "two processes: $output"
+        run_hutch rm -f tp
+        run_hutch 125 top tp
+}
