@@ -146,7 +146,7 @@ static int invalid(struct hutch_error **err, const char *s, const char *why)
 
 int storage_reference_parse(const char *s, struct storage_reference *ret, struct hutch_error **err)
 {
-        _cleanup_free_ char *name = NULL, *domain = NULL, *tag = NULL, *digest = NULL;
+        _cleanup_free_ char *name = NULL, *domain = NULL, *tag = NULL, *digest = NULL, *full_path = NULL;
         const char *at, *slash, *path, *colon;
         size_t len;
         bool short_name = false;
@@ -214,11 +214,18 @@ int storage_reference_parse(const char *s, struct storage_reference *ret, struct
         }
         if (short_name && is_hex64(path, strlen(path)))
                 return invalid(err, s, "a repository name cannot be 64 hexadecimal digits (that is an image ID)");
-        if (strlen(domain) + 1 + strlen(path) > STORAGE_REFERENCE_MAX_NAME)
+        /* Docker Hub's official images live under library/ */
+        if (STREQ(domain, "index.docker.io")) {
+                free(domain);
+                domain = xstrdup("docker.io");
+        }
+        full_path =
+                STREQ(domain, "docker.io") && strchr(path, '/') == NULL ? xasprintf("library/%s", path) : xstrdup(path);
+        if (strlen(domain) + 1 + strlen(full_path) > STORAGE_REFERENCE_MAX_NAME)
                 return invalid(err, s, "repository name longer than 255 bytes");
 
+        ret->path = steal_ptr(&full_path);
         ret->domain = steal_ptr(&domain);
-        ret->path = xstrdup(path);
         ret->tag = tag ? steal_ptr(&tag) : digest ? NULL : xstrdup("latest");
         ret->digest = steal_ptr(&digest);
         ret->short_name = short_name;

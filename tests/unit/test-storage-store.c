@@ -76,6 +76,8 @@ static void test_reference_valid(void **state)
         expect_ref("localhost:5000/a/b/c:v_1-x.y", "localhost:5000/a/b/c:v_1-x.y");
         expect_ref("quay.io/podman/stable", "quay.io/podman/stable:latest");
         expect_ref("docker.io/library/busybox:1.36", "docker.io/library/busybox:1.36");
+        expect_ref("docker.io/busybox", "docker.io/library/busybox:latest");
+        expect_ref("index.docker.io/busybox:1", "docker.io/library/busybox:1");
         expect_ref("Registry.Example.COM/x", "Registry.Example.COM/x:latest");
         expect_ref("[::1]:5000/x:y", "[::1]:5000/x:y");
         expect_ref("x/a.b-c__d---e", "localhost/x/a.b-c__d---e:latest");
