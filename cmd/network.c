@@ -368,6 +368,20 @@ static int write_files(struct cmd_network *net, const struct cmd_network_options
         if (hutch_write_file_atomic(dfd, "hosts", hosts, strlen(hosts), 0644, err) < 0 ||
             hutch_write_file_atomic(dfd, "resolv.conf", resolv, strlen(resolv), 0644, err) < 0)
                 return hutch_error_value(*err);
+        /* The published ports, as `docker port` prints them, for `hutch port`. */
+        if (net->n_maps > 0) {
+                char *text = NULL;
+                size_t len = 0;
+                FILE *f = open_memstream(&text, &len);
+                if (f == NULL)
+                        return hutch_error_set(err, errno, "open_memstream");
+                cmd_network_print_ports(net, f);
+                (void) fclose(f);
+                int r = hutch_write_file_atomic(dfd, "ports", text, len, 0644, err);
+                free(text);
+                if (r < 0)
+                        return r;
+        }
         add_bind(net, cfg, "hosts", "/etc/hosts");
         add_bind(net, cfg, "resolv.conf", "/etc/resolv.conf");
         if (hostname) {

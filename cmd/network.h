@@ -36,7 +36,9 @@ int cmd_network_prepare(const struct cmd_network_options *o, struct runtime_conf
 /* After the container started: registers slirp and the port forwarders on
  * the monitor's loop (slirp uses the loop's prepare callback). */
 int cmd_network_attach(struct cmd_network *net, struct hutch_loop *loop, struct hutch_error **err);
-/* Prints "80/tcp -> 0.0.0.0:8080" lines, as `docker port` does. */
+/* Prints "80/tcp -> 0.0.0.0:8080" lines, as `docker port` does.
+ * cmd_network_prepare also writes them to STATE_DIR/ports when any port
+ * is published (for `hutch port`). */
 void cmd_network_print_ports(const struct cmd_network *net, FILE *out);
 struct cmd_network *cmd_network_free(struct cmd_network *net);
 

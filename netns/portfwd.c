@@ -53,7 +53,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define PIPE_SIZE        (1024 * 1024)
+#define PIPE_SIZE        (256 * 1024)
 #define ACCEPT_BUDGET    64
 #define MAX_CONNS        4096
 #define UDP_FLOWS_MAX    128 /* per published port */

@@ -458,6 +458,11 @@ box$"
         assert "$ports" -eq 1 "the monitor listens on one TCP port"
         ports=$(ss -Hulnp 2>/dev/null | grep -c "pid=$HUTCH_PID,")
         assert "$ports" -eq 2 "and on two UDP ports"
+        local pf
+        pf=$(find "$HUTCH_RUNROOT" -name ports -type f | head -1)
+        [ -n "$pf" ] || die "no ports file in the container's state directory"
+        assert_match "$(cat "$pf")" "^8080/tcp -> (0\.0\.0\.0|\[::\]):[0-9]+"
+        assert_match "$(cat "$pf")" "9001/udp -> "
         stop_container "$www"
 }
 
