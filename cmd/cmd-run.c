@@ -4,6 +4,7 @@
 
 #include "cmd/cmd.h"
 #include "cmd/network.h"
+#include "cmd/cgroup.h"
 #include "cmd/cmd-containers.h"
 #include "cmd/cmd-storage.h"
 #include "cmd/ctrlog.h"
@@ -18,6 +19,7 @@
 #include "lib/json.h"
 #include "lib/log.h"
 #include "lib/loop.h"
+#include "lib/parse.h"
 #include "lib/proc.h"
 #include "lib/strv.h"
 #include "lib/xalloc.h"
@@ -53,6 +55,9 @@ enum {
         OPT_DETACH,
         OPT_INIT,
         OPT_MOUNT,
+        OPT_MEMORY,
+        OPT_CPUS,
+        OPT_PIDS_LIMIT,
         OPT_TMPFS,
         OPT_CAP_DROP,
         OPT_PRIVILEGED,
@@ -81,6 +86,10 @@ const struct cmd_option cmd_run_options[] = {
         { "mount", 0, required_argument, "type=bind|volume|tmpfs,...", "attach a mount (Docker's --mount syntax)",
           OPT_MOUNT },
         { "tmpfs", 0, required_argument, "PATH[:OPTS]", "mount a tmpfs at PATH (size=, mode=)", OPT_TMPFS },
+        { "memory", 'm', required_argument, "SIZE", "memory limit (needs a delegated cgroup v2)", OPT_MEMORY },
+        { "cpus", 0, required_argument, "N", "CPU limit, e.g. 1.5 (needs a delegated cgroup v2)", OPT_CPUS },
+        { "pids-limit", 0, required_argument, "N", "process limit, -1 for none (needs a delegated cgroup v2)",
+          OPT_PIDS_LIMIT },
         { "rm", 0, no_argument, NULL, "remove the container when it exits (--rootfs containers are never kept)",
           OPT_RM },
         { "read-only", 0, no_argument, NULL, "mount the root filesystem read-only", OPT_READ_ONLY },
@@ -123,6 +132,7 @@ struct run_args {
         char *entrypoint;
         char **volumes;
         char **mount_specs, **tmpfs_specs;
+        struct cmd_limits limits;
         bool readonly;
         char *network;
         char *name;
@@ -212,6 +222,21 @@ static int parse_args(const struct cmd_command *cmd, int argc, char **argv, stru
                 case 'v': hutch_strv_append(&a->volumes, optval); break;
                 case OPT_MOUNT: hutch_strv_append(&a->mount_specs, optval); break;
                 case OPT_TMPFS: hutch_strv_append(&a->tmpfs_specs, optval); break;
+                case OPT_MEMORY:
+                        if (hutch_parse_size(optval, &a->limits.memory) < 0 || a->limits.memory < (4u << 20))
+                                return cmd_usage_error(cmd, err, "invalid --memory '%s' (at least 4m)", optval);
+                        break;
+                case OPT_CPUS:
+                        if (cmd_parse_cpus(optval, &a->limits.cpu_quota) < 0)
+                                return cmd_usage_error(cmd, err, "invalid --cpus '%s'", optval);
+                        break;
+                case OPT_PIDS_LIMIT: {
+                        int v;
+                        if (hutch_parse_int(optval, -1, 1 << 22, &v) < 0 || v == 0)
+                                return cmd_usage_error(cmd, err, "invalid --pids-limit '%s'", optval);
+                        a->limits.pids = v;
+                        break;
+                }
                 case OPT_RM: a->rm = true; break;
                 case 'i': a->interactive = true; break;
                 case 't': a->tty = true; break;
@@ -442,6 +467,17 @@ static char *find_init(void)
         return hutch_is_executable(HUTCH_INIT_PATH) ? xstrdup(HUTCH_INIT_PATH) : NULL;
 }
 
+struct cgroup_ctx {
+        const char *dir, *id;
+        const struct cmd_limits *limits;
+};
+
+static int cgroup_created(void *ctx, pid_t pid, struct hutch_error **err)
+{
+        struct cgroup_ctx *c = ctx;
+        return cmd_cgroup_apply(c->dir, c->id, c->limits, pid, err);
+}
+
 static char *absolute_dir(const char *path, const char *what, struct hutch_error **err)
 {
         char buf[PATH_MAX];
@@ -525,7 +561,8 @@ int cmd_run_container(const struct cmd_command *cmd, int argc, char **argv, enum
 {
         _cleanup_free_ char *store_root = NULL;
         struct storage_container rec = { 0 };
-        _cleanup_free_ char *init_path = NULL;
+        _cleanup_free_ char *init_path = NULL, *cgroup_dir = NULL;
+        struct cgroup_ctx cgctx = { 0 };
         bool keep = false, parent_of_monitor = false, record_new = false, start_tried = false;
         int ready_fd = -1, log_pipe[3][2] = { { -1, -1 }, { -1, -1 }, { -1, -1 } };
         struct cmd_log_writer *logw = NULL;
@@ -575,6 +612,11 @@ int cmd_run_container(const struct cmd_command *cmd, int argc, char **argv, enum
         r = parse_mounts(&a, &vols, &n_vols, err);
         if (r < 0)
                 goto out;
+        if (cmd_limits_set(&a.limits)) {
+                r = cmd_cgroup_prepare(&a.limits, &cgroup_dir, err);
+                if (r < 0)
+                        goto out;
+        }
 
         r = cmd_userns_load(&uns, err);
         if (r < 0)
@@ -774,6 +816,11 @@ int cmd_run_container(const struct cmd_command *cmd, int argc, char **argv, enum
                 goto out;
         }
 
+        if (cgroup_dir) {
+                cgctx = (struct cgroup_ctx){ cgroup_dir, id, &a.limits };
+                cfg.hooks.created = cgroup_created;
+                cfg.hooks.created_ctx = &cgctx;
+        }
         start_tried = true;
         r = runtime_container_start(&cfg, &container, err);
         if (r < 0)

@@ -640,6 +640,8 @@ int runtime_container_start(const struct runtime_config *cfg, struct runtime_con
         if (hooks[1] >= 0)
                 (void) close(hooks[1]);
 
+        if (cfg->hooks.created && cfg->hooks.created(cfg->hooks.created_ctx, pid, err) < 0)
+                goto fail;
         r = runtime_userns_write_maps(pid, &cfg->uidmap, &cfg->gidmap, cfg->use_map_helpers ? cfg->newuidmap : NULL,
                                       cfg->use_map_helpers ? cfg->newgidmap : NULL, err);
         if (r < 0) {

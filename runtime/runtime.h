@@ -149,6 +149,10 @@ struct runtime_hooks {
         /* In the parent, while the child runs child_setup. */
         int (*parent_setup)(void *ctx, pid_t pid, int pidfd, int sock, struct hutch_error **err);
         void *ctx;
+        /* In the parent right after clone, before the ID maps: place the
+         * process (cgroups) while nothing of the container has run. */
+        int (*created)(void *ctx, pid_t pid, struct hutch_error **err);
+        void *created_ctx;
 };
 
 struct runtime_config {

@@ -295,3 +295,19 @@ EXP
         run_hutch rm -f tp
         run_hutch 125 top tp
 }
+
+@test "containers: --memory, --cpus and --pids-limit are applied or refused with the reason, never ignored" {
+        if [ "$(stat -f -c %T /sys/fs/cgroup)" = cgroup2fs ] && [ -w "/sys/fs/cgroup$(sed -n 's/^0:://p' /proc/self/cgroup)" ]; then
+                run_hutch run --rm --network none --memory 64m --pids-limit 50 --rootfs "$ROOTFS" cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/pids.max
+                assert_equal "$output" "$(printf '67108864\n50')"
+        else
+                run_hutch 125 run --rm --network none --memory 64m --rootfs "$ROOTFS" true
+                assert_match "$stderr" "resource limits need"
+                run_hutch 125 run --rm --network none --cpus 1.5 --rootfs "$ROOTFS" true
+                run_hutch 125 run --rm --network none --pids-limit 10 --rootfs "$ROOTFS" true
+        fi
+        run_hutch 125 run --rm --network none --memory lots --rootfs "$ROOTFS" true
+        assert_match "$stderr" "invalid --memory"
+        run_hutch 125 run --rm --network none --cpus 1.2345 --rootfs "$ROOTFS" true
+        run_hutch 125 run --rm --network none --pids-limit 0 --rootfs "$ROOTFS" true
+}

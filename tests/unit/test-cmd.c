@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include "cmd/cmd.h"
+#include "cmd/cgroup.h"
 #include "cmd/ctrlog.h"
 #include "cmd/parse-opts.h"
 #include "cmd/template.h"
@@ -155,6 +156,21 @@ static void test_mount_and_tmpfs(void **state)
         hutch_error_clear(&err);
         assert_true(cmd_parse_tmpfs("rel", &v, &err) < 0);
         hutch_error_clear(&err);
+}
+
+static void test_cpus(void **state)
+{
+        uint64_t q;
+        (void) state;
+        assert_int_equal(cmd_parse_cpus("1.5", &q), 0);
+        assert_true(q == 150000);
+        assert_int_equal(cmd_parse_cpus("2", &q), 0);
+        assert_true(q == 200000);
+        assert_int_equal(cmd_parse_cpus("0.25", &q), 0);
+        assert_true(q == 25000);
+        static const char *const bad[] = { "", ".5", "1.", "1.2345", "-1", "abc", "0.001", "99999" };
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+                assert_true(cmd_parse_cpus(bad[i], &q) < 0);
 }
 
 static void test_clean_path(void **state)
@@ -320,7 +336,7 @@ int main(void)
                 cmocka_unit_test(test_clean_path),
                 cmocka_unit_test(test_getopt),
                 cmocka_unit_test(test_template),
-                cmocka_unit_test(test_mount_and_tmpfs),
+                cmocka_unit_test(test_mount_and_tmpfs), cmocka_unit_test(test_cpus),
                 cmocka_unit_test(test_log_lines),
                 cmocka_unit_test(test_log_writer_roundtrip),
         };
