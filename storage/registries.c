@@ -68,7 +68,7 @@ static int get_string(const struct toml_value *t, const char *key, const char *s
         if (v == NULL)
                 return 0;
         if (v->type != TOML_STRING)
-                return hutch_error_set(err, EINVAL, "%s: '%s' must be a string", source, key);
+                return hutch_error_set(err, 0, "%s: '%s' must be a string", source, key);
         *ret = xstrdup(v->s);
         return 1;
 }
@@ -81,7 +81,7 @@ static int get_bool(const struct toml_value *t, const char *key, const char *sou
         if (v == NULL)
                 return 0;
         if (v->type != TOML_BOOL)
-                return hutch_error_set(err, EINVAL, "%s: '%s' must be true or false", source, key);
+                return hutch_error_set(err, 0, "%s: '%s' must be true or false", source, key);
         *ret = v->b;
         return 1;
 }
@@ -93,7 +93,7 @@ static int parse_entry(const struct toml_value *t, const char *source, struct re
         int r;
 
         if (t->type != TOML_TABLE)
-                return hutch_error_set(err, EINVAL, "%s: [[registry]] must be tables", source);
+                return hutch_error_set(err, 0, "%s: [[registry]] must be tables", source);
         if ((r = get_string(t, "prefix", source, &e->prefix, err)) < 0 ||
             (r = get_string(t, "location", source, &e->location, err)) < 0 ||
             (r = get_bool(t, "insecure", source, &e->insecure, err)) < 0 ||
@@ -104,30 +104,30 @@ static int parse_entry(const struct toml_value *t, const char *source, struct re
                 e->location = NULL;
         }
         if (e->prefix == NULL && e->location == NULL)
-                return hutch_error_set(err, EINVAL, "%s: a [[registry]] needs a prefix or a location", source);
+                return hutch_error_set(err, 0, "%s: a [[registry]] needs a prefix or a location", source);
         if (e->prefix == NULL)
                 e->prefix = xstrdup(e->location);
         if (!location_valid(e->prefix, true) || (e->location && !location_valid(e->location, false)))
-                return hutch_error_set(err, EINVAL, "%s: invalid [[registry]] prefix or location '%s'", source,
+                return hutch_error_set(err, 0, "%s: invalid [[registry]] prefix or location '%s'", source,
                                        e->location ? e->location : e->prefix);
         if (strncmp(e->prefix, "*.", 2) == 0 && e->location)
-                return hutch_error_set(err, EINVAL, "%s: a wildcard prefix '%s' cannot have a location", source,
+                return hutch_error_set(err, 0, "%s: a wildcard prefix '%s' cannot have a location", source,
                                        e->prefix);
         m = toml_get(t, "mirror");
         if (m == NULL)
                 return 0;
         if (m->type != TOML_ARRAY)
-                return hutch_error_set(err, EINVAL, "%s: 'mirror' must be an array of tables", source);
+                return hutch_error_set(err, 0, "%s: 'mirror' must be an array of tables", source);
         e->mirrors = xcalloc(m->n ? m->n : 1, sizeof(*e->mirrors));
         for (size_t i = 0; i < m->n; i++) {
                 struct registries_mirror *mm = &e->mirrors[e->n_mirrors];
                 if (m->values[i]->type != TOML_TABLE)
-                        return hutch_error_set(err, EINVAL, "%s: 'mirror' must be an array of tables", source);
+                        return hutch_error_set(err, 0, "%s: 'mirror' must be an array of tables", source);
                 if ((r = get_string(m->values[i], "location", source, &mm->location, err)) < 0)
                         return r;
                 e->n_mirrors++;
                 if (mm->location == NULL || !location_valid(mm->location, false))
-                        return hutch_error_set(err, EINVAL, "%s: invalid mirror location", source);
+                        return hutch_error_set(err, 0, "%s: invalid mirror location", source);
                 if ((r = get_bool(m->values[i], "insecure", source, &mm->insecure, err)) < 0)
                         return r;
         }
@@ -141,12 +141,12 @@ static int string_list(const struct toml_value *v, const char *key, const char *
 
         if (v->type != TOML_ARRAY) {
                 free(l);
-                return hutch_error_set(err, EINVAL, "%s: '%s' must be an array of strings", source, key);
+                return hutch_error_set(err, 0, "%s: '%s' must be an array of strings", source, key);
         }
         for (size_t i = 0; i < v->n; i++) {
                 if (v->values[i]->type != TOML_STRING || !location_valid(v->values[i]->s, false)) {
                         hutch_strv_free(l);
-                        return hutch_error_set(err, EINVAL, "%s: '%s' must be an array of registries", source, key);
+                        return hutch_error_set(err, 0, "%s: '%s' must be an array of registries", source, key);
                 }
                 hutch_strv_append(&l, v->values[i]->s);
         }
@@ -165,7 +165,7 @@ int registries_conf_parse(struct registries_conf *c, const char *buf, size_t len
         if (r < 0)
                 return hutch_error_prefix(err, "%s", source);
         if (toml_get(doc, "registries"))
-                return hutch_error_set(err, EINVAL, "%s: the version 1 format ([registries.search]) is not supported",
+                return hutch_error_set(err, 0, "%s: the version 1 format ([registries.search]) is not supported",
                                        source);
         v = toml_get(doc, "unqualified-search-registries");
         if (v) {
@@ -180,12 +180,12 @@ int registries_conf_parse(struct registries_conf *c, const char *buf, size_t len
         v = toml_get(doc, "aliases");
         if (v) {
                 if (v->type != TOML_TABLE)
-                        return hutch_error_set(err, EINVAL, "%s: [aliases] must be a table", source);
+                        return hutch_error_set(err, 0, "%s: [aliases] must be a table", source);
                 for (size_t i = 0; i < v->n; i++) {
                         const struct toml_value *t = v->values[i];
                         bool replaced = false;
                         if (t->type != TOML_STRING || !location_valid(t->s, false) || strchr(t->s, '/') == NULL)
-                                return hutch_error_set(err, EINVAL, "%s: alias '%s' must name an image with its registry",
+                                return hutch_error_set(err, 0, "%s: alias '%s' must name an image with its registry",
                                                        source, v->keys[i]);
                         for (size_t k = 0; c->alias_names && c->alias_names[k]; k++)
                                 if (STREQ(c->alias_names[k], v->keys[i])) {
@@ -202,7 +202,7 @@ int registries_conf_parse(struct registries_conf *c, const char *buf, size_t len
         v = toml_get(doc, "registry");
         if (v) {
                 if (v->type != TOML_ARRAY)
-                        return hutch_error_set(err, EINVAL, "%s: 'registry' must be an array of tables", source);
+                        return hutch_error_set(err, 0, "%s: 'registry' must be an array of tables", source);
                 for (size_t i = 0; i < v->n; i++) {
                         struct registries_entry e = { 0 };
                         size_t k;

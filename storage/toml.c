@@ -27,7 +27,8 @@ static int __attribute__((format(printf, 2, 3))) toml_fail(struct parser *ps, co
         va_start(ap, fmt);
         vsnprintf(msg, sizeof(msg), fmt, ap);
         va_end(ap);
-        return hutch_error_set(ps->err, EINVAL, "line %u: %s", ps->line, msg);
+        (void) hutch_error_set(ps->err, 0, "line %u: %s", ps->line, msg);
+        return -EINVAL;
 }
 
 static struct toml_value *value_new(enum toml_type t)
@@ -581,7 +582,7 @@ int toml_parse(const char *buf, size_t len, struct toml_value **ret, struct hutc
         if (len > TOML_MAX_BYTES)
                 return hutch_error_set(err, EFBIG, "TOML document larger than %u bytes", TOML_MAX_BYTES);
         if (memchr(buf, '\0', len))
-                return hutch_error_set(err, EINVAL, "NUL byte in a TOML document");
+                return hutch_error_set(err, 0, "NUL byte in a TOML document");
         root = cur = value_new(TOML_TABLE);
         root->defined = true;
         /* a UTF-8 byte order mark */
