@@ -32,6 +32,8 @@ struct storage_container;
 void cmd_run_gen_config(const struct storage_container *rec, yajl_gen g);
 bool cmd_container_uses_volume(const struct storage_container *rec, const char *name);
 extern const struct cmd_command cmd_volume_subcommands[];
+int cmd_cp(const struct cmd_command *cmd, int argc, char **argv, struct hutch_error **err);
+extern const struct cmd_option cmd_cp_options[];
 int cmd_top(const struct cmd_command *cmd, int argc, char **argv, struct hutch_error **err);
 extern const struct cmd_option cmd_top_options[];
 int cmd_inspect(const struct cmd_command *cmd, int argc, char **argv, struct hutch_error **err);

@@ -446,3 +446,118 @@ char *hutch_find_in_path(const char *name, const char *path)
         }
         return NULL;
 }
+
+/* ---- copying trees ---- */
+
+static int copy_tree(int srcfd, int dstfd, bool owners, int depth);
+
+static int copy_entry(int srcdir, const char *name, int dstdir, const char *dname, bool owners, int depth)
+{
+        struct stat st;
+        int r = 0;
+
+        if (fstatat(srcdir, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                return -errno;
+        if (S_ISDIR(st.st_mode)) {
+                if (mkdirat(dstdir, dname, st.st_mode & 07777) < 0 && errno != EEXIST)
+                        return -errno;
+                int s = openat(srcdir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                int d = openat(dstdir, dname, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                if (s >= 0 && d >= 0)
+                        r = copy_tree(s, d, owners, depth + 1);
+                else
+                        r = -errno;
+                if (s >= 0)
+                        (void) close(s);
+                if (d >= 0) {
+                        if (owners)
+                                (void) fchownat(d, "", st.st_uid, st.st_gid, AT_EMPTY_PATH);
+                        (void) fchmod(d, st.st_mode & 07777);
+                        (void) close(d);
+                }
+                return r;
+        }
+        if (S_ISLNK(st.st_mode)) {
+                char target[PATH_MAX];
+                ssize_t n = readlinkat(srcdir, name, target, sizeof(target) - 1);
+                if (n < 0)
+                        return -errno;
+                target[n] = '\0';
+                if (symlinkat(target, dstdir, dname) < 0)
+                        return -errno;
+                if (owners)
+                        (void) fchownat(dstdir, dname, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW);
+                return 0;
+        }
+        if (S_ISREG(st.st_mode)) {
+                int s = openat(srcdir, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+                if (s < 0)
+                        return -errno;
+                int d = openat(dstdir, dname, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+                if (d < 0) {
+                        r = -errno;
+                        (void) close(s);
+                        return r;
+                }
+                off_t left = st.st_size;
+                while (left > 0) {
+                        ssize_t n = copy_file_range(s, NULL, d, NULL, (size_t) left, 0);
+                        if (n <= 0) {
+                                char buf[65536];
+                                n = read(s, buf, sizeof(buf));
+                                if (n <= 0 || hutch_write_all(d, buf, (size_t) n) < 0) {
+                                        r = n < 0 ? -errno : -EIO;
+                                        break;
+                                }
+                        }
+                        left -= n;
+                }
+                if (owners)
+                        (void) fchown(d, st.st_uid, st.st_gid);
+                (void) fchmod(d, st.st_mode & 07777);
+                (void) close(s);
+                (void) close(d);
+                return r;
+        }
+        /* FIFOs and sockets are recreated; device nodes can't be made here. */
+        if (S_ISFIFO(st.st_mode) && mkfifoat(dstdir, dname, st.st_mode & 07777) == 0)
+                if (owners)
+                        (void) fchownat(dstdir, dname, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW);
+        return 0;
+}
+
+static int copy_tree(int srcfd, int dstfd, bool owners, int depth)
+{
+        DIR *d;
+        struct dirent *de;
+        int r = 0;
+
+        if (depth > 256)
+                return -ELOOP;
+        int dup_fd = fcntl(srcfd, F_DUPFD_CLOEXEC, 3);
+        if (dup_fd < 0)
+                return -errno;
+        d = fdopendir(dup_fd);
+        if (d == NULL) {
+                r = -errno;
+                (void) close(dup_fd);
+                return r;
+        }
+        while ((de = readdir(d)) != NULL && r == 0) {
+                if (STREQ(de->d_name, ".") || STREQ(de->d_name, ".."))
+                        continue;
+                r = copy_entry(srcfd, de->d_name, dstfd, de->d_name, owners, depth);
+        }
+        (void) closedir(d);
+        return r;
+}
+
+int hutch_copy_tree(int srcfd, int dstfd, bool owners)
+{
+        return copy_tree(srcfd, dstfd, owners, 0);
+}
+
+int hutch_copy_entry(int srcdir, const char *name, int dstdir, const char *dstname, bool owners)
+{
+        return copy_entry(srcdir, name, dstdir, dstname, owners, 0);
+}

@@ -42,6 +42,13 @@ int hutch_mkdir_p_in_root(int rootfd, const char *path, mode_t mode);
 /* Forces the fallback walk in hutch_open_in_root (tests of the old-kernel path). */
 void hutch_fs_disable_openat2(bool disable);
 
+/* Copies the contents of directory srcfd into dstfd (regular files,
+ * directories, symlinks as links, FIFOs; never following a link), with
+ * modes, and with owners when owners is true.  Returns -errno. */
+int hutch_copy_tree(int srcfd, int dstfd, bool owners);
+/* Copies the entry name of srcdir as dstdir/dstname the same way. */
+int hutch_copy_entry(int srcdir, const char *name, int dstdir, const char *dstname, bool owners);
+
 /* "/proc/self/fd/N" for fd into buf (at least 32 bytes). */
 const char *hutch_fd_path(int fd, char *buf, size_t size);
 /* True when path names an existing executable regular file. */

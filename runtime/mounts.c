@@ -201,105 +201,6 @@ static int mount_on_fd(const char *source, int target_fd, const char *dest, cons
         return 0;
 }
 
-static int copy_tree(int srcfd, int dstfd, int depth);
-
-static int copy_entry(int srcdir, int dstdir, const char *name, int depth)
-{
-        struct stat st;
-        int r = 0;
-
-        if (fstatat(srcdir, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-                return -errno;
-        if (S_ISDIR(st.st_mode)) {
-                if (mkdirat(dstdir, name, st.st_mode & 07777) < 0 && errno != EEXIST)
-                        return -errno;
-                int s = openat(srcdir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-                int d = openat(dstdir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-                if (s >= 0 && d >= 0)
-                        r = copy_tree(s, d, depth + 1);
-                else
-                        r = -errno;
-                if (s >= 0)
-                        (void) close(s);
-                if (d >= 0) {
-                        (void) fchownat(d, "", st.st_uid, st.st_gid, AT_EMPTY_PATH);
-                        (void) fchmod(d, st.st_mode & 07777);
-                        (void) close(d);
-                }
-                return r;
-        }
-        if (S_ISLNK(st.st_mode)) {
-                char target[PATH_MAX];
-                ssize_t n = readlinkat(srcdir, name, target, sizeof(target) - 1);
-                if (n < 0)
-                        return -errno;
-                target[n] = '\0';
-                if (symlinkat(target, dstdir, name) < 0)
-                        return -errno;
-                (void) fchownat(dstdir, name, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW);
-                return 0;
-        }
-        if (S_ISREG(st.st_mode)) {
-                int s = openat(srcdir, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-                if (s < 0)
-                        return -errno;
-                int d = openat(dstdir, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-                if (d < 0) {
-                        r = -errno;
-                        (void) close(s);
-                        return r;
-                }
-                off_t left = st.st_size;
-                while (left > 0) {
-                        ssize_t n = copy_file_range(s, NULL, d, NULL, (size_t) left, 0);
-                        if (n <= 0) {
-                                char buf[65536];
-                                n = read(s, buf, sizeof(buf));
-                                if (n <= 0 || hutch_write_all(d, buf, (size_t) n) < 0) {
-                                        r = n < 0 ? -errno : -EIO;
-                                        break;
-                                }
-                        }
-                        left -= n;
-                }
-                (void) fchown(d, st.st_uid, st.st_gid);
-                (void) fchmod(d, st.st_mode & 07777);
-                (void) close(s);
-                (void) close(d);
-                return r;
-        }
-        /* FIFOs and sockets are recreated; device nodes can't be made here. */
-        if (S_ISFIFO(st.st_mode) && mkfifoat(dstdir, name, st.st_mode & 07777) == 0)
-                (void) fchownat(dstdir, name, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW);
-        return 0;
-}
-
-static int copy_tree(int srcfd, int dstfd, int depth)
-{
-        DIR *d;
-        struct dirent *de;
-        int r = 0;
-
-        if (depth > 256)
-                return -ELOOP;
-        int dup_fd = fcntl(srcfd, F_DUPFD_CLOEXEC, 3);
-        if (dup_fd < 0)
-                return -errno;
-        d = fdopendir(dup_fd);
-        if (d == NULL) {
-                r = -errno;
-                (void) close(dup_fd);
-                return r;
-        }
-        while ((de = readdir(d)) != NULL && r == 0) {
-                if (STREQ(de->d_name, ".") || STREQ(de->d_name, ".."))
-                        continue;
-                r = copy_entry(srcfd, dstfd, de->d_name, depth);
-        }
-        (void) closedir(d);
-        return r;
-}
-
 /* The new mount API takes each lower layer as its own parameter
  * ("lowerdir+", Linux 6.5), so neither the page-sized limit of mount(2)'s
  * option string nor ':' or ',' in paths get in the way of many-layer
@@ -435,7 +336,7 @@ int runtime_mounts_root(const struct runtime_config *cfg, runtime_fuse_request_f
                         _cleanup_close_ int src = open(cfg->rootfs.lowerdirs[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
                         if (src < 0)
                                 return hutch_error_set(err, errno, "open '%s'", cfg->rootfs.lowerdirs[i]);
-                        r = copy_tree(src, dst, 0);
+                        r = hutch_copy_tree(src, dst, true);
                         if (r < 0)
                                 return hutch_error_set(err, -r, "copy '%s'", cfg->rootfs.lowerdirs[i]);
                 }
@@ -676,7 +577,7 @@ static int seed_volume(int rootfd, const struct runtime_mount *m, struct hutch_e
 
         if (from < 0 || to < 0 || !dir_is_empty(to))
                 return 0; /* nothing to copy, or already in use */
-        r = copy_tree(from, to, 0);
+        r = hutch_copy_tree(from, to, true);
         if (r < 0)
                 return hutch_error_set(err, -r, "copy the image's '%s' into volume '%s'", m->destination, m->source);
         struct stat st;

@@ -311,3 +311,42 @@ EXP
         run_hutch 125 run --rm --network none --cpus 1.2345 --rootfs "$ROOTFS" true
         run_hutch 125 run --rm --network none --pids-limit 0 --rootfs "$ROOTFS" true
 }
+
+@test "containers: cp in both directions stays inside the container whatever its symlinks say" {
+        local host="$BATS_TEST_TMPDIR/host"
+        mkdir -p "$host/in/sub" "$host/out"
+        echo a >"$host/in/a"
+        echo b >"$host/in/sub/b"
+        echo host-secret >"$host/secret"
+        run_hutch run -d --network none --name cpc bb:1 sleep 1000
+        run_hutch cp "$host/in" cpc:/data
+        run_hutch cp "$host/in/a" cpc:/tmp/renamed
+        run_hutch exec cpc sh -c 'cat /data/a /data/sub/b /tmp/renamed; stat -c %u /data/a'
+        assert_equal "$output" "$(printf 'a\nb\na\n0')"
+        # links in the container point at the host's paths: they resolve inside it
+        run_hutch exec cpc sh -c "ln -s / /escape; ln -s $host /hostdir; ln -s /etc/passwd /tmp/pw; mkdir -p /d2; echo x > /d2/f"
+        run_hutch cp cpc:/escape/etc/passwd "$host/out/"
+        assert_match "$(head -1 "$host/out/passwd")" "^root:x:0:0:"
+        assert_equal "$(wc -l <"$host/out/passwd")" "$(wc -l <"$ROOTFS/etc/passwd")" "the container's passwd, not the host's"
+        run_hutch 125 cp cpc:/hostdir/secret "$host/out/stolen"
+        [ ! -e "$host/out/stolen" ] || die "a file outside the container was copied"
+        run_hutch cp cpc:/../../../../etc/hostname "$host/out/h"
+        run_hutch cp cpc:/tmp/pw "$host/out/pw"
+        [ -L "$host/out/pw" ] || die "a symlink is copied as a symlink"
+        # writing through a link into the host is impossible too
+        # (the link's target does not exist inside the container)
+        run_hutch 125 cp "$host/in/a" cpc:/hostdir/planted
+        [ ! -e "$host/planted" ] || die "cp wrote through a container symlink onto the host"
+        run_hutch exec cpc sh -c "mkdir -p $host && ln -s / /up"
+        run_hutch cp "$host/in/a" "cpc:/up/up/..$host/planted"
+        [ ! -e "$host/planted" ] || die "cp wrote through a container symlink onto the host"
+        run_hutch exec cpc cat "$host/planted"
+        assert_equal "$output" "a"
+        run_hutch cp cpc:/d2 "$host/out/"
+        assert_equal "$(cat "$host/out/d2/f")" "x"
+        run_hutch 125 cp cpc:/nonexistent "$host/out/"
+        run_hutch 125 cp "$host/in" "$host/out"
+        run_hutch stop -t 1 cpc
+        run_hutch 125 cp "$host/in/a" cpc:/tmp/
+        assert_match "$stderr" "not running"
+}
