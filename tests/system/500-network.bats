@@ -202,7 +202,11 @@ setup() {
         require_cmd python3
         case "$BATS_TEST_DESCRIPTION" in
         *"[nosub]"*) ;;
-        *) [ -w /dev/net/tun ] && [ -r /dev/net/tun ] || skip "/dev/net/tun is not usable by $(id -un)" ;;
+        *)
+                if [ ! -w /dev/net/tun ] || [ ! -r /dev/net/tun ]; then
+                        skip "/dev/net/tun is not usable by $(id -un)"
+                fi
+                ;;
         esac
         NETPIDS=()
 }
@@ -257,6 +261,19 @@ require_udpecho() {
         assert_match "$output" "inet 10.99.0.100/24"
         assert_match "$output" "default via 10.99.0.2"
         assert_match "$output" "nameserver 10.99.0.3"
+}
+
+@test "network: IPv6 on fd00::/64 where the host has IPv6, none with enable_ipv6=false" {
+        awk '$4 == "00" && $6 != "lo" { found = 1 } END { exit !found }' /proc/net/if_inet6 2>/dev/null ||
+                skip "the host has no global IPv6 address"
+        run_hutch run --rm --rootfs "$ROOTFS" sh -c \
+                'for i in $(seq 50); do ip -6 addr show tap0 | grep -q "inet6 fd00::" && break; sleep 0.1; done
+                 ip -6 addr show tap0; ip -6 route'
+        assert_match "$output" "inet6 fd00::[0-9a-f:]+/64 scope global"
+        assert_match "$output" "default via fe80::2 dev tap0"
+        run_hutch run --rm --rootfs "$ROOTFS" --network slirp:enable_ipv6=false sh -c \
+                'sleep 1; ip -6 addr show tap0; ip -6 route'
+        assert_not_match "$output" "fd00::"
 }
 
 @test "network: -p publishes a TCP server of the container on the host" {
