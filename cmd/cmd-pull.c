@@ -560,12 +560,13 @@ static int pull_in_userns(void *p)
                 if (!pj->quiet)
                         fprintf(stderr, "Trying to pull %s...\n", *c);
                 r = registries_conf_endpoints(conf, &cref, &endpoints, &e);
-                for (char **ep = endpoints; r >= 0 && *ep; ep++) {
+                for (char **ep = endpoints; r >= 0 && ep && *ep; ep++) {
                         r = pull_one(pj, &cref, *ep, conf, &img, &e);
                         if (r >= 0 || ep[1] == NULL)
                                 break;
                         log_info("%s: %s", *ep, e->msg);
                         hutch_error_clear(&e);
+                        r = 0; /* the next endpoint */
                 }
                 storage_reference_clear(&cref);
                 if (r >= 0)

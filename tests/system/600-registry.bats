@@ -1,0 +1,340 @@
+#!/usr/bin/env bats
+# shellcheck disable=SC2154,SC2153 # status, output, stderr, ROOTFS, ... are set by helpers.bash
+# shellcheck disable=SC2030,SC2031 # bats runs each test in a subshell
+# Registries: hutch pull, login and logout against Debian's docker-registry on
+# 127.0.0.1, started here twice over HTTPS with a CA made here by openssl: once
+# open, once behind htpasswd basic auth.  Images are built here (tar, gzip,
+# sha256sum, printf) as OCI layouts and pushed with skopeo.
+
+load helpers
+
+REGISTRY_BIN=${REGISTRY_BIN:-/usr/bin/docker-registry}
+
+# ---- building images ----
+
+sha() { sha256sum "$1" | cut -d' ' -f1; }
+
+# blob DIR FILE: moves FILE into DIR/blobs/sha256 and prints "HEX SIZE".
+blob() {
+        local h s
+        h=$(sha "$2")
+        s=$(stat -c %s "$2")
+        mv "$2" "$1/blobs/sha256/$h"
+        echo "$h $s"
+}
+
+# image_manifest DIR ARCH LAYER.tar...: writes the gzip layers, a config for
+# ARCH and a manifest into DIR/blobs; prints "MANIFEST_HEX SIZE CONFIG_HEX".
+image_manifest() {
+        local dir=$1 arch=$2 diffs="" layers="" l d gz s cfg man
+        shift 2
+        mkdir -p "$dir/blobs/sha256"
+        for l in "$@"; do
+                d=$(sha "$l")
+                gzip -n -1 -c "$l" >"$dir/gz.tmp"
+                read -r gz s < <(blob "$dir" "$dir/gz.tmp")
+                diffs="$diffs${diffs:+,}\"sha256:$d\""
+                layers="$layers${layers:+,}{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar+gzip\",\"digest\":\"sha256:$gz\",\"size\":$s}"
+        done
+        printf '{"architecture":"%s","os":"linux","config":{"Cmd":["/bin/sh"],"Env":["PATH=/bin"]},"rootfs":{"type":"layers","diff_ids":[%s]}}' \
+                "$arch" "$diffs" >"$dir/c.tmp"
+        read -r cfg s < <(blob "$dir" "$dir/c.tmp")
+        printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:%s","size":%s},"layers":[%s]}' \
+                "$cfg" "$s" "$layers" >"$dir/m.tmp"
+        read -r man s < <(blob "$dir" "$dir/m.tmp")
+        echo "$man $s $cfg"
+}
+
+# oci_index DIR TAG MEDIATYPE HEX SIZE: the layout's index.json naming one blob.
+oci_index() {
+        printf '{"imageLayoutVersion":"1.0.0"}' >"$1/oci-layout"
+        printf '{"schemaVersion":2,"manifests":[{"mediaType":"%s","digest":"sha256:%s","size":%s,"annotations":{"org.opencontainers.image.ref.name":"%s"}}]}' \
+                "$3" "$4" "$5" "$2" >"$1/index.json"
+}
+
+host_arch() {
+        case "$(uname -m)" in
+        x86_64) echo amd64 ;;
+        aarch64) echo arm64 ;;
+        *) uname -m ;;
+        esac
+}
+
+other_arch() { if [ "$(host_arch)" = amd64 ]; then echo arm64; else echo amd64; fi; }
+
+# ---- the registries ----
+
+make_certs() {
+        local d=$1
+        mkdir -p "$d/ca"
+        openssl req -x509 -newkey rsa:2048 -nodes -keyout "$d/ca.key" -out "$d/ca/ca.crt" -days 2 \
+                -subj /CN=hutch-test-ca 2>/dev/null
+        openssl req -newkey rsa:2048 -nodes -keyout "$d/srv.key" -out "$d/srv.csr" -subj /CN=127.0.0.1 2>/dev/null
+        printf 'subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n' >"$d/ext"
+        openssl x509 -req -in "$d/srv.csr" -CA "$d/ca/ca.crt" -CAkey "$d/ca.key" -CAcreateserial \
+                -out "$d/srv.crt" -days 2 -extfile "$d/ext" 2>/dev/null
+}
+
+# start_registry NAME [HTPASSWD]: a registry over TLS; prints its port.
+start_registry() {
+        local name=$1 htpasswd=${2:-} d="$BATS_FILE_TMPDIR/reg-$1" port try
+        mkdir -p "$d/data"
+        for try in 1 2 3 4 5 6 7 8; do
+                port=$(shuf -i 20000-60000 -n 1)
+                {
+                        echo "version: 0.1"
+                        echo "log:"
+                        echo "  level: error"
+                        echo "  accesslog:"
+                        echo "    disabled: true"
+                        echo "storage:"
+                        echo "  filesystem:"
+                        echo "    rootdirectory: $d/data"
+                        echo "http:"
+                        echo "  addr: 127.0.0.1:$port"
+                        echo "  tls:"
+                        echo "    certificate: $BATS_FILE_TMPDIR/certs/srv.crt"
+                        echo "    key: $BATS_FILE_TMPDIR/certs/srv.key"
+                        if [ -n "$htpasswd" ]; then
+                                echo "auth:"
+                                echo "  htpasswd:"
+                                echo "    realm: hutch-test"
+                                echo "    path: $htpasswd"
+                        fi
+                } >"$d/config.yml"
+                "$REGISTRY_BIN" serve "$d/config.yml" >"$d/log" 2>&1 3>&- &
+                echo $! >"$d/pid"
+                for _ in $(seq 50); do
+                        if curl -s -o /dev/null --cacert "$BATS_FILE_TMPDIR/certs/ca/ca.crt" \
+                                "https://127.0.0.1:$port/v2/"; then
+                                echo "$port"
+                                return 0
+                        fi
+                        kill -0 "$(cat "$d/pid")" 2>/dev/null || break
+                        sleep 0.1
+                done
+                kill "$(cat "$d/pid")" 2>/dev/null || true
+        done
+        echo "could not start $REGISTRY_BIN: $(cat "$d/log")" >&2
+        return 1
+}
+
+stop_registry() {
+        local f="$BATS_FILE_TMPDIR/reg-$1/pid"
+        if [ -f "$f" ]; then
+                kill "$(cat "$f")" 2>/dev/null || true
+        fi
+}
+
+push() { skopeo copy --quiet --dest-cert-dir "$BATS_FILE_TMPDIR/certs/ca" "$@" >&2; }
+
+setup_file() {
+        basic_setup_file || return 1
+        local t=$BATS_FILE_TMPDIR m1 s1 c1 m2 s2 c2 idx si
+        command -v "$REGISTRY_BIN" >/dev/null && command -v skopeo >/dev/null &&
+                command -v openssl >/dev/null && command -v htpasswd >/dev/null || return 0
+        make_certs "$t/certs"
+        export CA_DIR="$t/certs/ca"
+        htpasswd -Bbn alice s3cret >"$t/htpasswd"
+
+        # two layers: busybox, and a file over it
+        tar --numeric-owner --owner=0 --group=0 -C "$ROOTFS" -cf "$t/l1.tar" .
+        mkdir -p "$t/l2/etc" && echo hello-from-the-registry >"$t/l2/etc/greeting"
+        tar --numeric-owner --owner=0 --group=0 -C "$t/l2" -cf "$t/l2.tar" .
+
+        # oci1: one image; oci2: an index with this machine's and another platform
+        read -r m1 s1 c1 < <(image_manifest "$t/oci1" "$(host_arch)" "$t/l1.tar" "$t/l2.tar")
+        oci_index "$t/oci1" v1 application/vnd.oci.image.manifest.v1+json "$m1" "$s1"
+        export IMAGE_ID=$c1 MANIFEST_DIGEST=sha256:$m1
+        read -r m1 s1 c1 < <(image_manifest "$t/oci2" "$(host_arch)" "$t/l1.tar" "$t/l2.tar")
+        read -r m2 s2 c2 < <(image_manifest "$t/oci2" "$(other_arch)" "$t/l1.tar")
+        printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:%s","size":%s,"platform":{"architecture":"%s","os":"linux"}},{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:%s","size":%s,"platform":{"architecture":"%s","os":"linux"}}]}' \
+                "$m2" "$s2" "$(other_arch)" "$m1" "$s1" "$(host_arch)" >"$t/oci2/i.tmp"
+        read -r idx si < <(blob "$t/oci2" "$t/oci2/i.tmp")
+        oci_index "$t/oci2" multi application/vnd.oci.image.index.v1+json "$idx" "$si"
+        export MULTI_HOST_ID=$c1 MULTI_OTHER_ID=$c2
+
+        OPEN_PORT=$(start_registry open) || return 1
+        AUTH_PORT=$(start_registry auth "$t/htpasswd") || return 1
+        export OPEN_PORT AUTH_PORT
+        push "oci:$t/oci1:v1" "docker://127.0.0.1:$OPEN_PORT/test/bb:v1"
+        push --all "oci:$t/oci2:multi" "docker://127.0.0.1:$OPEN_PORT/test/multi:latest"
+        push --dest-creds alice:s3cret "oci:$t/oci1:v1" "docker://127.0.0.1:$AUTH_PORT/private/bb:v1"
+}
+
+teardown_file() {
+        stop_registry open
+        stop_registry auth
+}
+
+setup() {
+        basic_setup
+        require_cmd "$REGISTRY_BIN" skopeo openssl htpasswd curl
+        [ -n "${OPEN_PORT:-}" ] || die "the test registries did not start"
+        # nothing from the machine's own configuration
+        export CONTAINERS_REGISTRIES_CONF="$BATS_TEST_TMPDIR/registries.conf"
+        : >"$CONTAINERS_REGISTRIES_CONF"
+        export HOME="$BATS_TEST_TMPDIR/home"
+        mkdir -p "$HOME"
+        OPEN=127.0.0.1:$OPEN_PORT
+        AUTH=127.0.0.1:$AUTH_PORT
+}
+
+teardown() { basic_teardown; }
+
+@test "pull over TLS with --cert-dir, then run the image" {
+        run_hutch pull --cert-dir "$CA_DIR" "$OPEN/test/bb:v1"
+        assert_equal "${lines[-1]}" "$IMAGE_ID" "pull prints the image ID"
+        assert_match "$stderr" "Copying blob"
+        run_hutch images --format json
+        assert_match "$output" "$OPEN/test/bb"
+        run_hutch run --rm "$OPEN/test/bb:v1" cat /etc/greeting
+        assert_equal "$output" "hello-from-the-registry"
+        run_hutch run --rm "$OPEN/test/bb:v1" /bin/busybox true
+
+        # again: every layer is there already
+        run_hutch pull --cert-dir "$CA_DIR" "$OPEN/test/bb:v1"
+        assert_match "$stderr" "skipped: already exists"
+        assert_equal "${lines[-1]}" "$IMAGE_ID"
+        run_hutch pull -q --cert-dir "$CA_DIR" "$OPEN/test/bb:v1"
+        assert_equal "$output" "$IMAGE_ID" "-q prints only the ID"
+        assert_equal "$stderr" ""
+}
+
+@test "pull finds the CA in certs.d; an untrusted CA is refused unless --tls-verify=false" {
+        run_hutch 125 pull "$OPEN/test/bb:v1"
+        assert_error_message "certificate"
+        run_hutch images -q
+        assert_equal "$output" "" "nothing stored"
+
+        run_hutch pull --tls-verify=false "$OPEN/test/bb:v1"
+        assert_equal "${lines[-1]}" "$IMAGE_ID"
+        run_hutch rmi "$OPEN/test/bb:v1"
+
+        mkdir -p "$XDG_CONFIG_HOME/containers/certs.d/$OPEN"
+        cp "$CA_DIR/ca.crt" "$XDG_CONFIG_HOME/containers/certs.d/$OPEN/ca.crt"
+        run_hutch pull "$OPEN/test/bb:v1"
+        assert_equal "${lines[-1]}" "$IMAGE_ID"
+        run_hutch 125 pull --tls-verify=maybe "$OPEN/test/bb:v1"
+}
+
+@test "pull by digest; run by name@digest" {
+        run_hutch pull --cert-dir "$CA_DIR" "$OPEN/test/bb@$MANIFEST_DIGEST"
+        assert_equal "${lines[-1]}" "$IMAGE_ID"
+        run_hutch run --rm "$OPEN/test/bb@$MANIFEST_DIGEST" cat /etc/greeting
+        assert_equal "$output" "hello-from-the-registry"
+        # a digest the registry does not have
+        run_hutch 125 pull --cert-dir "$CA_DIR" \
+                "$OPEN/test/bb@sha256:0000000000000000000000000000000000000000000000000000000000000000"
+        assert_error_message "manifest unknown"
+}
+
+@test "pull refuses unknown images, repositories and registries" {
+        run_hutch 125 pull --cert-dir "$CA_DIR" "$OPEN/test/bb:nope"
+        assert_error_message "manifest unknown"
+        run_hutch 125 pull --cert-dir "$CA_DIR" "$OPEN/no/such"
+        assert_error_message "manifest unknown"
+        run_hutch 125 pull --tls-verify=false "127.0.0.1:1/test/bb:v1"
+        assert_error_message "127.0.0.1:1"
+        run_hutch 125 pull "NotAValid/Name"
+        run_hutch 125 pull
+        run_hutch images -q
+        assert_equal "$output" ""
+}
+
+@test "a multi-arch index: this machine's image by default, --platform and --arch choose" {
+        run_hutch pull --cert-dir "$CA_DIR" "$OPEN/test/multi"
+        assert_equal "${lines[-1]}" "$MULTI_HOST_ID"
+        run_hutch pull --cert-dir "$CA_DIR" --platform "linux/$(other_arch)" "$OPEN/test/multi"
+        assert_equal "${lines[-1]}" "$MULTI_OTHER_ID"
+        run_hutch pull -q --cert-dir "$CA_DIR" --arch "$(host_arch)" "$OPEN/test/multi"
+        assert_equal "$output" "$MULTI_HOST_ID"
+        run_hutch 125 pull --cert-dir "$CA_DIR" --platform linux/s390x "$OPEN/test/multi"
+        assert_error_message "no image for platform linux/s390x"
+        run_hutch 125 pull --cert-dir "$CA_DIR" --platform nonsense "$OPEN/test/multi"
+}
+
+@test "basic auth: --creds, wrong password, login and logout" {
+        run_hutch 125 pull --cert-dir "$CA_DIR" "$AUTH/private/bb:v1"
+        assert_error_message "requires authentication|unauthorized"
+        run_hutch 125 pull --cert-dir "$CA_DIR" --creds alice:wrong "$AUTH/private/bb:v1"
+        assert_error_message "unauthorized|wrong"
+        run_hutch pull --cert-dir "$CA_DIR" --creds alice:s3cret "$AUTH/private/bb:v1"
+        assert_equal "${lines[-1]}" "$IMAGE_ID"
+
+        run_hutch 125 login --cert-dir "$CA_DIR" -u alice -p wrong "$AUTH"
+        assert_error_message "wrong user name or password"
+        [ ! -e "$XDG_RUNTIME_DIR/containers/auth.json" ] || die "a failed login stored credentials"
+
+        echo s3cret >"$BATS_TEST_TMPDIR/pw"
+        RUN_HUTCH_STDIN="$BATS_TEST_TMPDIR/pw" run_hutch login --cert-dir "$CA_DIR" -u alice --password-stdin "$AUTH"
+        assert_match "$output" "Login Succeeded"
+        assert_equal "$(stat -c %a "$XDG_RUNTIME_DIR/containers/auth.json")" 600
+        grep -q "$AUTH" "$XDG_RUNTIME_DIR/containers/auth.json"
+        assert_match "$(tr -d ' \n' <"$XDG_RUNTIME_DIR/containers/auth.json")" \
+                "\"$AUTH\":\\{\"auth\":\"$(printf alice:s3cret | base64)\"\\}" "stored as podman does"
+
+        run_hutch rmi -f "$AUTH/private/bb:v1"
+        run_hutch pull --cert-dir "$CA_DIR" "$AUTH/private/bb:v1"
+        assert_equal "${lines[-1]}" "$IMAGE_ID"
+
+        run_hutch logout "$AUTH"
+        assert_match "$output" "Removed login credentials for $AUTH"
+        run_hutch 125 logout "$AUTH"
+        assert_error_message "not logged into"
+        run_hutch 125 pull --cert-dir "$CA_DIR" "$AUTH/private/bb:v1"
+
+        # --authfile, and Docker's config.json
+        run_hutch login --cert-dir "$CA_DIR" -u alice -p s3cret --authfile "$BATS_TEST_TMPDIR/a.json" "$AUTH"
+        run_hutch pull -q --cert-dir "$CA_DIR" --authfile "$BATS_TEST_TMPDIR/a.json" "$AUTH/private/bb:v1"
+        mkdir -p "$HOME/.docker"
+        printf '{"auths":{"%s":{"auth":"%s"}}}' "$AUTH" "$(printf alice:s3cret | base64)" >"$HOME/.docker/config.json"
+        run_hutch pull -q --cert-dir "$CA_DIR" "$AUTH/private/bb:v1"
+        assert_equal "$output" "$IMAGE_ID"
+        run_hutch logout --all --authfile "$BATS_TEST_TMPDIR/a.json"
+}
+
+@test "registries.conf: search registries, aliases, prefix rewrites and blocked registries" {
+        mkdir -p "$XDG_CONFIG_HOME/containers/certs.d/$OPEN"
+        cp "$CA_DIR/ca.crt" "$XDG_CONFIG_HOME/containers/certs.d/$OPEN/ca.crt"
+        cat >"$CONTAINERS_REGISTRIES_CONF" <<EOF
+unqualified-search-registries = ["$OPEN"]
+[aliases]
+"greeter" = "$OPEN/test/bb"
+[[registry]]
+prefix = "registry.example.invalid/team"
+location = "$OPEN/test"
+[[registry]]
+location = "blocked.example.invalid"
+blocked = true
+EOF
+        run_hutch pull test/bb:v1
+        assert_match "$stderr" "Trying to pull $OPEN/test/bb:v1"
+        assert_equal "${lines[-1]}" "$IMAGE_ID"
+        run_hutch pull greeter:v1
+        assert_equal "${lines[-1]}" "$IMAGE_ID"
+        run_hutch pull registry.example.invalid/team/bb:v1
+        assert_equal "${lines[-1]}" "$IMAGE_ID"
+        run_hutch run --rm registry.example.invalid/team/bb:v1 cat /etc/greeting
+        assert_equal "$output" "hello-from-the-registry"
+        run_hutch 125 pull blocked.example.invalid/x
+        assert_error_message "blocked"
+
+        # a mirror that does not answer, then the registry itself
+        cat >"$CONTAINERS_REGISTRIES_CONF" <<EOF
+[[registry]]
+prefix = "registry.example.invalid/team"
+location = "$OPEN/test"
+[[registry.mirror]]
+location = "127.0.0.1:1/nothing"
+EOF
+        run_hutch pull registry.example.invalid/team/bb:v1
+        assert_equal "${lines[-1]}" "$IMAGE_ID"
+
+        echo "unqualified-search-registries = []" >"$CONTAINERS_REGISTRIES_CONF"
+        run_hutch 125 pull bb
+        assert_error_message "did not resolve"
+        echo "unqualified-search-registries = [1" >"$CONTAINERS_REGISTRIES_CONF"
+        run_hutch 125 pull bb
+        assert_error_message "registries.conf"
+}
