@@ -469,6 +469,7 @@ int cmd_stop(const struct cmd_command *cmd, int argc, char **argv, struct hutch_
                 struct hutch_error *e = NULL;
                 if (find_container(root, argv[i], &ct, &e) == 0 && ct.status == STORAGE_CONTAINER_RUNNING) {
                         int sig = SIGTERM;
+                        (void) storage_container_set_stop_requested(root, ct.id, true, NULL);
                         if (ct.stop_signal && hutch_parse_signal(ct.stop_signal, &sig) < 0)
                                 sig = SIGTERM;
                         if (signal_container(&ct, sig, &e) == 0 &&
@@ -515,8 +516,11 @@ int cmd_kill(const struct cmd_command *cmd, int argc, char **argv, struct hutch_
         for (int i = optind; i < argc; i++) {
                 struct storage_container ct = { 0 };
                 struct hutch_error *e = NULL;
-                if (find_container(root, argv[i], &ct, &e) == 0)
+                if (find_container(root, argv[i], &ct, &e) == 0) {
+                        if (sig == SIGKILL || sig == SIGTERM)
+                                (void) storage_container_set_stop_requested(root, ct.id, true, NULL);
                         (void) signal_container(&ct, sig, &e);
+                }
                 storage_container_clear(&ct);
                 if (e) {
                         fprintf(stderr, "Error: %s\n", e->msg);

@@ -56,6 +56,7 @@ enum {
         OPT_INIT,
         OPT_MOUNT,
         OPT_MEMORY,
+        OPT_RESTART,
         OPT_CPUS,
         OPT_PIDS_LIMIT,
         OPT_TMPFS,
@@ -86,6 +87,8 @@ const struct cmd_option cmd_run_options[] = {
         { "mount", 0, required_argument, "type=bind|volume|tmpfs,...", "attach a mount (Docker's --mount syntax)",
           OPT_MOUNT },
         { "tmpfs", 0, required_argument, "PATH[:OPTS]", "mount a tmpfs at PATH (size=, mode=)", OPT_TMPFS },
+        { "restart", 0, required_argument, "POLICY",
+          "restart a detached container: no, on-failure[:N], always or unless-stopped", OPT_RESTART },
         { "memory", 'm', required_argument, "SIZE", "memory limit (needs a delegated cgroup v2)", OPT_MEMORY },
         { "cpus", 0, required_argument, "N", "CPU limit, e.g. 1.5 (needs a delegated cgroup v2)", OPT_CPUS },
         { "pids-limit", 0, required_argument, "N", "process limit, -1 for none (needs a delegated cgroup v2)",
@@ -133,6 +136,8 @@ struct run_args {
         char **volumes;
         char **mount_specs, **tmpfs_specs;
         struct cmd_limits limits;
+        char *restart;        /* policy name; NULL = no */
+        unsigned restart_max; /* on-failure:N */
         bool readonly;
         char *network;
         char *name;
@@ -222,6 +227,22 @@ static int parse_args(const struct cmd_command *cmd, int argc, char **argv, stru
                 case 'v': hutch_strv_append(&a->volumes, optval); break;
                 case OPT_MOUNT: hutch_strv_append(&a->mount_specs, optval); break;
                 case OPT_TMPFS: hutch_strv_append(&a->tmpfs_specs, optval); break;
+                case OPT_RESTART: {
+                        const char *colon = strchr(optval, ':');
+                        size_t n = colon ? (size_t) (colon - optval) : strlen(optval);
+                        bool ok = (n == 2 && strncmp(optval, "no", 2) == 0 && !colon) ||
+                                  (n == 6 && strncmp(optval, "always", 6) == 0 && !colon) ||
+                                  (n == 14 && strncmp(optval, "unless-stopped", 14) == 0 && !colon) ||
+                                  (n == 10 && strncmp(optval, "on-failure", 10) == 0 &&
+                                   (!colon || hutch_parse_uint(colon + 1, 1u << 20, &a->restart_max) == 0));
+                        if (!ok)
+                                return cmd_usage_error(cmd, err,
+                                                       "invalid --restart '%s' (no, on-failure[:N], always, "
+                                                       "unless-stopped)",
+                                                       optval);
+                        a->restart = optval;
+                        break;
+                }
                 case OPT_MEMORY:
                         if (hutch_parse_size(optval, &a->limits.memory) < 0 || a->limits.memory < (4u << 20))
                                 return cmd_usage_error(cmd, err, "invalid --memory '%s' (at least 4m)", optval);
@@ -522,6 +543,73 @@ static int choose_rootfs_mode(struct runtime_rootfs *rootfs, struct hutch_error 
         return 0;
 }
 
+/* --restart: whether the detached monitor should start the container
+ * again after it exited with exit_code; counts the restart in its record. */
+static bool should_restart(const char *root, const char *id, const char *policy, unsigned max, int exit_code)
+{
+        struct storage_container cur = { 0 };
+        struct hutch_error *e = NULL;
+        bool again = false;
+
+        if (storage_container_load(root, id, &cur, &e) < 0) {
+                hutch_error_free(e);
+                return false; /* removed meanwhile */
+        }
+        if (cur.stop_requested)
+                again = false; /* `hutch stop` or `kill` ends every policy */
+        else if (strncmp(policy, "on-failure", 10) == 0)
+                again = exit_code != 0 && (max == 0 || cur.restart_count < max);
+        else
+                again = STREQ(policy, "always") || STREQ(policy, "unless-stopped");
+        if (again) {
+                cur.restart_count++;
+                if (storage_container_save(root, &cur, &e) < 0) {
+                        hutch_error_free(e);
+                        again = false;
+                }
+        }
+        storage_container_clear(&cur);
+        return again;
+}
+
+/* Replaces this (exiting) monitor by `hutch start ID`, which starts a new
+ * monitor, after a delay that grows with the restarts (as Docker's). */
+static void restart_container(const char *id)
+{
+        char self[PATH_MAX];
+        ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+        _cleanup_free_ char *root = cmd_storage_root(), *runroot = cmd_run_root();
+        struct storage_container cur = { 0 };
+        struct hutch_error *e = NULL;
+        unsigned delay_ms = 100;
+
+        if (n <= 0)
+                return;
+        self[n] = '\0';
+        if (storage_container_load(root, id, &cur, &e) == 0) {
+                for (unsigned i = 1; i < cur.restart_count && delay_ms < 10000; i++)
+                        delay_ms *= 2;
+                storage_container_clear(&cur);
+        }
+        hutch_error_free(e);
+        usleep((delay_ms > 10000 ? 10000 : delay_ms) * 1000);
+        char *argv[12];
+        int k = 0;
+        argv[k++] = "hutch";
+        argv[k++] = "--root";
+        argv[k++] = root;
+        argv[k++] = "--runroot";
+        argv[k++] = runroot;
+        if (arg_global.storage_driver) {
+                argv[k++] = "--storage-driver";
+                argv[k++] = arg_global.storage_driver;
+        }
+        argv[k++] = "start";
+        argv[k++] = (char *) id;
+        argv[k] = NULL;
+        execv(self, argv);
+}
+
 /* Records what a kept container is doing; a failure to write it is only
  * worth a warning (the container itself is fine). */
 static void record_save(const char *root, const struct storage_container *rec)
@@ -563,6 +651,7 @@ int cmd_run_container(const struct cmd_command *cmd, int argc, char **argv, enum
         struct storage_container rec = { 0 };
         _cleanup_free_ char *init_path = NULL, *cgroup_dir = NULL;
         struct cgroup_ctx cgctx = { 0 };
+        bool restart_after = false;
         bool keep = false, parent_of_monitor = false, record_new = false, start_tried = false;
         int ready_fd = -1, log_pipe[3][2] = { { -1, -1 }, { -1, -1 }, { -1, -1 } };
         struct cmd_log_writer *logw = NULL;
@@ -626,6 +715,10 @@ int cmd_run_container(const struct cmd_command *cmd, int argc, char **argv, enum
 
         id = existing_id ? xstrdup(existing_id) : random_id();
         /* Containers of images are kept (as Docker does) unless --rm. */
+        if (a.restart && !STREQ(a.restart, "no") && a.rm) {
+                r = cmd_usage_error(cmd, err, "--restart and --rm cannot be used together");
+                goto out;
+        }
         if (a.detach && !have_img) {
                 r = cmd_usage_error(cmd, err, "--detach needs an IMAGE: --rootfs containers are not kept");
                 goto out;
@@ -642,6 +735,9 @@ int cmd_run_container(const struct cmd_command *cmd, int argc, char **argv, enum
                                 r = hutch_error_set(err, EBUSY, "container '%s' is already running", rec.name);
                                 goto out;
                         }
+                        /* started again: an earlier `stop` no longer holds back --restart */
+                        if (rec.stop_requested)
+                                (void) storage_container_set_stop_requested(store_root, existing_id, false, NULL);
                 } else {
                         _cleanup_close_ int lock = -1;
                         memcpy(rec.id, id, STORAGE_CONTAINER_ID_LEN + 1);
@@ -898,6 +994,8 @@ int cmd_run_container(const struct cmd_command *cmd, int argc, char **argv, enum
                 record_save(store_root, &rec);
         }
         r = 0;
+        if (keep && a.detach && a.restart)
+                restart_after = should_restart(store_root, id, a.restart, a.restart_max, exit_code);
         if (keep && rec.auto_remove) {
                 /* --rm with -d: the monitor removes the container itself */
                 logw = cmd_log_writer_free(logw);
@@ -967,6 +1065,8 @@ out:
         if (have_img)
                 cmd_image_run_clear(&img);
         cmd_userns_clear(&uns);
+        if (restart_after && id)
+                restart_container(id); /* only returns when it could not */
         if (r > 0)
                 return 0; /* --help */
         return r < 0 ? r : exit_code;

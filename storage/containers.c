@@ -88,6 +88,8 @@ char *storage_container_to_json(const struct storage_container *c)
         hutch_json_gen_kv_int(g, "Created", c->created);
         hutch_json_gen_kv_bool(g, "AutoRemove", c->auto_remove);
         hutch_json_gen_kv_string(g, "StopSignal", c->stop_signal);
+        hutch_json_gen_kv_int(g, "RestartCount", c->restart_count);
+        hutch_json_gen_kv_bool(g, "StopRequested", c->stop_requested);
         hutch_json_gen_string(g, "State");
         yajl_gen_map_open(g);
         hutch_json_gen_kv_string(g, "Status", storage_container_status_name(c->status));
@@ -157,6 +159,9 @@ int storage_container_from_json(const char *json, size_t len, struct storage_con
                 goto out;
         }
         (void) hutch_json_get_bool(root, "AutoRemove", &c.auto_remove);
+        c.restart_count =
+                hutch_json_get_int(root, "RestartCount", &v) == 0 && v >= 0 && v < (1 << 30) ? (unsigned) v : 0;
+        (void) hutch_json_get_bool(root, "StopRequested", &c.stop_requested);
         s = hutch_json_get_string(root, "StopSignal");
         c.stop_signal = s && strlen(s) < 32 ? xstrdup(s) : NULL;
         state = hutch_json_get_object(root, "State");
@@ -392,4 +397,18 @@ bool storage_container_pid_alive(pid_t pid, uint64_t pid_start)
         if (pid <= 0 || pid_start == 0)
                 return false;
         return storage_process_start_time(pid) == pid_start;
+}
+
+int storage_container_set_stop_requested(const char *root, const char *id, bool value, struct hutch_error **err)
+{
+        struct storage_container c = { 0 };
+        int r = storage_container_load(root, id, &c, err);
+        if (r < 0)
+                return r;
+        if (c.stop_requested != value) {
+                c.stop_requested = value;
+                r = storage_container_save(root, &c, err);
+        }
+        storage_container_clear(&c);
+        return r;
 }

@@ -38,6 +38,8 @@ struct storage_container {
         int64_t started_at, finished_at;
         bool auto_remove;  /* --rm: the monitor removes it after exit */
         char *stop_signal; /* the image's StopSignal, or NULL */
+        unsigned restart_count;
+        bool stop_requested; /* stopped by `hutch stop`/`kill`: no restart */
 };
 
 void storage_container_clear(struct storage_container *c);
@@ -68,6 +70,9 @@ int storage_container_lookup(const char *root, const char *name_or_id, char ret_
                              struct hutch_error **err);
 /* Path of containers/<id>[/sub]. */
 char *storage_container_path(const char *root, const char *id, const char *sub);
+
+/* Marks a container stopped by the user (no --restart) or clears it. */
+int storage_container_set_stop_requested(const char *root, const char *id, bool value, struct hutch_error **err);
 
 /* True when pid is alive and is still the process started at pid_start. */
 bool storage_container_pid_alive(pid_t pid, uint64_t pid_start);

@@ -350,3 +350,29 @@ EXP
         run_hutch 125 cp "$host/in/a" cpc:/tmp/
         assert_match "$stderr" "not running"
 }
+
+@test "containers: --restart on-failure:N and always restart a detached container; stop ends it" {
+        run_hutch run -d --network none --restart on-failure:2 --name rf bb:1 sh -c 'echo ran; exit 3'
+        for _ in $(seq 100); do
+                [ "$("$HUTCH" --root "$HUTCH_ROOT" --runroot "$HUTCH_RUNROOT" logs rf 2>/dev/null | grep -c ran)" = 3 ] && break
+                sleep 0.1
+        done
+        run_hutch wait rf
+        assert_equal "$output" "3"
+        sleep 1
+        run_hutch logs rf
+        assert_equal "$(grep -c ran <<<"$output")" "3" "the first run and two restarts"
+        run_hutch run -d --network none --restart always --name ra bb:1 sh -c 'echo up; sleep 0.2'
+        for _ in $(seq 100); do
+                [ "$("$HUTCH" --root "$HUTCH_ROOT" --runroot "$HUTCH_RUNROOT" logs ra 2>/dev/null | grep -c up)" -ge 3 ] && break
+                sleep 0.1
+        done
+        run_hutch logs ra
+        [ "$(grep -c up <<<"$output")" -ge 3 ] || die "always did not restart: $output"
+        run_hutch stop -t 1 ra
+        sleep 1.5
+        run_hutch ps --format json
+        assert_equal "$(jq -r 'length' <<<"$output")" "0" "nothing restarts after stop"
+        run_hutch 125 run -d --restart sometimes bb:1 true
+        run_hutch 125 run -d --rm --restart always bb:1 true
+}
