@@ -318,6 +318,20 @@ static void add_bind(struct cmd_network *net, struct runtime_config *cfg, const 
         cfg->mounts[cfg->n_mounts++] = m;
 }
 
+/* The state directory is private (0700), fresh and gone with the container
+ * (on a tmpfs as a rule): a plain write, no fsync/rename, which would cost
+ * milliseconds on every start for nothing. */
+static int write_state_file(int dfd, const char *name, const char *text, size_t len, struct hutch_error **err)
+{
+        _cleanup_close_ int fd = openat(dfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+        if (fd < 0)
+                return hutch_error_set(err, errno, "cannot create '%s' in the container's state directory", name);
+        int r = hutch_write_all(fd, text, len);
+        if (r < 0)
+                return hutch_error_set(err, -r, "cannot write '%s' in the container's state directory", name);
+        return 0;
+}
+
 static int write_files(struct cmd_network *net, const struct cmd_network_options *o, struct runtime_config *cfg,
                        struct hutch_error **err)
 {
@@ -365,8 +379,8 @@ static int write_files(struct cmd_network *net, const struct cmd_network_options
         resolv = netns_resolv_conf_format(host_resolv, o->dns, o->dns_search, o->dns_option,
                                           net->mode == NETNS_MODE_SLIRP ? dns : NULL);
 
-        if (hutch_write_file_atomic(dfd, "hosts", hosts, strlen(hosts), 0644, err) < 0 ||
-            hutch_write_file_atomic(dfd, "resolv.conf", resolv, strlen(resolv), 0644, err) < 0)
+        if (write_state_file(dfd, "hosts", hosts, strlen(hosts), err) < 0 ||
+            write_state_file(dfd, "resolv.conf", resolv, strlen(resolv), err) < 0)
                 return hutch_error_value(*err);
         /* The published ports, as `docker port` prints them, for `hutch port`. */
         if (net->n_maps > 0) {
@@ -377,7 +391,7 @@ static int write_files(struct cmd_network *net, const struct cmd_network_options
                         return hutch_error_set(err, errno, "open_memstream");
                 cmd_network_print_ports(net, f);
                 (void) fclose(f);
-                int r = hutch_write_file_atomic(dfd, "ports", text, len, 0644, err);
+                int r = write_state_file(dfd, "ports", text, len, err);
                 free(text);
                 if (r < 0)
                         return r;
@@ -386,7 +400,7 @@ static int write_files(struct cmd_network *net, const struct cmd_network_options
         add_bind(net, cfg, "resolv.conf", "/etc/resolv.conf");
         if (hostname) {
                 _cleanup_free_ char *text = xasprintf("%s\n", hostname);
-                if (hutch_write_file_atomic(dfd, "hostname", text, strlen(text), 0644, err) < 0)
+                if (write_state_file(dfd, "hostname", text, strlen(text), err) < 0)
                         return hutch_error_value(*err);
                 add_bind(net, cfg, "hostname", "/etc/hostname");
         }

@@ -106,6 +106,17 @@ int netns_tap_setup(const struct netns_tap_config *c, const char **ret_step)
                 return r;
         }
 
+        /* Persistent: closing our fd when the container is gone must not
+         * unregister the device synchronously (an RCU grace period, tens of
+         * milliseconds on the monitor's way out); the kernel deletes it with
+         * the network namespace, in the background. */
+        *ret_step = "make " NETNS_TAP_NAME " persistent";
+        if (ioctl(fd, TUNSETPERSIST, 1) < 0) {
+                r = -errno;
+                (void) close(fd);
+                return r;
+        }
+
         *ret_step = "open a configuration socket";
         sk = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
         if (sk < 0) {
