@@ -754,6 +754,11 @@ int runtime_container_exec(int container_pidfd, const struct runtime_config *cfg
                 struct child c = { .cfg = cfg, .sync = sync[1], .hook_sock = -1 };
                 struct hutch_error *e = NULL;
                 (void) close(sync[0]);
+                /* Until execve this process is hutch inside the container's
+                 * pid namespace: not dumpable, so nothing there can ptrace it
+                 * or reach our binary through /proc/PID/exe (CVE-2019-5736,
+                 * CVE-2016-9962).  execve resets it for the command. */
+                (void) prctl(PR_SET_DUMPABLE, 0);
                 if (setns(container_pidfd, CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC |
                                                    CLONE_NEWNET | CLONE_NEWCGROUP) < 0) {
                         hutch_error_set(&e, errno, "join the container's namespaces");
