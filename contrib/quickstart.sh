@@ -100,6 +100,15 @@ if [ "$user" != root ]; then
         done
 fi
 
+# Distributions ship these 0666; some minimal machines leave them 0600,
+# which keeps fuse-overlayfs and user-mode networking from users.
+for dev in /dev/net/tun /dev/fuse; do
+        if [ -c "$dev" ] && [ "$(stat -c %a "$dev")" = 600 ]; then
+                say "making $dev usable by users (mode 0666, as distributions ship it)"
+                chmod 0666 "$dev"
+        fi
+done
+
 say "what this machine allows (hutch info)"
 as_user "$hutch" info
 
