@@ -14,6 +14,7 @@
 #include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -429,48 +430,163 @@ static void pend_blob(struct load_ctx *c, struct storage_blob_writer *w)
         c->pending_blobs[c->n_pending_blobs++] = w;
 }
 
-/* Makes layers/<chain> from the staged blob w (or checks that the blob
- * matches the layer already there).  *ret_size gets the uncompressed size. */
-static int install_layer(struct load_ctx *c, struct storage_blob_writer *w, const char *diff_id, const char *chain_id,
-                         int64_t *ret_size, struct hutch_error **err)
+/* Checks that the staged blob w, for a layer the store (or this load)
+ * already has, is that layer: its uncompressed stream hashes to diff_id. */
+static int verify_existing_layer(struct storage_blob_writer *w, const char *diff_id, int64_t *ret_size,
+                                 struct hutch_error **err)
 {
-        struct storage_store *s = c->s;
-        _cleanup_close_ int fd = -1;
-        _cleanup_free_ char *rel = NULL, *abs = NULL;
-        struct storage_unpack_options o = c->uopts;
-        struct storage_unpack_result res = { 0 };
+        _cleanup_close_ int fd = storage_blob_writer_reopen(w, err);
+        char got[STORAGE_DIGEST_BUFSIZE];
+        uint64_t size = 0;
         int r;
 
-        fd = storage_blob_writer_reopen(w, err);
         if (fd < 0)
                 return fd;
-        if (storage_store_layer_exists(s, chain_id) || layer_pending(c, chain_id)) {
-                char got[STORAGE_DIGEST_BUFSIZE];
-                uint64_t size = 0;
-                r = hash_uncompressed(fd, got, &size, err);
-                if (r < 0)
-                        return r;
-                if (!STREQ(got, diff_id))
-                        return hutch_error_set(err, 0, "layer %s: content does not match diff ID %s (it is %s)",
-                                               storage_blob_writer_digest(w), diff_id, got);
-                *ret_size = (int64_t) size;
-                return 0;
-        }
-        rel = xasprintf("%s/layer-%u", c->tmp_rel, c->seq++);
-        abs = storage_store_path(s, rel);
-        o.expected_digest = storage_blob_writer_digest(w);
-        r = storage_layer_unpack_dir(fd, abs, &o, &res, err);
+        r = hash_uncompressed(fd, got, &size, err);
         if (r < 0)
-                return hutch_error_prefix(err, "layer %s", o.expected_digest);
-        if (!STREQ(res.diff_id, diff_id))
+                return r;
+        if (!STREQ(got, diff_id))
                 return hutch_error_set(err, 0, "layer %s: content does not match diff ID %s (it is %s)",
-                                       o.expected_digest, diff_id, res.diff_id);
-        if (res.devices_skipped)
-                log_warn("layer %s: %llu device nodes skipped (containers cannot create them)", o.expected_digest,
-                         (unsigned long long) res.devices_skipped);
-        hutch_strv_push(&c->pending_layers, xasprintf("%s\n%s", rel, storage_digest_hex(chain_id)));
-        *ret_size = (int64_t) res.uncompressed_size;
+                                       storage_blob_writer_digest(w), diff_id, got);
+        *ret_size = (int64_t) size;
         return 0;
+}
+
+/* Layers to unpack, shared by a few threads: unpacking is mostly system
+ * calls, and separate trees need no coordination. */
+struct unpack_job {
+        int fd;
+        char *rel, *abs;
+        struct storage_unpack_options o;
+        struct storage_unpack_result res;
+        struct hutch_error *err;
+        int r;
+};
+
+struct unpack_queue {
+        struct unpack_job *jobs;
+        size_t n, next;
+        bool failed;
+        pthread_mutex_t lock;
+};
+
+#define MAX_UNPACK_THREADS 4
+
+static void *unpack_worker(void *p)
+{
+        struct unpack_queue *q = p;
+
+        for (;;) {
+                struct unpack_job *j;
+                pthread_mutex_lock(&q->lock);
+                j = !q->failed && q->next < q->n ? &q->jobs[q->next++] : NULL;
+                pthread_mutex_unlock(&q->lock);
+                if (j == NULL)
+                        return NULL;
+                j->r = storage_layer_unpack_dir(j->fd, j->abs, &j->o, &j->res, &j->err);
+                if (j->r < 0) {
+                        pthread_mutex_lock(&q->lock);
+                        q->failed = true; /* no point starting more */
+                        pthread_mutex_unlock(&q->lock);
+                }
+        }
+}
+
+static void run_unpack_jobs(struct unpack_job *jobs, size_t n)
+{
+        struct unpack_queue q = { .jobs = jobs, .n = n };
+        pthread_t threads[MAX_UNPACK_THREADS];
+        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        size_t want = n, started = 0;
+
+        if (cpus < 1)
+                cpus = 1;
+        if (want > (size_t) cpus)
+                want = (size_t) cpus;
+        if (want > MAX_UNPACK_THREADS)
+                want = MAX_UNPACK_THREADS;
+        pthread_mutex_init(&q.lock, NULL);
+        for (size_t i = 1; i < want; i++)
+                if (pthread_create(&threads[started], NULL, unpack_worker, &q) == 0)
+                        started++;
+        (void) unpack_worker(&q);
+        for (size_t i = 0; i < started; i++)
+                pthread_join(threads[i], NULL);
+        pthread_mutex_destroy(&q.lock);
+        for (size_t i = 0; i < n; i++)
+                if (jobs[i].r == 0 && jobs[i].err == NULL && q.failed && jobs[i].res.digest[0] == '\0')
+                        jobs[i].r = 1; /* not started */
+}
+
+/* Makes the image's layers that neither the store nor this load has yet
+ * (unpacked into tmp/, moved in by commit_staged), and checks the others'
+ * blobs against their diff IDs.  ret_sizes gets the uncompressed sizes. */
+static int install_layers(struct load_ctx *c, struct member **layers, char **diff_ids,
+                          char (*chain)[STORAGE_DIGEST_BUFSIZE], size_t n, int64_t *ret_sizes, struct hutch_error **err)
+{
+        _cleanup_free_ struct unpack_job *jobs = xcalloc(n ? n : 1, sizeof(*jobs));
+        _cleanup_free_ ssize_t *job_of = xcalloc(n ? n : 1, sizeof(*job_of));
+        size_t nj = 0;
+        int r = 0;
+
+        for (size_t i = 0; i < n; i++) {
+                struct storage_blob_writer *w = layers[i]->w;
+                job_of[i] = -1;
+                if (storage_store_layer_exists(c->s, chain[i]) || layer_pending(c, chain[i])) {
+                        r = verify_existing_layer(w, diff_ids[i], &ret_sizes[i], err);
+                        if (r < 0)
+                                goto out;
+                        continue;
+                }
+                struct unpack_job *j = &jobs[nj];
+                j->fd = storage_blob_writer_reopen(w, err);
+                if (j->fd < 0) {
+                        r = j->fd;
+                        goto out;
+                }
+                j->rel = xasprintf("%s/layer-%u", c->tmp_rel, c->seq++);
+                j->abs = storage_store_path(c->s, j->rel);
+                j->o = c->uopts;
+                j->o.expected_digest = storage_blob_writer_digest(w);
+                job_of[i] = (ssize_t) nj++;
+        }
+        run_unpack_jobs(jobs, nj);
+        for (size_t i = 0; i < n && r == 0; i++) {
+                struct unpack_job *j;
+                if (job_of[i] < 0)
+                        continue;
+                j = &jobs[job_of[i]];
+                if (j->r < 0) {
+                        hutch_error_prefix(&j->err, "layer %s", j->o.expected_digest);
+                        *err = steal_ptr(&j->err);
+                        r = j->r;
+                } else if (j->r > 0) {
+                        continue; /* skipped after another layer failed */
+                } else if (!STREQ(j->res.diff_id, diff_ids[i])) {
+                        r = hutch_error_set(err, 0, "layer %s: content does not match diff ID %s (it is %s)",
+                                            j->o.expected_digest, diff_ids[i], j->res.diff_id);
+                } else {
+                        if (j->res.devices_skipped)
+                                log_warn("layer %s: %llu device nodes skipped (containers cannot create them)",
+                                         j->o.expected_digest, (unsigned long long) j->res.devices_skipped);
+                        hutch_strv_push(&c->pending_layers, xasprintf("%s\n%s", j->rel, storage_digest_hex(chain[i])));
+                        ret_sizes[i] = (int64_t) j->res.uncompressed_size;
+                }
+        }
+        /* a failure's error may sit in a later job than the first reported */
+        for (size_t k = 0; k < nj && r == 0; k++)
+                if (jobs[k].r < 0) {
+                        *err = steal_ptr(&jobs[k].err);
+                        r = jobs[k].r;
+                }
+out:
+        for (size_t k = 0; k < nj; k++) {
+                hutch_closep(&jobs[k].fd);
+                free(jobs[k].rel);
+                free(jobs[k].abs);
+                hutch_error_free(jobs[k].err);
+        }
+        return r;
 }
 
 static char *now_rfc3339(void)
@@ -493,6 +609,7 @@ static int install_image(struct load_ctx *c, const char *manifest, size_t manife
         _cleanup_(storage_image_config_free_cleanup) struct storage_image_config *cfg = NULL;
         _cleanup_free_ char *cbuf = NULL;
         _cleanup_free_ char(*chain)[STORAGE_DIGEST_BUFSIZE] = NULL;
+        _cleanup_free_ int64_t *sizes = NULL;
         struct storage_image img = { 0 };
         size_t clen = 0;
         int r;
@@ -520,11 +637,13 @@ static int install_image(struct load_ctx *c, const char *manifest, size_t manife
         if (img.names == NULL)
                 img.names = xcalloc(1, sizeof(char *));
         img.layers = xcalloc(n ? n : 1, sizeof(*img.layers));
+        sizes = xcalloc(n ? n : 1, sizeof(*sizes));
+        r = install_layers(c, layers, cfg->diff_ids, chain, n, sizes, err);
+        if (r < 0)
+                goto fail;
         for (size_t i = 0; i < n; i++) {
                 struct storage_image_layer *L = &img.layers[i];
-                r = install_layer(c, layers[i]->w, cfg->diff_ids[i], chain[i], &L->size, err);
-                if (r < 0)
-                        goto fail;
+                L->size = sizes[i];
                 memcpy(L->chain_id, chain[i], STORAGE_DIGEST_BUFSIZE);
                 memcpy(L->diff_id, cfg->diff_ids[i], STORAGE_DIGEST_BUFSIZE);
                 memcpy(L->blob, member_digest(layers[i]), STORAGE_DIGEST_BUFSIZE);
