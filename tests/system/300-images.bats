@@ -539,3 +539,23 @@ teardown() {
         run_hutch ps -a -q
         assert_equal "$output" ""
 }
+
+@test "[nosub] images: without subordinate IDs a load keeps the image's owners in override xattrs" {
+        if [ -n "$(subid_ranges uid)" ]; then
+                skip "$(id -un) has subordinate ranges (the hutchnosub pass of tests/run-tests.sh runs this)"
+        fi
+        make_layers
+        docker_archive "$BATS_TEST_TMPDIR/app.tar" app "$L1" "$L2" "$L3"
+        run_hutch load -i "$BATS_TEST_TMPDIR/app.tar"
+        assert_match "$output" "Loaded image: localhost/app:latest"
+        local base
+        base=$(layer_dir app 0)
+        assert_equal "$(stat -c %u "$base/home/tester/file")" "$(id -u)" "owned by the user on the host"
+        if command -v python3 >/dev/null; then
+                run_hutch unshare python3 -c \
+                        "import os; print(os.getxattr('$base/home/tester/file', 'user.containers.override_stat').decode())"
+                assert_match "$output" "^1000:1000:"
+        fi
+        run_hutch rmi app
+        assert_store_empty
+}
