@@ -124,15 +124,13 @@ int storage_images_read(struct storage_store *s, struct storage_images *ret, str
         yajl_val root, list;
         int r;
 
-        r = hutch_read_file_at(s->images_fd, RECORDS, STORAGE_IMAGES_MAX_BYTES, &buf, &len, err);
-        if (r < 0) {
-                if ((*err)->errnum == ENOENT) {
-                        hutch_error_clear(err);
-                        *ret = imgs;
-                        return 0;
-                }
-                return hutch_error_prefix(err, "image records");
+        if (faccessat(s->images_fd, RECORDS, F_OK, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT) {
+                *ret = imgs; /* no image yet */
+                return 0;
         }
+        r = hutch_read_file_at(s->images_fd, RECORDS, STORAGE_IMAGES_MAX_BYTES, &buf, &len, err);
+        if (r < 0)
+                return hutch_error_prefix(err, "image records");
         root = hutch_json_parse(buf, len, err);
         if (root == NULL)
                 return hutch_error_prefix(err, "image records '%s/images/%s'", s->root, RECORDS);

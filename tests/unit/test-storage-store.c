@@ -584,6 +584,22 @@ static void test_records(void **state)
         storage_images_clear(&imgs);
 }
 
+/* Callers that only want to know (cmd_image_run_resolve(..., NULL)) pass no error. */
+static void test_null_err(void **state)
+{
+        struct tmp *t = *state;
+        _cleanup_(storage_store_free_cleanup) struct storage_store *s = open_store(t->root, STORAGE_STORE_READ);
+        struct storage_images imgs = { 0 };
+        struct storage_reference r = { 0 };
+
+        assert_int_equal(storage_images_read(s, &imgs, NULL), 0);
+        assert_int_equal(imgs.n, 0);
+        assert_int_equal(storage_images_find(&imgs, "nope", NULL), -ENOENT);
+        assert_true(storage_images_find(&imgs, "BAD", NULL) < 0);
+        assert_true(storage_reference_parse("BAD", &r, NULL) < 0);
+        assert_true(storage_blob_open(s, D1, NULL, NULL) < 0);
+}
+
 static void test_ambiguous_short_name(void **state)
 {
         struct storage_images imgs = { 0 };
@@ -749,6 +765,7 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_blobs, setup_store, teardown_store),
                 cmocka_unit_test_setup_teardown(test_records, setup_store, teardown_store),
                 cmocka_unit_test_setup_teardown(test_locks, setup_store, teardown_store),
+                cmocka_unit_test_setup_teardown(test_null_err, setup_store, teardown_store),
                 cmocka_unit_test_setup_teardown(test_leftovers_and_gc, setup_store, teardown_store),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
