@@ -467,9 +467,12 @@ int cmd_stop(const struct cmd_command *cmd, int argc, char **argv, struct hutch_
         for (int i = optind; i < argc; i++) {
                 struct storage_container ct = { 0 };
                 struct hutch_error *e = NULL;
-                if (find_container(root, argv[i], &ct, &e) == 0 && ct.status == STORAGE_CONTAINER_RUNNING) {
-                        int sig = SIGTERM;
+                int found = find_container(root, argv[i], &ct, &e);
+                /* also between two runs of --restart: no more restarts */
+                if (found == 0)
                         (void) storage_container_set_stop_requested(root, ct.id, true, NULL);
+                if (found == 0 && ct.status == STORAGE_CONTAINER_RUNNING) {
+                        int sig = SIGTERM;
                         if (ct.stop_signal && hutch_parse_signal(ct.stop_signal, &sig) < 0)
                                 sig = SIGTERM;
                         if (signal_container(&ct, sig, &e) == 0 &&

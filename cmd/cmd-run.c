@@ -592,7 +592,17 @@ static void restart_container(const char *id)
                 storage_container_clear(&cur);
         }
         hutch_error_free(e);
+        e = NULL;
         usleep((delay_ms > 10000 ? 10000 : delay_ms) * 1000);
+        /* stopped (or removed) while we waited: that ends the policy */
+        if (storage_container_load(root, id, &cur, &e) < 0) {
+                hutch_error_free(e);
+                return;
+        }
+        bool stopped = cur.stop_requested;
+        storage_container_clear(&cur);
+        if (stopped)
+                return;
         char *argv[12];
         int k = 0;
         argv[k++] = "hutch";
@@ -607,6 +617,7 @@ static void restart_container(const char *id)
         argv[k++] = "start";
         argv[k++] = (char *) id;
         argv[k] = NULL;
+        setenv("HUTCH_RESTARTING", "1", 1);
         execv(self, argv);
 }
 
@@ -735,9 +746,18 @@ int cmd_run_container(const struct cmd_command *cmd, int argc, char **argv, enum
                                 r = hutch_error_set(err, EBUSY, "container '%s' is already running", rec.name);
                                 goto out;
                         }
-                        /* started again: an earlier `stop` no longer holds back --restart */
-                        if (rec.stop_requested)
+                        if (getenv("HUTCH_RESTARTING")) {
+                                /* a --restart hand-over: a `stop` since then wins */
+                                unsetenv("HUTCH_RESTARTING");
+                                if (rec.stop_requested) {
+                                        r = 0;
+                                        exit_code = 0;
+                                        goto out;
+                                }
+                        } else if (rec.stop_requested) {
+                                /* started by hand: an earlier `stop` no longer holds back --restart */
                                 (void) storage_container_set_stop_requested(store_root, existing_id, false, NULL);
+                        }
                 } else {
                         _cleanup_close_ int lock = -1;
                         memcpy(rec.id, id, STORAGE_CONTAINER_ID_LEN + 1);

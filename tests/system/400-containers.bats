@@ -224,6 +224,10 @@ wait_for_logs() {
         run_hutch ps --format json
         assert_equal "$(jq -r '.[0].Names[0]' <<<"$output")" "s2" "the monitor keeps the new name"
         assert_equal "$(jq -r '.[0].State' <<<"$output")" "running"
+        for _ in $(seq 100); do
+                [ "$("$HUTCH" --root "$HUTCH_ROOT" --runroot "$HUTCH_RUNROOT" logs s2 2>/dev/null | grep -c started)" = 2 ] && break
+                sleep 0.1
+        done
         run_hutch logs s2
         assert_equal "$output" "$(printf 'started\nstarted')"
         run_hutch run --network none --name done1 bb:1 true
