@@ -77,9 +77,9 @@ make_certs() {
 
 # start_registry NAME [HTPASSWD]: a registry over TLS; prints its port.
 start_registry() {
-        local name=$1 htpasswd=${2:-} d="$BATS_FILE_TMPDIR/reg-$1" port try
+        local htpasswd=${2:-} d="$BATS_FILE_TMPDIR/reg-$1" port
         mkdir -p "$d/data"
-        for try in 1 2 3 4 5 6 7 8; do
+        for _ in 1 2 3 4 5 6 7 8; do
                 port=$(shuf -i 20000-60000 -n 1)
                 {
                         echo "version: 0.1"
