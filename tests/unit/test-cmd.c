@@ -330,15 +330,11 @@ static void test_log_writer_roundtrip(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_env_file),
-                cmocka_unit_test(test_env_arg),
-                cmocka_unit_test(test_volume),
-                cmocka_unit_test(test_clean_path),
-                cmocka_unit_test(test_getopt),
-                cmocka_unit_test(test_template),
+                cmocka_unit_test(test_env_file),        cmocka_unit_test(test_env_arg),
+                cmocka_unit_test(test_volume),          cmocka_unit_test(test_clean_path),
+                cmocka_unit_test(test_getopt),          cmocka_unit_test(test_template),
                 cmocka_unit_test(test_mount_and_tmpfs), cmocka_unit_test(test_cpus),
-                cmocka_unit_test(test_log_lines),
-                cmocka_unit_test(test_log_writer_roundtrip),
+                cmocka_unit_test(test_log_lines),       cmocka_unit_test(test_log_writer_roundtrip),
         };
         return cmocka_run_group_tests_name("cmd", tests, NULL, NULL);
 }
