@@ -15,7 +15,45 @@
 #include <string.h>
 #include <unistd.h>
 #ifdef HAVE_LIBSUBID
+#include <dlfcn.h>
 #include <shadow/subid.h>
+
+/* True when nsswitch.conf names a "subid:" source other than files. */
+static bool nsswitch_has_subid_provider(void)
+{
+        FILE *f = fopen("/etc/nsswitch.conf", "re");
+        char line[512];
+        bool found = false;
+
+        if (f == NULL)
+                return false;
+        while (!found && fgets(line, sizeof(line), f)) {
+                char *p = line;
+                while (*p == ' ' || *p == '\t')
+                        p++;
+                if (strncmp(p, "subid:", 6) != 0)
+                        continue;
+                for (char *tok = strtok(p + 6, " \t\n"); tok; tok = strtok(NULL, " \t\n"))
+                        if (!STREQ(tok, "files"))
+                                found = true;
+        }
+        fclose(f);
+        return found;
+}
+
+/* subid_get_{uid,gid}_ranges from libsubid, loaded on first use. */
+static int subid_call(enum runtime_subid_kind kind, const char *user, struct subid_range **ret)
+{
+        static void *lib;
+        int (*fn)(const char *, struct subid_range **);
+
+        if (lib == NULL)
+                lib = dlopen("libsubid.so.4", RTLD_NOW | RTLD_LOCAL);
+        if (lib == NULL)
+                return -1;
+        *(void **) (&fn) = dlsym(lib, kind == RUNTIME_SUBUID ? "subid_get_uid_ranges" : "subid_get_gid_ranges");
+        return fn ? fn(user, ret) : -1;
+}
 #endif
 
 #define SUBID_FILE_MAX (4u << 20)
@@ -90,11 +128,13 @@ int runtime_subid_lookup(enum runtime_subid_kind kind, const char *user, unsigne
         int r;
 
 #ifdef HAVE_LIBSUBID
-        /* libsubid consults nsswitch.conf's "subid:" provider (LDAP, SSSD)
-         * and falls back to the files itself. */
-        if (user != NULL && getenv("HUTCH_SUBID_FILES") == NULL) {
+        /* Ranges from a "subid:" provider in nsswitch.conf (LDAP, SSSD) come
+         * through libsubid, loaded only then: it drags PAM, SELinux and
+         * audit libraries into every hutch command otherwise.  Without a
+         * provider libsubid would read the same files we do. */
+        if (user != NULL && getenv("HUTCH_SUBID_FILES") == NULL && nsswitch_has_subid_provider()) {
                 struct subid_range *sr = NULL;
-                int cnt = kind == RUNTIME_SUBUID ? subid_get_uid_ranges(user, &sr) : subid_get_gid_ranges(user, &sr);
+                int cnt = subid_call(kind, user, &sr);
                 if (cnt >= 0) {
                         struct runtime_subid_range *ranges = xcalloc((size_t) cnt + 1, sizeof(*ranges));
                         size_t n = 0;
