@@ -384,6 +384,10 @@ static size_t on_body(char *p, size_t size, size_t nmemb, void *ud)
                 x->started = true;
                 /* a server that ignored our Range starts again from byte 0 */
                 x->skip = code == 200 ? x->delivered : 0;
+                if (code == 206 && (!x->has_content_range || x->content_range_start != x->delivered)) {
+                        x->sink_r = hutch_error_set(&x->sink_err, 0, "the registry resumed at the wrong offset");
+                        return 0;
+                }
         }
         if (x->skip) {
                 size_t s = x->skip < len ? (size_t) x->skip : len;
@@ -590,8 +594,6 @@ static int http_get(struct registry_client *c, const char *url0, const char *acc
                                 return hutch_error_set(err, 0, "%s: %s", url0,
                                                        errbuf[0] ? errbuf : curl_easy_strerror(e));
                         }
-                        if (code == 206 && x->has_content_range && x->content_range_start != x->delivered)
-                                return hutch_error_set(err, 0, "%s: the registry resumed at the wrong offset", url0);
                         if ((code >= 500 || code == 429) && attempt + 1 < attempts) {
                                 log_debug("%s: HTTP %ld, retrying", url, code);
                                 break;
