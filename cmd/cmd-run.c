@@ -5,6 +5,7 @@
 #include "cmd/cmd.h"
 #include "cmd/network.h"
 #include "cmd/cgroup.h"
+#include "cmd/run.h"
 #include "cmd/cmd-containers.h"
 #include "cmd/cmd-storage.h"
 #include "cmd/ctrlog.h"
@@ -126,35 +127,8 @@ const struct cmd_option cmd_run_options[] = {
         { 0 },
 };
 
-struct run_args {
-        char *rootfs;
-        char **env;
-        char *workdir;
-        char *user;
-        char *hostname;
-        char *entrypoint;
-        char **volumes;
-        char **mount_specs, **tmpfs_specs;
-        struct cmd_limits limits;
-        char *restart;        /* policy name; NULL = no */
-        unsigned restart_max; /* on-failure:N */
-        bool readonly;
-        char *network;
-        char *name;
-        char *image; /* IMAGE when there is no --rootfs */
-        char **args; /* what follows --rootfs DIR or IMAGE */
-        char **command;
-        char **cap_add, **cap_drop, **security_opts;
-        bool privileged;
-        bool rm;
-        bool detach;
-        bool tty, interactive;
-        bool init;
-        struct cmd_network_options net; /* networking (cmd/network.c); strvs owned */
-};
-
 /* -v, --mount and --tmpfs, checked before anything starts. */
-static int parse_mounts(const struct run_args *a, struct cmd_volume **ret, size_t *ret_n, struct hutch_error **err)
+int cmd_run_parse_mounts(const struct run_args *a, struct cmd_volume **ret, size_t *ret_n, struct hutch_error **err)
 {
         char **const lists[3] = { a->volumes, a->mount_specs, a->tmpfs_specs };
         struct cmd_volume *vols = *ret;
@@ -180,13 +154,13 @@ static int parse_mounts(const struct run_args *a, struct cmd_volume **ret, size_
         return r;
 }
 
-static char *host_getenv(const char *k)
+char *cmd_run_host_getenv(const char *k)
 {
         return getenv(k);
 }
 
-static int parse_args(const struct cmd_command *cmd, int argc, char **argv, struct run_args *a,
-                      struct hutch_error **err)
+int cmd_run_parse_args(const struct cmd_command *cmd, int argc, char **argv, struct run_args *a,
+                       struct hutch_error **err)
 {
         char *optval = NULL;
         int c;
@@ -197,14 +171,14 @@ static int parse_args(const struct cmd_command *cmd, int argc, char **argv, stru
                 case -3: return -1;
                 case OPT_ROOTFS: a->rootfs = optval; break;
                 case 'e':
-                        if (cmd_parse_env_arg(optval, host_getenv, &a->env, err) < 0)
+                        if (cmd_parse_env_arg(optval, cmd_run_host_getenv, &a->env, err) < 0)
                                 return -1;
                         break;
                 case OPT_ENV_FILE: {
                         _cleanup_free_ char *text = NULL;
                         if (hutch_read_file_at(AT_FDCWD, optval, 1u << 20, &text, NULL, err) < 0)
                                 return hutch_error_prefix(err, "--env-file");
-                        if (cmd_parse_env_file(text, optval, host_getenv, &a->env, err) < 0)
+                        if (cmd_parse_env_file(text, optval, cmd_run_host_getenv, &a->env, err) < 0)
                                 return -1;
                         break;
                 }
@@ -345,14 +319,6 @@ static int loopback_hook(void *ctx, int sock)
         return netns_loopback_up();
 }
 
-struct monitor {
-        struct runtime_container *container;
-        int exit_code;
-        struct cmd_log_writer *log; /* detached: where the container's output goes */
-        int log_fds[3];             /* read ends of its stdout (1) and stderr (2) */
-        struct cmd_tty *tty;        /* -t: the container's terminal */
-};
-
 static void drain_log(struct monitor *m, int stream)
 {
         char buf[65536];
@@ -435,7 +401,7 @@ static int detach_monitor(int *ready_fd, struct hutch_error **err)
         return hutch_error_set_status(err, status, 0, "%s", msg);
 }
 
-static int on_exit_fd(struct hutch_loop *loop, int fd, uint32_t events, void *data)
+int cmd_run_on_exit(struct hutch_loop *loop, int fd, uint32_t events, void *data)
 {
         struct monitor *m = data;
         struct hutch_error *e = NULL;
@@ -446,7 +412,7 @@ static int on_exit_fd(struct hutch_loop *loop, int fd, uint32_t events, void *da
         return 0;
 }
 
-static int on_signal(struct hutch_loop *loop, int fd, uint32_t events, void *data)
+int cmd_run_on_signal(struct hutch_loop *loop, int fd, uint32_t events, void *data)
 {
         struct monitor *m = data;
         struct signalfd_siginfo si;
@@ -462,7 +428,7 @@ static int on_signal(struct hutch_loop *loop, int fd, uint32_t events, void *dat
         return 0;
 }
 
-static const int forwarded_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
+const int cmd_run_forwarded_signals[6] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
 
 /* hutch-init: $HUTCH_INIT, beside our own binary (a build tree), or where
  * `make install` put it. */
@@ -682,7 +648,7 @@ int cmd_run_container(const struct cmd_command *cmd, int argc, char **argv, enum
         bool blocked = false;
         int r, exit_code = EXIT_HUTCH_FAILED;
 
-        r = parse_args(cmd, argc, argv, &a, err);
+        r = cmd_run_parse_args(cmd, argc, argv, &a, err);
         if (r != 0)
                 goto out;
         /* `start` decides how a recorded container runs, whatever `run` said */
@@ -709,7 +675,7 @@ int cmd_run_container(const struct cmd_command *cmd, int argc, char **argv, enum
         r = build_command(cmd, &a, have_img ? &img : NULL, err);
         if (r < 0)
                 goto out;
-        r = parse_mounts(&a, &vols, &n_vols, err);
+        r = cmd_run_parse_mounts(&a, &vols, &n_vols, err);
         if (r < 0)
                 goto out;
         if (cmd_limits_set(&a.limits)) {
@@ -921,8 +887,8 @@ int cmd_run_container(const struct cmd_command *cmd, int argc, char **argv, enum
         /* Block what we forward before the child exists, so none is lost;
          * the child unblocks everything before exec. */
         sigemptyset(&mask);
-        for (size_t i = 0; i < ARRAY_SIZE(forwarded_signals); i++)
-                sigaddset(&mask, forwarded_signals[i]);
+        for (size_t i = 0; i < ARRAY_SIZE(cmd_run_forwarded_signals); i++)
+                sigaddset(&mask, cmd_run_forwarded_signals[i]);
         sigaddset(&mask, SIGWINCH);
         sigprocmask(SIG_BLOCK, &mask, &oldmask);
         blocked = true;
@@ -964,8 +930,8 @@ int cmd_run_container(const struct cmd_command *cmd, int argc, char **argv, enum
                 r = hutch_error_set(err, errno, "create the event loop");
                 goto out;
         }
-        if (hutch_loop_add(loop, runtime_container_pidfd(container), EPOLLIN, on_exit_fd, &m) < 0 ||
-            hutch_loop_add(loop, sfd, EPOLLIN, on_signal, &m) < 0) {
+        if (hutch_loop_add(loop, runtime_container_pidfd(container), EPOLLIN, cmd_run_on_exit, &m) < 0 ||
+            hutch_loop_add(loop, sfd, EPOLLIN, cmd_run_on_signal, &m) < 0) {
                 r = hutch_error_set(err, errno, "watch the container");
                 goto out;
         }
@@ -1090,310 +1056,4 @@ out:
         if (r > 0)
                 return 0; /* --help */
         return r < 0 ? r : exit_code;
-}
-
-/* ---- exec ---- */
-
-enum { OPT_EXEC_ENV_FILE = 0x300, OPT_EXEC_PRIVILEGED };
-
-const struct cmd_option cmd_exec_options[] = {
-        { "interactive", 'i', no_argument, NULL, "keep stdin open (it always passes through)", 'i' },
-        { "tty", 't', no_argument, NULL, "give the command a pseudo-terminal", 't' },
-        { "detach", 'd', no_argument, NULL, "run the command in the background", 'd' },
-        { "env", 'e', required_argument, "KEY[=VALUE]", "set an environment variable", 'e' },
-        { "env-file", 0, required_argument, "FILE", "read environment variables from FILE", OPT_EXEC_ENV_FILE },
-        { "workdir", 'w', required_argument, "DIR", "working directory inside the container", 'w' },
-        { "user", 'u', required_argument, "USER[:GROUP]", "user and group to run as", 'u' },
-        { "privileged", 0, no_argument, NULL, "every capability of the user namespace, no seccomp filter",
-          OPT_EXEC_PRIVILEGED },
-        { 0 },
-};
-
-static void run_args_clear(struct run_args *a)
-{
-        hutch_strv_free(a->env);
-        hutch_strv_free(a->volumes);
-        hutch_strv_free(a->mount_specs);
-        hutch_strv_free(a->tmpfs_specs);
-        hutch_strv_free(a->args);
-        hutch_strv_free(a->command);
-        hutch_strv_free(a->cap_add);
-        hutch_strv_free(a->cap_drop);
-        hutch_strv_free(a->security_opts);
-        hutch_strv_free(a->net.publish);
-        hutch_strv_free(a->net.expose);
-        hutch_strv_free(a->net.dns);
-        hutch_strv_free(a->net.dns_search);
-        hutch_strv_free(a->net.dns_option);
-        hutch_strv_free(a->net.add_host);
-        memset(a, 0, sizeof(*a));
-}
-
-/* The container's own settings, from the `run` arguments it was made with. */
-static int container_run_args(const struct storage_container *rec, struct run_args *ret, struct hutch_error **err)
-{
-        size_t n = hutch_strv_length(rec->args);
-        _cleanup_free_ char **argv = xcalloc(n + 2, sizeof(char *));
-        const struct cmd_command run_cmd = { "run", NULL, "", NULL, cmd_run_options, NULL, "hutch run" };
-
-        argv[0] = "run";
-        for (size_t i = 0; i < n; i++)
-                argv[i + 1] = rec->args[i];
-        optind = 0;
-        int r = parse_args(&run_cmd, (int) n + 1, argv, ret, err);
-        return r > 0 ? hutch_error_set(err, EINVAL, "the container's record is unusable") : r;
-}
-
-int cmd_exec(const struct cmd_command *cmd, int argc, char **argv, struct hutch_error **err)
-{
-        _cleanup_free_ char *root = cmd_storage_root();
-        _cleanup_strv_ char **env = NULL, **args = NULL;
-        struct storage_container rec = { 0 };
-        struct run_args ra = { 0 };
-        struct cmd_image_run img = { 0 };
-        struct runtime_config cfg = { 0 };
-        struct runtime_container *proc = NULL;
-        struct hutch_loop *loop = NULL;
-        _cleanup_close_ int pidfd = -1, sfd = -1;
-        char id[STORAGE_CONTAINER_ID_LEN + 1];
-        char *optval = NULL, *workdir = NULL, *user = NULL;
-        bool detach = false, privileged = false, have_img = false, blocked = false, tty = false, interactive = false;
-        struct cmd_tty *term = NULL;
-        sigset_t mask, oldmask;
-        int c, r, exit_code = EXIT_HUTCH_FAILED;
-
-        while ((c = cmd_getopt(cmd, argc, argv, &optval, err)) != -1) {
-                switch (c) {
-                case -2: return 0;
-                case -3: return -1;
-                case 'i': interactive = true; break;
-                case 't': tty = true; break;
-                case 'd': detach = true; break;
-                case 'e':
-                        if (cmd_parse_env_arg(optval, host_getenv, &env, err) < 0)
-                                return -1;
-                        break;
-                case OPT_EXEC_ENV_FILE: {
-                        _cleanup_free_ char *text = NULL;
-                        if (hutch_read_file_at(AT_FDCWD, optval, 1u << 20, &text, NULL, err) < 0)
-                                return hutch_error_prefix(err, "--env-file");
-                        if (cmd_parse_env_file(text, optval, host_getenv, &env, err) < 0)
-                                return -1;
-                        break;
-                }
-                case 'w':
-                        if (optval[0] != '/')
-                                return cmd_usage_error(cmd, err, "--workdir '%s' must be an absolute path", optval);
-                        workdir = optval;
-                        break;
-                case 'u': user = optval; break;
-                case OPT_EXEC_PRIVILEGED: privileged = true; break;
-                }
-        }
-        if (argc - optind < 2)
-                return cmd_usage_error(cmd, err, "'%s' needs a CONTAINER and a COMMAND", cmd->full_name);
-        const char *name = argv[optind];
-        for (int i = optind + 1; i < argc; i++)
-                hutch_strv_append(&args, argv[i]);
-
-        r = storage_container_lookup(root, name, id, err);
-        if (r == 0)
-                r = storage_container_load(root, id, &rec, err);
-        if (r < 0)
-                goto out;
-        pidfd = rec.status == STORAGE_CONTAINER_RUNNING ? hutch_pidfd_open(rec.pid) : -1;
-        /* checked after the pidfd is held: a reused PID is never joined */
-        if (pidfd < 0 || !storage_container_pid_alive(rec.pid, rec.pid_start)) {
-                r = hutch_error_set(err, 0, "container '%s' is not running", rec.name);
-                goto out;
-        }
-        r = container_run_args(&rec, &ra, err);
-        if (r < 0)
-                goto out;
-        if (ra.image && cmd_image_run_resolve(ra.image, &img, NULL) == 0)
-                have_img = true;
-
-        cfg.args = args;
-        if (have_img)
-                cfg.env = hutch_strv_copy(img.env);
-        cmd_env_set(&cfg.env, "container=hutch");
-        for (size_t i = 0; ra.env && ra.env[i]; i++)
-                cmd_env_set(&cfg.env, ra.env[i]);
-        for (size_t i = 0; env && env[i]; i++)
-                cmd_env_set(&cfg.env, env[i]);
-        cfg.cwd = workdir ? workdir : ra.workdir ? ra.workdir : have_img ? img.working_dir : NULL;
-        cfg.user = user ? user : ra.user ? ra.user : have_img ? img.user : NULL;
-        cfg.terminal = tty;
-        {
-                _cleanup_free_ char *cache = cmd_cache_dir();
-                r = cmd_security_configure(&cfg.security, privileged || ra.privileged, ra.cap_add, ra.cap_drop,
-                                           ra.security_opts, cache, err);
-                if (r < 0)
-                        goto out;
-        }
-
-        sigemptyset(&mask);
-        for (size_t i = 0; i < ARRAY_SIZE(forwarded_signals); i++)
-                sigaddset(&mask, forwarded_signals[i]);
-        sigaddset(&mask, SIGWINCH);
-        sigprocmask(SIG_BLOCK, &mask, &oldmask);
-        blocked = true;
-        sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-        if (sfd < 0) {
-                r = hutch_error_set(err, errno, "signalfd");
-                goto out;
-        }
-        r = runtime_container_exec(pidfd, &cfg, &proc, err);
-        if (r < 0)
-                goto out;
-        if (detach) {
-                exit_code = 0;
-                goto out;
-        }
-        struct monitor m = { .container = proc, .exit_code = EXIT_HUTCH_FAILED, .log_fds = { -1, -1, -1 } };
-        loop = hutch_loop_new();
-        if (loop == NULL || hutch_loop_add(loop, runtime_container_pidfd(proc), EPOLLIN, on_exit_fd, &m) < 0 ||
-            hutch_loop_add(loop, sfd, EPOLLIN, on_signal, &m) < 0) {
-                r = hutch_error_set(err, errno, "watch the command");
-                goto out;
-        }
-        if (runtime_container_pty(proc) >= 0) {
-                r = cmd_tty_attach(loop, runtime_container_pty(proc), interactive, NULL, &term, err);
-                if (r < 0)
-                        goto out;
-                m.tty = term;
-        }
-        r = hutch_loop_run(loop);
-        if (r < 0) {
-                hutch_error_set(err, -r, "wait for the command");
-                goto out;
-        }
-        exit_code = m.exit_code;
-        cmd_tty_drain(term);
-        r = 0;
-out:
-        term = cmd_tty_free(term);
-        proc = runtime_container_free(proc);
-        loop = hutch_loop_free(loop);
-        if (blocked)
-                sigprocmask(SIG_SETMASK, &oldmask, NULL);
-        cmd_security_clear(&cfg.security);
-        hutch_strv_free(cfg.env);
-        if (have_img)
-                cmd_image_run_clear(&img);
-        run_args_clear(&ra);
-        storage_container_clear(&rec);
-        return r < 0 ? r : exit_code;
-}
-
-/* ---- inspect ---- */
-
-void cmd_run_gen_config(const struct storage_container *rec, yajl_gen g)
-{
-        struct run_args ra = { 0 };
-        struct hutch_error *e = NULL;
-        bool ok = container_run_args(rec, &ra, &e) == 0;
-
-        hutch_error_free(e);
-        hutch_json_gen_string(g, "Config");
-        yajl_gen_map_open(g);
-        hutch_json_gen_kv_string(g, "Hostname", ok && ra.hostname ? ra.hostname : NULL);
-        hutch_json_gen_kv_string(g, "User", ok ? ra.user : NULL);
-        hutch_json_gen_kv_string(g, "WorkingDir", ok ? ra.workdir : NULL);
-        hutch_json_gen_string(g, "Env");
-        yajl_gen_array_open(g);
-        for (size_t i = 0; ok && ra.env && ra.env[i]; i++)
-                hutch_json_gen_string(g, ra.env[i]);
-        yajl_gen_array_close(g);
-        hutch_json_gen_string(g, "Cmd");
-        yajl_gen_array_open(g);
-        for (size_t i = 0; rec->command && rec->command[i]; i++)
-                hutch_json_gen_string(g, rec->command[i]);
-        yajl_gen_array_close(g);
-        hutch_json_gen_kv_string(g, "Image", rec->image);
-        hutch_json_gen_kv_string(g, "StopSignal", rec->stop_signal);
-        yajl_gen_map_close(g);
-
-        hutch_json_gen_string(g, "HostConfig");
-        yajl_gen_map_open(g);
-        hutch_json_gen_kv_bool(g, "AutoRemove", rec->auto_remove);
-        hutch_json_gen_kv_bool(g, "Privileged", ok && ra.privileged);
-        hutch_json_gen_kv_bool(g, "ReadonlyRootfs", ok && ra.readonly);
-        hutch_json_gen_kv_string(g, "NetworkMode", ok && ra.network ? ra.network : "slirp");
-        yajl_gen_map_close(g);
-
-        hutch_json_gen_string(g, "Mounts");
-        yajl_gen_array_open(g);
-        for (size_t i = 0; ok && ra.volumes && ra.volumes[i]; i++) {
-                struct cmd_volume v;
-                struct hutch_error *ve = NULL;
-                if (cmd_parse_volume(ra.volumes[i], &v, &ve) < 0) {
-                        hutch_error_free(ve);
-                        continue;
-                }
-                yajl_gen_map_open(g);
-                hutch_json_gen_kv_string(g, "Type", "bind");
-                hutch_json_gen_kv_string(g, "Source", v.source);
-                hutch_json_gen_kv_string(g, "Destination", v.destination);
-                hutch_json_gen_kv_bool(g, "RW", !v.readonly);
-                yajl_gen_map_close(g);
-                cmd_volume_clear(&v);
-        }
-        yajl_gen_array_close(g);
-
-        /* published ports as given ("8080:80/tcp"), Docker's map shape */
-        hutch_json_gen_string(g, "NetworkSettings");
-        yajl_gen_map_open(g);
-        hutch_json_gen_string(g, "Ports");
-        yajl_gen_map_open(g);
-        for (size_t i = 0; ok && ra.net.publish && ra.net.publish[i]; i++) {
-                const char *spec = ra.net.publish[i];
-                const char *last = strrchr(spec, ':');
-                _cleanup_free_ char *ctr = xstrdup(last ? last + 1 : spec);
-                _cleanup_free_ char *host = last ? xstrndup(spec, (size_t) (last - spec)) : xstrdup("");
-                const char *hip = "", *hport = host;
-                char *colon = strrchr(host, ':');
-                if (colon) {
-                        *colon = '\0';
-                        hip = host;
-                        hport = colon + 1;
-                }
-                if (strchr(ctr, '/') == NULL) {
-                        char *t = xasprintf("%s/tcp", ctr);
-                        free(ctr);
-                        ctr = t;
-                }
-                hutch_json_gen_string(g, ctr);
-                yajl_gen_array_open(g);
-                yajl_gen_map_open(g);
-                hutch_json_gen_kv_string(g, "HostIp", hip);
-                hutch_json_gen_kv_string(g, "HostPort", hport);
-                yajl_gen_map_close(g);
-                yajl_gen_array_close(g);
-        }
-        yajl_gen_map_close(g);
-        yajl_gen_map_close(g);
-        run_args_clear(&ra);
-}
-
-bool cmd_container_uses_volume(const struct storage_container *rec, const char *name)
-{
-        struct run_args ra = { 0 };
-        struct hutch_error *e = NULL;
-        struct cmd_volume *vols = NULL;
-        size_t n = 0;
-        bool used = false;
-
-        if (container_run_args(rec, &ra, &e) == 0) {
-                hutch_error_clear(&e);
-                (void) parse_mounts(&ra, &vols, &n, &e);
-                for (size_t i = 0; i < n; i++) {
-                        used |= vols[i].kind == CMD_VOLUME_NAMED && STREQ(vols[i].source, name);
-                        cmd_volume_clear(&vols[i]);
-                }
-                free(vols);
-        }
-        hutch_error_free(e);
-        run_args_clear(&ra);
-        return used;
 }
