@@ -1009,3 +1009,61 @@ int cmd_top(const struct cmd_command *cmd, int argc, char **argv, struct hutch_e
         }
         return 0;
 }
+
+/* ---- port ---- */
+
+const struct cmd_option cmd_port_options[] = { { 0 } };
+
+int cmd_port(const struct cmd_command *cmd, int argc, char **argv, struct hutch_error **err)
+{
+        _cleanup_free_ char *root = cmd_storage_root(), *runroot = cmd_run_root(), *path = NULL, *text = NULL;
+        struct storage_container ct = { 0 };
+        struct hutch_error *e = NULL;
+        char *optval = NULL;
+        int c, r;
+
+        while ((c = cmd_getopt(cmd, argc, argv, &optval, err)) != -1) {
+                if (c == -2)
+                        return 0;
+                if (c == -3)
+                        return -1;
+        }
+        if (argc - optind < 1 || argc - optind > 2)
+                return cmd_usage_error(cmd, err, "'%s' needs a CONTAINER and optionally a PORT[/PROTO]",
+                                       cmd->full_name);
+        r = find_container(root, argv[optind], &ct, err);
+        if (r < 0)
+                return r;
+        bool running = ct.status == STORAGE_CONTAINER_RUNNING;
+        path = xasprintf("%s/%s/ports", runroot, ct.id);
+        storage_container_clear(&ct);
+        if (!running)
+                return 0; /* published ports exist only while it runs */
+        if (hutch_read_file_at(AT_FDCWD, path, 1 << 20, &text, NULL, &e) < 0) {
+                hutch_error_free(e);
+                return 0; /* nothing published */
+        }
+        const char *want = optind + 1 < argc ? argv[optind + 1] : NULL;
+        _cleanup_free_ char *want_full = want && !strchr(want, '/') ? xasprintf("%s/tcp", want) : NULL;
+        bool any = false;
+        for (char *line = text, *next; line && *line; line = next) {
+                next = strchr(line, '\n');
+                if (next)
+                        *next++ = '\0';
+                /* "80/tcp -> 0.0.0.0:8080" */
+                if (want) {
+                        const char *arrow = strstr(line, " -> ");
+                        size_t klen = arrow ? (size_t) (arrow - line) : 0;
+                        const char *w = want_full ? want_full : want;
+                        if (arrow == NULL || strlen(w) != klen || strncmp(line, w, klen) != 0)
+                                continue;
+                        printf("%s\n", arrow + 4);
+                } else {
+                        printf("%s\n", line);
+                }
+                any = true;
+        }
+        if (want && !any)
+                return hutch_error_set(err, 0, "no public port '%s' published for '%s'", want, argv[optind]);
+        return 0;
+}

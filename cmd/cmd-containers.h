@@ -34,6 +34,8 @@ bool cmd_container_uses_volume(const struct storage_container *rec, const char *
 extern const struct cmd_command cmd_volume_subcommands[];
 int cmd_cp(const struct cmd_command *cmd, int argc, char **argv, struct hutch_error **err);
 extern const struct cmd_option cmd_cp_options[];
+int cmd_port(const struct cmd_command *cmd, int argc, char **argv, struct hutch_error **err);
+extern const struct cmd_option cmd_port_options[];
 int cmd_top(const struct cmd_command *cmd, int argc, char **argv, struct hutch_error **err);
 extern const struct cmd_option cmd_top_options[];
 int cmd_inspect(const struct cmd_command *cmd, int argc, char **argv, struct hutch_error **err);

@@ -380,3 +380,14 @@ EXP
         run_hutch 125 run -d --restart sometimes bb:1 true
         run_hutch 125 run -d --rm --restart always bb:1 true
 }
+
+@test "containers: port lists the published ports of a running container" {
+        run_hutch run -d --name pp -p 127.0.0.1:18123:80 -p 18124:81/udp bb:1 sleep 1000
+        run_hutch port pp
+        assert_match "$output" "80/tcp -> 127.0.0.1:18123"
+        assert_match "$output" "81/udp -> .*:18124"
+        run_hutch port pp 80
+        assert_equal "$output" "127.0.0.1:18123"
+        run_hutch 125 port pp 99
+        run_hutch rm -f pp
+}
