@@ -682,6 +682,179 @@ out:
         return r;
 }
 
+/* ---- push ---- */
+
+const struct cmd_option cmd_push_options[] = {
+        { "quiet", 'q', no_argument, NULL, "print nothing but errors", OPT_QUIET },
+        { "creds", 0, required_argument, "USER[:PASS]", "credentials for the registry", OPT_CREDS },
+        { "authfile", 0, required_argument, "FILE", "credentials file (default: as podman)", OPT_AUTHFILE },
+        { "tls-verify", 0, optional_argument, "BOOL", "check the registry's TLS certificate (default: true)",
+          OPT_TLS_VERIFY },
+        { "cert-dir", 0, required_argument, "DIR", "CA certificates (*.crt) and client certificates", OPT_CERT_DIR },
+        { 0 },
+};
+
+static int push_blob(struct registry_client *client, struct storage_store *s, const char *repo, const char *digest,
+                     bool quiet, struct hutch_error **err)
+{
+        _cleanup_close_ int fd = -1;
+        uint64_t size = 0;
+        int r;
+
+        r = registry_blob_exists(client, repo, digest, err);
+        if (r < 0)
+                return r;
+        if (r > 0) {
+                if (!quiet)
+                        fprintf(stderr, "Copying blob %.19s skipped: already exists\n", digest);
+                return 0;
+        }
+        fd = storage_blob_open(s, digest, &size, err);
+        if (fd < 0)
+                return hutch_error_prefix(err, "blob %s", digest);
+        r = registry_blob_upload(client, repo, digest, fd, size, err);
+        if (r >= 0 && !quiet)
+                fprintf(stderr, "Copying blob %.19s done\n", digest);
+        return r;
+}
+
+int cmd_push(const struct cmd_command *cmd, int argc, char **argv, struct hutch_error **err)
+{
+        struct net_opts n = { .tls_verify = true };
+        _cleanup_(storage_store_free_cleanup) struct storage_store *s = NULL;
+        _cleanup_(registry_client_free_cleanup) struct registry_client *client = NULL;
+        _cleanup_(storage_manifest_free_cleanup) struct storage_manifest *m = NULL;
+        _cleanup_free_ char *mbuf = NULL;
+        struct storage_images imgs = { 0 };
+        struct storage_reference dest = { 0 };
+        struct registries_conf *conf = NULL;
+        const struct storage_image *img;
+        const char *dest_s;
+        char *optval = NULL;
+        size_t mlen = 0;
+        bool quiet = false;
+        int c, k, r = 0;
+
+        while ((c = cmd_getopt(cmd, argc, argv, &optval, err)) != -1) {
+                switch (c) {
+                case -2:
+                        return 0;
+                case -3:
+                        r = -1;
+                        goto out;
+                case OPT_QUIET:
+                        quiet = true;
+                        break;
+                case OPT_CREDS:
+                        r = parse_creds(optval, &n, err);
+                        break;
+                case OPT_AUTHFILE:
+                        n.authfile = optval;
+                        break;
+                case OPT_TLS_VERIFY:
+                        r = parse_tls_verify(cmd, optval, &n, err);
+                        break;
+                case OPT_CERT_DIR:
+                        n.cert_dir = optval;
+                        break;
+                }
+                if (r < 0)
+                        goto out;
+        }
+        if (argc - optind < 1 || argc - optind > 2) {
+                r = cmd_usage_error(cmd, err, "'%s' needs an IMAGE and an optional DESTINATION", cmd->full_name);
+                goto out;
+        }
+        r = cmd_storage_open(STORAGE_STORE_READ, &s, err);
+        if (r < 0)
+                goto out;
+        r = storage_images_read(s, &imgs, err);
+        if (r < 0)
+                goto out;
+        k = storage_images_find(&imgs, argv[optind], err);
+        if (k < 0) {
+                r = k;
+                goto out;
+        }
+        img = &imgs.v[k];
+        dest_s = argc - optind == 2 ? argv[optind + 1] : storage_images_matched_name(img, argv[optind]);
+        if (dest_s == NULL) {
+                r = hutch_error_set(err, 0, "image '%s' has no name: give a DESTINATION", argv[optind]);
+                goto out;
+        }
+        if (strncmp(dest_s, "docker://", 9) == 0)
+                dest_s += 9;
+        else if (strstr(dest_s, ":/") && strchr(dest_s, ':') < strchr(dest_s, '/')) {
+                r = hutch_error_set(err, 0, "unsupported destination '%s' (only registries: docker://HOST/NAME:TAG)",
+                                    dest_s);
+                goto out;
+        }
+        r = storage_reference_parse(dest_s, &dest, err);
+        if (r < 0)
+                goto out;
+        if (dest.short_name || STREQ(dest.domain, "localhost")) {
+                r = hutch_error_set(err, 0, "'%s' names no registry: push to HOST[:PORT]/NAME[:TAG]", dest_s);
+                goto out;
+        }
+        r = storage_blob_read(s, img->manifest, STORAGE_MANIFEST_MAX_BYTES, &mbuf, &mlen, err);
+        if (r < 0)
+                goto out;
+        r = storage_manifest_parse(mbuf, mlen, NULL, &m, err);
+        if (r < 0)
+                goto out;
+        r = registries_conf_load(&conf, err);
+        if (r < 0)
+                goto out;
+        {
+                struct registry_options o = { .tls_verify = n.tls_verify, .cert_dir = n.cert_dir, .push = true };
+                _cleanup_free_ char *user = NULL, *pass = NULL;
+                const struct registries_entry *e = registries_conf_find(conf, dest.domain, dest.path);
+                if (e && e->blocked) {
+                        r = hutch_error_set(err, 0, "registry %s is blocked in registries.conf", dest.domain);
+                        goto out;
+                }
+                if (e && e->insecure && !n.tls_verify_set)
+                        o.tls_verify = false;
+                if (n.user) {
+                        o.username = n.user;
+                        o.password = n.password ? n.password : "";
+                } else {
+                        r = registry_auth_lookup(n.authfile, dest.domain, dest.path, &user, &pass, err);
+                        if (r < 0)
+                                goto out;
+                        o.username = user;
+                        o.password = pass;
+                }
+                r = registry_client_new(dest.domain, &o, &client, err);
+                if (pass)
+                        explicit_bzero(pass, strlen(pass));
+                if (r < 0)
+                        goto out;
+        }
+        for (size_t i = 0; i < m->n_layers; i++) {
+                r = push_blob(client, s, dest.path, m->layers[i].digest, quiet, err);
+                if (r < 0)
+                        goto out;
+        }
+        r = push_blob(client, s, dest.path, m->config.digest, quiet, err);
+        if (r < 0)
+                goto out;
+        if (!quiet)
+                fprintf(stderr, "Writing manifest to image destination\n");
+        r = registry_manifest_put(client, dest.path, dest.tag ? dest.tag : dest.digest, mbuf, mlen,
+                                  storage_manifest_media_type(m), err);
+        if (r >= 0 && dest.digest && !STREQ(dest.digest, img->manifest))
+                r = hutch_error_set(err, 0, "the image's manifest is %s, not %s", img->manifest, dest.digest);
+out:
+        if (r < 0 && err && *err)
+                hutch_error_prefix(err, "push");
+        registries_conf_free(conf);
+        storage_reference_clear(&dest);
+        storage_images_clear(&imgs);
+        net_opts_clear(&n);
+        return r < 0 ? r : 0;
+}
+
 /* ---- login / logout ---- */
 
 const struct cmd_option cmd_login_options[] = {

@@ -1,4 +1,4 @@
-/* hutch pull, login, logout (cmd-pull.c). */
+/* hutch pull, push, login, logout (cmd-pull.c). */
 #ifndef HUTCH_CMD_PULL_H
 #define HUTCH_CMD_PULL_H
 
@@ -7,14 +7,18 @@
 int cmd_pull(const struct cmd_command *cmd, int argc, char **argv, struct hutch_error **err);
 int cmd_login(const struct cmd_command *cmd, int argc, char **argv, struct hutch_error **err);
 int cmd_logout(const struct cmd_command *cmd, int argc, char **argv, struct hutch_error **err);
+int cmd_push(const struct cmd_command *cmd, int argc, char **argv, struct hutch_error **err);
 
 extern const struct cmd_option cmd_pull_options[];
 extern const struct cmd_option cmd_login_options[];
 extern const struct cmd_option cmd_logout_options[];
+extern const struct cmd_option cmd_push_options[];
 
 /* For main.c's commands[] table. */
 #define CMD_PULL_COMMANDS                                                                                            \
         { "pull", "[OPTIONS] IMAGE", "Pull an image from a registry", cmd_pull, cmd_pull_options, NULL, NULL },      \
+                { "push", "[OPTIONS] IMAGE [DESTINATION]", "Push an image to a registry", cmd_push, cmd_push_options, \
+                  NULL, NULL },                                                                                      \
                 { "login", "[OPTIONS] REGISTRY", "Log in to a registry", cmd_login, cmd_login_options, NULL, NULL }, \
                 { "logout", "[OPTIONS] REGISTRY", "Log out of a registry", cmd_logout, cmd_logout_options, NULL,     \
                   NULL }

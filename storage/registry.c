@@ -30,7 +30,7 @@ struct registry_client {
         char *api_host; /* where we talk to: "registry-1.docker.io" */
         char *base;     /* "https://api_host" once probed */
         char *username, *password;
-        bool tls_verify, force_http;
+        bool tls_verify, force_http, push;
         char *cert_dir;
         char *ca_blob; /* system CAs + the certificate directory's, or NULL */
         size_t ca_blob_len;
@@ -173,6 +173,7 @@ int registry_client_new(const char *host, const struct registry_options *opts, s
         c->api_host = xstrdup(STREQ(host, "docker.io") ? "registry-1.docker.io" : host);
         c->tls_verify = opts->tls_verify;
         c->force_http = opts->force_http;
+        c->push = opts->push;
         if (opts->username) {
                 c->username = xstrdup(opts->username);
                 c->password = xstrdup(opts->password ? opts->password : "");
@@ -306,13 +307,23 @@ struct xfer {
         struct hutch_error *sink_err;
         char *err_body;
         size_t err_len;
+        /* the request: GET unless method says otherwise; a PUT sends
+         * upload_len bytes of upload_buf, or upload_size bytes of upload_fd */
+        const char *method;
+        const char *upload_type;
+        const char *upload_buf;
+        size_t upload_len;
+        int upload_fd;
+        uint64_t upload_size, upload_off;
+        char *location; /* Location of the last response */
 };
 
 static void xfer_reset_response(struct xfer *x)
 {
         free(x->content_type);
         free(x->www_authenticate);
-        x->content_type = x->www_authenticate = NULL;
+        free(x->location);
+        x->content_type = x->www_authenticate = x->location = NULL;
         x->has_content_range = false;
         x->started = false;
         x->status = 0;
@@ -349,6 +360,9 @@ static size_t on_header(char *p, size_t size, size_t nmemb, void *ud)
         if ((v = header_value(p, len, "Content-Type"))) {
                 free(x->content_type);
                 x->content_type = v;
+        } else if ((v = header_value(p, len, "Location"))) {
+                free(x->location);
+                x->location = v;
         } else if ((v = header_value(p, len, "WWW-Authenticate"))) {
                 free(x->www_authenticate);
                 x->www_authenticate = v;
@@ -422,6 +436,29 @@ static size_t on_body(char *p, size_t size, size_t nmemb, void *ud)
         }
         x->delivered += len;
         return size * nmemb;
+}
+
+static size_t on_read(char *p, size_t size, size_t nmemb, void *ud)
+{
+        struct xfer *x = ud;
+        size_t want = size * nmemb;
+        uint64_t total = x->upload_buf ? x->upload_len : x->upload_size;
+        ssize_t n;
+
+        if (x->upload_off >= total)
+                return 0;
+        if (want > total - x->upload_off)
+                want = (size_t) (total - x->upload_off);
+        if (x->upload_buf) {
+                memcpy(p, x->upload_buf + x->upload_off, want);
+                n = (ssize_t) want;
+        } else {
+                n = pread(x->upload_fd, p, want, (off_t) x->upload_off);
+                if (n <= 0)
+                        return CURL_READFUNC_ABORT;
+        }
+        x->upload_off += (uint64_t) n;
+        return (size_t) n;
 }
 
 static void xfer_clear(struct xfer *x)
@@ -559,10 +596,29 @@ static int http_get(struct registry_client *c, const char *url0, const char *acc
                                 range = xasprintf("Range: bytes=%llu-", (unsigned long long) x->delivered);
                                 hdrs = curl_slist_append(hdrs, range);
                         }
+                        if (x->method && STREQ(x->method, "HEAD")) {
+                                curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+                        } else if (x->method && STREQ(x->method, "POST")) {
+                                curl_easy_setopt(h, CURLOPT_POST, 1L);
+                                curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, 0L);
+                        } else if (x->method && STREQ(x->method, "PUT")) {
+                                x->upload_off = 0;
+                                curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
+                                curl_easy_setopt(h, CURLOPT_READFUNCTION, on_read);
+                                curl_easy_setopt(h, CURLOPT_READDATA, x);
+                                curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE,
+                                                 (curl_off_t) (x->upload_buf ? x->upload_len : x->upload_size));
+                                free(acc);
+                                acc = xasprintf("Content-Type: %s",
+                                                x->upload_type ? x->upload_type : "application/octet-stream");
+                                hdrs = curl_slist_append(hdrs, acc);
+                                hdrs = curl_slist_append(hdrs, "Expect:");
+                        }
                         curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
                         e = curl_easy_perform(h);
                         (void) curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
-                        if (e == CURLE_OK && code >= 300 && code < 400 && code != 304) {
+                        if (e == CURLE_OK && code >= 300 && code < 400 && code != 304 &&
+                            (x->method == NULL || STREQ(x->method, "HEAD"))) {
                                 char *loc = NULL;
                                 (void) curl_easy_getinfo(h, CURLINFO_REDIRECT_URL, &loc);
                                 if (loc && hop < REGISTRY_MAX_REDIRECTS) {
@@ -824,22 +880,22 @@ static bool repository_valid(const char *repo)
 
 /* A GET on the registry with authentication: retries once with a fresh
  * token on 401. */
-static int registry_get(struct registry_client *c, const char *repository, const char *path, const char *accept,
-                        struct xfer *x, struct hutch_error **err)
+static int registry_request(struct registry_client *c, const char *repository, const char *path,
+                            const char *full_url, const char *accept, struct xfer *x, struct hutch_error **err)
 {
         _cleanup_free_ char *scope = NULL, *url = NULL;
         int r;
 
         if (!repository_valid(repository))
                 return hutch_error_set(err, 0, "invalid repository name '%s'", repository);
-        scope = xasprintf("repository:%s:pull", repository);
+        scope = xasprintf("repository:%s:%s", repository, c->push ? "pull,push" : "pull");
         for (int round = 0; round < 2; round++) {
                 _cleanup_free_ char *auth = NULL;
                 r = authenticate(c, scope, round > 0, &auth, err);
                 if (r < 0)
                         return r;
                 free(url);
-                url = xasprintf("%s/v2/%s/%s", c->base, repository, path);
+                url = full_url ? xstrdup(full_url) : xasprintf("%s/v2/%s/%s", c->base, repository, path);
                 r = http_get(c, url, accept, auth, SEND_AUTH, x, err);
                 if (auth)
                         explicit_bzero(auth, strlen(auth));
@@ -853,6 +909,12 @@ static int registry_get(struct registry_client *c, const char *repository, const
         }
         return hutch_error_set(err, 0, "%s/%s: unauthorized%s", c->host, repository,
                                c->username ? " (wrong user name or password?)" : " (use hutch login or --creds)");
+}
+
+static int registry_get(struct registry_client *c, const char *repository, const char *path, const char *accept,
+                        struct xfer *x, struct hutch_error **err)
+{
+        return registry_request(c, repository, path, NULL, accept, x, err);
 }
 
 int registry_client_check(struct registry_client *c, const char *repository, struct hutch_error **err)
@@ -1029,4 +1091,98 @@ int registry_blob_get(struct registry_client *c, const char *repository, const c
         *ret_buf = m.buf ? m.buf : xstrdup("");
         *ret_len = m.len;
         return 0;
+}
+
+/* ---- push ---- */
+
+int registry_blob_exists(struct registry_client *c, const char *repository, const char *digest,
+                         struct hutch_error **err)
+{
+        struct xfer x = { .limit = -1, .max = ERROR_BODY_MAX, .method = "HEAD" };
+        _cleanup_free_ char *path = NULL;
+        int r;
+
+        if (!storage_digest_valid(digest))
+                return hutch_error_set(err, 0, "invalid blob digest '%s'", digest);
+        path = xasprintf("blobs/%s", digest);
+        r = registry_get(c, repository, path, NULL, &x, err);
+        xfer_clear(&x);
+        if (r < 0)
+                return r;
+        if (r == 200)
+                return 1;
+        if (r == 404)
+                return 0;
+        return hutch_error_set(err, 0, "blob %s/%s@%s: HTTP %d", c->host, repository, digest, r);
+}
+
+/* A Location the registry gave, made absolute; only on the registry's own origin. */
+static char *upload_url(struct registry_client *c, const char *loc)
+{
+        _cleanup_free_ char *origin = NULL, *base_origin = url_origin(c->base);
+        char *u;
+
+        if (loc == NULL || *loc == '\0')
+                return NULL;
+        u = loc[0] == '/' ? xasprintf("%s%s", c->base, loc) : xstrdup(loc);
+        origin = url_origin(u);
+        if (origin == NULL || base_origin == NULL || !STREQ(origin, base_origin)) {
+                free(u);
+                return NULL;
+        }
+        return u;
+}
+
+int registry_blob_upload(struct registry_client *c, const char *repository, const char *digest, int fd,
+                         uint64_t size, struct hutch_error **err)
+{
+        struct xfer x = { .limit = -1, .max = ERROR_BODY_MAX, .method = "POST" };
+        _cleanup_free_ char *loc = NULL, *put = NULL;
+        int r;
+
+        if (!storage_digest_valid(digest))
+                return hutch_error_set(err, 0, "invalid blob digest '%s'", digest);
+        r = registry_get(c, repository, "blobs/uploads/", NULL, &x, err);
+        if (r >= 0 && r != 202) {
+                r = hutch_error_set(err, 0, "upload to %s/%s: HTTP %d%s", c->host, repository, r, error_detail(&x));
+        } else if (r >= 0) {
+                loc = upload_url(c, x.location);
+                if (loc == NULL)
+                        r = hutch_error_set(err, 0, "upload to %s/%s: the registry gave no usable upload location",
+                                            c->host, repository);
+        }
+        xfer_clear(&x);
+        if (r < 0)
+                return r;
+        put = xasprintf("%s%sdigest=%s", loc, strchr(loc, '?') ? "&" : "?", digest);
+        x = (struct xfer){ .limit = -1, .max = ERROR_BODY_MAX, .method = "PUT", .upload_fd = fd, .upload_size = size };
+        r = registry_request(c, repository, NULL, put, NULL, &x, err);
+        if (r >= 0 && r != 201 && r != 204)
+                r = hutch_error_set(err, 0, "upload of %s to %s/%s: HTTP %d%s", digest, c->host, repository, r,
+                                    error_detail(&x));
+        xfer_clear(&x);
+        return r < 0 ? r : 0;
+}
+
+int registry_manifest_put(struct registry_client *c, const char *repository, const char *reference, const char *buf,
+                          size_t len, const char *media_type, struct hutch_error **err)
+{
+        struct xfer x = { .limit = -1,
+                          .max = ERROR_BODY_MAX,
+                          .method = "PUT",
+                          .upload_buf = buf,
+                          .upload_len = len,
+                          .upload_type = media_type };
+        _cleanup_free_ char *path = NULL;
+        int r;
+
+        if (!reference_valid(reference))
+                return hutch_error_set(err, 0, "invalid tag or digest '%s'", reference);
+        path = xasprintf("manifests/%s", reference);
+        r = registry_get(c, repository, path, NULL, &x, err);
+        if (r >= 0 && r != 201 && r != 200)
+                r = hutch_error_set(err, 0, "manifest %s/%s:%s: HTTP %d%s", c->host, repository, reference, r,
+                                    error_detail(&x));
+        xfer_clear(&x);
+        return r < 0 ? r : 0;
 }

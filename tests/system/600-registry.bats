@@ -520,3 +520,39 @@ EOF
         n=$(find "$HUTCH_ROOT/tmp" -mindepth 1 2>/dev/null | wc -l)
         assert_equal "$n" 0 "nothing left in tmp/"
 }
+
+@test "push: round trips through the registry, blobs it has are skipped, auth and errors" {
+        run_hutch pull -q --cert-dir "$CA_DIR" "$OPEN/test/bb:v1"
+        run_hutch push --cert-dir "$CA_DIR" "$OPEN/test/bb:v1" "$OPEN/pushed/bb:v2"
+        assert_match "$stderr" "Writing manifest"
+        run_hutch push --cert-dir "$CA_DIR" "$OPEN/test/bb:v1" "docker://$OPEN/pushed/bb:v2"
+        assert_match "$stderr" "skipped: already exists"
+        assert_not_match "$stderr" "done"
+
+        # an image hutch made itself, pushed and pulled into an empty store
+        tar --numeric-owner --owner=0 --group=0 -C "$ROOTFS" -cf "$BATS_TEST_TMPDIR/rootfs.tar" .
+        run_hutch import -q --change "CMD=/bin/echo imported-and-pushed" "$BATS_TEST_TMPDIR/rootfs.tar" \
+                "$OPEN/pushed/imported:1"
+        local id=${lines[-1]}
+        run_hutch push -q --cert-dir "$CA_DIR" "$OPEN/pushed/imported:1"
+        assert_equal "$output" ""
+        export HUTCH_ROOT="$BATS_TEST_TMPDIR/store2"
+        run_hutch pull -q --cert-dir "$CA_DIR" "$OPEN/pushed/imported:1"
+        assert_equal "$output" "$id"
+        run_hutch run --rm "$OPEN/pushed/imported:1"
+        assert_equal "$output" "imported-and-pushed"
+        run_hutch pull -q --cert-dir "$CA_DIR" "$OPEN/pushed/bb:v2"
+        assert_equal "$output" "$IMAGE_ID"
+
+        # a registry that wants credentials
+        run_hutch 125 push --cert-dir "$CA_DIR" "$OPEN/pushed/bb:v2" "$AUTH/private/pushed:1"
+        run_hutch push --cert-dir "$CA_DIR" --creds alice:s3cret "$OPEN/pushed/bb:v2" "$AUTH/private/pushed:1"
+        run_hutch pull -q --cert-dir "$CA_DIR" --creds alice:s3cret "$AUTH/private/pushed:1"
+        assert_equal "$output" "$IMAGE_ID"
+
+        run_hutch 125 push "$OPEN/pushed/bb:v2" "oci:$BATS_TEST_TMPDIR/out"
+        assert_error_message "unsupported destination"
+        run_hutch 125 push "$OPEN/pushed/bb:v2" app
+        assert_error_message "names no registry"
+        run_hutch 125 push no-such-image "$OPEN/x/y"
+}
