@@ -173,7 +173,7 @@ struct layer_job {
         const char *diff_id, *chain_id;
         const char *tmp_rel;
         size_t index;
-        bool unpack;   /* false: the layer is there, only its blob is missing */
+        bool unpack; /* false: the layer is there, only its blob is missing */
         bool quiet;
         /* results */
         int r;
@@ -635,38 +635,17 @@ int cmd_pull(const struct cmd_command *cmd, int argc, char **argv, struct hutch_
 
         while ((c = cmd_getopt(cmd, argc, argv, &optval, err)) != -1) {
                 switch (c) {
-                case -2:
-                        return 0;
-                case -3:
-                        r = -1;
-                        goto out;
-                case OPT_QUIET:
-                        pj.quiet = true;
-                        break;
-                case OPT_CREDS:
-                        r = parse_creds(optval, &pj.net, err);
-                        break;
-                case OPT_AUTHFILE:
-                        pj.net.authfile = optval;
-                        break;
-                case OPT_TLS_VERIFY:
-                        r = parse_tls_verify(cmd, optval, &pj.net, err);
-                        break;
-                case OPT_CERT_DIR:
-                        pj.net.cert_dir = optval;
-                        break;
-                case OPT_PLATFORM:
-                        r = parse_platform(cmd, optval, &pj.platform, err);
-                        break;
-                case OPT_ARCH:
-                        pj.platform.arch = optval;
-                        break;
-                case OPT_OS:
-                        pj.platform.os = optval;
-                        break;
-                case OPT_VARIANT:
-                        pj.platform.variant = optval;
-                        break;
+                case -2: return 0;
+                case -3: r = -1; goto out;
+                case OPT_QUIET: pj.quiet = true; break;
+                case OPT_CREDS: r = parse_creds(optval, &pj.net, err); break;
+                case OPT_AUTHFILE: pj.net.authfile = optval; break;
+                case OPT_TLS_VERIFY: r = parse_tls_verify(cmd, optval, &pj.net, err); break;
+                case OPT_CERT_DIR: pj.net.cert_dir = optval; break;
+                case OPT_PLATFORM: r = parse_platform(cmd, optval, &pj.platform, err); break;
+                case OPT_ARCH: pj.platform.arch = optval; break;
+                case OPT_OS: pj.platform.os = optval; break;
+                case OPT_VARIANT: pj.platform.variant = optval; break;
                 }
                 if (r < 0)
                         goto out;
@@ -737,26 +716,13 @@ int cmd_push(const struct cmd_command *cmd, int argc, char **argv, struct hutch_
 
         while ((c = cmd_getopt(cmd, argc, argv, &optval, err)) != -1) {
                 switch (c) {
-                case -2:
-                        return 0;
-                case -3:
-                        r = -1;
-                        goto out;
-                case OPT_QUIET:
-                        quiet = true;
-                        break;
-                case OPT_CREDS:
-                        r = parse_creds(optval, &n, err);
-                        break;
-                case OPT_AUTHFILE:
-                        n.authfile = optval;
-                        break;
-                case OPT_TLS_VERIFY:
-                        r = parse_tls_verify(cmd, optval, &n, err);
-                        break;
-                case OPT_CERT_DIR:
-                        n.cert_dir = optval;
-                        break;
+                case -2: return 0;
+                case -3: r = -1; goto out;
+                case OPT_QUIET: quiet = true; break;
+                case OPT_CREDS: r = parse_creds(optval, &n, err); break;
+                case OPT_AUTHFILE: n.authfile = optval; break;
+                case OPT_TLS_VERIFY: r = parse_tls_verify(cmd, optval, &n, err); break;
+                case OPT_CERT_DIR: n.cert_dir = optval; break;
                 }
                 if (r < 0)
                         goto out;
@@ -941,11 +907,8 @@ int cmd_login(const struct cmd_command *cmd, int argc, char **argv, struct hutch
 
         while ((c = cmd_getopt(cmd, argc, argv, &optval, err)) != -1) {
                 switch (c) {
-                case -2:
-                        return 0;
-                case -3:
-                        r = -1;
-                        goto out;
+                case -2: return 0;
+                case -3: r = -1; goto out;
                 case OPT_USERNAME:
                         free(n.user);
                         n.user = xstrdup(optval);
@@ -954,18 +917,10 @@ int cmd_login(const struct cmd_command *cmd, int argc, char **argv, struct hutch
                         free(n.password);
                         n.password = xstrdup(optval);
                         break;
-                case OPT_PASSWORD_STDIN:
-                        from_stdin = true;
-                        break;
-                case OPT_AUTHFILE:
-                        n.authfile = optval;
-                        break;
-                case OPT_TLS_VERIFY:
-                        r = parse_tls_verify(cmd, optval, &n, err);
-                        break;
-                case OPT_CERT_DIR:
-                        n.cert_dir = optval;
-                        break;
+                case OPT_PASSWORD_STDIN: from_stdin = true; break;
+                case OPT_AUTHFILE: n.authfile = optval; break;
+                case OPT_TLS_VERIFY: r = parse_tls_verify(cmd, optval, &n, err); break;
+                case OPT_CERT_DIR: n.cert_dir = optval; break;
                 }
                 if (r < 0)
                         goto out;
@@ -1008,10 +963,9 @@ int cmd_login(const struct cmd_command *cmd, int argc, char **argv, struct hutch
                 }
         }
         {
-                struct registry_options o = { .tls_verify = n.tls_verify,
-                                              .cert_dir = n.cert_dir,
-                                              .username = n.user,
-                                              .password = n.password };
+                struct registry_options o = {
+                        .tls_verify = n.tls_verify, .cert_dir = n.cert_dir, .username = n.user, .password = n.password
+                };
                 struct registries_conf *conf = NULL;
                 const struct registries_entry *e;
                 r = registries_conf_load(&conf, err);

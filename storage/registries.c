@@ -111,8 +111,7 @@ static int parse_entry(const struct toml_value *t, const char *source, struct re
                 return hutch_error_set(err, 0, "%s: invalid [[registry]] prefix or location '%s'", source,
                                        e->location ? e->location : e->prefix);
         if (strncmp(e->prefix, "*.", 2) == 0 && e->location)
-                return hutch_error_set(err, 0, "%s: a wildcard prefix '%s' cannot have a location", source,
-                                       e->prefix);
+                return hutch_error_set(err, 0, "%s: a wildcard prefix '%s' cannot have a location", source, e->prefix);
         m = toml_get(t, "mirror");
         if (m == NULL)
                 return 0;

@@ -520,10 +520,8 @@ static bool curl_transient(CURLcode e)
         case CURLE_GOT_NOTHING:
         case CURLE_OPERATION_TIMEDOUT:
         case CURLE_HTTP2:
-        case CURLE_HTTP2_STREAM:
-                return true;
-        default:
-                return false;
+        case CURLE_HTTP2_STREAM: return true;
+        default: return false;
         }
 }
 
@@ -779,9 +777,8 @@ static int authenticate_locked(struct registry_client *c, const char *scope, str
                 return 0; /* open registry */
         if (STREQ(c->challenge_scheme, "basic")) {
                 if (c->username == NULL)
-                        return hutch_error_set(err, 0,
-                                               "registry %s requires authentication (use hutch login or --creds)",
-                                               c->host);
+                        return hutch_error_set(
+                                err, 0, "registry %s requires authentication (use hutch login or --creds)", c->host);
                 if (c->authorization == NULL)
                         c->authorization = basic_header(c->username, c->password);
                 return 0;
@@ -797,8 +794,8 @@ static int authenticate_locked(struct registry_client *c, const char *scope, str
                 return hutch_error_set(err, 0, "registry %s: invalid token realm", c->host);
         /* credentials over plain HTTP only to a registry that is itself plain HTTP */
         if (c->username && strncmp(realm_origin, "https:", 6) != 0 && strncmp(base_origin, "http:", 5) != 0)
-                return hutch_error_set(err, 0, "registry %s: refusing to send credentials to '%s' without TLS",
-                                       c->host, c->realm);
+                return hutch_error_set(err, 0, "registry %s: refusing to send credentials to '%s' without TLS", c->host,
+                                       c->realm);
         esc = curl_easy_init();
         if (esc == NULL)
                 return hutch_error_set(err, ENOMEM, "curl");
@@ -813,9 +810,9 @@ static int authenticate_locked(struct registry_client *c, const char *scope, str
                 curl_free(s);
         }
         curl_easy_cleanup(esc);
-        url = xasprintf("%s%s%s%s%s%s", c->realm, strchr(c->realm, '?') ? "&" : "?",
-                        esc_service ? "service=" : "", esc_service ? esc_service : "",
-                        esc_scope ? (esc_service ? "&scope=" : "scope=") : "", esc_scope ? esc_scope : "");
+        url = xasprintf("%s%s%s%s%s%s", c->realm, strchr(c->realm, '?') ? "&" : "?", esc_service ? "service=" : "",
+                        esc_service ? esc_service : "", esc_scope ? (esc_service ? "&scope=" : "scope=") : "",
+                        esc_scope ? esc_scope : "");
         if (c->username)
                 basic = basic_header(c->username, c->password);
         r = http_get(c, url, "application/json", basic, 0, &x, err);
@@ -880,8 +877,8 @@ static bool repository_valid(const char *repo)
 
 /* A GET on the registry with authentication: retries once with a fresh
  * token on 401. */
-static int registry_request(struct registry_client *c, const char *repository, const char *path,
-                            const char *full_url, const char *accept, struct xfer *x, struct hutch_error **err)
+static int registry_request(struct registry_client *c, const char *repository, const char *path, const char *full_url,
+                            const char *accept, struct xfer *x, struct hutch_error **err)
 {
         _cleanup_free_ char *scope = NULL, *url = NULL;
         int r;
@@ -939,8 +936,8 @@ int registry_client_check(struct registry_client *c, const char *repository, str
         return 0;
 }
 
-static const char MANIFEST_ACCEPT[] = STORAGE_MEDIA_OCI_MANIFEST ", " STORAGE_MEDIA_OCI_INDEX
-                                      ", " STORAGE_MEDIA_DOCKER_MANIFEST ", " STORAGE_MEDIA_DOCKER_LIST;
+static const char MANIFEST_ACCEPT[] = STORAGE_MEDIA_OCI_MANIFEST
+        ", " STORAGE_MEDIA_OCI_INDEX ", " STORAGE_MEDIA_DOCKER_MANIFEST ", " STORAGE_MEDIA_DOCKER_LIST;
 
 static bool reference_valid(const char *ref)
 {
@@ -989,8 +986,8 @@ int registry_manifest_get(struct registry_client *c, const char *repository, con
         storage_digest_buffer(x.buf, x.len, ret_digest);
         if (storage_digest_valid(reference) && !STREQ(reference, ret_digest)) {
                 xfer_clear(&x);
-                return hutch_error_set(err, EBADMSG, "manifest %s/%s: digest mismatch (got %s)", c->host,
-                                       repository, ret_digest);
+                return hutch_error_set(err, EBADMSG, "manifest %s/%s: digest mismatch (got %s)", c->host, repository,
+                                       ret_digest);
         }
         mt = x.content_type ? xstrndup(x.content_type, strcspn(x.content_type, "; ")) : NULL;
         if (mt && (STREQ(mt, "application/json") || STREQ(mt, "text/plain") || *mt == '\0')) {
@@ -1077,8 +1074,8 @@ static int membuf_write(void *data, const void *buf, size_t len, struct hutch_er
         return 0;
 }
 
-int registry_blob_get(struct registry_client *c, const char *repository, const char *digest, size_t max,
-                      char **ret_buf, size_t *ret_len, struct hutch_error **err)
+int registry_blob_get(struct registry_client *c, const char *repository, const char *digest, size_t max, char **ret_buf,
+                      size_t *ret_len, struct hutch_error **err)
 {
         struct membuf m = { .max = max };
         int r;
@@ -1133,8 +1130,8 @@ static char *upload_url(struct registry_client *c, const char *loc)
         return u;
 }
 
-int registry_blob_upload(struct registry_client *c, const char *repository, const char *digest, int fd,
-                         uint64_t size, struct hutch_error **err)
+int registry_blob_upload(struct registry_client *c, const char *repository, const char *digest, int fd, uint64_t size,
+                         struct hutch_error **err)
 {
         struct xfer x = { .limit = -1, .max = ERROR_BODY_MAX, .method = "POST" };
         _cleanup_free_ char *loc = NULL, *put = NULL;

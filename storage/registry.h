@@ -27,17 +27,17 @@
 #include <sys/types.h>
 
 /* Retries of one request (5xx, dropped connections), with backoff. */
-#define REGISTRY_MAX_ATTEMPTS 5
-#define REGISTRY_MAX_REDIRECTS 5
+#define REGISTRY_MAX_ATTEMPTS    5
+#define REGISTRY_MAX_REDIRECTS   5
 #define REGISTRY_MAX_TOKEN_BYTES (1u << 20)
 
 struct registry_options {
         const char *username; /* NULL: anonymous (or a token without credentials) */
         const char *password;
-        bool tls_verify;     /* default true */
+        bool tls_verify;      /* default true */
         const char *cert_dir; /* NULL: the certs.d directories */
-        bool force_http;     /* registries.conf insecure = true for a plain-HTTP registry */
-        bool push;           /* ask for tokens that allow pushing too */
+        bool force_http;      /* registries.conf insecure = true for a plain-HTTP registry */
+        bool push;            /* ask for tokens that allow pushing too */
 };
 
 struct registry_client;
@@ -71,8 +71,8 @@ int registry_blob_fetch(struct registry_client *c, const char *repository, const
                         registry_write_fn write, void *data, struct hutch_error **err);
 
 /* A whole blob of at most max bytes, verified, into a buffer. */
-int registry_blob_get(struct registry_client *c, const char *repository, const char *digest, size_t max,
-                      char **ret_buf, size_t *ret_len, struct hutch_error **err);
+int registry_blob_get(struct registry_client *c, const char *repository, const char *digest, size_t max, char **ret_buf,
+                      size_t *ret_len, struct hutch_error **err);
 
 /* Push (the client made with push set): 1 when the registry has the blob,
  * 0 when not. */
@@ -80,8 +80,8 @@ int registry_blob_exists(struct registry_client *c, const char *repository, cons
                          struct hutch_error **err);
 /* Uploads size bytes of fd (read with pread from offset 0) as blob digest,
  * in one PUT; the upload location must be on the registry's origin. */
-int registry_blob_upload(struct registry_client *c, const char *repository, const char *digest, int fd,
-                         uint64_t size, struct hutch_error **err);
+int registry_blob_upload(struct registry_client *c, const char *repository, const char *digest, int fd, uint64_t size,
+                         struct hutch_error **err);
 /* Stores a manifest under reference (a tag or its digest). */
 int registry_manifest_put(struct registry_client *c, const char *repository, const char *reference, const char *buf,
                           size_t len, const char *media_type, struct hutch_error **err);

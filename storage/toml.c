@@ -217,7 +217,7 @@ static int parse_string(struct parser *ps, char **ret)
                         uint32_t cp = 0;
                         for (int i = 0; i < digits; i++) {
                                 char h = ps->p < ps->end ? *ps->p++ : '\0';
-                                int d = h >= '0' && h <= '9' ? h - '0'
+                                int d = h >= '0' && h <= '9'   ? h - '0'
                                         : h >= 'a' && h <= 'f' ? h - 'a' + 10
                                         : h >= 'A' && h <= 'F' ? h - 'A' + 10
                                                                : -1;
@@ -230,8 +230,7 @@ static int parse_string(struct parser *ps, char **ret)
                         put_utf8(buf, &n, cp);
                         break;
                 }
-                default:
-                        return FAIL(ps, "invalid escape '\\%c'", c);
+                default: return FAIL(ps, "invalid escape '\\%c'", c);
                 }
         }
         buf[n] = '\0';

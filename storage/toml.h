@@ -24,9 +24,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define TOML_MAX_BYTES (4u << 20)
-#define TOML_MAX_DEPTH 32
-#define TOML_MAX_STRING (64u << 10)
+#define TOML_MAX_BYTES   (4u << 20)
+#define TOML_MAX_DEPTH   32
+#define TOML_MAX_STRING  (64u << 10)
 #define TOML_MAX_ENTRIES 65536 /* keys and array elements, in total */
 
 enum toml_type {
@@ -48,9 +48,9 @@ struct toml_value {
         bool b;
         int64_t i;
         /* parser state */
-        bool defined;       /* a table given by a header or a key (not only implied) */
-        bool table_array;   /* an array made by [[...]] */
-        bool frozen;        /* inline tables and arrays: closed */
+        bool defined;     /* a table given by a header or a key (not only implied) */
+        bool table_array; /* an array made by [[...]] */
+        bool frozen;      /* inline tables and arrays: closed */
 };
 
 int toml_parse(const char *buf, size_t len, struct toml_value **ret, struct hutch_error **err);

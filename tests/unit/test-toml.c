@@ -475,9 +475,8 @@ static void test_challenge(void **state)
         assert_null(scope);
         free(scheme);
         free(realm);
-        assert_int_equal(registry_parse_challenge("BEARER Realm=x , Service=\"a\\\"b\"", &scheme, &realm, &service,
-                                                  &scope),
-                         0);
+        assert_int_equal(
+                registry_parse_challenge("BEARER Realm=x , Service=\"a\\\"b\"", &scheme, &realm, &service, &scope), 0);
         assert_string_equal(realm, "x");
         assert_string_equal(service, "a\"b");
         free(scheme);
@@ -491,10 +490,14 @@ static void test_challenge(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_toml_values),   cmocka_unit_test(test_toml_tables),
-                cmocka_unit_test(test_toml_refused),  cmocka_unit_test(test_registries),
-                cmocka_unit_test(test_registries_refused), cmocka_unit_test(test_registries_load),
-                cmocka_unit_test(test_auth),          cmocka_unit_test(test_challenge),
+                cmocka_unit_test(test_toml_values),
+                cmocka_unit_test(test_toml_tables),
+                cmocka_unit_test(test_toml_refused),
+                cmocka_unit_test(test_registries),
+                cmocka_unit_test(test_registries_refused),
+                cmocka_unit_test(test_registries_load),
+                cmocka_unit_test(test_auth),
+                cmocka_unit_test(test_challenge),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
