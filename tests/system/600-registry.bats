@@ -23,18 +23,23 @@ blob() {
         echo "$h $s"
 }
 
-# image_manifest DIR ARCH LAYER.tar...: writes the gzip layers, a config for
-# ARCH and a manifest into DIR/blobs; prints "MANIFEST_HEX SIZE CONFIG_HEX".
+# image_manifest DIR ARCH LAYER.tar...: writes the layers (gzip, or zstd
+# with LAYER_COMPRESSION=zstd), a config for ARCH and a manifest into
+# DIR/blobs; prints "MANIFEST_HEX SIZE CONFIG_HEX".
 image_manifest() {
-        local dir=$1 arch=$2 diffs="" layers="" l d gz s cfg man
+        local dir=$1 arch=$2 diffs="" layers="" l d gz s cfg man comp=${LAYER_COMPRESSION:-gzip}
         shift 2
         mkdir -p "$dir/blobs/sha256"
         for l in "$@"; do
                 d=$(sha "$l")
-                gzip -n -1 -c "$l" >"$dir/gz.tmp"
+                if [ "$comp" = zstd ]; then
+                        zstd -q -1 -c "$l" >"$dir/gz.tmp"
+                else
+                        gzip -n -1 -c "$l" >"$dir/gz.tmp"
+                fi
                 read -r gz s < <(blob "$dir" "$dir/gz.tmp")
                 diffs="$diffs${diffs:+,}\"sha256:$d\""
-                layers="$layers${layers:+,}{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar+gzip\",\"digest\":\"sha256:$gz\",\"size\":$s}"
+                layers="$layers${layers:+,}{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar+$comp\",\"digest\":\"sha256:$gz\",\"size\":$s}"
         done
         printf '{"architecture":"%s","os":"linux","config":{"Cmd":["/bin/sh"],"Env":["PATH=/bin"]},"rootfs":{"type":"layers","diff_ids":[%s]}}' \
                 "$arch" "$diffs" >"$dir/c.tmp"
@@ -133,7 +138,7 @@ write_fake_registry() {
         cat >"$BATS_FILE_TMPDIR/fake-registry.py" <<'PYEOF'
 import base64, http.server, json, os, sys, threading
 layout, port_file, log_path = sys.argv[1], sys.argv[2], sys.argv[3]
-mode = sys.argv[4]  # bearer | flaky | corrupt
+mode = sys.argv[4]  # bearer | flaky | corrupt | stall
 TOKEN = "tok-" + os.urandom(8).hex()
 lock = threading.Lock()
 attempts = {}
@@ -196,6 +201,10 @@ class H(http.server.BaseHTTPRequestHandler):
         data = blob(d)
         with lock:
             n = attempts[d] = attempts.get(d, 0) + 1
+        if mode == "stall" and len(data) > 1000 and n == 1:
+            import time
+            time.sleep(120)
+            return
         if mode == "corrupt" and len(data) > 1000:
             data = data[:500] + bytes([data[500] ^ 1]) + data[501:]
         if mode == "flaky" and len(data) > 1000:
@@ -280,12 +289,20 @@ setup_file() {
         read -r idx si < <(blob "$t/oci2" "$t/oci2/i.tmp")
         oci_index "$t/oci2" multi application/vnd.oci.image.index.v1+json "$idx" "$si"
         export MULTI_HOST_ID=$c1 MULTI_OTHER_ID=$c2
+        if command -v zstd >/dev/null; then
+                read -r m1 s1 c1 < <(LAYER_COMPRESSION=zstd image_manifest "$t/oci3" "$(host_arch)" "$t/l1.tar" "$t/l2.tar")
+                oci_index "$t/oci3" v1 application/vnd.oci.image.manifest.v1+json "$m1" "$s1"
+                export ZSTD_ID=$c1
+        fi
 
         OPEN_PORT=$(start_registry open) || return 1
         AUTH_PORT=$(start_registry auth "$t/htpasswd") || return 1
         export OPEN_PORT AUTH_PORT
         push "oci:$t/oci1:v1" "docker://127.0.0.1:$OPEN_PORT/test/bb:v1"
         push --all "oci:$t/oci2:multi" "docker://127.0.0.1:$OPEN_PORT/test/multi:latest"
+        if [ -n "${ZSTD_ID:-}" ]; then
+                push "oci:$t/oci3:v1" "docker://127.0.0.1:$OPEN_PORT/test/zstd:v1"
+        fi
         push --dest-creds alice:s3cret "oci:$t/oci1:v1" "docker://127.0.0.1:$AUTH_PORT/private/bb:v1"
 }
 
@@ -555,4 +572,33 @@ EOF
         run_hutch 125 push "$OPEN/pushed/bb:v2" app
         assert_error_message "names no registry"
         run_hutch 125 push no-such-image "$OPEN/x/y"
+}
+
+@test "zstd layers" {
+        [ -n "${ZSTD_ID:-}" ] || skip "zstd is not installed"
+        run_hutch pull --cert-dir "$CA_DIR" "$OPEN/test/zstd:v1"
+        assert_equal "${lines[-1]}" "$ZSTD_ID"
+        run_hutch run --rm "$OPEN/test/zstd:v1" cat /etc/greeting
+        assert_equal "$output" "hello-from-the-registry"
+}
+
+@test "a pull killed midway: the next one keeps the finished layers" {
+        require_cmd python3
+        start_fake stall
+        start_hutch_bg "$BATS_TEST_TMPDIR/pull.out" pull --tls-verify=false "$FAKE/test/bb:v1"
+        local i
+        for ((i = 0; i < 200; i++)); do
+                [ -n "$(ls -A "$HUTCH_ROOT/layers" 2>/dev/null)" ] && break
+                sleep 0.1
+        done
+        [ -n "$(ls -A "$HUTCH_ROOT/layers" 2>/dev/null)" ] || die "no layer finished: $(cat "$BATS_TEST_TMPDIR/pull.out.err")"
+        kill_tree "$HUTCH_PID"
+        wait "$HUTCH_PID" 2>/dev/null || true
+        run_hutch images -q
+        assert_equal "$output" "" "no image record from the killed pull"
+        run_hutch pull --tls-verify=false "$FAKE/test/bb:v1"
+        assert_equal "${lines[-1]}" "$IMAGE_ID"
+        assert_match "$stderr" "skipped: already exists"
+        run_hutch run --rm "$FAKE/test/bb:v1" cat /etc/greeting
+        assert_equal "$output" "hello-from-the-registry"
 }
