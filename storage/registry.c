@@ -36,6 +36,10 @@ struct registry_client {
         size_t ca_blob_len;
         char *client_cert, *client_key;
 
+        /* connections, TLS sessions and DNS shared by every request (and thread) */
+        CURLSH *share;
+        pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
+
         pthread_mutex_t lock; /* protects what follows */
         bool probed;
         char *challenge_scheme, *realm, *service;
@@ -158,6 +162,25 @@ static int load_cert_dir(struct registry_client *c, struct hutch_error **err)
         return 0;
 }
 
+static void share_lock(CURL *h, curl_lock_data data, curl_lock_access access, void *ud)
+{
+        struct registry_client *c = ud;
+
+        (void) h;
+        (void) access;
+        if ((int) data >= 0 && data < CURL_LOCK_DATA_LAST)
+                pthread_mutex_lock(&c->share_locks[data]);
+}
+
+static void share_unlock(CURL *h, curl_lock_data data, void *ud)
+{
+        struct registry_client *c = ud;
+
+        (void) h;
+        if ((int) data >= 0 && data < CURL_LOCK_DATA_LAST)
+                pthread_mutex_unlock(&c->share_locks[data]);
+}
+
 int registry_client_new(const char *host, const struct registry_options *opts, struct registry_client **ret,
                         struct hutch_error **err)
 {
@@ -169,6 +192,17 @@ int registry_client_new(const char *host, const struct registry_options *opts, s
         curl_init_once();
         c = xzalloc(sizeof(*c));
         pthread_mutex_init(&c->lock, NULL);
+        for (size_t i = 0; i < CURL_LOCK_DATA_LAST; i++)
+                pthread_mutex_init(&c->share_locks[i], NULL);
+        c->share = curl_share_init();
+        if (c->share) {
+                curl_share_setopt(c->share, CURLSHOPT_LOCKFUNC, share_lock);
+                curl_share_setopt(c->share, CURLSHOPT_UNLOCKFUNC, share_unlock);
+                curl_share_setopt(c->share, CURLSHOPT_USERDATA, c);
+                curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
+                curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+                curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+        }
         c->host = xstrdup(host);
         c->api_host = xstrdup(STREQ(host, "docker.io") ? "registry-1.docker.io" : host);
         c->tls_verify = opts->tls_verify;
@@ -210,6 +244,10 @@ struct registry_client *registry_client_free(struct registry_client *c)
                 explicit_bzero(c->authorization, strlen(c->authorization));
         free(c->authorization);
         free(c->token_scope);
+        if (c->share)
+                curl_share_cleanup(c->share);
+        for (size_t i = 0; i < CURL_LOCK_DATA_LAST; i++)
+                pthread_mutex_destroy(&c->share_locks[i]);
         pthread_mutex_destroy(&c->lock);
         free(c);
         return NULL;
@@ -576,6 +614,8 @@ static int http_get(struct registry_client *c, const char *url0, const char *acc
                         curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, 60L);
                         curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "identity");
                         curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+                        if (c->share)
+                                curl_easy_setopt(h, CURLOPT_SHARE, c->share);
                         curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
                         curl_easy_setopt(h, CURLOPT_HEADERDATA, x);
                         curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
