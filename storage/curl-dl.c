@@ -6,7 +6,10 @@
  * only pull and login need them.  These definitions stand in for
  * libcurl's entry points the registry code calls, and forward to the real
  * library, opened with dlopen() on first use.  Without libcurl, the calls
- * fail as libcurl's own do on an error. */
+ * fail as libcurl's own do on an error.
+ *
+ * A libcurl function the registry code starts to use must be added here:
+ * the link fails with "undefined reference to curl_..." until it is. */
 #include "config.h"
 
 #define CURL_DISABLE_TYPECHECK 1
@@ -154,4 +157,31 @@ CURLUcode curl_url_set(CURLU *handle, CURLUPart what, const char *part, unsigned
         static CURLUcode (*fn)(CURLU *, CURLUPart, const char *, unsigned int);
         LOAD(fn, "curl_url_set");
         return fn ? fn(handle, what, part, flags) : CURLUE_OUT_OF_MEMORY;
+}
+
+CURLSH *curl_share_init(void)
+{
+        static CURLSH *(*fn)(void);
+        LOAD(fn, "curl_share_init");
+        return fn ? fn() : NULL;
+}
+
+CURLSHcode curl_share_setopt(CURLSH *share, CURLSHoption option, ...)
+{
+        static CURLSHcode (*fn)(CURLSH *, CURLSHoption, ...);
+        va_list ap;
+        void *arg;
+
+        LOAD(fn, "curl_share_setopt");
+        va_start(ap, option);
+        arg = va_arg(ap, void *);
+        va_end(ap);
+        return fn ? fn(share, option, arg) : CURLSHE_NOT_BUILT_IN;
+}
+
+CURLSHcode curl_share_cleanup(CURLSH *share)
+{
+        static CURLSHcode (*fn)(CURLSH *);
+        LOAD(fn, "curl_share_cleanup");
+        return fn ? fn(share) : CURLSHE_INVALID;
 }
