@@ -67,6 +67,7 @@ void cmd_run_args_clear(struct run_args *a)
         hutch_strv_free(a->volumes);
         hutch_strv_free(a->mount_specs);
         hutch_strv_free(a->tmpfs_specs);
+        hutch_strv_free(a->device_specs);
         hutch_strv_free(a->args);
         hutch_strv_free(a->command);
         hutch_strv_free(a->cap_add);

@@ -56,6 +56,7 @@ enum {
         OPT_DETACH,
         OPT_INIT,
         OPT_MOUNT,
+        OPT_DEVICE,
         OPT_MEMORY,
         OPT_RESTART,
         OPT_CPUS,
@@ -88,6 +89,7 @@ const struct cmd_option cmd_run_options[] = {
         { "mount", 0, required_argument, "type=bind|volume|tmpfs,...", "attach a mount (Docker's --mount syntax)",
           OPT_MOUNT },
         { "tmpfs", 0, required_argument, "PATH[:OPTS]", "mount a tmpfs at PATH (size=, mode=)", OPT_TMPFS },
+        { "device", 0, required_argument, "HOST[:CTR][:rwm]", "add a host device to the container's /dev", OPT_DEVICE },
         { "restart", 0, required_argument, "POLICY",
           "restart a detached container: no, on-failure[:N], always or unless-stopped", OPT_RESTART },
         { "memory", 'm', required_argument, "SIZE", "memory limit (needs a delegated cgroup v2)", OPT_MEMORY },
@@ -130,24 +132,28 @@ const struct cmd_option cmd_run_options[] = {
 /* -v, --mount and --tmpfs, checked before anything starts. */
 int cmd_run_parse_mounts(const struct run_args *a, struct cmd_volume **ret, size_t *ret_n, struct hutch_error **err)
 {
-        char **const lists[3] = { a->volumes, a->mount_specs, a->tmpfs_specs };
+        char **const lists[4] = { a->volumes, a->mount_specs, a->tmpfs_specs, a->device_specs };
         struct cmd_volume *vols = *ret;
         size_t n = *ret_n;
         int r = 0;
 
-        for (int l = 0; l < 3 && r == 0; l++)
+        for (int l = 0; l < 4 && r == 0; l++)
                 for (size_t i = 0; lists[l] && lists[l][i] && r == 0; i++) {
                         vols = xreallocarray(vols, n + 1, sizeof(*vols));
                         memset(&vols[n], 0, sizeof(vols[n]));
                         r = l == 0   ? cmd_parse_volume(lists[l][i], &vols[n], err)
                             : l == 1 ? cmd_parse_mount(lists[l][i], &vols[n], err)
-                                     : cmd_parse_tmpfs(lists[l][i], &vols[n], err);
+                            : l == 2 ? cmd_parse_tmpfs(lists[l][i], &vols[n], err)
+                                     : cmd_parse_device(lists[l][i], &vols[n], err);
                         if (r < 0)
                                 break;
                         n++;
                         struct stat st;
                         if (vols[n - 1].kind == CMD_VOLUME_BIND && stat(vols[n - 1].source, &st) < 0)
-                                r = hutch_error_set(err, errno, "volume source '%s'", vols[n - 1].source);
+                                r = hutch_error_set(err, errno, "%s '%s'", l == 3 ? "device" : "volume source",
+                                                    vols[n - 1].source);
+                        else if (l == 3 && !S_ISCHR(st.st_mode) && !S_ISBLK(st.st_mode))
+                                r = hutch_error_set(err, 0, "--device '%s' is not a device", vols[n - 1].source);
                 }
         *ret = vols;
         *ret_n = n;
@@ -201,6 +207,7 @@ int cmd_run_parse_args(const struct cmd_command *cmd, int argc, char **argv, str
                 case 'v': hutch_strv_append(&a->volumes, optval); break;
                 case OPT_MOUNT: hutch_strv_append(&a->mount_specs, optval); break;
                 case OPT_TMPFS: hutch_strv_append(&a->tmpfs_specs, optval); break;
+                case OPT_DEVICE: hutch_strv_append(&a->device_specs, optval); break;
                 case OPT_RESTART: {
                         const char *colon = strchr(optval, ':');
                         size_t n = colon ? (size_t) (colon - optval) : strlen(optval);
@@ -1043,6 +1050,7 @@ out:
         hutch_strv_free(a.volumes);
         hutch_strv_free(a.mount_specs);
         hutch_strv_free(a.tmpfs_specs);
+        hutch_strv_free(a.device_specs);
         hutch_strv_free(a.command);
         hutch_strv_free(a.args);
         storage_container_clear(&rec);

@@ -299,3 +299,46 @@ int cmd_parse_mount(const char *spec, struct cmd_volume *ret, struct hutch_error
         *ret = v;
         return 0;
 }
+
+int cmd_parse_device(const char *spec, struct cmd_volume *ret, struct hutch_error **err)
+{
+        _cleanup_strv_ char **f = NULL;
+        struct cmd_volume v = { .kind = CMD_VOLUME_BIND };
+        const char *perms = "rwm";
+        size_t n;
+
+        f = xcalloc(1, sizeof(char *));
+        for (const char *p = spec;;) {
+                size_t k = strcspn(p, ":");
+                hutch_strv_push(&f, xstrndup(p, k));
+                if (p[k] == '\0')
+                        break;
+                p += k + 1;
+        }
+        n = hutch_strv_length(f);
+        if (n > 3 || f[0][0] != '/')
+                return hutch_error_set(err, 0, "invalid --device '%s': expected /dev/HOST[:/dev/CONTAINER][:rwm]",
+                                       spec);
+        const char *dst = f[0];
+        if (n >= 2) {
+                if (f[1][0] == '/')
+                        dst = f[1];
+                else if (n == 2)
+                        perms = f[1];
+                else
+                        return hutch_error_set(err, 0, "invalid --device '%s': the container path must be absolute",
+                                               spec);
+        }
+        if (n == 3)
+                perms = f[2];
+        if (*perms == '\0' || strspn(perms, "rwm") != strlen(perms))
+                return hutch_error_set(err, 0, "invalid --device '%s': permissions are a mix of r, w and m", spec);
+        if (cmd_clean_container_path(dst, &v.destination, err) < 0)
+                return hutch_error_prefix(err, "invalid --device '%s'", spec);
+        v.source = xstrdup(f[0]);
+        /* Docker enforces rwm with the devices cgroup, which a rootless
+         * container has no say in; a read-only bind does not stop writes to
+         * a device either.  Access is what the node's own mode allows. */
+        *ret = v;
+        return 0;
+}

@@ -34,6 +34,10 @@ int cmd_parse_volume(const char *spec, struct cmd_volume *ret, struct hutch_erro
 int cmd_parse_mount(const char *spec, struct cmd_volume *ret, struct hutch_error **err);
 /* Parses --tmpfs /path[:size=64m,mode=1777,...]. */
 int cmd_parse_tmpfs(const char *spec, struct cmd_volume *ret, struct hutch_error **err);
+/* Parses --device /dev/HOST[:/dev/CONTAINER][:rwm] into a bind of the node
+ * (rwm is checked, not enforced: see parse-opts.c); the caller checks it is
+ * a device. */
+int cmd_parse_device(const char *spec, struct cmd_volume *ret, struct hutch_error **err);
 bool cmd_volume_name_valid(const char *name);
 void cmd_volume_clear(struct cmd_volume *v);
 

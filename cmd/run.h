@@ -26,7 +26,7 @@ struct run_args {
         char *hostname;
         char *entrypoint;
         char **volumes;
-        char **mount_specs, **tmpfs_specs;
+        char **mount_specs, **tmpfs_specs, **device_specs;
         struct cmd_limits limits;
         char *restart;        /* policy name; NULL = no */
         unsigned restart_max; /* on-failure:N */

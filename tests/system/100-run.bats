@@ -428,3 +428,12 @@ gone"
                         die "not a JSON log line with time, level, pid, msg: $line"
         done
 }
+
+@test "run: --device adds a host device node to /dev; non-devices and bad specs are refused" {
+        run_hutch run --rm --network none --device /dev/null:/dev/extra-null --rootfs "$ROOTFS" sh -c 'stat -c "%t:%T" /dev/extra-null; echo hi > /dev/extra-null && echo wrote'
+        assert_equal "$output" "$(printf '1:3\nwrote')"
+        run_hutch 125 run --rm --network none --device /etc/passwd --rootfs "$ROOTFS" true
+        assert_match "$stderr" "is not a device"
+        run_hutch 125 run --rm --network none --device /dev/nonexistent --rootfs "$ROOTFS" true
+        run_hutch 125 run --rm --network none --device /dev/null:bogus --rootfs "$ROOTFS" true
+}

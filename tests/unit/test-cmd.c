@@ -158,6 +158,30 @@ static void test_mount_and_tmpfs(void **state)
         hutch_error_clear(&err);
 }
 
+static void test_device(void **state)
+{
+        struct hutch_error *err = NULL;
+        struct cmd_volume v;
+        (void) state;
+        assert_int_equal(cmd_parse_device("/dev/fuse", &v, &err), 0);
+        assert_string_equal(v.source, "/dev/fuse");
+        assert_string_equal(v.destination, "/dev/fuse");
+        cmd_volume_clear(&v);
+        assert_int_equal(cmd_parse_device("/dev/null:/dev/n2:rw", &v, &err), 0);
+        assert_string_equal(v.destination, "/dev/n2");
+        cmd_volume_clear(&v);
+        assert_int_equal(cmd_parse_device("/dev/null:r", &v, &err), 0);
+        assert_string_equal(v.destination, "/dev/null");
+        cmd_volume_clear(&v);
+        static const char *const bad[] = { "",           "dev/null",         "/dev/null:x",      "/dev/null:rel:rw",
+                                           "/a:/b:rw:x", "/dev/null:/../..", "/dev/null:/dev/x:" };
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+                if (cmd_parse_device(bad[i], &v, &err) == 0)
+                        fail_msg("--device '%s' was accepted", bad[i]);
+                hutch_error_clear(&err);
+        }
+}
+
 static void test_cpus(void **state)
 {
         uint64_t q;
@@ -330,11 +354,17 @@ static void test_log_writer_roundtrip(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_env_file),        cmocka_unit_test(test_env_arg),
-                cmocka_unit_test(test_volume),          cmocka_unit_test(test_clean_path),
-                cmocka_unit_test(test_getopt),          cmocka_unit_test(test_template),
-                cmocka_unit_test(test_mount_and_tmpfs), cmocka_unit_test(test_cpus),
-                cmocka_unit_test(test_log_lines),       cmocka_unit_test(test_log_writer_roundtrip),
+                cmocka_unit_test(test_env_file),
+                cmocka_unit_test(test_env_arg),
+                cmocka_unit_test(test_volume),
+                cmocka_unit_test(test_clean_path),
+                cmocka_unit_test(test_getopt),
+                cmocka_unit_test(test_template),
+                cmocka_unit_test(test_mount_and_tmpfs),
+                cmocka_unit_test(test_cpus),
+                cmocka_unit_test(test_device),
+                cmocka_unit_test(test_log_lines),
+                cmocka_unit_test(test_log_writer_roundtrip),
         };
         return cmocka_run_group_tests_name("cmd", tests, NULL, NULL);
 }
