@@ -42,6 +42,7 @@
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 enum {
@@ -57,6 +58,7 @@ enum {
         OPT_INIT,
         OPT_MOUNT,
         OPT_DEVICE,
+        OPT_PULL,
         OPT_MEMORY,
         OPT_RESTART,
         OPT_CPUS,
@@ -89,6 +91,8 @@ const struct cmd_option cmd_run_options[] = {
         { "mount", 0, required_argument, "type=bind|volume|tmpfs,...", "attach a mount (Docker's --mount syntax)",
           OPT_MOUNT },
         { "tmpfs", 0, required_argument, "PATH[:OPTS]", "mount a tmpfs at PATH (size=, mode=)", OPT_TMPFS },
+        { "pull", 0, required_argument, "POLICY", "pull the image: missing (default), always, newer or never",
+          OPT_PULL },
         { "device", 0, required_argument, "HOST[:CTR][:rwm]", "add a host device to the container's /dev", OPT_DEVICE },
         { "restart", 0, required_argument, "POLICY",
           "restart a detached container: no, on-failure[:N], always or unless-stopped", OPT_RESTART },
@@ -208,6 +212,13 @@ int cmd_run_parse_args(const struct cmd_command *cmd, int argc, char **argv, str
                 case OPT_MOUNT: hutch_strv_append(&a->mount_specs, optval); break;
                 case OPT_TMPFS: hutch_strv_append(&a->tmpfs_specs, optval); break;
                 case OPT_DEVICE: hutch_strv_append(&a->device_specs, optval); break;
+                case OPT_PULL:
+                        if (!STREQ(optval, "missing") && !STREQ(optval, "always") && !STREQ(optval, "never") &&
+                            !STREQ(optval, "newer"))
+                                return cmd_usage_error(cmd, err, "invalid --pull '%s' (missing, always, newer, never)",
+                                                       optval);
+                        a->pull = optval;
+                        break;
                 case OPT_RESTART: {
                         const char *colon = strchr(optval, ':');
                         size_t n = colon ? (size_t) (colon - optval) : strlen(optval);
@@ -461,6 +472,47 @@ static char *find_init(void)
         return hutch_is_executable(HUTCH_INIT_PATH) ? xstrdup(HUTCH_INIT_PATH) : NULL;
 }
 
+/* `hutch pull REF` as a child (with our global options), its progress on
+ * stderr: the registry client runs in the storage user namespace. */
+static int pull_image(const char *ref, struct hutch_error **err)
+{
+        char self[PATH_MAX];
+        ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+        _cleanup_free_ char *root = cmd_storage_root(), *runroot = cmd_run_root();
+        char *argv[12];
+        int k = 0, status;
+        pid_t pid;
+
+        if (n <= 0)
+                return hutch_error_set(err, errno, "find hutch's own binary");
+        self[n] = '\0';
+        argv[k++] = "hutch";
+        argv[k++] = "--root";
+        argv[k++] = root;
+        argv[k++] = "--runroot";
+        argv[k++] = runroot;
+        argv[k++] = "pull";
+        argv[k++] = "-q";
+        argv[k++] = (char *) ref;
+        argv[k] = NULL;
+        fflush(stdout);
+        pid = fork();
+        if (pid < 0)
+                return hutch_error_set(err, errno, "fork");
+        if (pid == 0) {
+                (void) dup2(STDERR_FILENO, STDOUT_FILENO); /* the image ID is not run's output */
+                execv(self, argv);
+                _exit(127);
+        }
+        while (waitpid(pid, &status, 0) < 0)
+                if (errno != EINTR)
+                        return hutch_error_set(err, errno, "wait for the pull");
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+                return hutch_error_set_status(err, EXIT_HUTCH_FAILED, 0,
+                                              "image '%s' is not here and could not be pulled", ref);
+        return 0;
+}
+
 struct cgroup_ctx {
         const char *dir, *id;
         const struct cmd_limits *limits;
@@ -671,7 +723,20 @@ int cmd_run_container(const struct cmd_command *cmd, int argc, char **argv, enum
                         goto out;
                 }
         } else {
+                bool pull_first = a.pull && (STREQ(a.pull, "always") || STREQ(a.pull, "newer"));
+                if (pull_first) {
+                        r = pull_image(a.image, err);
+                        if (r < 0)
+                                goto out;
+                }
                 r = cmd_image_run_resolve(a.image, &img, err);
+                if (r < 0 && !pull_first && !(a.pull && STREQ(a.pull, "never"))) {
+                        /* not here yet: pull it, as Docker and Podman do */
+                        hutch_error_clear(err);
+                        r = pull_image(a.image, err);
+                        if (r == 0)
+                                r = cmd_image_run_resolve(a.image, &img, err);
+                }
                 if (r < 0)
                         goto out;
                 have_img = true;

@@ -27,6 +27,7 @@ struct run_args {
         char *entrypoint;
         char **volumes;
         char **mount_specs, **tmpfs_specs, **device_specs;
+        char *pull; /* --pull policy; NULL = missing */
         struct cmd_limits limits;
         char *restart;        /* policy name; NULL = no */
         unsigned restart_max; /* on-failure:N */

@@ -602,3 +602,19 @@ EOF
         run_hutch run --rm "$FAKE/test/bb:v1" cat /etc/greeting
         assert_equal "$output" "hello-from-the-registry"
 }
+
+@test "run pulls a missing image (--pull missing, the default); --pull never refuses; --pull always pulls again" {
+        mkdir -p "$XDG_CONFIG_HOME/containers/certs.d/$OPEN"
+        cp "$CA_DIR/ca.crt" "$XDG_CONFIG_HOME/containers/certs.d/$OPEN/ca.crt"
+        run_hutch 125 run --rm --network none --pull never "$OPEN/test/bb:v1" true
+        run_hutch images -q
+        assert_equal "$output" "" "--pull never stores nothing"
+        run_hutch run --rm --network none "$OPEN/test/bb:v1" cat /etc/greeting
+        assert_equal "$output" "hello-from-the-registry" "only the container's output on stdout"
+        run_hutch images -q
+        assert_equal "$output" "${IMAGE_ID:0:12}"
+        run_hutch run --rm --network none --pull always "$OPEN/test/bb:v1" true
+        run_hutch 125 run --rm --network none "$OPEN/test/no-such-image:v1" true
+        assert_match "$stderr" "could not be pulled"
+        run_hutch 125 run --rm --pull sometimes "$OPEN/test/bb:v1" true
+}
