@@ -36,6 +36,7 @@ int cmd_cp(const struct cmd_command *cmd, int argc, char **argv, struct hutch_er
 extern const struct cmd_option cmd_cp_options[];
 int cmd_port(const struct cmd_command *cmd, int argc, char **argv, struct hutch_error **err);
 extern const struct cmd_option cmd_port_options[];
+extern const struct cmd_command cmd_system_subcommands[];
 int cmd_top(const struct cmd_command *cmd, int argc, char **argv, struct hutch_error **err);
 extern const struct cmd_option cmd_top_options[];
 int cmd_inspect(const struct cmd_command *cmd, int argc, char **argv, struct hutch_error **err);

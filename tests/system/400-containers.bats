@@ -391,3 +391,24 @@ EXP
         run_hutch 125 port pp 99
         run_hutch rm -f pp
 }
+
+@test "containers: system df counts the store; system reset --force empties it, running containers included" {
+        run_hutch run --network none --name kept bb:1 true
+        run_hutch run -d --network none --name live bb:1 sleep 1000
+        run_hutch volume create vol1
+        run_hutch system df
+        assert_match "$output" "Layers +1 "
+        assert_match "$output" "Containers +2 "
+        assert_match "$output" "Volumes +1 "
+        run_hutch 125 system reset
+        assert_match "$stderr" "--force"
+        run_hutch system reset --force
+        run_hutch ps -aq
+        assert_equal "$output" ""
+        run_hutch images -q
+        assert_equal "$output" ""
+        run_hutch volume ls -q
+        assert_equal "$output" ""
+        # (listing re-creates the store's empty directories)
+        assert_equal "$(find "$HUTCH_ROOT" -mindepth 1 -not -type d -not -name '*.lock' | head -1)" ""
+}

@@ -1,0 +1,197 @@
+/* hutch system df, system reset. */
+#include "config.h"
+
+#include "cmd/cmd-containers.h"
+#include "cmd/cmd-storage.h"
+#include "cmd/paths.h"
+#include "lib/cleanup.h"
+#include "lib/fs.h"
+#include "lib/proc.h"
+#include "lib/strv.h"
+#include "lib/xalloc.h"
+#include "storage/containers.h"
+#include "storage/volumes.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Bytes on disk below dirfd/name (hardlinks counted once per walk). */
+static uint64_t disk_usage(int parent, const char *name, int depth)
+{
+        struct stat st;
+        uint64_t total = 0;
+
+        if (depth > 512 || fstatat(parent, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                return 0;
+        total = (uint64_t) st.st_blocks * 512;
+        if (!S_ISDIR(st.st_mode))
+                return st.st_nlink > 1 ? total / st.st_nlink : total;
+        int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+        struct dirent *de;
+        if (d == NULL) {
+                if (fd >= 0)
+                        (void) close(fd);
+                return total;
+        }
+        while ((de = readdir(d)) != NULL)
+                if (!STREQ(de->d_name, ".") && !STREQ(de->d_name, ".."))
+                        total += disk_usage(dirfd(d), de->d_name, depth + 1);
+        (void) closedir(d);
+        return total;
+}
+
+static void human_size(uint64_t b, char *buf, size_t size)
+{
+        static const char *const units[] = { "B", "kB", "MB", "GB", "TB" };
+        double v = (double) b;
+        size_t u = 0;
+        while (v >= 1000 && u + 1 < sizeof(units) / sizeof(units[0])) {
+                v /= 1000;
+                u++;
+        }
+        snprintf(buf, size, u ? "%.2f %s" : "%.0f %s", v, units[u]);
+}
+
+struct df_job {
+        const char *root;
+};
+
+static uint64_t count_entries(const char *path)
+{
+        _cleanup_dir_ DIR *d = opendir(path);
+        struct dirent *de;
+        uint64_t n = 0;
+        while (d && (de = readdir(d)) != NULL)
+                n += de->d_name[0] != '.' && !strstr(de->d_name, ".lock");
+        return n;
+}
+
+/* In the storage user namespace: every file is readable there. */
+static int df_in_userns(void *data)
+{
+        struct df_job *j = data;
+        static const struct {
+                const char *type, *dir;
+        } parts[] = { { "Layers", "layers" },
+                      { "Blobs", "blobs/sha256" },
+                      { "Containers", "containers" },
+                      { "Volumes", "volumes" } };
+        _cleanup_close_ int rootfd = open(j->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        char size[32];
+
+        printf("%-12s %-8s %s\n", "TYPE", "TOTAL", "SIZE");
+        for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+                _cleanup_free_ char *path = xasprintf("%s/%s", j->root, parts[i].dir);
+                uint64_t bytes = rootfd >= 0 ? disk_usage(rootfd, parts[i].dir, 0) : 0;
+                human_size(bytes, size, sizeof(size));
+                printf("%-12s %-8llu %s\n", parts[i].type, (unsigned long long) count_entries(path), size);
+        }
+        fflush(stdout);
+        return 0;
+}
+
+static const struct cmd_option cmd_system_df_options[] = { { 0 } };
+
+static int cmd_system_df(const struct cmd_command *cmd, int argc, char **argv, struct hutch_error **err)
+{
+        _cleanup_free_ char *root = cmd_storage_root();
+        char *optval = NULL;
+        int c;
+
+        while ((c = cmd_getopt(cmd, argc, argv, &optval, err)) != -1) {
+                if (c == -2)
+                        return 0;
+                if (c == -3)
+                        return -1;
+        }
+        if (optind < argc)
+                return cmd_usage_error(cmd, err, "'%s' accepts no arguments", cmd->full_name);
+        struct df_job j = { root };
+        return cmd_storage_in_userns(df_in_userns, &j, false, err);
+}
+
+static const struct cmd_option cmd_system_reset_options[] = {
+        { "force", 'f', no_argument, NULL, "really remove every image, container and volume", 'f' },
+        { 0 },
+};
+
+struct reset_job {
+        const char *root;
+};
+
+static int reset_in_userns(void *data)
+{
+        struct reset_job *j = data;
+        _cleanup_dir_ DIR *d = opendir(j->root);
+        struct dirent *de;
+        int status = 0;
+
+        while (d && (de = readdir(d)) != NULL) {
+                if (STREQ(de->d_name, ".") || STREQ(de->d_name, ".."))
+                        continue;
+                int r = hutch_rm_rf_at(dirfd(d), de->d_name);
+                if (r < 0) {
+                        fprintf(stderr, "Error: remove '%s/%s': %s\n", j->root, de->d_name, strerror(-r));
+                        status = EXIT_HUTCH_FAILED;
+                }
+        }
+        return status;
+}
+
+static int cmd_system_reset(const struct cmd_command *cmd, int argc, char **argv, struct hutch_error **err)
+{
+        _cleanup_free_ char *root = cmd_storage_root();
+        struct storage_container *list = NULL;
+        char *optval = NULL;
+        bool force = false;
+        size_t n = 0;
+        int c, r;
+
+        while ((c = cmd_getopt(cmd, argc, argv, &optval, err)) != -1) {
+                if (c == -2)
+                        return 0;
+                if (c == -3)
+                        return -1;
+                if (c == 'f')
+                        force = true;
+        }
+        if (optind < argc)
+                return cmd_usage_error(cmd, err, "'%s' accepts no arguments", cmd->full_name);
+        if (!force)
+                return cmd_usage_error(
+                        cmd, err, "this removes every image, container and volume in '%s': run it with --force", root);
+        if (access(root, F_OK) < 0)
+                return 0;
+        /* containers first: their monitors must not write records back */
+        if (storage_container_list(root, &list, &n, err) < 0)
+                return -1;
+        for (size_t i = 0; i < n; i++) {
+                if (list[i].status != STORAGE_CONTAINER_RUNNING)
+                        continue;
+                _cleanup_close_ int pidfd = hutch_pidfd_open(list[i].pid);
+                if (pidfd >= 0 && storage_container_pid_alive(list[i].pid, list[i].pid_start)) {
+                        (void) hutch_pidfd_send_signal(pidfd, SIGKILL);
+                        for (int k = 0; k < 300 && storage_container_pid_alive(list[i].pid, list[i].pid_start); k++)
+                                usleep(10000);
+                }
+        }
+        storage_container_list_free(list, n);
+        usleep(100000); /* their monitors record the exit and leave */
+        struct reset_job j = { root };
+        r = cmd_storage_in_userns(reset_in_userns, &j, false, err);
+        return r;
+}
+
+const struct cmd_command cmd_system_subcommands[] = {
+        { "df", "", "Show the disk space the store uses", cmd_system_df, cmd_system_df_options, NULL, NULL },
+        { "reset", "--force", "Remove every image, container and volume", cmd_system_reset, cmd_system_reset_options,
+          NULL, NULL },
+        { 0 },
+};
