@@ -37,6 +37,8 @@ extern const struct cmd_option cmd_cp_options[];
 int cmd_port(const struct cmd_command *cmd, int argc, char **argv, struct hutch_error **err);
 extern const struct cmd_option cmd_port_options[];
 extern const struct cmd_command cmd_system_subcommands[];
+int cmd_export(const struct cmd_command *cmd, int argc, char **argv, struct hutch_error **err);
+extern const struct cmd_option cmd_export_options[];
 int cmd_top(const struct cmd_command *cmd, int argc, char **argv, struct hutch_error **err);
 extern const struct cmd_option cmd_top_options[];
 int cmd_inspect(const struct cmd_command *cmd, int argc, char **argv, struct hutch_error **err);

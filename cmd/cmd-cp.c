@@ -9,12 +9,17 @@
 #include "config.h"
 
 #include "cmd/cmd-containers.h"
+#include "cmd/cmd-storage.h"
+#include "cmd/image-run.h"
 #include "cmd/paths.h"
 #include "lib/cleanup.h"
 #include "lib/fs.h"
 #include "lib/proc.h"
+#include "lib/strv.h"
 #include "lib/xalloc.h"
+#include "runtime/mounts.h"
 #include "storage/containers.h"
+#include "storage/export.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -22,6 +27,7 @@
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -218,5 +224,103 @@ out:
         if (j.host_dir >= 0)
                 (void) close(j.host_dir);
         free(j.host_name);
+        return r;
+}
+
+/* ---- export ---- */
+
+const struct cmd_option cmd_export_options[] = {
+        { "output", 'o', required_argument, "FILE", "write the tar to FILE (default: standard output)", 'o' },
+        { 0 },
+};
+
+struct export_job {
+        char **lowerdirs; /* the container's layer, then the image's */
+        const char *mnt;
+        int out_fd;
+};
+
+static int export_in_userns(void *data)
+{
+        struct export_job *j = data;
+        struct hutch_error *e = NULL;
+        int r;
+
+        if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
+                fprintf(stderr, "Error: make the mount namespace private: %s\n", strerror(errno));
+                return EXIT_HUTCH_FAILED;
+        }
+        r = runtime_mount_overlay_readonly(j->lowerdirs, j->mnt, &e);
+        if (r == 0) {
+                _cleanup_close_ int dfd = open(j->mnt, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                r = dfd < 0 ? hutch_error_set(&e, errno, "open '%s'", j->mnt) : storage_export_tree(dfd, j->out_fd, &e);
+        }
+        if (r < 0) {
+                fprintf(stderr, "Error: export: %s\n", e->msg);
+                hutch_error_free(e);
+                return EXIT_HUTCH_FAILED;
+        }
+        return 0;
+}
+
+int cmd_export(const struct cmd_command *cmd, int argc, char **argv, struct hutch_error **err)
+{
+        _cleanup_free_ char *root = cmd_storage_root(), *mnt = NULL, *upper = NULL;
+        _cleanup_close_ int out = -1;
+        struct storage_container ct = { 0 };
+        struct cmd_image_run img = { 0 };
+        char id[STORAGE_CONTAINER_ID_LEN + 1];
+        const char *output = NULL;
+        char *optval = NULL;
+        int c, r;
+
+        while ((c = cmd_getopt(cmd, argc, argv, &optval, err)) != -1) {
+                if (c == -2)
+                        return 0;
+                if (c == -3)
+                        return -1;
+                if (c == 'o')
+                        output = optval;
+        }
+        if (optind + 1 != argc)
+                return cmd_usage_error(cmd, err, "'%s' needs exactly one CONTAINER", cmd->full_name);
+        if (output == NULL && isatty(STDOUT_FILENO))
+                return hutch_error_set(err, 0, "refusing to write a tar to a terminal: redirect it or use -o FILE");
+        r = storage_container_lookup(root, argv[optind], id, err);
+        if (r == 0)
+                r = storage_container_load(root, id, &ct, err);
+        if (r < 0)
+                return r;
+        r = cmd_image_run_resolve(ct.image_id ? ct.image_id : ct.image, &img, err);
+        if (r < 0) {
+                storage_container_clear(&ct);
+                return hutch_error_prefix(err, "the image of container '%s'", argv[optind]);
+        }
+        storage_container_clear(&ct);
+
+        out = output ? open(output, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644) : dup(STDOUT_FILENO);
+        if (out < 0) {
+                r = hutch_error_set(err, errno, "open '%s'", output ? output : "standard output");
+                goto done;
+        }
+        mnt = storage_container_path(root, id, "export-mnt");
+        if (mkdir(mnt, 0700) < 0 && errno != EEXIST) {
+                r = hutch_error_set(err, errno, "create '%s'", mnt);
+                goto done;
+        }
+        upper = storage_container_path(root, id, "upper");
+        char **lowers = NULL;
+        hutch_strv_append(&lowers, upper);
+        for (size_t i = 0; img.layers && img.layers[i]; i++)
+                hutch_strv_append(&lowers, img.layers[i]);
+        struct export_job j = { lowers, mnt, out };
+        fflush(stdout);
+        r = cmd_storage_in_userns(export_in_userns, &j, true, err);
+        hutch_strv_free(lowers);
+        (void) rmdir(mnt);
+        if (r > 0 && output)
+                (void) unlink(output); /* a half-written tar is worse than none */
+done:
+        cmd_image_run_clear(&img);
         return r;
 }

@@ -205,20 +205,20 @@ static int mount_on_fd(const char *source, int target_fd, const char *dest, cons
  * ("lowerdir+", Linux 6.5), so neither the page-sized limit of mount(2)'s
  * option string nor ':' or ',' in paths get in the way of many-layer
  * images.  Returns -errno; -EINVAL/-ENOSYS mean "use mount(2)". */
-static int mount_overlay_fsconfig(const struct runtime_config *cfg, const char *upper, const char *work,
-                                  const char *merged)
+static int mount_overlay_fsconfig(char *const *lowerdirs, const char *upper, const char *work, const char *merged)
 {
         _cleanup_close_ int fsfd = -1, mfd = -1;
 
         fsfd = (int) syscall(SYS_fsopen, "overlay", FSOPEN_CLOEXEC);
         if (fsfd < 0)
                 return -errno;
-        for (size_t i = 0; cfg->rootfs.lowerdirs[i]; i++)
-                if (syscall(SYS_fsconfig, fsfd, FSCONFIG_SET_STRING, "lowerdir+", cfg->rootfs.lowerdirs[i], 0) < 0)
+        for (size_t i = 0; lowerdirs[i]; i++)
+                if (syscall(SYS_fsconfig, fsfd, FSCONFIG_SET_STRING, "lowerdir+", lowerdirs[i], 0) < 0)
                         return -errno;
-        if (syscall(SYS_fsconfig, fsfd, FSCONFIG_SET_STRING, "upperdir", upper, 0) < 0 ||
-            syscall(SYS_fsconfig, fsfd, FSCONFIG_SET_STRING, "workdir", work, 0) < 0 ||
-            syscall(SYS_fsconfig, fsfd, FSCONFIG_SET_FLAG, "userxattr", NULL, 0) < 0)
+        if (upper && (syscall(SYS_fsconfig, fsfd, FSCONFIG_SET_STRING, "upperdir", upper, 0) < 0 ||
+                      syscall(SYS_fsconfig, fsfd, FSCONFIG_SET_STRING, "workdir", work, 0) < 0))
+                return -errno;
+        if (syscall(SYS_fsconfig, fsfd, FSCONFIG_SET_FLAG, "userxattr", NULL, 0) < 0)
                 return -errno;
         if (syscall(SYS_fsconfig, fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0) {
                 /* the real reason (EPERM, EINVAL from the fs) is the kernel's */
@@ -240,7 +240,7 @@ static int mount_overlay(const struct runtime_config *cfg, const char *upper, co
         _cleanup_free_ char *lower = NULL, *opts = NULL, *eu = NULL, *ew = NULL;
         int r;
 
-        r = mount_overlay_fsconfig(cfg, upper, work, merged);
+        r = mount_overlay_fsconfig(cfg->rootfs.lowerdirs, upper, work, merged);
         if (r == 0)
                 return 0;
         if (r == -EPROTO)
@@ -682,5 +682,22 @@ int runtime_mounts_pivot(const struct runtime_config *cfg, const char *root, str
                 return hutch_error_set(err, errno, "chdir /");
         if (cfg->rootfs.readonly)
                 return remount_readonly("/", false, err);
+        return 0;
+}
+
+int runtime_mount_overlay_readonly(char *const *lowerdirs, const char *target, struct hutch_error **err)
+{
+        int r = mount_overlay_fsconfig(lowerdirs, NULL, NULL, target);
+        if (r == 0)
+                return 0;
+        if (r != -EINVAL && r != -ENOSYS && r != -EPROTO)
+                return hutch_error_set(err, -r, "mount a read-only overlay on '%s'", target);
+        _cleanup_strv_ char **lowers = NULL;
+        for (size_t i = 0; lowerdirs[i]; i++)
+                hutch_strv_push(&lowers, runtime_overlay_escape(lowerdirs[i]));
+        _cleanup_free_ char *lower = hutch_strv_join(lowers, ":");
+        _cleanup_free_ char *opts = xasprintf("lowerdir=%s,userxattr", lower);
+        if (mount("overlay", target, "overlay", MS_RDONLY, opts) < 0)
+                return hutch_error_set(err, errno, "mount a read-only overlay on '%s'", target);
         return 0;
 }

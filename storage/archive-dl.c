@@ -16,6 +16,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <sys/stat.h>
 
 static void *archive_symbol(const char *name)
 {
@@ -410,4 +411,28 @@ int archive_write_set_format_pax_restricted(struct archive *a0)
         static int (*fn)(struct archive *);
         LOAD(fn, "archive_write_set_format_pax_restricted");
         return fn ? fn(a0) : ARCHIVE_FATAL;
+}
+
+void archive_entry_copy_stat(struct archive_entry *a0, const struct stat *a1)
+{
+        static void (*fn)(struct archive_entry *, const struct stat *);
+        LOAD(fn, "archive_entry_copy_stat");
+        if (fn)
+                fn(a0, a1);
+}
+
+void archive_entry_set_symlink(struct archive_entry *a0, const char *a1)
+{
+        static void (*fn)(struct archive_entry *, const char *);
+        LOAD(fn, "archive_entry_set_symlink");
+        if (fn)
+                fn(a0, a1);
+}
+
+void archive_entry_set_hardlink(struct archive_entry *a0, const char *a1)
+{
+        static void (*fn)(struct archive_entry *, const char *);
+        LOAD(fn, "archive_entry_set_hardlink");
+        if (fn)
+                fn(a0, a1);
 }

@@ -412,3 +412,17 @@ EXP
         # (listing re-creates the store's empty directories)
         assert_equal "$(find "$HUTCH_ROOT" -mindepth 1 -not -type d -not -name '*.lock' | head -1)" ""
 }
+
+@test "containers: export writes the container's files (its changes over the image) as a tar" {
+        run_hutch run --network none --name ex1 bb:1 sh -c 'echo new > /newfile; rm /etc/group; mkdir -p /d; ln /newfile /d/hard; chown 1000:1000 /newfile'
+        run_hutch export -o "$BATS_TEST_TMPDIR/ex.tar" ex1
+        local list
+        list=$(tar -tvf "$BATS_TEST_TMPDIR/ex.tar")
+        assert_match "$list" "1000/1000 .* newfile"
+        assert_match "$list" "d/hard link to newfile"
+        assert_match "$list" " bin/busybox"
+        assert_not_match "$list" " etc/group"
+        assert_equal "$(tar -xOf "$BATS_TEST_TMPDIR/ex.tar" newfile)" "new"
+        run_hutch 125 export no-such-container
+        run_hutch rm ex1
+}

@@ -1,0 +1,12 @@
+/* Writing a directory tree as a tar stream (hutch export). */
+#ifndef HUTCH_STORAGE_EXPORT_H
+#define HUTCH_STORAGE_EXPORT_H
+
+#include "lib/error.h"
+
+/* Writes the tree below dirfd to out_fd as a POSIX tar: owners, modes,
+ * mtimes, symlinks and hardlinks kept; device nodes and sockets left out;
+ * never following a symlink. */
+int storage_export_tree(int dirfd, int out_fd, struct hutch_error **err);
+
+#endif
