@@ -4,6 +4,7 @@
 #include "cmd/cmd.h"
 #include "cmd/cmd-containers.h"
 #include "cmd/cmd-storage.h"
+#include "cmd/paths.h"
 #include "lib/cleanup.h"
 #include "lib/log.h"
 #include "lib/xalloc.h"
@@ -199,6 +200,8 @@ int main(int argc, char **argv)
         hutch_log_setup("hutch", HUTCH_LOG_WARN, HUTCH_LOG_TEXT, STDERR_FILENO);
 
         first = parse_globals(argc, argv, &err);
+        if (first >= 0 && cmd_load_config(&err) < 0)
+                first = -1;
         if (first >= 0) {
                 if (first >= argc) {
                         cmd_print_help(&top, stderr);

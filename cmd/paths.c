@@ -3,9 +3,12 @@
 #include "cmd/cmd.h"
 #include "cmd/paths.h"
 #include "lib/fs.h"
+#include "lib/cleanup.h"
 #include "lib/xalloc.h"
+#include "storage/toml.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,4 +87,74 @@ char *cmd_user_name(void)
                 return xstrdup(pw->pw_name);
         const char *u = getenv("USER");
         return u ? xstrdup(u) : NULL;
+}
+
+/* ~/.config/hutch/hutch.conf (or $HUTCH_CONFIG):
+ *   [storage]
+ *   root = "/path"        # as --root
+ *   runroot = "/path"     # as --runroot
+ *   driver = "overlay"    # as --storage-driver
+ * Command-line options win over the file. */
+int cmd_load_config(struct hutch_error **err)
+{
+        static char *root, *runroot, *driver;
+        const char *env = getenv("HUTCH_CONFIG");
+        const char *x = getenv("XDG_CONFIG_HOME");
+        _cleanup_free_ char *path = NULL, *text = NULL;
+        struct toml_value *doc = NULL;
+        struct hutch_error *e = NULL;
+        size_t len;
+
+        if (env)
+                path = xstrdup(env);
+        else if (x && *x == '/')
+                path = xasprintf("%s/hutch/hutch.conf", x);
+        else {
+                _cleanup_free_ char *h = home_dir();
+                path = xasprintf("%s/.config/hutch/hutch.conf", h);
+        }
+        if (hutch_read_file_at(AT_FDCWD, path, 1 << 20, &text, &len, &e) < 0) {
+                bool missing = e->errnum == ENOENT && env == NULL;
+                if (missing) {
+                        hutch_error_free(e);
+                        return 0;
+                }
+                hutch_error_set(err, 0, "config file: %s", e->msg);
+                hutch_error_free(e);
+                return -1;
+        }
+        if (toml_parse(text, len, &doc, err) < 0)
+                return hutch_error_prefix(err, "config file '%s'", path);
+        const struct toml_value *storage = toml_get(doc, "storage");
+        for (size_t i = 0; doc && i < doc->n; i++)
+                if (!STREQ(doc->keys[i], "storage")) {
+                        hutch_error_set(err, 0, "config file '%s': unknown table '%s'", path, doc->keys[i]);
+                        toml_free(doc);
+                        return -1;
+                }
+        for (size_t i = 0; storage && storage->type == TOML_TABLE && i < storage->n; i++) {
+                const char *k = storage->keys[i];
+                const struct toml_value *v = storage->values[i];
+                char **slot = STREQ(k, "root")      ? &root
+                              : STREQ(k, "runroot") ? &runroot
+                              : STREQ(k, "driver")  ? &driver
+                                                    : NULL;
+                if (slot == NULL || v->type != TOML_STRING || v->s[0] == '\0' || (slot != &driver && v->s[0] != '/') ||
+                    (slot == &driver && !STREQ(v->s, "overlay") && !STREQ(v->s, "fuse-overlayfs") &&
+                     !STREQ(v->s, "copy"))) {
+                        hutch_error_set(err, 0, "config file '%s': invalid [storage] %s", path, k);
+                        toml_free(doc);
+                        return -1;
+                }
+                free(*slot);
+                *slot = xstrdup(v->s);
+        }
+        toml_free(doc);
+        if (!arg_global.root && root)
+                arg_global.root = root;
+        if (!arg_global.runroot && runroot)
+                arg_global.runroot = runroot;
+        if (!arg_global.storage_driver && driver)
+                arg_global.storage_driver = driver;
+        return 0;
 }

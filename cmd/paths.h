@@ -15,6 +15,9 @@ char *cmd_cache_dir(void);
 /* Creates dir (and parents) and checks it is a directory owned by us with
  * mode 0700 (fixing the mode when we own it). */
 int cmd_ensure_private_dir(const char *dir, struct hutch_error **err);
+/* Reads ~/.config/hutch/hutch.conf (or $HUTCH_CONFIG): [storage] root,
+ * runroot and driver, used where no option gave them. */
+int cmd_load_config(struct hutch_error **err);
 /* The user's login name (for subordinate IDs); NULL when unknown. */
 char *cmd_user_name(void);
 

@@ -188,3 +188,23 @@ setup_file() {
         run_hutch info
         assert_match "$output" "usermod" "text info names the fix (usermod --add-subuids)"
 }
+
+@test "config file: [storage] root, runroot and driver apply where no option says otherwise; bad files are errors" {
+        mkdir -p "$XDG_CONFIG_HOME/hutch"
+        printf '[storage]\nroot = "%s"\ndriver = "copy"\n' "$BATS_TEST_TMPDIR/cfg-root" >"$XDG_CONFIG_HOME/hutch/hutch.conf"
+        run env XDG_CONFIG_HOME="$XDG_CONFIG_HOME" "$HUTCH" info --format json
+        assert_equal "$status" "0"
+        assert_equal "$(jq -r .store.root <<<"$output")" "$BATS_TEST_TMPDIR/cfg-root"
+        assert_equal "$(jq -r .store.driver <<<"$output")" "copy"
+        run env XDG_CONFIG_HOME="$XDG_CONFIG_HOME" "$HUTCH" --root "$BATS_TEST_TMPDIR/opt-root" info --format json
+        assert_equal "$(jq -r .store.root <<<"$output")" "$BATS_TEST_TMPDIR/opt-root"
+        printf '[storage]\nroot = "relative"\n' >"$XDG_CONFIG_HOME/hutch/hutch.conf"
+        run env XDG_CONFIG_HOME="$XDG_CONFIG_HOME" "$HUTCH" info
+        assert_equal "$status" "125"
+        assert_match "$output" "invalid \[storage\] root"
+        printf '[storage\n' >"$XDG_CONFIG_HOME/hutch/hutch.conf"
+        run env XDG_CONFIG_HOME="$XDG_CONFIG_HOME" "$HUTCH" info
+        assert_equal "$status" "125"
+        run env HUTCH_CONFIG=/nonexistent "$HUTCH" version
+        assert_equal "$status" "125"
+}
