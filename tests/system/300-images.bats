@@ -559,3 +559,20 @@ teardown() {
         run_hutch rmi app
         assert_store_empty
 }
+
+@test "images: a 150-layer image loads and runs (no overlay option-length limit)" {
+        local dir="$BATS_TEST_TMPDIR/many" layers=() i
+        mkdir -p "$dir/files/layers"
+        tar -C "$ROOTFS" -cf "$dir/base.tar" .
+        layers+=("$dir/base.tar")
+        for i in $(seq 1 149); do
+                echo "$i" >"$dir/files/layers/$i"
+                tar -C "$dir/files" -cf "$dir/l$i.tar" "layers/$i"
+                rm "$dir/files/layers/$i"
+                layers+=("$dir/l$i.tar")
+        done
+        docker_archive "$dir/many.tar" "localhost/many:150" "${layers[@]}"
+        run_hutch load -i "$dir/many.tar"
+        run_hutch run --rm --network none localhost/many:150 sh -c 'ls /layers | wc -l; cat /layers/1 /layers/149'
+        assert_equal "$output" "$(printf '149\n1\n149')"
+}
