@@ -426,3 +426,37 @@ EXP
         run_hutch 125 export no-such-container
         run_hutch rm ex1
 }
+
+@test "containers: create and rm killed with SIGKILL at random points leave a store the next commands use" {
+        local i pid
+        for i in $(seq 1 15); do
+                hutch_cmd create --network none --name "k$i" bb:1 true
+                "${HUTCH_CMD[@]}" </dev/null >/dev/null 2>&1 3>&- &
+                pid=$!
+                sleep "0.0$((RANDOM % 10))"
+                kill -KILL "$pid" 2>/dev/null || true
+                wait "$pid" 2>/dev/null || true
+        done
+        run_hutch ps -a --format json
+        local names
+        names=$(jq -r '.[].Names[0]' <<<"$output")
+        for n in $names; do
+                hutch_cmd rm -f "$n"
+                "${HUTCH_CMD[@]}" </dev/null >/dev/null 2>&1 3>&- &
+                pid=$!
+                sleep "0.0$((RANDOM % 10))"
+                kill -KILL "$pid" 2>/dev/null || true
+                wait "$pid" 2>/dev/null || true
+        done
+        # whatever is left is listed, removable and does not get in the way
+        run_hutch ps -a --format json
+        for n in $(jq -r '.[].Names[0]' <<<"$output"); do
+                run_hutch rm -f "$n"
+        done
+        run_hutch ps -aq
+        assert_equal "$output" ""
+        run_hutch run --rm --network none bb:1 echo still-fine
+        assert_equal "$output" "still-fine"
+        run_hutch run --network none --name k1 bb:1 true
+        run_hutch rm k1
+}
