@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
+#include <sys/xattr.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -265,6 +266,97 @@ static int mount_overlay(const struct runtime_config *cfg, const char *upper, co
         return 0;
 }
 
+/* Copies one layer over the layers below it (the copy driver), applying
+ * its whiteouts as overlayfs would: a 0:0 character device or ".wh.NAME"
+ * removes NAME, an opaque directory (the overlay xattr or ".wh..wh..opq")
+ * hides what was below it. */
+static int copy_layer(int srcfd, int dstfd, int depth)
+{
+        DIR *d;
+        struct dirent *de;
+        int r = 0, fd;
+
+        if (depth > 256)
+                return -ELOOP;
+        fd = fcntl(srcfd, F_DUPFD_CLOEXEC, 3);
+        d = fd >= 0 ? fdopendir(fd) : NULL;
+        if (d == NULL) {
+                r = -errno;
+                if (fd >= 0)
+                        (void) close(fd);
+                return r;
+        }
+        /* an opaque directory first empties what is below it */
+        char v = 0;
+        if (fgetxattr(srcfd, "user.overlay.opaque", &v, 1) == 1 && v == 'y') {
+                int again = fcntl(dstfd, F_DUPFD_CLOEXEC, 3);
+                DIR *dd = again >= 0 ? fdopendir(again) : NULL;
+                struct dirent *e2;
+                while (dd && (e2 = readdir(dd)) != NULL)
+                        if (!STREQ(e2->d_name, ".") && !STREQ(e2->d_name, ".."))
+                                (void) hutch_rm_rf_at(dstfd, e2->d_name);
+                if (dd)
+                        (void) closedir(dd);
+        }
+        while (r == 0 && (de = readdir(d)) != NULL) {
+                const char *name = de->d_name;
+                struct stat st;
+                if (STREQ(name, ".") || STREQ(name, ".."))
+                        continue;
+                if (fstatat(srcfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+                        r = -errno;
+                        break;
+                }
+                if (STREQ(name, ".wh..wh..opq"))
+                        continue; /* handled with the xattr below, for the fallback form */
+                if (strncmp(name, ".wh.", 4) == 0) {
+                        (void) hutch_rm_rf_at(dstfd, name + 4);
+                        continue;
+                }
+                if (S_ISCHR(st.st_mode) && st.st_rdev == 0) {
+                        (void) hutch_rm_rf_at(dstfd, name);
+                        continue;
+                }
+                struct stat dst_st;
+                bool dst_dir = fstatat(dstfd, name, &dst_st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(dst_st.st_mode);
+                if (S_ISDIR(st.st_mode)) {
+                        if (!dst_dir) {
+                                (void) hutch_rm_rf_at(dstfd, name);
+                                if (mkdirat(dstfd, name, st.st_mode & 07777) < 0) {
+                                        r = -errno;
+                                        break;
+                                }
+                        }
+                        _cleanup_close_ int s2 = openat(srcfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                        _cleanup_close_ int d2 = openat(dstfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                        if (s2 < 0 || d2 < 0) {
+                                r = -errno;
+                                break;
+                        }
+                        if (faccessat(s2, ".wh..wh..opq", F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
+                                /* the fallback form of an opaque directory */
+                                int again = fcntl(d2, F_DUPFD_CLOEXEC, 3);
+                                DIR *dd = again >= 0 ? fdopendir(again) : NULL;
+                                struct dirent *e2;
+                                while (dd && (e2 = readdir(dd)) != NULL)
+                                        if (!STREQ(e2->d_name, ".") && !STREQ(e2->d_name, ".."))
+                                                (void) hutch_rm_rf_at(d2, e2->d_name);
+                                if (dd)
+                                        (void) closedir(dd);
+                        }
+                        r = copy_layer(s2, d2, depth + 1);
+                        (void) fchownat(d2, "", st.st_uid, st.st_gid, AT_EMPTY_PATH);
+                        (void) fchmod(d2, st.st_mode & 07777);
+                        continue;
+                }
+                /* a file replaces whatever the layers below had there */
+                (void) hutch_rm_rf_at(dstfd, name);
+                r = hutch_copy_entry(srcfd, name, dstfd, name, true);
+        }
+        (void) closedir(d);
+        return r;
+}
+
 int runtime_mounts_root(const struct runtime_config *cfg, runtime_fuse_request_fn fuse, void *fuse_ctx, char **ret_root,
                         struct hutch_error **err)
 {
@@ -327,18 +419,25 @@ int runtime_mounts_root(const struct runtime_config *cfg, runtime_fuse_request_f
         case RUNTIME_ROOTFS_OVERLAY:
         case RUNTIME_ROOTFS_FUSE_OVERLAYFS: break;
         case RUNTIME_ROOTFS_COPY: {
-                /* Topmost layer wins: copy bottom-up over each other. */
+                /* Topmost layer wins: copy bottom-up over each other.  A kept
+                 * container's copy is made once; its own changes stay. */
                 size_t n = hutch_strv_length(cfg->rootfs.lowerdirs);
+                _cleanup_free_ char *marker = cfg->rootfs.upperdir ? xasprintf("%s/../copied", upper) : NULL;
                 _cleanup_close_ int dst = open(upper, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
                 if (dst < 0)
                         return hutch_error_set(err, errno, "open '%s'", upper);
-                for (size_t i = n; i-- > 0;) {
+                for (size_t i = n; i-- > 0 && !(marker && access(marker, F_OK) == 0);) {
                         _cleanup_close_ int src = open(cfg->rootfs.lowerdirs[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
                         if (src < 0)
                                 return hutch_error_set(err, errno, "open '%s'", cfg->rootfs.lowerdirs[i]);
-                        r = hutch_copy_tree(src, dst, true);
+                        r = copy_layer(src, dst, 0);
                         if (r < 0)
                                 return hutch_error_set(err, -r, "copy '%s'", cfg->rootfs.lowerdirs[i]);
+                }
+                if (marker) {
+                        int fd = open(marker, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+                        if (fd >= 0)
+                                (void) close(fd);
                 }
                 r = do_mount(upper, merged, NULL, MS_BIND | MS_REC, NULL, err);
                 if (r < 0)

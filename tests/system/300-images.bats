@@ -576,3 +576,25 @@ teardown() {
         run_hutch run --rm --network none localhost/many:150 sh -c 'ls /layers | wc -l; cat /layers/1 /layers/149'
         assert_equal "$output" "$(printf '149\n1\n149')"
 }
+
+@test "images: every storage driver shows the same files (whiteouts and opaque directories applied)" {
+        make_layers
+        docker_archive "$BATS_TEST_TMPDIR/app.tar" app "$L1" "$L2" "$L3"
+        run_hutch load -i "$BATS_TEST_TMPDIR/app.tar"
+        local d
+        for d in overlay fuse-overlayfs copy; do
+                if [ "$d" = fuse-overlayfs ] && { ! command -v fuse-overlayfs >/dev/null || [ ! -w /dev/fuse ]; }; then
+                        continue
+                fi
+                run_hutch --storage-driver "$d" run --rm --network none app sh -c 'ls /data | sort | tr "\n" " "; ls /data/old | tr "\n" " "; cat /data/one'
+                assert_equal "$output" "old one one-hardlink newfile one" "driver $d"
+        done
+        # a kept container on the copy driver keeps its own changes across starts
+        run_hutch --storage-driver copy run --network none --name cp1 app sh -c 'cat /data/one; echo mine > /data/one'
+        assert_equal "$output" "one"
+        run_hutch --storage-driver copy start -a cp1
+        assert_equal "$output" "mine" "the second start sees the first one's change"
+        run_hutch --storage-driver copy run --rm --network none app cat /data/one
+        assert_equal "$output" "one"
+        run_hutch rm cp1
+}
