@@ -174,13 +174,16 @@ int hutch_wait_status_to_exit(int status)
         return 125;
 }
 
-int hutch_run_wait(char *const argv[], struct hutch_error **err)
+struct spawned {
+        pid_t pid;
+        int out;
+};
+
+/* Starts argv with stdin from /dev/null and stdout/stderr into a pipe. */
+static int spawn_captured(char *const argv[], struct spawned *ret, struct hutch_error **err)
 {
         int pipefd[2];
         pid_t pid;
-        int status;
-        char out[512];
-        ssize_t n, len = 0;
 
         if (pipe2(pipefd, O_CLOEXEC) < 0)
                 return hutch_error_set(err, errno, "pipe");
@@ -203,7 +206,19 @@ int hutch_run_wait(char *const argv[], struct hutch_error **err)
                 _exit(127);
         }
         (void) close(pipefd[1]);
-        while ((n = read(pipefd[0], out + len, sizeof(out) - 1 - (size_t) len)) != 0) {
+        ret->pid = pid;
+        ret->out = pipefd[0];
+        return 0;
+}
+
+/* Collects what it printed (bounded) and its status; 0 when it succeeded. */
+static int finish_captured(char *const argv[], struct spawned *s, struct hutch_error **err)
+{
+        char out[512];
+        ssize_t n, len = 0;
+        int status;
+
+        while ((n = read(s->out, out + len, sizeof(out) - 1 - (size_t) len)) != 0) {
                 if (n < 0) {
                         if (errno == EINTR)
                                 continue;
@@ -212,7 +227,7 @@ int hutch_run_wait(char *const argv[], struct hutch_error **err)
                 len += n;
                 if ((size_t) len >= sizeof(out) - 1) {
                         char sink[4096]; /* keep draining so the child never blocks */
-                        while (read(pipefd[0], sink, sizeof(sink)) > 0)
+                        while (read(s->out, sink, sizeof(sink)) > 0)
                                 ;
                         break;
                 }
@@ -220,12 +235,35 @@ int hutch_run_wait(char *const argv[], struct hutch_error **err)
         out[len] = '\0';
         while (len > 0 && (out[len - 1] == '\n' || out[len - 1] == ' '))
                 out[--len] = '\0';
-        (void) close(pipefd[0]);
-        while (waitpid(pid, &status, 0) < 0)
+        (void) close(s->out);
+        while (waitpid(s->pid, &status, 0) < 0)
                 if (errno != EINTR)
                         return hutch_error_set(err, errno, "wait for '%s'", argv[0]);
         if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
                 return 0;
         return hutch_error_set(err, 0, "'%s' failed (%s %d)%s%s", argv[0], WIFEXITED(status) ? "exit status" : "signal",
                                WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status), len ? ": " : "", out);
+}
+
+int hutch_run_wait(char *const argv[], struct hutch_error **err)
+{
+        struct spawned s;
+        int r = spawn_captured(argv, &s, err);
+        return r < 0 ? r : finish_captured(argv, &s, err);
+}
+
+int hutch_run_wait_both(char *const a[], char *const b[], struct hutch_error **err)
+{
+        struct spawned sa, sb;
+        int r = spawn_captured(a, &sa, err);
+        if (r < 0)
+                return r;
+        if (spawn_captured(b, &sb, err) < 0) {
+                (void) finish_captured(a, &sa, NULL);
+                return -1;
+        }
+        /* both are waited for, whatever the first one did */
+        int ra = finish_captured(a, &sa, err);
+        int rb = finish_captured(b, &sb, err);
+        return ra < 0 ? ra : rb;
 }

@@ -36,6 +36,9 @@ int hutch_child_report_recv(int fd, struct hutch_child_report *ret);
  * a few hundred bytes of its stderr into the error message. */
 int hutch_run_wait(char *const argv[], struct hutch_error **err);
 
+/* Runs two programs at once (as hutch_run_wait) and waits for both. */
+int hutch_run_wait_both(char *const a[], char *const b[], struct hutch_error **err);
+
 /* Converts a wait status into Docker-style exit codes (128+n for signals). */
 int hutch_wait_status_to_exit(int status);
 

@@ -312,25 +312,28 @@ static int write_proc_file(pid_t pid, const char *name, const char *content, str
         return 0;
 }
 
-static int run_map_helper(const char *helper, pid_t pid, const struct runtime_idmap *map, struct hutch_error **err)
-{
+/* argv for newuidmap/newgidmap: "helper PID ctr host size ...". */
+struct helper_argv {
         char *argv[3 + 3 * RUNTIME_IDMAP_MAX + 1];
         char nums[3 * RUNTIME_IDMAP_MAX + 1][16];
+};
+
+static void helper_argv_fill(struct helper_argv *h, const char *helper, pid_t pid, const struct runtime_idmap *map)
+{
         size_t a = 0, k = 0;
 
-        argv[a++] = (char *) helper;
-        snprintf(nums[k], sizeof(nums[k]), "%d", (int) pid);
-        argv[a++] = nums[k++];
+        h->argv[a++] = (char *) helper;
+        snprintf(h->nums[k], sizeof(h->nums[k]), "%d", (int) pid);
+        h->argv[a++] = h->nums[k++];
         for (size_t i = 0; i < map->n; i++) {
-                snprintf(nums[k], sizeof(nums[k]), "%u", map->e[i].container_id);
-                argv[a++] = nums[k++];
-                snprintf(nums[k], sizeof(nums[k]), "%u", map->e[i].host_id);
-                argv[a++] = nums[k++];
-                snprintf(nums[k], sizeof(nums[k]), "%u", map->e[i].size);
-                argv[a++] = nums[k++];
+                snprintf(h->nums[k], sizeof(h->nums[k]), "%u", map->e[i].container_id);
+                h->argv[a++] = h->nums[k++];
+                snprintf(h->nums[k], sizeof(h->nums[k]), "%u", map->e[i].host_id);
+                h->argv[a++] = h->nums[k++];
+                snprintf(h->nums[k], sizeof(h->nums[k]), "%u", map->e[i].size);
+                h->argv[a++] = h->nums[k++];
         }
-        argv[a] = NULL;
-        return hutch_run_wait(argv, err);
+        h->argv[a] = NULL;
 }
 
 int runtime_userns_write_maps(pid_t pid, const struct runtime_idmap *uidmap, const struct runtime_idmap *gidmap,
@@ -342,10 +345,11 @@ int runtime_userns_write_maps(pid_t pid, const struct runtime_idmap *uidmap, con
         if (newuidmap && newgidmap) {
                 /* newgidmap decides setgroups itself (deny for a self-only map,
                  * CVE-2018-7169); with subordinate GIDs groups stay usable. */
-                r = run_map_helper(newuidmap, pid, uidmap, err);
-                if (r < 0)
-                        return r;
-                return run_map_helper(newgidmap, pid, gidmap, err);
+                /* the two helpers are independent: run them side by side */
+                _cleanup_free_ struct helper_argv *u = xmalloc(sizeof(*u)), *g = xmalloc(sizeof(*g));
+                helper_argv_fill(u, newuidmap, pid, uidmap);
+                helper_argv_fill(g, newgidmap, pid, gidmap);
+                return hutch_run_wait_both(u->argv, g->argv, err);
         }
         /* Without helpers an unprivileged process may map only itself, and
          * must give up setgroups first (real root may write any map). */
