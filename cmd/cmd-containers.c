@@ -464,33 +464,45 @@ int cmd_stop(const struct cmd_command *cmd, int argc, char **argv, struct hutch_
         }
         if (optind >= argc)
                 return cmd_usage_error(cmd, err, "'%s' needs at least one CONTAINER", cmd->full_name);
-        for (int i = optind; i < argc; i++) {
-                struct storage_container ct = { 0 };
-                struct hutch_error *e = NULL;
-                int found = find_container(root, argv[i], &ct, &e);
+        /* All of them get their stop signal first, then share the grace
+         * period: stopping fifty containers takes -t seconds, not fifty. */
+        int n = argc - optind;
+        _cleanup_free_ struct storage_container *cts = xcalloc((size_t) n, sizeof(*cts));
+        _cleanup_free_ struct hutch_error **errs = xcalloc((size_t) n, sizeof(*errs));
+        for (int i = 0; i < n; i++) {
+                int found = find_container(root, argv[optind + i], &cts[i], &errs[i]);
                 /* also between two runs of --restart: no more restarts */
                 if (found == 0)
-                        (void) storage_container_set_stop_requested(root, ct.id, true, NULL);
-                if (found == 0 && ct.status == STORAGE_CONTAINER_RUNNING) {
+                        (void) storage_container_set_stop_requested(root, cts[i].id, true, NULL);
+                if (found == 0 && cts[i].status == STORAGE_CONTAINER_RUNNING) {
                         int sig = SIGTERM;
-                        if (ct.stop_signal && hutch_parse_signal(ct.stop_signal, &sig) < 0)
+                        if (cts[i].stop_signal && hutch_parse_signal(cts[i].stop_signal, &sig) < 0)
                                 sig = SIGTERM;
-                        if (signal_container(&ct, sig, &e) == 0 &&
-                            wait_exited(root, ct.id, (int64_t) timeout * 1000) == -ETIMEDOUT) {
-                                (void) signal_container(&ct, SIGKILL, &e);
-                                hutch_error_clear(&e);
-                                (void) wait_exited(root, ct.id, 10000);
-                        }
-                        hutch_error_clear(&e); /* it may have exited in between */
+                        (void) signal_container(&cts[i], sig, &errs[i]);
+                        hutch_error_clear(&errs[i]); /* it may have exited in between */
                 }
-                storage_container_clear(&ct);
-                if (e) {
-                        fprintf(stderr, "Error: %s\n", e->msg);
+        }
+        struct timespec t0, now;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        for (int i = 0; i < n; i++) {
+                if (errs[i] == NULL && cts[i].status == STORAGE_CONTAINER_RUNNING) {
+                        clock_gettime(CLOCK_MONOTONIC, &now);
+                        int64_t spent = (now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000;
+                        int64_t left = (int64_t) timeout * 1000 - spent;
+                        if (wait_exited(root, cts[i].id, left > 0 ? left : 0) == -ETIMEDOUT) {
+                                (void) signal_container(&cts[i], SIGKILL, &errs[i]);
+                                hutch_error_clear(&errs[i]);
+                                (void) wait_exited(root, cts[i].id, 10000);
+                        }
+                }
+                storage_container_clear(&cts[i]);
+                if (errs[i]) {
+                        fprintf(stderr, "Error: %s\n", errs[i]->msg);
                         status = EXIT_HUTCH_FAILED;
-                        hutch_error_free(e);
+                        errs[i] = hutch_error_free(errs[i]);
                         continue;
                 }
-                printf("%s\n", argv[i]);
+                printf("%s\n", argv[optind + i]);
         }
         return status;
 }

@@ -460,3 +460,22 @@ EXP
         run_hutch run --network none --name k1 bb:1 true
         run_hutch rm k1
 }
+
+@test "containers: 50 detached containers are started, listed, stopped and removed" {
+        local i
+        for i in $(seq 1 50); do
+                run_hutch run -d --network none --name "many$i" bb:1 sleep 1000
+        done
+        run_hutch ps -q
+        assert_equal "${#lines[@]}" "50"
+        run_hutch ps --format json
+        assert_equal "$(jq -r '[.[] | select(.State == "running")] | length' <<<"$output")" "50"
+        local names=()
+        for i in $(seq 1 50); do names+=("many$i"); done
+        run_hutch stop -t 2 "${names[@]}"
+        run_hutch ps -q
+        assert_equal "$output" ""
+        run_hutch rm "${names[@]}"
+        run_hutch ps -aq
+        assert_equal "$output" ""
+}
