@@ -272,11 +272,7 @@ int cmd_ps(const struct cmd_command *cmd, int argc, char **argv, struct hutch_er
         }
         if (json) {
                 yajl_gen_array_close(g);
-                const unsigned char *buf;
-                size_t len;
-                yajl_gen_get_buf(g, &buf, &len);
-                fwrite(buf, 1, len, stdout);
-                fputc('\n', stdout);
+                hutch_json_gen_print(g, stdout);
                 yajl_gen_free(g);
         }
         storage_container_list_free(list, n);

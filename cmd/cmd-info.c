@@ -175,10 +175,7 @@ static void print_json(const struct info *in)
         yajl_gen_map_close(g);
         yajl_gen_map_close(g);
 
-        const unsigned char *buf;
-        size_t len;
-        yajl_gen_get_buf(g, &buf, &len);
-        fwrite(buf, 1, len, stdout);
+        hutch_json_gen_print(g, stdout);
         yajl_gen_free(g);
 }
 

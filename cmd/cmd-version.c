@@ -41,10 +41,7 @@ int cmd_version(const struct cmd_command *cmd, int argc, char **argv, struct hut
                 hutch_json_gen_kv_string(g, "OsArch", "linux/" HUTCH_ARCH);
                 hutch_json_gen_kv_string(g, "Kernel", u.release);
                 yajl_gen_map_close(g);
-                const unsigned char *buf;
-                size_t len;
-                yajl_gen_get_buf(g, &buf, &len);
-                fwrite(buf, 1, len, stdout);
+                hutch_json_gen_print(g, stdout);
                 yajl_gen_free(g);
         } else if (format) {
                 return cmd_usage_error(cmd, err, "unknown --format '%s' (json)", format);

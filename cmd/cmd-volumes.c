@@ -102,11 +102,7 @@ static void gen_volume(yajl_gen g, const char *root, const char *name)
 
 static void print_gen(yajl_gen g)
 {
-        const unsigned char *buf;
-        size_t len;
-        yajl_gen_get_buf(g, &buf, &len);
-        fwrite(buf, 1, len, stdout);
-        fputc('\n', stdout);
+        hutch_json_gen_print(g, stdout);
 }
 
 static int volume_ls(const struct cmd_command *cmd, int argc, char **argv, struct hutch_error **err)

@@ -4,6 +4,7 @@
 #include "xalloc.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -151,4 +152,15 @@ char *hutch_json_gen_steal(yajl_gen g, size_t *ret_len)
         if (ret_len)
                 *ret_len = len;
         return xstrndup((const char *) buf, len);
+}
+
+void hutch_json_gen_print(yajl_gen g, FILE *out)
+{
+        const unsigned char *buf;
+        size_t len;
+
+        yajl_gen_get_buf(g, &buf, &len);
+        fwrite(buf, 1, len, out);
+        if (len == 0 || buf[len - 1] != '\n')
+                fputc('\n', out);
 }

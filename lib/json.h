@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <yajl/yajl_gen.h>
 #include <yajl/yajl_tree.h>
 
@@ -30,6 +31,8 @@ void hutch_json_gen_string(yajl_gen g, const char *s);
 void hutch_json_gen_kv_string(yajl_gen g, const char *key, const char *value); /* NULL value → null */
 void hutch_json_gen_kv_int(yajl_gen g, const char *key, long long value);
 void hutch_json_gen_kv_bool(yajl_gen g, const char *key, bool value);
+/* Writes the generated text to out, ending with a newline. */
+void hutch_json_gen_print(yajl_gen g, FILE *out);
 /* Returns a malloc'd copy of the generated text. */
 char *hutch_json_gen_steal(yajl_gen g, size_t *ret_len);
 
