@@ -902,6 +902,27 @@ int cmd_container_prune(const struct cmd_command *cmd, int argc, char **argv, st
                 printf("%s\n", list[i].id);
         }
         storage_container_list_free(list, n);
+
+        /* What a killed `create` or `rm` left: a container directory with no
+         * record, older than a minute (so not one being created now). */
+        _cleanup_free_ char *dir = xasprintf("%s/containers", root);
+        _cleanup_dir_ DIR *d = opendir(dir);
+        struct dirent *de;
+        while (d && (de = readdir(d)) != NULL) {
+                struct stat st;
+                struct hutch_error *e = NULL;
+                if (!storage_container_id_valid(de->d_name) || fstatat(dirfd(d), de->d_name, &st, 0) < 0 ||
+                    st.st_mtime > time(NULL) - 60)
+                        continue;
+                _cleanup_free_ char *rec = xasprintf("%s/container.json", de->d_name);
+                if (faccessat(dirfd(d), rec, F_OK, 0) == 0)
+                        continue;
+                if (cmd_container_remove(root, de->d_name, &e) < 0) {
+                        fprintf(stderr, "Error: %s\n", e->msg);
+                        hutch_error_free(e);
+                        status = EXIT_HUTCH_FAILED;
+                }
+        }
         return status;
 }
 

@@ -479,3 +479,17 @@ EXP
         run_hutch ps -aq
         assert_equal "$output" ""
 }
+
+@test "containers: container prune removes what a killed create left (a directory without a record)" {
+        local old new
+        old=$(printf '%064d' 7)
+        new=$(printf '%064d' 8)
+        run_hutch create --network none --name real bb:1 true
+        mkdir -p "$HUTCH_ROOT/containers/$old/upper" "$HUTCH_ROOT/containers/$new"
+        touch -d '2 minutes ago' "$HUTCH_ROOT/containers/$old"
+        run_hutch container prune
+        [ ! -e "$HUTCH_ROOT/containers/$old" ] || die "the old leftover is still there"
+        [ -e "$HUTCH_ROOT/containers/$new" ] || die "a fresh directory (maybe being created) was removed"
+        run_hutch ps -aq
+        assert_equal "$output" ""
+}
