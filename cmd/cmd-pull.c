@@ -1030,3 +1030,97 @@ int cmd_logout(const struct cmd_command *cmd, int argc, char **argv, struct hutc
         printf("Removed login credentials for %s\n", key);
         return 0;
 }
+
+/* ---- manifest inspect ---- */
+
+const struct cmd_option cmd_manifest_inspect_options[] = {
+        { "creds", 0, required_argument, "USER[:PASS]", "credentials for the registry", OPT_CREDS },
+        { "authfile", 0, required_argument, "FILE", "credentials file (default: as podman)", OPT_AUTHFILE },
+        { "tls-verify", 0, optional_argument, "BOOL", "check the registry's TLS certificate (default: true)",
+          OPT_TLS_VERIFY },
+        { "cert-dir", 0, required_argument, "DIR", "CA certificates (*.crt) and client certificates", OPT_CERT_DIR },
+        { 0 },
+};
+
+/* Prints a remote manifest (or index) as the registry serves it. */
+int cmd_manifest_inspect(const struct cmd_command *cmd, int argc, char **argv, struct hutch_error **err)
+{
+        struct net_opts net = { .tls_verify = true };
+        struct registries_conf *conf = NULL;
+        _cleanup_strv_ char **candidates = NULL;
+        struct storage_reference ref = { 0 };
+        char *optval = NULL;
+        int c, r = 0;
+
+        while ((c = cmd_getopt(cmd, argc, argv, &optval, err)) != -1) {
+                switch (c) {
+                case -2: return 0;
+                case -3: r = -1; goto out;
+                case OPT_CREDS: r = parse_creds(optval, &net, err); break;
+                case OPT_AUTHFILE: net.authfile = optval; break;
+                case OPT_TLS_VERIFY: r = parse_tls_verify(cmd, optval, &net, err); break;
+                case OPT_CERT_DIR: net.cert_dir = optval; break;
+                }
+                if (r < 0)
+                        goto out;
+        }
+        if (argc - optind != 1) {
+                r = cmd_usage_error(cmd, err, "'%s' needs exactly one IMAGE reference", cmd->full_name);
+                goto out;
+        }
+        r = registries_conf_load(&conf, err);
+        if (r == 0)
+                r = storage_reference_parse(argv[optind], &ref, err);
+        if (r == 0)
+                r = registries_conf_resolve(conf, argv[optind], &ref, &candidates, err);
+        for (char **cand = candidates; r == 0 && cand && *cand; cand++) {
+                struct storage_reference cref = { 0 };
+                _cleanup_strv_ char **endpoints = NULL;
+                struct hutch_error *e = NULL;
+                bool done = false;
+
+                if (storage_reference_parse(*cand, &cref, &e) == 0 &&
+                    registries_conf_endpoints(conf, &cref, &endpoints, &e) == 0) {
+                        for (char **ep = endpoints; ep && *ep && !done; ep++) {
+                                _cleanup_free_ char *host = xstrndup(*ep, strcspn(*ep, "/"));
+                                const char *path = *ep + strlen(host) + ((*ep)[strlen(host)] == '/');
+                                _cleanup_(registry_client_free_cleanup) struct registry_client *client = NULL;
+                                _cleanup_free_ char *buf = NULL, *mtype = NULL;
+                                char digest[STORAGE_DIGEST_BUFSIZE];
+                                size_t len = 0;
+                                hutch_error_clear(&e);
+                                if (client_for(host, &net, path, conf, &client, &e) == 0 &&
+                                    registry_manifest_get(client, path, cref.digest ? cref.digest : cref.tag, &buf,
+                                                          &len, &mtype, digest, &e) == 0) {
+                                        fwrite(buf, 1, len, stdout);
+                                        if (len == 0 || buf[len - 1] != '\n')
+                                                fputc('\n', stdout);
+                                        done = true;
+                                }
+                        }
+                }
+                storage_reference_clear(&cref);
+                if (done) {
+                        hutch_error_free(e);
+                        goto out;
+                }
+                if (cand[1] == NULL) {
+                        *err = e ? e : *err;
+                        r = e ? hutch_error_value(e)
+                              : hutch_error_set(err, ENOENT, "no manifest for '%s'", argv[optind]);
+                        break;
+                }
+                hutch_error_free(e);
+        }
+out:
+        storage_reference_clear(&ref);
+        registries_conf_free(conf);
+        net_opts_clear(&net);
+        return r;
+}
+
+const struct cmd_command cmd_manifest_subcommands[] = {
+        { "inspect", "[OPTIONS] REF", "Show a registry's manifest or index of an image", cmd_manifest_inspect,
+          cmd_manifest_inspect_options, NULL, NULL },
+        { 0 },
+};

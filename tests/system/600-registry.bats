@@ -618,3 +618,13 @@ EOF
         assert_match "$stderr" "could not be pulled"
         run_hutch 125 run --rm --pull sometimes "$OPEN/test/bb:v1" true
 }
+
+@test "manifest inspect prints the registry's manifest; unknown images fail" {
+        run_hutch manifest inspect --cert-dir "$CA_DIR" "$OPEN/test/bb:v1"
+        assert_equal "$(jq -r .schemaVersion <<<"$output")" "2"
+        assert_match "$(jq -r '.layers | length' <<<"$output")" "^[1-9]"
+        run_hutch images -q
+        assert_equal "$output" "" "inspecting stores nothing"
+        run_hutch 125 manifest inspect --cert-dir "$CA_DIR" "$OPEN/test/no-such-image:v1"
+        run_hutch 125 manifest inspect
+}
