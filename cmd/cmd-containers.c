@@ -549,15 +549,11 @@ const struct cmd_option cmd_wait_options[] = { { 0 } };
 int cmd_wait(const struct cmd_command *cmd, int argc, char **argv, struct hutch_error **err)
 {
         _cleanup_free_ char *root = cmd_storage_root();
-        char *optval = NULL;
         int c, status = 0;
 
-        while ((c = cmd_getopt(cmd, argc, argv, &optval, err)) != -1) {
-                if (c == -2)
-                        return 0;
-                if (c == -3)
-                        return -1;
-        }
+        c = cmd_getopt_none(cmd, argc, argv, err);
+        if (c != 0)
+                return c < 0 ? -1 : 0;
         if (optind >= argc)
                 return cmd_usage_error(cmd, err, "'%s' needs at least one CONTAINER", cmd->full_name);
         for (int i = optind; i < argc; i++) {
@@ -807,16 +803,12 @@ int cmd_rename(const struct cmd_command *cmd, int argc, char **argv, struct hutc
         _cleanup_close_ int lock = -1;
         struct storage_container rec = { 0 }, *list = NULL;
         char id[STORAGE_CONTAINER_ID_LEN + 1];
-        char *optval = NULL;
         size_t n = 0;
         int c, r;
 
-        while ((c = cmd_getopt(cmd, argc, argv, &optval, err)) != -1) {
-                if (c == -2)
-                        return 0;
-                if (c == -3)
-                        return -1;
-        }
+        c = cmd_getopt_none(cmd, argc, argv, err);
+        if (c != 0)
+                return c < 0 ? -1 : 0;
         if (argc - optind != 2)
                 return cmd_usage_error(cmd, err, "'%s' needs a CONTAINER and a NEW_NAME", cmd->full_name);
         const char *new_name = argv[optind + 1];
@@ -873,16 +865,12 @@ int cmd_container_prune(const struct cmd_command *cmd, int argc, char **argv, st
 {
         _cleanup_free_ char *root = cmd_storage_root();
         struct storage_container *list = NULL;
-        char *optval = NULL;
         size_t n = 0;
         int c, r, status = 0;
 
-        while ((c = cmd_getopt(cmd, argc, argv, &optval, err)) != -1) {
-                if (c == -2)
-                        return 0;
-                if (c == -3)
-                        return -1;
-        }
+        c = cmd_getopt_none(cmd, argc, argv, err);
+        if (c != 0)
+                return c < 0 ? -1 : 0;
         if (optind < argc)
                 return cmd_usage_error(cmd, err, "'%s' accepts no arguments", cmd->full_name);
         r = storage_container_list(root, &list, &n, err);
@@ -987,17 +975,13 @@ int cmd_top(const struct cmd_command *cmd, int argc, char **argv, struct hutch_e
 {
         _cleanup_free_ char *root = cmd_storage_root();
         struct storage_container ct = { 0 };
-        char *optval = NULL;
         struct stat ns;
         char path[64];
         int c, r;
 
-        while ((c = cmd_getopt(cmd, argc, argv, &optval, err)) != -1) {
-                if (c == -2)
-                        return 0;
-                if (c == -3)
-                        return -1;
-        }
+        c = cmd_getopt_none(cmd, argc, argv, err);
+        if (c != 0)
+                return c < 0 ? -1 : 0;
         if (optind + 1 != argc)
                 return cmd_usage_error(cmd, err, "'%s' needs exactly one CONTAINER", cmd->full_name);
         r = find_container(root, argv[optind], &ct, err);
@@ -1048,15 +1032,11 @@ int cmd_port(const struct cmd_command *cmd, int argc, char **argv, struct hutch_
         _cleanup_free_ char *root = cmd_storage_root(), *runroot = cmd_run_root(), *path = NULL, *text = NULL;
         struct storage_container ct = { 0 };
         struct hutch_error *e = NULL;
-        char *optval = NULL;
         int c, r;
 
-        while ((c = cmd_getopt(cmd, argc, argv, &optval, err)) != -1) {
-                if (c == -2)
-                        return 0;
-                if (c == -3)
-                        return -1;
-        }
+        c = cmd_getopt_none(cmd, argc, argv, err);
+        if (c != 0)
+                return c < 0 ? -1 : 0;
         if (argc - optind < 1 || argc - optind > 2)
                 return cmd_usage_error(cmd, err, "'%s' needs a CONTAINER and optionally a PORT[/PROTO]",
                                        cmd->full_name);

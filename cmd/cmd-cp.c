@@ -146,16 +146,12 @@ int cmd_cp(const struct cmd_command *cmd, int argc, char **argv, struct hutch_er
         struct storage_container ct = { 0 };
         char id[STORAGE_CONTAINER_ID_LEN + 1];
         const char *src_path = NULL, *dst_path = NULL;
-        char *optval = NULL;
         struct cp_job j = { .host_dir = -1 };
         int c, r, status;
 
-        while ((c = cmd_getopt(cmd, argc, argv, &optval, err)) != -1) {
-                if (c == -2)
-                        return 0;
-                if (c == -3)
-                        return -1;
-        }
+        c = cmd_getopt_none(cmd, argc, argv, err);
+        if (c != 0)
+                return c < 0 ? -1 : 0;
         if (argc - optind != 2)
                 return cmd_usage_error(cmd, err, "'%s' needs a SOURCE and a DESTINATION", cmd->full_name);
         src_ctr = split_container(argv[optind], &src_path);

@@ -102,15 +102,11 @@ static const struct cmd_option cmd_system_df_options[] = { { 0 } };
 static int cmd_system_df(const struct cmd_command *cmd, int argc, char **argv, struct hutch_error **err)
 {
         _cleanup_free_ char *root = cmd_storage_root();
-        char *optval = NULL;
         int c;
 
-        while ((c = cmd_getopt(cmd, argc, argv, &optval, err)) != -1) {
-                if (c == -2)
-                        return 0;
-                if (c == -3)
-                        return -1;
-        }
+        c = cmd_getopt_none(cmd, argc, argv, err);
+        if (c != 0)
+                return c < 0 ? -1 : 0;
         if (optind < argc)
                 return cmd_usage_error(cmd, err, "'%s' accepts no arguments", cmd->full_name);
         struct df_job j = { root };

@@ -51,6 +51,9 @@ extern struct cmd_global arg_global;
  * the end, or -2 after printing help (the caller returns 0), or sets *err
  * and returns -3 for an unknown flag or missing argument. */
 int cmd_getopt(const struct cmd_command *cmd, int argc, char **argv, char **ret_arg, struct hutch_error **err);
+/* For commands whose only option is --help: 1 after printing help (the
+ * caller returns 0), -1 with *err set for a bad flag, 0 to go on. */
+int cmd_getopt_none(const struct cmd_command *cmd, int argc, char **argv, struct hutch_error **err);
 void cmd_print_help(const struct cmd_command *cmd, FILE *out);
 /* Sets an error for a usage problem, with a hint to --help (exit 125). */
 int cmd_usage_error(const struct cmd_command *cmd, struct hutch_error **err, const char *fmt, ...)

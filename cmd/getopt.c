@@ -154,3 +154,17 @@ int cmd_dispatch(const struct cmd_command *cmds, const char *parent, int argc, c
         optind = 0; /* full reinitialisation of getopt for this argv */
         return named.fn(&named, argc, argv, err);
 }
+
+int cmd_getopt_none(const struct cmd_command *cmd, int argc, char **argv, struct hutch_error **err)
+{
+        char *optval = NULL;
+        int c = cmd_getopt(cmd, argc, argv, &optval, err);
+
+        if (c == -2)
+                return 1;
+        if (c == -3)
+                return -1;
+        if (c != -1) /* an option the table has but the caller does not take */
+                return cmd_usage_error(cmd, err, "unexpected option");
+        return 0;
+}
