@@ -320,6 +320,25 @@ static int kill_container(const struct storage_container *c, struct hutch_error 
         return 0;
 }
 
+/* Waits (briefly) for the monitor to record the exit of a container just
+ * killed: it drains the logs and writes the record into the directory
+ * about to be removed.  A monitor that is gone never records; the wait is
+ * bounded for it. */
+static void wait_exit_recorded(const char *root, const char *id)
+{
+        for (int i = 0; i < 300; i++) {
+                struct storage_container cur = { 0 };
+                struct hutch_error *e = NULL;
+                bool recorded =
+                        storage_container_load(root, id, &cur, &e) < 0 || cur.status != STORAGE_CONTAINER_RUNNING;
+                hutch_error_free(e);
+                storage_container_clear(&cur);
+                if (recorded)
+                        return;
+                usleep(10000);
+        }
+}
+
 int cmd_container_remove(const char *store_root, const char *id, struct hutch_error **err)
 {
         _cleanup_free_ char *dir = storage_container_path(store_root, id, NULL);
@@ -362,8 +381,12 @@ int cmd_rm(const struct cmd_command *cmd, int argc, char **argv, struct hutch_er
                                 hutch_error_set(&e, EBUSY,
                                                 "container '%s' is running: stop it first, or use 'hutch rm -f'",
                                                 rec.name);
-                        else if (running)
-                                (void) kill_container(&rec, &e);
+                        else if (running) {
+                                /* no --restart may bring it back meanwhile */
+                                (void) storage_container_set_stop_requested(root, id, true, NULL);
+                                if (kill_container(&rec, &e) == 0)
+                                        wait_exit_recorded(root, id);
+                        }
                 }
                 if (e == NULL)
                         (void) cmd_container_remove(root, id, &e);

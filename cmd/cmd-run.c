@@ -656,7 +656,13 @@ static void record_save(const char *root, const struct storage_container *rec)
 
         /* Only the state is ours to change: the name may have been renamed
          * since we loaded it. */
-        if (storage_container_load(root, rec->id, &cur, &e) == 0) {
+        r = storage_container_load(root, rec->id, &cur, &e);
+        if (r < 0 && e && e->errnum == ENOENT) {
+                /* removed meanwhile (rm -f): nothing left to record into */
+                hutch_error_free(e);
+                return;
+        }
+        if (r == 0) {
                 cur.status = rec->status;
                 cur.exit_code = rec->exit_code;
                 cur.pid = rec->pid;

@@ -493,3 +493,18 @@ EXP
         run_hutch ps -aq
         assert_equal "$output" ""
 }
+
+@test "containers: rm -f of a running container removes it at once, its monitor's last writes and --restart included" {
+        for i in 1 2 3 4 5; do
+                # a monitor busy writing logs, and one that would restart
+                run_hutch run -d --network none --name busy$i bb:1 sh -c 'while :; do echo line; done'
+                run_hutch run -d --network none --restart always --name again$i bb:1 sleep 100
+                run_hutch rm -f busy$i again$i
+                assert_equal "${lines[*]}" "busy$i again$i"
+        done
+        sleep 1
+        run_hutch ps -aq
+        assert_equal "$output" "" "nothing kept, nothing restarted"
+        run ls -A "$HUTCH_ROOT/containers"
+        assert_equal "$(grep -v '\.lock$' <<<"$output")" "" "no container directory left: $output"
+}
