@@ -20,6 +20,7 @@
 #include "lib/json.h"
 #include "lib/log.h"
 #include "lib/loop.h"
+#include "lib/mem.h"
 #include "lib/parse.h"
 #include "lib/proc.h"
 #include "lib/strv.h"
@@ -1036,6 +1037,10 @@ int cmd_run_container(const struct cmd_command *cmd, int argc, char **argv, enum
                 (void) hutch_write_all(ready_fd, "OK\n", 3);
                 (void) close(ready_fd);
                 ready_fd = -1;
+                /* a detached monitor lives as long as its container: keep
+                 * only the memory it will use */
+                size_t released = hutch_release_inherited_memory();
+                log_debug("monitor: released %zu kB inherited from the start-up", released / 1024);
         }
         r = hutch_loop_run(loop);
         if (r < 0) {
