@@ -737,8 +737,9 @@ int cmd_run_container(const struct cmd_command *cmd, int argc, char **argv, enum
                                 goto out;
                 }
                 r = cmd_image_run_resolve(a.image, &img, err);
-                if (r < 0 && !pull_first && !(a.pull && STREQ(a.pull, "never"))) {
-                        /* not here yet: pull it, as Docker and Podman do */
+                if (r == -ENOENT && !pull_first && !(a.pull && STREQ(a.pull, "never"))) {
+                        /* not here yet: pull it, as Docker and Podman do
+                         * (an image that is here but broken is an error) */
                         hutch_error_clear(err);
                         r = pull_image(a.image, err);
                         if (r == 0)

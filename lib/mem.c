@@ -17,7 +17,7 @@
 
 /* /proc/PID/pagemap (Documentation/admin-guide/mm/pagemap.rst): one 64-bit
  * entry per virtual page.  The flags stay readable without privileges. */
-#define PAGEMAP_PRESENT (UINT64_C(1) << 63)
+#define PAGEMAP_PRESENT             (UINT64_C(1) << 63)
 #define PAGEMAP_FILE_OR_SHARED_ANON (UINT64_C(1) << 61)
 
 /* Drops the present pages of [start, end) that are still the file's own
