@@ -1040,8 +1040,7 @@ int cmd_run_container(const struct cmd_command *cmd, int argc, char **argv, enum
                 ready_fd = -1;
                 /* a detached monitor lives as long as its container: keep
                  * only the memory it will use */
-                size_t released = hutch_release_inherited_memory();
-                log_debug("monitor: released %zu kB inherited from the start-up", released / 1024);
+                (void) hutch_release_inherited_memory();
         }
         r = hutch_loop_run(loop);
         if (r < 0) {
