@@ -540,6 +540,13 @@ static int signal_container(const struct storage_container *c, int sig, struct h
  * exit code (-1 when unknown) or -ETIMEDOUT. */
 static int wait_exited(const char *root, const char *id, int64_t timeout_ms)
 {
+        /* Between the container's end and its monitor's record there is a
+         * moment when the record still says running: the monitor gets this
+         * long to write the status before it counts as unknown (a monitor
+         * that was killed never writes it). */
+        const int64_t record_grace_ms = 3000;
+        int64_t gone_for = 0;
+
         for (int64_t waited = 0; timeout_ms < 0 || waited <= timeout_ms; waited += 20) {
                 struct storage_container c = { 0 };
                 struct hutch_error *e = NULL;
@@ -547,10 +554,15 @@ static int wait_exited(const char *root, const char *id, int64_t timeout_ms)
                         hutch_error_free(e);
                         return -1; /* removed (--rm): its status is gone with it */
                 }
+                bool recorded_running = c.status == STORAGE_CONTAINER_RUNNING;
                 refresh_state(&c);
                 int code = c.exit_code;
                 bool done = c.status != STORAGE_CONTAINER_RUNNING;
                 storage_container_clear(&c);
+                if (done && recorded_running && gone_for < record_grace_ms) {
+                        done = false;
+                        gone_for += 20;
+                }
                 if (done)
                         return code;
                 usleep(20000);
