@@ -465,7 +465,8 @@ static pid_t clone_child(int flags, int *ret_pidfd)
         struct clone_args args = {
                 .flags = (uint64_t) flags | CLONE_PIDFD,
                 .pidfd = (uint64_t) (uintptr_t) ret_pidfd,
-                .exit_signal = SIGCHLD,
+                /* CLONE_PARENT takes the caller's (the kernel insists on 0) */
+                .exit_signal = (flags & CLONE_PARENT) ? 0 : SIGCHLD,
         };
         long pid = syscall(SYS_clone3, &args, sizeof(args));
         if (pid >= 0 || errno != ENOSYS)
@@ -648,8 +649,8 @@ static __attribute__((noreturn)) void join_helper(const struct runtime_config *c
         }
         if (check_joined_maps(cfg, &e) < 0)
                 child_fail(&c, 125, e);
-        pid_t pid = clone_child(CLONE_PARENT | CLONE_NEWNS | (cfg->namespaces & ~(CLONE_NEWUSER | CLONE_NEWNET)),
-                                &pidfd);
+        pid_t pid =
+                clone_child(CLONE_PARENT | CLONE_NEWNS | (cfg->namespaces & ~(CLONE_NEWUSER | CLONE_NEWNET)), &pidfd);
         if (pid < 0) {
                 hutch_error_set(&e, errno, "create the container's namespaces in the other container's user namespace");
                 child_fail(&c, 125, e);
@@ -767,9 +768,9 @@ int runtime_container_start(const struct runtime_config *cfg, struct runtime_con
         if (cfg->hooks.created && cfg->hooks.created(cfg->hooks.created_ctx, pid, err) < 0)
                 goto fail;
         r = cfg->join_ns ? 0
-                          : runtime_userns_write_maps(pid, &cfg->uidmap, &cfg->gidmap,
-                                                      cfg->use_map_helpers ? cfg->newuidmap : NULL,
-                                                      cfg->use_map_helpers ? cfg->newgidmap : NULL, err);
+                         : runtime_userns_write_maps(pid, &cfg->uidmap, &cfg->gidmap,
+                                                     cfg->use_map_helpers ? cfg->newuidmap : NULL,
+                                                     cfg->use_map_helpers ? cfg->newgidmap : NULL, err);
         if (r < 0) {
                 hutch_error_prefix(err, "write the container's ID maps");
                 goto fail;

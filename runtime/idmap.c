@@ -331,8 +331,7 @@ int runtime_idmap_parse_proc(const char *text, struct runtime_idmap *ret)
 static bool idmap_has(const struct runtime_idmap *m, const struct runtime_idmap_entry *e)
 {
         for (size_t i = 0; i < m->n; i++)
-                if (m->e[i].container_id == e->container_id && m->e[i].host_id == e->host_id &&
-                    m->e[i].size == e->size)
+                if (m->e[i].container_id == e->container_id && m->e[i].host_id == e->host_id && m->e[i].size == e->size)
                         return true;
         return false;
 }

@@ -188,7 +188,7 @@ struct runtime_config {
         int join_ns; /* 0, or CLONE_NEWUSER | CLONE_NEWNET (CLONE_NEWUSER alone:
                       * that container has the host's network, see share_host_sys) */
         int join_pidfd;
-        char *state_dir;     /* per-container run directory, 0700, exists */
+        char *state_dir; /* per-container run directory, 0700, exists */
         struct runtime_security security;
         struct runtime_hooks hooks;
         bool terminal;       /* a pseudo-terminal of the container's devpts as its stdio */

@@ -216,6 +216,12 @@ teardown() {
         for p in "${NETPIDS[@]}"; do
                 kill "$p" 2>/dev/null || true
         done
+        # detached containers (the --network container: tests)
+        if [ -d "${HUTCH_ROOT:-/nonexistent}/containers" ]; then
+                "$HUTCH" --root "$HUTCH_ROOT" --runroot "$HUTCH_RUNROOT" ps -aq 2>/dev/null | while read -r p; do
+                        "$HUTCH" --root "$HUTCH_ROOT" --runroot "$HUTCH_RUNROOT" rm -f "$p" >/dev/null 2>&1 3>&-
+                done
+        fi
         basic_teardown
 }
 
@@ -518,4 +524,124 @@ box$"
         assert_not_match "$output" ran
         run_hutch run --rm --rootfs "$ROOTFS" --network none echo ran
         assert_equal "$output" ran "--network none needs no tun device"
+}
+
+# ---- --network container: ----
+
+# import_bb: the busybox rootfs as image bb:net, for kept (detached) containers.
+import_bb() {
+        local tar="$BATS_FILE_TMPDIR/rootfs.tar"
+        [ -e "$tar" ] || tar -C "$ROOTFS" -cf "$tar" .
+        run_hutch import "$tar" bb:net
+}
+
+# The client's loop: the server in the other container may still be starting.
+FETCH='for i in $(seq 100); do wget -q -O - http://127.0.0.1:8080/index.html && exit 0; sleep 0.1; done; exit 1'
+
+@test "network: container:NAME shares a running container's network: localhost, its /etc files, inspect" {
+        import_bb
+        local www="$BATS_TEST_TMPDIR/www" web
+        mkdir -p "$www"
+        echo "hello over localhost" >"$www/index.html"
+        # A serves on its loopback only: nobody outside its namespace reaches it
+        run_hutch run -d --name web -v "$www:/www:ro" bb:net httpd -f -p 127.0.0.1:8080 -h /www
+        web=$output
+        run_hutch run --rm --network container:web bb:net sh -c "$FETCH"
+        assert_equal "$output" "hello over localhost"
+        run_hutch '?' run --rm bb:net sh -c 'wget -q -T 2 -O - http://127.0.0.1:8080/index.html'
+        assert "$status" -ne 0 "a container with its own network does not see it"
+
+        # A's /etc/hosts, resolv.conf and host name, and A's interfaces
+        run_hutch exec web sh -c 'cat /etc/hosts /etc/resolv.conf; hostname'
+        local a_files=$output
+        run_hutch run --rm --network container:web bb:net sh -c \
+                'cat /etc/hosts /etc/resolv.conf; hostname; echo ---; ls /sys/class/net; ip -4 addr show tap0'
+        assert_equal "${output%%---*}" "$a_files"$'\n'
+        assert_match "$a_files" "${web:0:12}"
+        assert_match "$output" "inet 10.0.2.100/24"
+        assert_match "$output" "tap0"
+
+        # the other namespaces are its own: PID 1 is its own command
+        run_hutch run --rm --network container:web bb:net sh -c 'cat /proc/1/cmdline | tr "\0" " "; echo; ps -o comm | grep -c httpd || true'
+        assert_match "$output" "^sh -c"
+        assert_match "${lines[-1]}" "^0$" "A's processes are not visible"
+
+        # joined by a unique ID prefix; recorded, and shown by inspect, as container:<ID>
+        run_hutch create --name joiner --network "container:${web:0:12}" bb:net sh -c "$FETCH"
+        run_hutch inspect --format '{{.HostConfig.NetworkMode}}' joiner
+        assert_equal "$output" "container:$web"
+        run_hutch start -a joiner
+        assert_equal "$output" "hello over localhost"
+        run_hutch inspect --format '{{.HostConfig.NetworkMode}}' web
+        assert_equal "$output" "slirp"
+
+        # renaming the target does not lose it
+        run_hutch rename web web2
+        run_hutch start -a joiner
+        assert_equal "$output" "hello over localhost"
+
+        # the target stopped: a clear error, and the joiner stays as it was
+        run_hutch kill web2
+        run_hutch wait web2
+        run_hutch 125 start -a joiner
+        assert_error_message "cannot join the network of container 'web2': it is not running"
+        # the target gone: so is the network it names
+        run_hutch rm web2
+        run_hutch 125 start -a joiner
+        assert_error_message "container:$web: no such container"
+        run_hutch rm joiner
+}
+
+@test "network: a container:-joined container outlives the one whose network it shares" {
+        import_bb
+        run_hutch run -d --name owner bb:net sleep 1000
+        run_hutch run -d --name guest --network container:owner bb:net sleep 1000
+        run_hutch exec guest cat /sys/class/net/tap0/carrier
+        assert_equal "$output" "1" "owner's slirp is behind tap0"
+        run_hutch kill owner
+        run_hutch wait owner
+        # As in Docker: still running, with what the namespace has left:
+        # loopback, and owner's tap0 (persistent, see netns/tap.c) with no
+        # one behind it.
+        run_hutch exec guest sh -c 'for i in $(seq 50); do [ "$(cat /sys/class/net/tap0/carrier)" = 0 ] && break
+                                    sleep 0.1; done; cat /sys/class/net/tap0/carrier /sys/class/net/lo/operstate'
+        assert_equal "${lines[0]}" "0" "nothing behind tap0 any more"
+        run_hutch ps --format json
+        assert_equal "$(jq -r '.[].Names[0]' <<<"$output")" "guest"
+        run_hutch rm -f guest
+}
+
+@test "network: container: bad specs, conflicting options, a stopped target, other ID maps are errors (exit 125)" {
+        import_bb
+        run_hutch run -d --name web bb:net sleep 1000
+        local spec opt
+        for spec in "container:" "container:nosuch" "container:../web" "container:web/x"; do
+                run_hutch 125 run --rm --network "$spec" bb:net echo ran
+                assert_error_message "--network container:"
+                assert_not_match "$output" ran
+        done
+        for opt in "-p 8080:80" "-P" "--dns 192.0.2.53" "--dns-search corp.example" "--dns-option ndots:2" \
+                "--add-host db:10.1.2.3" "--hostname box"; do
+                # shellcheck disable=SC2086 # opt is split on purpose
+                run_hutch 125 run --rm --network container:web $opt bb:net echo ran
+                assert_error_message "conflicting options: .*network mode"
+                assert_match "$stderr" "See 'hutch run --help'"
+                assert_not_match "$output" ran
+                # shellcheck disable=SC2086
+                run_hutch 125 create --network=container:web $opt bb:net echo ran
+                assert_error_message "conflicting options"
+        done
+        run_hutch create --name idle bb:net true
+        run_hutch 125 run --rm --network container:idle bb:net echo ran
+        assert_error_message "cannot join the network of container 'idle': it is not running"
+        run_hutch 125 run -d --network container:idle bb:net echo ran
+        assert_error_message "cannot join the network of container 'idle': it is not running"
+        # without newuidmap this container would get a single-ID map, web has the full one
+        HUTCH_NEWUIDMAP=/nonexistent run_hutch 125 run --rm --network container:web bb:net echo ran
+        assert_error_message "containers that share a network must share their ID maps"
+        assert_not_match "$output" ran
+        # nothing refused was kept
+        run_hutch ps -a --format json
+        assert_equal "$(jq -r '[.[].Names[0]] | sort | join(",")' <<<"$output")" "idle,web"
+        run_hutch rm -f web idle
 }
