@@ -1036,6 +1036,21 @@ int cmd_run_container(const struct cmd_command *cmd, int argc, char **argv, enum
                 m.tty = cmd_tty_free(m.tty);
                 goto out;
         }
+        /* Issue #5: from here on the monitor only relays, logs and waits.
+         * Not when it will still run newuidmap (--rm removes files of
+         * subordinate IDs, --restart execs `hutch start`): no_new_privs
+         * disarms that setuid helper.  See docs/security.md. */
+        if (!a.rm && !rec.auto_remove && !(a.restart && !STREQ(a.restart, "no"))) {
+                _cleanup_free_ char *cache = cmd_cache_dir();
+                struct hutch_error *e = NULL;
+                if (runtime_seccomp_restrict_self(cache, &e) < 0) {
+                        if (e->errnum == ENOSYS || e->errnum == EINVAL)
+                                log_debug("%s: the kernel has no seccomp filters", e->msg);
+                        else
+                                log_warn("%s, continuing without it", e->msg);
+                        hutch_error_free(e);
+                }
+        }
         if (ready_fd >= 0) {
                 (void) hutch_write_all(ready_fd, "OK\n", 3);
                 (void) close(ready_fd);

@@ -645,3 +645,87 @@ FETCH='for i in $(seq 100); do wget -q -O - http://127.0.0.1:8080/index.html && 
         assert_equal "$(jq -r '[.[].Names[0]] | sort | join(",")' <<<"$output")" "idle,web"
         run_hutch rm -f web idle
 }
+
+# ---- the monitor's own restrictions (issue #5) ----
+
+# monitor_status PID FIELD: a field of /proc/PID/status.
+monitor_status() {
+        awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status"
+}
+
+@test "network: the monitor runs with no_new_privs and its own seccomp filter; network, logs, stop, exit status work" {
+        import_bb
+        local www="$BATS_TEST_TMPDIR/www" port dns pid mon
+        mkdir -p "$www"
+        echo "served by a restricted monitor" >"$www/index.html"
+        port=$(net free_ports 2)
+        dns=$((port + 1))
+        start_py "$BATS_TEST_TMPDIR/dns" dns "$dns"
+        run_hutch run -d --name mon --network "slirp:dns_upstream=127.0.0.1:$dns" -p "127.0.0.1:$port:80" \
+                -v "$www:/www:ro" bb:net \
+                sh -c 'echo started; exec httpd -f -p 80 -h /www'
+        run_hutch inspect --format '{{.State.Pid}}' mon
+        pid=$output
+        mon=$(awk '{ print $4 }' "/proc/$pid/stat")
+        assert_equal "$(cat "/proc/$mon/comm")" "hutch" "the container's parent is its monitor"
+        assert_equal "$(monitor_status "$mon" NoNewPrivs)" 1
+        assert_equal "$(monitor_status "$mon" Seccomp)" 2
+        # slirp, the port forwarder and its helper (forked before) still serve
+        run net tcp_get 127.0.0.1 "$port"
+        assert_equal "$status" 0 "$output"
+        assert_equal "$output" "served by a restricted monitor"
+        # slirp answers the container (DNS through 10.0.2.3 to our upstream)
+        run_hutch exec mon nslookup web.example
+        assert_match "$output" "Address:? 192.0.2.77"
+        run_hutch logs mon
+        assert_equal "$output" "started"
+        # stop: SIGTERM is ignored by PID 1 without a handler, then SIGKILL
+        run_hutch stop -t 1 mon
+        run_hutch inspect --format '{{.State.Status}} {{.State.ExitCode}}' mon
+        assert_equal "$output" "exited 137"
+        for _ in $(seq 50); do [ -e "/proc/$mon" ] || break; sleep 0.1; done
+        [ ! -e "/proc/$mon" ] || [ "$(awk '{ print $3 }' "/proc/$mon/stat")" = Z ] || die "the monitor did not exit"
+        # it runs again as it did (`start` makes a new, restricted monitor)
+        run_hutch start mon
+        run net tcp_get 127.0.0.1 "$port"
+        assert_equal "$output" "served by a restricted monitor"
+        run_hutch rm -f mon
+
+        # the foreground monitor (hutch itself) too
+        local out="$BATS_TEST_TMPDIR/fg"
+        start_hutch_bg "$out" run --rootfs "$ROOTFS" -v "$www:/www" sh -c "echo up; $WAIT_STOP"
+        wait_for_file_content "$out" '^up$'
+        assert_equal "$(monitor_status "$HUTCH_PID" NoNewPrivs)" 1
+        assert_equal "$(monitor_status "$HUTCH_PID" Seccomp)" 2
+        stop_container "$www"
+}
+
+@test "network: a monitor that will run newuidmap again (--rm, --restart) is not restricted, and does its job" {
+        import_bb
+        local pid mon
+        run_hutch run -d --rm --name gone bb:net sleep 1000
+        run_hutch inspect --format '{{.State.Pid}}' gone
+        pid=$output
+        mon=$(awk '{ print $4 }' "/proc/$pid/stat")
+        assert_equal "$(monitor_status "$mon" NoNewPrivs)" 0
+        assert_equal "$(monitor_status "$mon" Seccomp)" 0
+        run_hutch kill gone
+        for _ in $(seq 100); do
+                run_hutch ps -aq
+                [ -z "$output" ] && break
+                sleep 0.1
+        done
+        assert_equal "$output" "" "--rm removed the container (in the storage user namespace)"
+
+        run_hutch run -d --restart on-failure:1 --name again bb:net sh -c 'echo ran; sleep 1; exit 3'
+        run_hutch inspect --format '{{.State.Pid}}' again
+        mon=$(awk '{ print $4 }' "/proc/$output/stat")
+        assert_equal "$(monitor_status "$mon" NoNewPrivs)" 0
+        for _ in $(seq 100); do
+                run_hutch logs again
+                [ "$(grep -c ran <<<"$output")" = 2 ] && break
+                sleep 0.1
+        done
+        assert_equal "$(grep -c ran <<<"$output")" 2 "restarted once through 'hutch start', which needs newuidmap"
+        run_hutch rm -f again
+}

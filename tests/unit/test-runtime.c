@@ -109,8 +109,8 @@ static void test_idmap_parse_proc(void **state)
         assert_false(runtime_idmap_equal(&other, &built));
         assert_int_equal(runtime_idmap_parse_proc("", &other), 0);
         assert_int_equal(other.n, 0);
-        static const char *const bad[] = { "0 1000\n", "0 1000 1 4\n", "a b c\n", "0 1000 0\n",
-                                           "0 4294967296 1\n", "-1 0 1\n", "0 1000 1\n\n" };
+        static const char *const bad[] = { "0 1000\n",         "0 1000 1 4\n", "a b c\n",     "0 1000 0\n",
+                                           "0 4294967296 1\n", "-1 0 1\n",     "0 1000 1\n\n" };
         for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
                 assert_int_equal(runtime_idmap_parse_proc(bad[i], &other), -EINVAL);
 }
@@ -222,9 +222,9 @@ static void test_overlay_escape(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_subid_parse),    cmocka_unit_test(test_idmap_build),
-                cmocka_unit_test(test_idmap_parse),    cmocka_unit_test(test_idmap_parse_proc),    cmocka_unit_test(test_user_resolve),
-                cmocka_unit_test(test_overlay_escape),
+                cmocka_unit_test(test_subid_parse),  cmocka_unit_test(test_idmap_build),
+                cmocka_unit_test(test_idmap_parse),  cmocka_unit_test(test_idmap_parse_proc),
+                cmocka_unit_test(test_user_resolve), cmocka_unit_test(test_overlay_escape),
         };
         return cmocka_run_group_tests_name("runtime", tests, NULL, NULL);
 }

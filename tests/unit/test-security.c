@@ -28,6 +28,17 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#if defined(__SANITIZE_ADDRESS__)
+#define RUNNING_UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define RUNNING_UNDER_ASAN 1
+#endif
+#endif
+#ifndef RUNNING_UNDER_ASAN
+#define RUNNING_UNDER_ASAN 0
+#endif
+
 #define CAP(c) (1ULL << (c))
 
 static char *mkdtemp_dir(void)
@@ -322,6 +333,65 @@ static void test_default_filter(void **state)
         assert_int_equal(syscall_under(prog, 0x40000000L | SYS_keyctl, 0, -3, 0), -EPERM);
 #endif
         runtime_seccomp_free(prog);
+}
+
+static void test_monitor_filter(void **state)
+{
+        struct hutch_error *err = NULL;
+        struct sock_fprog *prog = NULL;
+        size_t len;
+        const char *json = runtime_seccomp_monitor_json(&len);
+
+        (void) state;
+        assert_int_equal(runtime_seccomp_compile(json, len, 0, &prog, &err), 0);
+        assert_int_equal(syscall_under(prog, SYS_unshare, 0x400 /* CLONE_FILES */, 0, 0), -EPERM);
+        assert_int_equal(syscall_under(prog, SYS_setns, 0, 0, 0), -EPERM);
+        assert_int_equal(syscall_under(prog, SYS_mount, 0, 0, 0), -EPERM);
+        assert_int_equal(syscall_under(prog, SYS_ptrace, 0, 0, 0) == -EPERM || RUNNING_UNDER_ASAN, 1);
+        assert_int_equal(syscall_under(prog, SYS_keyctl, 0, -3, 0), -EPERM);
+        assert_int_equal(syscall_under(prog, SYS_bpf, 0, 0, 0), -EPERM);
+        assert_int_equal(syscall_under(prog, SYS_perf_event_open, 0, 0, 0), -EPERM);
+        assert_int_equal(syscall_under(prog, SYS_clone3, 0, 0, 0), -ENOSYS);
+        assert_int_equal(syscall_under(prog, SYS_clone, 0x40000000 /* CLONE_NEWNET */ | 17, 0, 0), -EPERM);
+        assert_int_equal(syscall_under(prog, SYS_clone, 0x08000000 /* CLONE_NEWIPC */ | 17, 0, 0), -EPERM);
+        assert_int_equal(syscall_under(prog, SYS_getpid, 0, 0, 0) > 0, 1);
+        assert_true(syscall_under(prog, SYS_socket, 1 /* AF_UNIX */, 1, 0) >= 0);
+        assert_int_equal(syscall_under(prog, 1000, 0, 0, 0), -ENOSYS); /* allowed: the kernel's own answer */
+#if defined(__x86_64__)
+        assert_int_equal(syscall_under(prog, 0x40000000L | SYS_keyctl, 0, -3, 0), -EPERM);
+#endif
+        runtime_seccomp_free(prog);
+
+        /* runtime_seccomp_restrict_self: no_new_privs, a filter, fork still works */
+        int fds[2], status;
+        char buf[4096] = "";
+        assert_int_equal(pipe2(fds, O_CLOEXEC), 0);
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                struct hutch_error *e = NULL;
+                close(fds[0]);
+                if (runtime_seccomp_restrict_self(NULL, &e) < 0)
+                        _exit(100);
+                pid_t kid = fork();
+                if (kid == 0)
+                        _exit(7);
+                if (kid < 0 || waitpid(kid, &status, 0) != kid || !WIFEXITED(status) || WEXITSTATUS(status) != 7)
+                        _exit(101);
+                int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+                ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+                if (n <= 0 || write(fds[1], buf, (size_t) n) != n)
+                        _exit(102);
+                _exit(0);
+        }
+        close(fds[1]);
+        assert_true(read(fds[0], buf, sizeof(buf) - 1) > 0);
+        close(fds[0]);
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_true(WIFEXITED(status));
+        assert_int_equal(WEXITSTATUS(status), 0);
+        assert_non_null(strstr(buf, "NoNewPrivs:\t1"));
+        assert_non_null(strstr(buf, "Seccomp:\t2"));
 }
 
 static void test_filter_caps_gating(void **state)
@@ -678,6 +748,7 @@ int main(void)
                 cmocka_unit_test(test_profile_too_large),
                 cmocka_unit_test(test_profile_unknown_syscall_skipped),
                 cmocka_unit_test(test_default_filter),
+                cmocka_unit_test(test_monitor_filter),
                 cmocka_unit_test(test_filter_caps_gating),
                 cmocka_unit_test(test_cache_roundtrip),
                 cmocka_unit_test(test_cache_prune),
