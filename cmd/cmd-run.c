@@ -1040,7 +1040,7 @@ int cmd_run_container(const struct cmd_command *cmd, int argc, char **argv, enum
          * Not when it will still run newuidmap (--rm removes files of
          * subordinate IDs, --restart execs `hutch start`): no_new_privs
          * disarms that setuid helper.  See docs/security.md. */
-        if (!a.rm && !rec.auto_remove && !(a.restart && !STREQ(a.restart, "no"))) {
+        if (!(keep && (rec.auto_remove || (a.detach && a.restart && !STREQ(a.restart, "no"))))) {
                 _cleanup_free_ char *cache = cmd_cache_dir();
                 struct hutch_error *e = NULL;
                 if (runtime_seccomp_restrict_self(cache, &e) < 0) {

@@ -691,13 +691,15 @@ monitor_status() {
         assert_equal "$output" "served by a restricted monitor"
         run_hutch rm -f mon
 
-        # the foreground monitor (hutch itself) too
+        # the foreground monitor (hutch itself) too, with --rm: nothing kept, nothing to remove
         local out="$BATS_TEST_TMPDIR/fg"
-        start_hutch_bg "$out" run --rootfs "$ROOTFS" -v "$www:/www" sh -c "echo up; $WAIT_STOP"
+        start_hutch_bg "$out" run --rm -v "$www:/www" bb:net sh -c "echo up; $WAIT_STOP"
         wait_for_file_content "$out" '^up$'
         assert_equal "$(monitor_status "$HUTCH_PID" NoNewPrivs)" 1
         assert_equal "$(monitor_status "$HUTCH_PID" Seccomp)" 2
         stop_container "$www"
+        run_hutch ps -aq
+        assert_equal "$output" ""
 }
 
 @test "network: a monitor that will run newuidmap again (--rm, --restart) is not restricted, and does its job" {
