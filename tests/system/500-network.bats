@@ -611,6 +611,26 @@ FETCH='for i in $(seq 100); do wget -q -O - http://127.0.0.1:8080/index.html && 
         run_hutch rm -f guest
 }
 
+@test "network: container: of a container that itself joined one, and of one with the host's network" {
+        import_bb
+        run_hutch run -d --name a bb:net httpd -f -p 127.0.0.1:8080 -h /etc
+        local a=$output
+        run_hutch run -d --name b --net=container:a bb:net sleep 1000
+        run_hutch inspect --format '{{.HostConfig.NetworkMode}}' b
+        assert_equal "$output" "container:$a" "--net=NAME is recorded by ID too"
+        run_hutch run --rm --network container:b bb:net sh -c \
+                'for i in $(seq 100); do wget -q -O - http://127.0.0.1:8080/hostname && exit 0; sleep 0.1; done; exit 1'
+        assert_equal "$output" "${a:0:12}" "the chain ends at a's network"
+        run_hutch exec b sh -c 'wget -q -O - http://127.0.0.1:8080/hostname'
+        assert_equal "$output" "${a:0:12}" "exec joins b, and so a's network"
+
+        run_hutch run -d --name h --network host bb:net sleep 1000
+        run_hutch run --rm --network container:h bb:net ls /sys/class/net
+        assert_equal "$output" "$(find /sys/class/net -mindepth 1 -maxdepth 1 -printf '%f\n' | sort)" \
+                "the host's interfaces"
+        run_hutch rm -f a b h
+}
+
 @test "network: container: bad specs, conflicting options, a stopped target, other ID maps are errors (exit 125)" {
         import_bb
         run_hutch run -d --name web bb:net sleep 1000
