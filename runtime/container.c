@@ -655,8 +655,13 @@ static __attribute__((noreturn)) void join_helper(const struct runtime_config *c
                 hutch_error_set(&e, errno, "create the container's namespaces in the other container's user namespace");
                 child_fail(&c, 125, e);
         }
-        if (pid == 0)
+        if (pid == 0) {
+                /* As any container's init until execve: the monitor's fuse
+                 * helper joins it through its pidfd, which a non-dumpable
+                 * target refuses (and its own pid namespace hides it). */
+                (void) prctl(PR_SET_DUMPABLE, 1);
                 child_main(&c);
+        }
         (void) sync_send(sync, SYNC_REPLY, (int32_t) pid, NULL, 0);
         _exit(0);
 }

@@ -623,6 +623,12 @@ FETCH='for i in $(seq 100); do wget -q -O - http://127.0.0.1:8080/index.html && 
         assert_equal "$output" "${a:0:12}" "the chain ends at a's network"
         run_hutch exec b sh -c 'wget -q -O - http://127.0.0.1:8080/hostname'
         assert_equal "$output" "${a:0:12}" "exec joins b, and so a's network"
+        if [ -r /dev/fuse ] && [ -w /dev/fuse ] && command -v fuse-overlayfs >/dev/null; then
+                # the monitor mounts fuse-overlayfs through the new container's pidfd
+                run_hutch --storage-driver fuse-overlayfs run --rm --network container:a bb:net sh -c \
+                        'touch /new && wget -q -O - http://127.0.0.1:8080/hostname'
+                assert_equal "$output" "${a:0:12}"
+        fi
 
         run_hutch run -d --name h --network host bb:net sleep 1000
         run_hutch run --rm --network container:h bb:net ls /sys/class/net
