@@ -4,6 +4,7 @@
 #include "cmd/security-opts.h"
 #include "lib/cleanup.h"
 #include "lib/error.h"
+#include "lib/fs.h"
 #include "lib/strv.h"
 #include "lib/xalloc.h"
 #include "runtime/caps.h"
@@ -560,6 +561,40 @@ static bool exists_in(const char *dir, const char *name)
         return r;
 }
 
+/* Figures (never asserted): the monitor's filter, compiled and from the cache. */
+static void test_monitor_filter_figures(void **state)
+{
+        char dir[] = "/tmp/hutch-test-monitor-XXXXXX";
+        struct hutch_error *err = NULL;
+        double compile[5], cached[5];
+        unsigned insns = 0;
+        size_t len;
+        const char *json = runtime_seccomp_monitor_json(&len);
+
+        (void) state;
+        assert_non_null(mkdtemp(dir));
+        for (size_t i = 0; i < ARRAY_SIZE(compile); i++) {
+                struct sock_fprog *p = NULL;
+                double t = now_ms();
+                assert_int_equal(runtime_seccomp_compile(json, len, 0, &p, &err), 0);
+                compile[i] = now_ms() - t;
+                insns = p->len;
+                runtime_seccomp_free(p);
+        }
+        for (size_t i = 0; i < ARRAY_SIZE(cached); i++) {
+                struct sock_fprog *p = NULL;
+                double t = now_ms();
+                assert_int_equal(runtime_seccomp_compile_cached(json, len, 0, dir, &p, &err), 0);
+                cached[i] = now_ms() - t;
+                runtime_seccomp_free(p);
+        }
+        qsort(compile, ARRAY_SIZE(compile), sizeof(double), cmp_double);
+        qsort(cached, ARRAY_SIZE(cached), sizeof(double), cmp_double);
+        print_message("# monitor profile: %u instructions; compile median %.2f ms, cache hit median %.3f ms\n", insns,
+                      compile[ARRAY_SIZE(compile) / 2], cached[ARRAY_SIZE(cached) / 2]);
+        assert_int_equal(hutch_rm_rf_at(AT_FDCWD, dir), 0);
+}
+
 static void test_cache_prune(void **state)
 {
         _cleanup_free_ char *dir = mkdtemp_dir();
@@ -752,6 +787,7 @@ int main(void)
                 cmocka_unit_test(test_filter_caps_gating),
                 cmocka_unit_test(test_cache_roundtrip),
                 cmocka_unit_test(test_cache_prune),
+                cmocka_unit_test(test_monitor_filter_figures),
                 cmocka_unit_test(test_security_defaults),
                 cmocka_unit_test(test_security_privileged),
                 cmocka_unit_test(test_security_opts),
