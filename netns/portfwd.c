@@ -23,8 +23,9 @@
  * closes, and is not dumpable, so nothing in the container can reach it.
  *
  * Bounds: a cap on connections (6 fds each) derived from RLIMIT_NOFILE, a
- * fixed accept budget per wake-up, pipes of fixed size, nonblocking fds
- * everywhere; the only blocking call is the helper's reply, with a timeout. */
+ * fixed accept budget per wake-up, pipes of fixed size, a budget of bytes
+ * per connection and wake-up, nonblocking fds everywhere; the only blocking
+ * call is the helper's reply, with a timeout. */
 #include "config.h"
 
 #include "netns/netns.h"
