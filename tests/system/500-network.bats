@@ -191,6 +191,36 @@ def flood(host, port, n):
         u.sendto(b"y" * (i % 1400), (host, port))
     print(len(socks))
 
+def sink(port):
+    """On 127.0.0.1:port, reads one connection to its end; prints the md5 and
+    length of what came."""
+    import hashlib
+    s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("127.0.0.1", port)); s.listen(1)
+    print("ready", flush=True)
+    c, _ = s.accept()
+    h, n = hashlib.md5(), 0
+    while True:
+        b = c.recv(1 << 20)
+        if not b:
+            break
+        h.update(b)
+        n += len(b)
+    print(h.hexdigest(), n, flush=True)
+
+def http_yes(port, line, n):
+    """On 127.0.0.1:port, answers one HTTP request with the first n bytes of
+    `yes line`."""
+    s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("127.0.0.1", port)); s.listen(1)
+    print("ready", flush=True)
+    c, _ = s.accept()
+    c.recv(4096)
+    unit = (line + "\n").encode()
+    data = (unit * (n // len(unit) + 1))[:n]
+    c.sendall(b"HTTP/1.0 200 OK\r\nContent-Length: %d\r\n\r\n" % n + data)
+    c.close()
+
 def bulk(host, port, webport, gets):
     """Streams data to host:port until gets HTTP GETs of webport, made one
     after another meanwhile (one try each), have all been answered, then 64
@@ -584,6 +614,25 @@ box$"
         assert_equal "$status" 0 "$output"
         assert_equal "$output" "$expected" "the host got every byte, in order"
         kill -0 "$HUTCH_PID" || die "the monitor died"
+        stop_container "$www"
+}
+
+@test "network: streams through slirp arrive whole both ways (container <-> host through 10.0.2.2)" {
+        local port out="$BATS_TEST_TMPDIR/out" www="$BATS_TEST_TMPDIR/www" expected
+        port=$(net free_ports 2)
+        mkdir -p "$www"
+        start_py "$BATS_TEST_TMPDIR/sink" sink "$port"
+        start_py "$BATS_TEST_TMPDIR/source" http_yes "$((port + 1))" 0123456789abcdef 100000000
+        start_hutch_bg "$out" run --rm --rootfs "$ROOTFS" -v "$www:/www" --network slirp:allow_host_loopback=true \
+                sh -c "yes 0123456789abcdef | head -c 200000000 | nc 10.0.2.2 $port
+                       wget -q -O - http://10.0.2.2:$((port + 1))/ | md5sum >/www/sum.tmp; mv /www/sum.tmp /www/sum
+                       $WAIT_STOP"
+        expected=$(net yes_md5 0123456789abcdef 200000000)
+        wait_for_file_content "$BATS_TEST_TMPDIR/sink" '^[0-9a-f]{32} ' 60
+        assert_equal "$(tail -n 1 "$BATS_TEST_TMPDIR/sink")" "$expected" "the host got every byte, in order"
+        expected=$(net yes_md5 0123456789abcdef 100000000)
+        wait_for_file_content "$www/sum" '^[0-9a-f]{32} ' 60
+        assert_equal "$(cut -d' ' -f1 "$www/sum")" "${expected%% *}" "the container got every byte, in order"
         stop_container "$www"
 }
 
