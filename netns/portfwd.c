@@ -23,8 +23,9 @@
  * closes, and is not dumpable, so nothing in the container can reach it.
  *
  * Bounds: a cap on connections (6 fds each) derived from RLIMIT_NOFILE, a
- * fixed accept budget per wake-up, pipes of fixed size, nonblocking fds
- * everywhere; the only blocking call is the helper's reply, with a timeout. */
+ * fixed accept budget per wake-up, pipes of fixed size, a budget of bytes
+ * per connection and wake-up, nonblocking fds everywhere; the only blocking
+ * call is the helper's reply, with a timeout. */
 #include "config.h"
 
 #include "netns/netns.h"
@@ -54,6 +55,7 @@
 #include <unistd.h>
 
 #define PIPE_SIZE        (256 * 1024)
+#define PUMP_BUDGET      (4 * PIPE_SIZE) /* bytes per half and wake-up */
 #define ACCEPT_BUDGET    64
 #define MAX_CONNS        4096
 #define UDP_FLOWS_MAX    128 /* per published port */
@@ -344,12 +346,15 @@ static void conn_free(struct conn *c)
         free(c);
 }
 
-/* Moves what it can; returns < 0 on a fatal error of either socket. */
+/* Moves what it can, up to PUMP_BUDGET bytes; returns < 0 on a fatal error
+ * of either socket.  The budget keeps one busy connection from holding the
+ * loop while both its peers keep up: what is left is still readable or
+ * writable, and the level-triggered loop comes back to it after the others. */
 static int pump(struct half *h)
 {
-        size_t cap = h->cap;
+        size_t cap = h->cap, moved = 0;
 
-        for (;;) {
+        while (moved < PUMP_BUDGET) {
                 bool progress = false;
                 if (!h->eof && h->in_pipe < cap) {
                         ssize_t n = splice(h->from, NULL, h->pipe[1], NULL, cap - h->in_pipe,
@@ -368,6 +373,7 @@ static int pump(struct half *h)
                                 splice(h->pipe[0], NULL, h->to, NULL, h->in_pipe, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
                         if (n > 0) {
                                 h->in_pipe -= (size_t) n;
+                                moved += (size_t) n;
                                 progress = true;
                         } else if (n < 0 && errno != EAGAIN && errno != EINTR) {
                                 return -errno;
@@ -380,6 +386,7 @@ static int pump(struct half *h)
                 if (!progress)
                         return 0;
         }
+        return 0;
 }
 
 /* With nothing more to move right now: data waiting means `to` is full,
@@ -413,6 +420,34 @@ static int conn_update(struct conn *c)
         return 0;
 }
 
+/* Congestion control has nothing to do on a loopback path (no queue, no
+ * loss) yet costs: BBR, a common default, paces every send with a timer,
+ * which made up most of the relay's CPU time.  Reno does the least and is
+ * always in net.ipv4.tcp_allowed_congestion_control.  The container side is
+ * always loopback (inside the container); the host side only when the client
+ * is on this host, a remote one keeps the host's choice. */
+static void loopback_congestion_control(int fd)
+{
+        static const char reno[] = "reno";
+        (void) setsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, reno, sizeof(reno) - 1);
+}
+
+static bool peer_is_loopback(int fd)
+{
+        struct sockaddr_storage ss;
+        socklen_t len = sizeof(ss);
+
+        if (getpeername(fd, (struct sockaddr *) &ss, &len) < 0)
+                return false;
+        if (ss.ss_family == AF_INET)
+                return (ntohl(((struct sockaddr_in *) &ss)->sin_addr.s_addr) >> 24) == 127;
+        if (ss.ss_family == AF_INET6) {
+                const struct in6_addr *a = &((struct sockaddr_in6 *) &ss)->sin6_addr;
+                return IN6_IS_ADDR_LOOPBACK(a) || (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
+        }
+        return false;
+}
+
 static int conn_start_relay(struct conn *c)
 {
         int one = 1;
@@ -436,6 +471,8 @@ static int conn_start_relay(struct conn *c)
         }
         (void) setsockopt(c->ctr_fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
         (void) setsockopt(c->host_fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        if (peer_is_loopback(c->host_fd))
+                loopback_congestion_control(c->host_fd);
         c->connecting = false;
         return 0;
 }
@@ -503,6 +540,7 @@ static void conn_new(struct netns_portfwd *f, int host_fd, uint16_t port)
         f->conns = c;
         f->n_conns++;
 
+        loopback_congestion_control(ctr_fd);
         int r = connect(ctr_fd, (struct sockaddr *) &to, sizeof(to));
         if (r < 0 && errno != EINPROGRESS) {
                 log_debug_errno(errno, "published port: connecting into the container");

@@ -8,10 +8,16 @@
  * the next), syncing the nested set with what slirp asked for.  The tap fd
  * sits on the monitor's loop directly.
  *
+ * While a batch of frames from the tap is fed to slirp, the pure ACKs it
+ * answers with are held back and only the last one per connection is
+ * written when the batch ends (see ack_hold): libslirp acknowledges every
+ * segment, and each ACK written to the tap makes the container's kernel, in
+ * our process, process it and send more, segment by segment.
+ *
  * Bounds: one tap read buffer; a fixed budget of frames per wake-up so a
  * flood from the container cannot starve the loop; frames that can't be
- * written are dropped (TCP retransmits); a fixed table of DNS queries in
- * flight. */
+ * written are dropped (TCP retransmits); a fixed table of held ACKs; a fixed
+ * table of DNS queries in flight. */
 #include "config.h"
 
 #include "netns/netns.h"
@@ -37,6 +43,8 @@
 #define DNS_INFLIGHT   128
 #define DNS_TIMEOUT_MS 10000
 #define REG_FLAG       0x80000000u /* fd is in the nested epoll set */
+#define ACKS_HELD      16          /* connections whose ACK a batch may hold */
+#define ACK_FRAME_MAX  128         /* ethernet + IPv4 + TCP, options included */
 
 struct slirp_timer {
         SlirpTimerCb cb;
@@ -48,6 +56,13 @@ struct slirp_timer {
 struct poll_entry {
         int fd;
         uint32_t events; /* epoll events */
+};
+
+struct held_ack {
+        uint8_t key[12]; /* addresses and ports */
+        uint32_t ack;
+        size_t len;
+        uint8_t frame[ACK_FRAME_MAX];
 };
 
 struct dns_query {
@@ -82,6 +97,10 @@ struct netns_slirp {
         int dns_fd;
         struct dns_query dns[DNS_INFLIGHT];
         uint64_t stat_dropped;
+
+        bool batching; /* in on_tap: hold pure ACKs */
+        size_t n_held;
+        struct held_ack held[ACKS_HELD];
 };
 
 static int64_t now_ms(void)
@@ -109,16 +128,89 @@ static void fds_grow(struct netns_slirp *s, int fd)
 
 /* ---- libslirp callbacks ---- */
 
+static void tap_write(struct netns_slirp *s, const void *buf, size_t len)
+{
+        if (write(s->tapfd, buf, len) < 0)
+                s->stat_dropped++; /* full or gone: drop, as a congested link would */
+}
+
+static uint32_t get32(const uint8_t *p)
+{
+        return (uint32_t) p[0] << 24 | (uint32_t) p[1] << 16 | (uint32_t) p[2] << 8 | p[3];
+}
+
+/* An IPv4 TCP segment with only the ACK flag and no data: fills its
+ * connection's key and acknowledgement number. */
+static bool pure_ack(const uint8_t *f, size_t len, uint8_t key[12], uint32_t *ret_ack)
+{
+        if (len < 14 + 20 + 20 || len > ACK_FRAME_MAX || f[12] != 0x08 || f[13] != 0x00)
+                return false;
+        const uint8_t *ip = f + 14;
+        size_t ihl = (size_t) (ip[0] & 0x0f) * 4;
+        size_t iplen = (size_t) ip[2] << 8 | ip[3];
+        if ((ip[0] >> 4) != 4 || ihl < 20 || ip[9] != 6 || iplen > len - 14 || iplen < ihl + 20)
+                return false;
+        if ((ip[6] & 0x3f) != 0 || ip[7] != 0) /* a fragment */
+                return false;
+        const uint8_t *tcp = ip + ihl;
+        size_t thl = (size_t) (tcp[12] >> 4) * 4;
+        if (thl < 20 || ihl + thl != iplen || tcp[13] != 0x10)
+                return false;
+        memcpy(key, ip + 12, 8);
+        memcpy(key + 8, tcp, 4);
+        *ret_ack = get32(tcp + 8);
+        return true;
+}
+
+static void acks_flush(struct netns_slirp *s)
+{
+        for (size_t i = 0; i < s->n_held; i++)
+                tap_write(s, s->held[i].frame, s->held[i].len);
+        s->n_held = 0;
+}
+
+/* Holds a pure ACK until the batch ends, in place of an older one of the
+ * same connection that it acknowledges beyond.  One acknowledging no more
+ * (a duplicate: the peer counts those for fast retransmit, or a window
+ * update) sends the held one first, keeping both.  Any other frame sends
+ * every held ACK first, so the container sees frames in slirp's order. */
+static bool ack_hold(struct netns_slirp *s, const void *buf, size_t len)
+{
+        uint8_t key[12];
+        uint32_t ack;
+
+        if (!pure_ack(buf, len, key, &ack)) {
+                acks_flush(s);
+                return false;
+        }
+        struct held_ack *h = NULL;
+        for (size_t i = 0; i < s->n_held; i++)
+                if (memcmp(s->held[i].key, key, sizeof(key)) == 0) {
+                        h = &s->held[i];
+                        break;
+                }
+        if (h != NULL && (int32_t) (ack - h->ack) <= 0)
+                tap_write(s, h->frame, h->len);
+        if (h == NULL) {
+                if (s->n_held == ACKS_HELD)
+                        acks_flush(s);
+                h = &s->held[s->n_held++];
+                memcpy(h->key, key, sizeof(key));
+        }
+        h->ack = ack;
+        h->len = len;
+        memcpy(h->frame, buf, len);
+        return true;
+}
+
 static ssize_t cb_send_packet(const void *buf, size_t len, void *opaque)
 {
         struct netns_slirp *s = opaque;
-        ssize_t n = write(s->tapfd, buf, len);
-        if (n < 0) {
-                /* Full or gone: drop, as a congested link would. */
-                s->stat_dropped++;
+
+        if (s->batching && ack_hold(s, buf, len))
                 return (ssize_t) len;
-        }
-        return n;
+        tap_write(s, buf, len);
+        return (ssize_t) len;
 }
 
 static void cb_guest_error(const char *msg, void *opaque)
@@ -516,19 +608,26 @@ static int on_tap(struct hutch_loop *loop, int fd, uint32_t events, void *data)
                 (void) hutch_loop_remove(loop, fd);
                 return 0;
         }
+        s->batching = true;
         for (int i = 0; i < TAP_BUDGET; i++) {
                 ssize_t n = read(fd, s->frame, FRAME_MAX);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        break;
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0) {
+                        /* Drained.  The ACKs written now let the container
+                         * send more, right away and in our process: read on
+                         * while the budget lasts. */
+                        if (s->n_held == 0)
+                                break;
+                        acks_flush(s);
+                        continue;
                 }
-                if (n == 0)
-                        break;
                 if (s->dns_fd >= 0 && dns_intercept(s, s->frame, (size_t) n))
                         continue;
                 slirp_input(s->slirp, s->frame, (int) n);
         }
+        acks_flush(s);
+        s->batching = false;
         return 0;
 }
 

@@ -67,6 +67,17 @@ static int configure(int sk, const struct netns_tap_config *c, const char **ret_
         if (!c->enable_ipv6)
                 (void) write_sysctl("/proc/sys/net/ipv6/conf/" NETNS_TAP_NAME "/disable_ipv6", "1");
 
+        /* The container's TCP only ever talks to libslirp over the tap, or to
+         * itself over lo: links with no queue and no loss, where congestion
+         * control has nothing to do (slirp's own sockets carry the traffic on
+         * the real network with the host's choice).  The default inherited
+         * from the host may be BBR, which paces every segment with a timer;
+         * with the tap driven by the monitor that timer work lands on the
+         * monitor, and was most of its CPU time per byte sent by the
+         * container.  Reno is always allowed in a network namespace of an
+         * unprivileged user.  Best effort, as above. */
+        (void) write_sysctl("/proc/sys/net/ipv4/tcp_congestion_control", "reno");
+
         *ret_step = "bring up " NETNS_TAP_NAME;
         ifr_init(&ifr);
         if (ioctl(sk, SIOCGIFFLAGS, &ifr) < 0)

@@ -191,6 +191,94 @@ def flood(host, port, n):
         u.sendto(b"y" * (i % 1400), (host, port))
     print(len(socks))
 
+def sink(port):
+    """On 127.0.0.1:port, reads one connection to its end; prints the md5 and
+    length of what came."""
+    import hashlib
+    s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("127.0.0.1", port)); s.listen(1)
+    print("ready", flush=True)
+    c, _ = s.accept()
+    h, n = hashlib.md5(), 0
+    while True:
+        b = c.recv(1 << 20)
+        if not b:
+            break
+        h.update(b)
+        n += len(b)
+    print(h.hexdigest(), n, flush=True)
+
+def http_yes(port, line, n):
+    """On 127.0.0.1:port, answers one HTTP request with the first n bytes of
+    `yes line`."""
+    s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("127.0.0.1", port)); s.listen(1)
+    print("ready", flush=True)
+    c, _ = s.accept()
+    c.recv(4096)
+    unit = (line + "\n").encode()
+    data = (unit * (n // len(unit) + 1))[:n]
+    c.sendall(b"HTTP/1.0 200 OK\r\nContent-Length: %d\r\n\r\n" % n + data)
+    c.close()
+
+def bulk(host, port, webport, gets):
+    """Streams data to host:port until gets HTTP GETs of webport, made one
+    after another meanwhile (one try each), have all been answered, then 64
+    MiB more; hangs up and prints the md5 of what was sent and how the GETs
+    went."""
+    import hashlib, os, threading
+    h, done, got = hashlib.md5(), threading.Event(), []
+    def getter():
+        for _ in range(gets):
+            try:
+                g = socket.create_connection((host, webport), timeout=10)
+                g.sendall(b"GET /index.html HTTP/1.0\r\n\r\n")
+                data = b""
+                while True:
+                    b = g.recv(65536)
+                    if not b:
+                        break
+                    data += b
+                g.close()
+                got.append(data.split(b"\r\n\r\n", 1)[-1].strip() == b"still-here")
+            except OSError as e:
+                got.append(False)
+        done.set()
+    c = socket.create_connection((host, port), timeout=30)
+    threading.Thread(target=getter, daemon=True).start()
+    seed, i, extra = os.urandom(1 << 20), 0, 64
+    while extra > 0:
+        chunk = struct.pack("Q", i) + seed[8:]
+        c.sendall(chunk)
+        h.update(chunk)
+        i += 1
+        if done.is_set():
+            extra -= 1
+    c.shutdown(socket.SHUT_WR)
+    while c.recv(65536):
+        pass
+    print(h.hexdigest(), "gets: %d of %d answered" % (got.count(True), gets))
+
+def drain(host, port):
+    """Reads host:port to its end; prints the md5 and length of what came."""
+    import hashlib
+    h, n = hashlib.md5(), 0
+    c = socket.create_connection((host, port), timeout=30)
+    while True:
+        b = c.recv(1 << 20)
+        if not b:
+            break
+        h.update(b)
+        n += len(b)
+    print(h.hexdigest(), n)
+
+def yes_md5(line, n):
+    """The md5 and length of the first n bytes of `yes line`."""
+    import hashlib
+    unit = (line + "\n").encode()
+    data = (unit * (n // len(unit) + 1))[:n]
+    print(hashlib.md5(data).hexdigest(), n)
+
 r = globals()[sys.argv[1]](*[int(a) if a.isdigit() else a for a in sys.argv[2:]])
 if r is not None:
     print(r)
@@ -504,6 +592,59 @@ box$"
         assert_equal "$output" still-here "the server is still reachable after the flood"
         kill -0 "$HUTCH_PID" || die "the monitor died"
         stop_container "$www"
+}
+
+@test "network: bulk streams through -p arrive whole both ways and leave the relay to other connections" {
+        local port out="$BATS_TEST_TMPDIR/out" www="$BATS_TEST_TMPDIR/www" expected
+        port=$(net free_ports 3)
+        mkdir -p "$www"
+        echo still-here >"$www/index.html"
+        # The sinks listen before httpd starts: httpd answering means both are there.
+        start_hutch_bg "$out" run --rm --rootfs "$ROOTFS" -v "$www:/www" -p "127.0.0.1:$port-$((port + 2)):80-82" \
+                sh -c "nc -l -p 81 -e sh -c 'md5sum >/www/sum.tmp; mv /www/sum.tmp /www/sum' &
+                       nc -l -p 82 -e sh -c 'yes 0123456789abcdef | head -c 300000000' &
+                       until netstat -ltn | grep -q ':81 ' && netstat -ltn | grep -q ':82 '; do sleep 0.1; done
+                       httpd -p 80 -h /www; $WAIT_STOP"
+        run net tcp_get 127.0.0.1 "$port"
+        assert_equal "$output" still-here
+        # Host -> container: an endless stream while 20 GETs go through the
+        # same relay one after another; the stream ends after they all did.
+        run net bulk 127.0.0.1 "$((port + 1))" "$port" 20
+        assert_equal "$status" 0 "$output"
+        assert_match "$output" "gets: 20 of 20 answered"
+        wait_for_file_content "$www/sum" '^[0-9a-f]{32} ' 60
+        assert_equal "$(cut -d' ' -f1 "$www/sum")" "${output%% *}" "the container got every byte, in order"
+        # Container -> host.
+        expected=$(net yes_md5 0123456789abcdef 300000000)
+        run net drain 127.0.0.1 "$((port + 2))"
+        assert_equal "$status" 0 "$output"
+        assert_equal "$output" "$expected" "the host got every byte, in order"
+        kill -0 "$HUTCH_PID" || die "the monitor died"
+        stop_container "$www"
+}
+
+@test "network: streams through slirp arrive whole both ways (container <-> host through 10.0.2.2)" {
+        local port out="$BATS_TEST_TMPDIR/out" www="$BATS_TEST_TMPDIR/www" expected
+        port=$(net free_ports 2)
+        mkdir -p "$www"
+        start_py "$BATS_TEST_TMPDIR/sink" sink "$port"
+        start_py "$BATS_TEST_TMPDIR/source" http_yes "$((port + 1))" 0123456789abcdef 100000000
+        start_hutch_bg "$out" run --rm --rootfs "$ROOTFS" -v "$www:/www" --network slirp:allow_host_loopback=true \
+                sh -c "yes 0123456789abcdef | head -c 200000000 | nc 10.0.2.2 $port
+                       wget -q -O - http://10.0.2.2:$((port + 1))/ | md5sum >/www/sum.tmp; mv /www/sum.tmp /www/sum
+                       $WAIT_STOP"
+        expected=$(net yes_md5 0123456789abcdef 200000000)
+        wait_for_file_content "$BATS_TEST_TMPDIR/sink" '^[0-9a-f]{32} ' 60
+        assert_equal "$(tail -n 1 "$BATS_TEST_TMPDIR/sink")" "$expected" "the host got every byte, in order"
+        expected=$(net yes_md5 0123456789abcdef 100000000)
+        wait_for_file_content "$www/sum" '^[0-9a-f]{32} ' 60
+        assert_equal "$(cut -d' ' -f1 "$www/sum")" "${expected%% *}" "the container got every byte, in order"
+        stop_container "$www"
+}
+
+@test "network: the container's TCP uses reno: its links (the tap to slirp, lo) have no queue to manage" {
+        run_hutch run --rm --rootfs "$ROOTFS" cat /proc/sys/net/ipv4/tcp_congestion_control
+        assert_equal "$output" reno
 }
 
 @test "network: host peers that hang up on the container do not kill the monitor" {
