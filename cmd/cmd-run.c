@@ -521,6 +521,10 @@ struct cgroup_ctx {
 static int cgroup_created(void *ctx, pid_t pid, struct hutch_error **err)
 {
         struct cgroup_ctx *c = ctx;
+        if (c->dir == NULL) {
+                cmd_cgroup_own(c->id, pid); /* for pause: best effort */
+                return 0;
+        }
         return cmd_cgroup_apply(c->dir, c->id, c->limits, pid, err);
 }
 
@@ -970,11 +974,9 @@ int cmd_run_container(const struct cmd_command *cmd, int argc, char **argv, enum
                 goto out;
         }
 
-        if (cgroup_dir) {
-                cgctx = (struct cgroup_ctx){ cgroup_dir, id, &a.limits };
-                cfg.hooks.created = cgroup_created;
-                cfg.hooks.created_ctx = &cgctx;
-        }
+        cgctx = (struct cgroup_ctx){ cgroup_dir, id, &a.limits };
+        cfg.hooks.created = cgroup_created;
+        cfg.hooks.created_ctx = &cgctx;
         start_tried = true;
         r = runtime_container_start(&cfg, &container, err);
         if (r < 0)
