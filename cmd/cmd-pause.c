@@ -38,8 +38,7 @@ static int find_running(const char *root, const char *name, struct storage_conta
         return 0;
 }
 
-static int pause_or_unpause(const struct cmd_command *cmd, int argc, char **argv, bool freeze,
-                            struct hutch_error **err)
+static int pause_or_unpause(const struct cmd_command *cmd, int argc, char **argv, bool freeze, struct hutch_error **err)
 {
         _cleanup_free_ char *root = cmd_storage_root();
         int c, status = 0;

@@ -1088,7 +1088,9 @@ out:
                 (void) runtime_container_reap(container, NULL);
         }
         container = runtime_container_free(container);
-        net = cmd_network_free(net); /* networking: before the loop it is registered on */
+        if (start_tried && id)
+                cmd_cgroup_forget(id); /* the container's own cgroup, empty now */
+        net = cmd_network_free(net);   /* networking: before the loop it is registered on */
         hutch_strv_free(a.net.publish);
         hutch_strv_free(a.net.expose);
         hutch_strv_free(a.net.dns);
