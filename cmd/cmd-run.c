@@ -704,7 +704,7 @@ int cmd_run_container(const struct cmd_command *cmd, int argc, char **argv, enum
         struct cmd_image_run img = { 0 };
         bool have_img = false;
         _cleanup_free_ char *id = NULL, *runroot = NULL, *rootfs = NULL;
-        _cleanup_close_ int sfd = -1;
+        _cleanup_close_ int sfd = -1, state_lock = -1;
         struct cmd_volume *vols = NULL;
         size_t n_vols = 0;
         sigset_t mask, oldmask;
@@ -836,10 +836,13 @@ int cmd_run_container(const struct cmd_command *cmd, int argc, char **argv, enum
         r = cmd_ensure_private_dir(runroot, err);
         if (r < 0)
                 goto out;
-        cfg.state_dir = xasprintf("%s/%s", runroot, id);
-        if (mkdir(cfg.state_dir, 0700) < 0) {
-                r = hutch_error_set(err, errno, "create '%s'", cfg.state_dir);
-                goto out;
+        {
+                /* kept, and locked, until the container is gone; never another's */
+                _cleanup_free_ char *dir = xasprintf("%s/%s", runroot, id);
+                r = cmd_state_dir_make(dir, &state_lock, err);
+                if (r < 0)
+                        goto out;
+                cfg.state_dir = steal_ptr(&dir);
         }
 
         r = choose_rootfs_mode(&cfg.rootfs, err);
