@@ -214,6 +214,8 @@ pause_refused() {
         assert_match "$output" "(Paused)"
         run_hutch ps --filter status=paused -q
         assert_equal "${#lines[@]}" 1
+        run_hutch ps --format '{{.Names}} {{.State}}'
+        assert_equal "$output" "c1 paused"
         run_hutch inspect --format '{{.State.Status}} {{.State.Paused}} {{.State.Running}}' c1
         assert_equal "$output" "paused true true"
         run_hutch 125 exec c1 true
