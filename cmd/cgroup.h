@@ -27,4 +27,21 @@ int cmd_cgroup_prepare(const struct cmd_limits *l, char **ret_dir, struct hutch_
 /* Creates <dir>/hutch-<id>, writes the limits and moves pid into it. */
 int cmd_cgroup_apply(const char *dir, const char *id, const struct cmd_limits *l, pid_t pid, struct hutch_error **err);
 
+/* Pause and unpause (the cgroup freezer).  A container can be frozen only
+ * when it has a cgroup of its own: hutch-<id> below hutch's own cgroup v2
+ * when the user may write that (a delegated subtree), else below its cgroup
+ * v1 freezer cgroup when that is writable.  Best effort, from the created
+ * hook: a container without one runs as before and cannot be paused. */
+void cmd_cgroup_own(const char *id, pid_t pid);
+/* Moves pid (a process exec'd into the container) into the container's
+ * own cgroups, so that pause freezes it too.  Best effort. */
+void cmd_cgroup_join(pid_t container_pid, const char *id, pid_t pid);
+/* 1 when the container (its init is container_pid) is frozen, else 0. */
+int cmd_cgroup_paused(pid_t container_pid, const char *id);
+/* Freezes or thaws the container; the error says why it cannot and how to
+ * enable it. */
+int cmd_cgroup_freeze(pid_t container_pid, const char *id, const char *name, bool freeze, struct hutch_error **err);
+/* Removes the (empty) cgroups hutch made for the container. */
+void cmd_cgroup_forget(const char *id);
+
 #endif

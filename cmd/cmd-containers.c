@@ -1,6 +1,7 @@
 /* hutch create, start, ps, rm. */
 #include "config.h"
 
+#include "cmd/cgroup.h"
 #include "cmd/cmd-containers.h"
 #include "cmd/cmd-storage.h"
 #include "cmd/ctrlog.h"
@@ -149,6 +150,14 @@ static char *ports_text(const char *runroot, const struct storage_container *ct)
         return out;
 }
 
+/* "paused" for a running container whose processes are frozen. */
+static const char *container_state_name(const struct storage_container *c)
+{
+        if (c->status == STORAGE_CONTAINER_RUNNING && cmd_cgroup_paused(c->pid, c->id) > 0)
+                return "paused";
+        return storage_container_status_name(c->status);
+}
+
 /* One --format TEMPLATE row: the fields Docker and Podman templates use. */
 static int print_ps_row(const char *tmpl, const struct storage_container *ct, const char *status, const char *created,
                         const char *ports, bool no_trunc, struct hutch_error **err)
@@ -175,7 +184,7 @@ static int print_ps_row(const char *tmpl, const struct storage_container *ct, co
         hutch_json_gen_kv_string(g, "CreatedAt", when);
         hutch_json_gen_kv_string(g, "RunningFor", created);
         hutch_json_gen_kv_string(g, "Status", status);
-        hutch_json_gen_kv_string(g, "State", storage_container_status_name(ct->status));
+        hutch_json_gen_kv_string(g, "State", container_state_name(ct));
         hutch_json_gen_kv_string(g, "Ports", ports);
         hutch_json_gen_kv_int(g, "ExitCode", ct->exit_code);
         hutch_json_gen_kv_int(g, "Pid", ct->pid);
@@ -225,7 +234,7 @@ static void status_text(const struct storage_container *c, int64_t now, char *bu
         case STORAGE_CONTAINER_CREATED: snprintf(buf, size, "Created"); break;
         case STORAGE_CONTAINER_RUNNING:
                 human_duration(now - c->started_at, d, sizeof(d));
-                snprintf(buf, size, "Up %s", d);
+                snprintf(buf, size, "Up %s%s", d, cmd_cgroup_paused(c->pid, c->id) > 0 ? " (Paused)" : "");
                 break;
         case STORAGE_CONTAINER_EXITED:
                 human_duration(now - (c->finished_at ? c->finished_at : now), d, sizeof(d));
@@ -247,7 +256,7 @@ static bool filter_match(const struct storage_container *c, char *const *filters
                         return false;
                 if (strncmp(f, "id=", 3) == 0 && strncmp(c->id, v, strlen(v)) != 0)
                         return false;
-                if (strncmp(f, "status=", 7) == 0 && !STREQ(storage_container_status_name(c->status), v))
+                if (strncmp(f, "status=", 7) == 0 && !STREQ(container_state_name(c), v))
                         return false;
                 if (strncmp(f, "ancestor=", 9) == 0 && !STREQ(c->image, v) &&
                     !(c->image_id && strncmp(c->image_id, v, strlen(v)) == 0))
@@ -346,7 +355,7 @@ int cmd_ps(const struct cmd_command *cmd, int argc, char **argv, struct hutch_er
                                 hutch_json_gen_string(g, ct->command[k]);
                         yajl_gen_array_close(g);
                         hutch_json_gen_kv_int(g, "Created", ct->created);
-                        hutch_json_gen_kv_string(g, "State", storage_container_status_name(ct->status));
+                        hutch_json_gen_kv_string(g, "State", container_state_name(ct));
                         hutch_json_gen_kv_string(g, "Status", status);
                         hutch_json_gen_kv_int(g, "ExitCode", ct->exit_code);
                         hutch_json_gen_kv_int(g, "Pid", ct->pid);
@@ -403,6 +412,14 @@ static int rm_in_userns(void *data)
         return 0;
 }
 
+/* A paused container's processes take a signal only once thawed (cgroup
+ * v1 freezes even SIGKILL): thawed right after it is sent, as Docker does. */
+static void thaw_after_signal(const struct storage_container *c)
+{
+        if (cmd_cgroup_paused(c->pid, c->id) > 0)
+                (void) cmd_cgroup_freeze(c->pid, c->id, c->name, false, NULL);
+}
+
 static int kill_container(const struct storage_container *c, struct hutch_error **err)
 {
         _cleanup_close_ int pidfd = hutch_pidfd_open(c->pid);
@@ -415,6 +432,7 @@ static int kill_container(const struct storage_container *c, struct hutch_error 
         int r = hutch_pidfd_send_signal(pidfd, SIGKILL);
         if (r < 0 && r != -ESRCH)
                 return hutch_error_set(err, -r, "kill container '%s'", c->name);
+        thaw_after_signal(c);
         for (int i = 0; i < 500 && storage_container_pid_alive(c->pid, c->pid_start); i++)
                 usleep(10000);
         return 0;
@@ -444,6 +462,7 @@ int cmd_container_remove(const char *store_root, const char *id, struct hutch_er
         _cleanup_free_ char *dir = storage_container_path(store_root, id, NULL);
         struct rm_ctx ctx = { dir };
         int r = cmd_storage_in_userns(rm_in_userns, &ctx, false, err);
+        cmd_cgroup_forget(id);
         if (r > 0)
                 return hutch_error_set(err, 0, "could not remove container %.12s", id);
         return r;
@@ -520,7 +539,7 @@ static int find_container(const char *root, const char *name, struct storage_con
 
 /* Sends sig to the container's init, never to a process that merely
  * reuses its PID. */
-static int signal_container(const struct storage_container *c, int sig, struct hutch_error **err)
+static int signal_container(const struct storage_container *c, int sig, bool stopping, struct hutch_error **err)
 {
         _cleanup_close_ int pidfd = -1;
         int r;
@@ -533,6 +552,8 @@ static int signal_container(const struct storage_container *c, int sig, struct h
         r = hutch_pidfd_send_signal(pidfd, sig);
         if (r < 0)
                 return hutch_error_set(err, -r, "signal container '%s'", c->name);
+        if (sig == SIGKILL || stopping)
+                thaw_after_signal(c);
         return 0;
 }
 
@@ -609,7 +630,7 @@ int cmd_stop(const struct cmd_command *cmd, int argc, char **argv, struct hutch_
                         int sig = SIGTERM;
                         if (cts[i].stop_signal && hutch_parse_signal(cts[i].stop_signal, &sig) < 0)
                                 sig = SIGTERM;
-                        (void) signal_container(&cts[i], sig, &errs[i]);
+                        (void) signal_container(&cts[i], sig, true, &errs[i]);
                         hutch_error_clear(&errs[i]); /* it may have exited in between */
                 }
         }
@@ -621,7 +642,7 @@ int cmd_stop(const struct cmd_command *cmd, int argc, char **argv, struct hutch_
                         int64_t spent = (now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000;
                         int64_t left = (int64_t) timeout * 1000 - spent;
                         if (wait_exited(root, cts[i].id, left > 0 ? left : 0) == -ETIMEDOUT) {
-                                (void) signal_container(&cts[i], SIGKILL, &errs[i]);
+                                (void) signal_container(&cts[i], SIGKILL, true, &errs[i]);
                                 hutch_error_clear(&errs[i]);
                                 (void) wait_exited(root, cts[i].id, 10000);
                         }
@@ -665,7 +686,7 @@ int cmd_kill(const struct cmd_command *cmd, int argc, char **argv, struct hutch_
                 if (find_container(root, argv[i], &ct, &e) == 0) {
                         if (sig == SIGKILL || sig == SIGTERM)
                                 (void) storage_container_set_stop_requested(root, ct.id, true, NULL);
-                        (void) signal_container(&ct, sig, &e);
+                        (void) signal_container(&ct, sig, false, &e);
                 }
                 storage_container_clear(&ct);
                 if (e) {
@@ -827,9 +848,9 @@ static char *container_json(const char *root, const struct storage_container *c,
         hutch_json_gen_kv_string(g, "ImageName", c->image);
         hutch_json_gen_string(g, "State");
         yajl_gen_map_open(g);
-        hutch_json_gen_kv_string(g, "Status", storage_container_status_name(c->status));
+        hutch_json_gen_kv_string(g, "Status", container_state_name(c));
         hutch_json_gen_kv_bool(g, "Running", c->status == STORAGE_CONTAINER_RUNNING);
-        hutch_json_gen_kv_bool(g, "Paused", false);
+        hutch_json_gen_kv_bool(g, "Paused", STREQ(container_state_name(c), "paused"));
         hutch_json_gen_kv_int(g, "Pid", c->pid);
         hutch_json_gen_kv_int(g, "ExitCode", c->exit_code);
         hutch_json_gen_kv_bool(g, "OOMKilled", false);

@@ -58,6 +58,10 @@ extern const struct cmd_option cmd_wait_options[];
 extern const struct cmd_option cmd_logs_options[];
 
 int cmd_create(const struct cmd_command *cmd, int argc, char **argv, struct hutch_error **err);
+/* cmd-pause.c */
+int cmd_pause(const struct cmd_command *cmd, int argc, char **argv, struct hutch_error **err);
+int cmd_unpause(const struct cmd_command *cmd, int argc, char **argv, struct hutch_error **err);
+extern const struct cmd_option cmd_pause_options[];
 int cmd_start(const struct cmd_command *cmd, int argc, char **argv, struct hutch_error **err);
 int cmd_ps(const struct cmd_command *cmd, int argc, char **argv, struct hutch_error **err);
 int cmd_rm(const struct cmd_command *cmd, int argc, char **argv, struct hutch_error **err);

@@ -160,6 +160,11 @@ int cmd_exec(const struct cmd_command *cmd, int argc, char **argv, struct hutch_
                 r = hutch_error_set(err, 0, "container '%s' is not running", rec.name);
                 goto out;
         }
+        if (cmd_cgroup_paused(rec.pid, rec.id) > 0) {
+                r = hutch_error_set(err, 0, "container '%s' is paused: unpause it first ('hutch unpause %s')", rec.name,
+                                    rec.name);
+                goto out;
+        }
         r = cmd_run_container_args(&rec, &ra, err);
         if (r < 0)
                 goto out;
@@ -199,6 +204,7 @@ int cmd_exec(const struct cmd_command *cmd, int argc, char **argv, struct hutch_
         r = runtime_container_exec(pidfd, &cfg, &proc, err);
         if (r < 0)
                 goto out;
+        cmd_cgroup_join(rec.pid, rec.id, runtime_container_pid(proc)); /* frozen with it by pause */
         if (detach) {
                 exit_code = 0;
                 goto out;

@@ -248,6 +248,8 @@ int cmd_save(const struct cmd_command *cmd, int argc, char **argv, struct hutch_
                 fd = STDOUT_FILENO;
         }
         r = storage_archive_save(s, items, n, format, fd, err);
+        if (r < 0 && output)
+                hutch_error_prefix(err, "'%s'", output);
         if (r == 0 && output && fsync(fd) < 0)
                 r = hutch_error_set(err, errno, "write '%s'", output);
         if (r == 0 && output && rename(tmp, output) < 0)

@@ -523,6 +523,10 @@ struct cgroup_ctx {
 static int cgroup_created(void *ctx, pid_t pid, struct hutch_error **err)
 {
         struct cgroup_ctx *c = ctx;
+        if (c->dir == NULL) {
+                cmd_cgroup_own(c->id, pid); /* for pause: best effort */
+                return 0;
+        }
         return cmd_cgroup_apply(c->dir, c->id, c->limits, pid, err);
 }
 
@@ -709,7 +713,7 @@ int cmd_run_container(const struct cmd_command *cmd, int argc, char **argv, enum
         bool have_img = false;
         _cleanup_free_ char *id = NULL, *runroot = NULL, *rootfs = NULL;
         _cleanup_free_ char *net_mode = NULL; /* networking: "container:<ID>" */
-        _cleanup_close_ int sfd = -1;
+        _cleanup_close_ int sfd = -1, state_lock = -1;
         struct cmd_volume *vols = NULL;
         size_t n_vols = 0;
         sigset_t mask, oldmask;
@@ -851,10 +855,13 @@ int cmd_run_container(const struct cmd_command *cmd, int argc, char **argv, enum
         r = cmd_ensure_private_dir(runroot, err);
         if (r < 0)
                 goto out;
-        cfg.state_dir = xasprintf("%s/%s", runroot, id);
-        if (mkdir(cfg.state_dir, 0700) < 0) {
-                r = hutch_error_set(err, errno, "create '%s'", cfg.state_dir);
-                goto out;
+        {
+                /* kept, and locked, until the container is gone; never another's */
+                _cleanup_free_ char *dir = xasprintf("%s/%s", runroot, id);
+                r = cmd_state_dir_make(dir, &state_lock, err);
+                if (r < 0)
+                        goto out;
+                cfg.state_dir = steal_ptr(&dir);
         }
 
         r = choose_rootfs_mode(&cfg.rootfs, err);
@@ -988,11 +995,9 @@ int cmd_run_container(const struct cmd_command *cmd, int argc, char **argv, enum
                 goto out;
         }
 
-        if (cgroup_dir) {
-                cgctx = (struct cgroup_ctx){ cgroup_dir, id, &a.limits };
-                cfg.hooks.created = cgroup_created;
-                cfg.hooks.created_ctx = &cgctx;
-        }
+        cgctx = (struct cgroup_ctx){ cgroup_dir, id, &a.limits };
+        cfg.hooks.created = cgroup_created;
+        cfg.hooks.created_ctx = &cgctx;
         start_tried = true;
         r = runtime_container_start(&cfg, &container, err);
         if (r < 0)
@@ -1122,7 +1127,9 @@ out:
                 (void) runtime_container_reap(container, NULL);
         }
         container = runtime_container_free(container);
-        net = cmd_network_free(net); /* networking: before the loop it is registered on */
+        if (start_tried && id)
+                cmd_cgroup_forget(id); /* the container's own cgroup, empty now */
+        net = cmd_network_free(net);   /* networking: before the loop it is registered on */
         hutch_strv_free(a.net.publish);
         hutch_strv_free(a.net.expose);
         hutch_strv_free(a.net.dns);

@@ -12,8 +12,11 @@
 #include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#define STATE_LOCK ".lock"
 
 static char *home_dir(void)
 {
@@ -156,5 +159,61 @@ int cmd_load_config(struct hutch_error **err)
                 arg_global.runroot = runroot;
         if (!arg_global.storage_driver && driver)
                 arg_global.storage_driver = driver;
+        return 0;
+}
+
+/* Opens dir's lock and tries to take it: the fd, -EWOULDBLOCK when
+ * another process holds it, or another -errno. */
+static int state_lock_take(const char *dir)
+{
+        _cleanup_free_ char *path = xasprintf("%s/" STATE_LOCK, dir);
+        int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+
+        if (fd < 0)
+                return -errno;
+        if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+                int e = errno;
+                (void) close(fd);
+                return -e;
+        }
+        return fd;
+}
+
+int cmd_state_dir_make(const char *dir, int *ret_lock, struct hutch_error **err)
+{
+        _cleanup_free_ char *tmp = xasprintf("%s.tmp-XXXXXX", dir);
+        _cleanup_close_ int lock = -1;
+        int r;
+
+        /* Made and locked under a temporary name, then renamed into place:
+         * a directory under the final name always has its lock taken. */
+        if (mkdtemp(tmp) == NULL)
+                return hutch_error_set(err, errno, "create '%s'", tmp);
+        lock = state_lock_take(tmp);
+        if (lock < 0) {
+                r = -lock;
+                (void) hutch_rm_rf_at(AT_FDCWD, tmp);
+                return hutch_error_set(err, r, "lock '%s'", tmp);
+        }
+        for (int attempt = 0; rename(tmp, dir) < 0; attempt++) {
+                _cleanup_close_ int old = -1;
+                if ((errno != EEXIST && errno != ENOTEMPTY) || attempt > 0) {
+                        r = errno;
+                        (void) hutch_rm_rf_at(AT_FDCWD, tmp);
+                        return hutch_error_set(err, r, "create '%s'", dir);
+                }
+                old = state_lock_take(dir);
+                if (old == -EWOULDBLOCK) {
+                        (void) hutch_rm_rf_at(AT_FDCWD, tmp);
+                        return hutch_error_set(err, EBUSY, "'%s' is in use: the container is starting or running", dir);
+                }
+                /* nobody's: left by a hutch that was killed */
+                r = hutch_rm_rf_at(AT_FDCWD, dir);
+                if (r < 0) {
+                        (void) hutch_rm_rf_at(AT_FDCWD, tmp);
+                        return hutch_error_set(err, -r, "remove the stale '%s'", dir);
+                }
+        }
+        *ret_lock = steal_fd(&lock);
         return 0;
 }

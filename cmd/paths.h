@@ -15,6 +15,11 @@ char *cmd_cache_dir(void);
 /* Creates dir (and parents) and checks it is a directory owned by us with
  * mode 0700 (fixing the mode when we own it). */
 int cmd_ensure_private_dir(const char *dir, struct hutch_error **err);
+/* Makes dir, a container's run-time directory, and returns the lock its
+ * monitor holds while the container runs.  A directory whose lock nobody
+ * holds was left by a hutch killed before it could remove it: replaced.
+ * EBUSY when another hutch holds it (the container is starting or runs). */
+int cmd_state_dir_make(const char *dir, int *ret_lock, struct hutch_error **err);
 /* Reads ~/.config/hutch/hutch.conf (or $HUTCH_CONFIG): [storage] root,
  * runroot and driver, used where no option gave them. */
 int cmd_load_config(struct hutch_error **err);

@@ -351,10 +351,18 @@ int hutch_open_in_root(int rootfd, const char *path, int flags, mode_t mode)
                         .mode = (flags & (O_CREAT | O_TMPFILE)) ? mode : 0,
                         .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
                 };
-                long fd = syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
+                long fd;
+                /* EAGAIN: a rename anywhere on the system raced with a ".."
+                 * of the lookup; the kernel asks us to try again (and after
+                 * a few tries the walk below does the same job). */
+                for (int tries = 0;; tries++) {
+                        fd = syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
+                        if (fd >= 0 || errno != EAGAIN || tries == 16)
+                                break;
+                }
                 if (fd >= 0)
                         return (int) fd;
-                if (errno != ENOSYS && errno != EPERM)
+                if (errno != ENOSYS && errno != EPERM && errno != EAGAIN)
                         return -errno;
                 /* ENOSYS: old kernel; EPERM: a seccomp filter that refuses it. */
         }

@@ -254,8 +254,10 @@ static int stage_members(struct load_ctx *c, int fd, struct hutch_error **err)
                                 m->len += len;
                         } else {
                                 r = storage_blob_writer_write(m->w, buf, len, err);
-                                if (r < 0)
+                                if (r < 0) {
+                                        hutch_error_prefix(err, "stage '%.200s' of the archive", m->name);
                                         goto out;
+                                }
                         }
                 }
                 if (m->w) {

@@ -332,9 +332,11 @@ int storage_container_create(const char *root, const struct storage_container *c
                 return hutch_error_set(err, r, "create the container layer in '%s'", dir);
         }
         r = storage_container_save(root, c, err);
-        if (r < 0)
+        if (r < 0) {
                 (void) hutch_rm_rf_at(AT_FDCWD, dir);
-        return r;
+                return hutch_error_prefix(err, "create the record of container '%s' in '%s'", c->name, dir);
+        }
+        return 0;
 }
 
 int storage_container_lookup(const char *root, const char *name_or_id, char ret_id[STORAGE_CONTAINER_ID_LEN + 1],

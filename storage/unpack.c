@@ -1171,8 +1171,10 @@ int storage_layer_unpack_dir(int in_fd, const char *final_path, const struct sto
                 goto undo;
         }
         r = storage_layer_unpack(in_fd, fd, opts, ret, err);
-        if (r < 0)
+        if (r < 0) {
+                hutch_error_prefix(err, "unpack into '%s'", tmp);
                 goto undo;
+        }
         if (syscall(SYS_renameat2, AT_FDCWD, tmp, AT_FDCWD, final_path, 1 /* RENAME_NOREPLACE */) < 0) {
                 if (errno == EINVAL || errno == ENOSYS) {
                         /* No RENAME_NOREPLACE here: rename() still refuses a non-empty target. */

@@ -8,7 +8,9 @@
 #      hutchnosub (without);
 #   5. the bats system tests as hutchtest, then the [nosub] tests as hutchnosub
 #      with /dev/fuse and /dev/net/tun inaccessible to it (a private mount
-#      namespace: the host's devices are left alone);
+#      namespace: the host's devices are left alone); hutchtest's run gets a
+#      small tmpfs for the disk-full tests (tests/setup-smallfs.sh) and runs
+#      in cgroups delegated to it for pause/unpause (tests/setup-cgroup.sh);
 #   6. shellcheck and clang-format checks, a short run of each fuzz target;
 #   7. the start-up benchmark (figures only, never a failure).
 #
@@ -205,6 +207,7 @@ user_cmd() {
                 HOME="$home" USER="$user" LOGNAME="$user" SHELL=/bin/bash LANG=C.UTF-8 TMPDIR=/tmp
                 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
                 XDG_RUNTIME_DIR="/run/user/$uid" CI="${CI:-}"
+                HUTCH_TEST_SMALLFS="${HUTCH_TEST_SMALLFS:-}" HUTCH_TEST_CGROUP="${HUTCH_TEST_CGROUP:-}"
                 HUTCH="$stage/bin/hutch" HUTCH_SRCDIR="$stage/src"
                 ASAN_OPTIONS="$SYSTEM_ASAN_OPTIONS" UBSAN_OPTIONS="$UBSAN_OPTIONS"
                 bash -c 'cd "$HOME" && exec "$@"' _)
@@ -263,8 +266,18 @@ step "system tests as $test_user (bats)"
 # Every test but the [nosub] ones (bats 1.8 has no tags: a regex for names
 # that do not start with "[nosub]").
 not_nosub='^([^[]|\[[^n]|\[n[^o]|\[no[^s]|\[nos[^u]|\[nosu[^b]|\[nosub[^]])'
-as_user "$test_user" bats --tap --filter "$not_nosub" "$stage/src/tests/system" 2>&1 | tee "$logdir/system.tap"
+# A full disk for real (a small tmpfs) and a delegated cgroup, for this run only.
+HUTCH_TEST_SMALLFS=$("$srcdir/tests/setup-smallfs.sh" up "$test_user") || HUTCH_TEST_SMALLFS=
+HUTCH_TEST_CGROUP=$("$srcdir/tests/setup-cgroup.sh" up "$test_user") || HUTCH_TEST_CGROUP=
+echo "disk-full tests on: ${HUTCH_TEST_SMALLFS:-(none)}; delegated cgroup: ${HUTCH_TEST_CGROUP:-(none)}"
+user_cmd "$test_user"
+"$srcdir/tests/setup-cgroup.sh" exec "$test_user" -- "${USER_CMD[@]}" \
+        bats --tap --filter "$not_nosub" "$stage/src/tests/system" 2>&1 | tee "$logdir/system.tap"
 count_tap "$logdir/system.tap" "${PIPESTATUS[0]}" "system tests"
+"$srcdir/tests/setup-cgroup.sh" down "$test_user" || true
+"$srcdir/tests/setup-smallfs.sh" down "$test_user" || true
+HUTCH_TEST_SMALLFS=''
+HUTCH_TEST_CGROUP=''
 
 step "system tests without subordinate IDs, /dev/fuse and /dev/net/tun as $nosub_user (bats --filter '[nosub]')"
 # A private mount namespace in which /dev/fuse and /dev/net/tun are root-only

@@ -327,6 +327,7 @@ setup() {
 teardown() {
         stop_fakes
         basic_teardown
+        if [ -n "${SMALL:-}" ]; then rm -rf "$SMALL"; fi
 }
 
 @test "pull over TLS with --cert-dir, then run the image" {
@@ -600,6 +601,36 @@ EOF
         assert_equal "${lines[-1]}" "$IMAGE_ID"
         assert_match "$stderr" "skipped: already exists"
         run_hutch run --rm "$FAKE/test/bb:v1" cat /etc/greeting
+        assert_equal "$output" "hello-from-the-registry"
+}
+
+@test "a pull onto a full disk fails clearly, stores nothing half-made and gives the space back" {
+        [ -n "${HUTCH_TEST_SMALLFS:-}" ] ||
+                skip "no small filesystem to fill: as root, 'tests/setup-smallfs.sh up $(id -un)' mounts one; pass its path in HUTCH_TEST_SMALLFS"
+        SMALL="$HUTCH_TEST_SMALLFS/pull$BATS_TEST_NUMBER"
+        mkdir -m 0700 "$SMALL"
+        export HUTCH_ROOT="$SMALL/store"
+        run_hutch images -q
+        # room for half the busybox layer, compressed
+        local avail used
+        avail=$(df -k --output=avail "$HUTCH_TEST_SMALLFS" | tail -n1)
+        head -c "$(((avail - 400) * 1024))" /dev/zero >"$SMALL/fill"
+        used=$(df -k --output=used "$HUTCH_TEST_SMALLFS" | tail -n1)
+        run_hutch 125 pull --cert-dir "$CA_DIR" "$OPEN/test/bb:v1"
+        assert_error_message "No space left on device"
+        assert_match "$stderr" "$HUTCH_ROOT/tmp"
+        run_hutch images -q
+        assert_equal "$output" "" "no image record"
+        assert_equal "$(find "$HUTCH_ROOT/tmp" -mindepth 1)" "" "nothing left in tmp/"
+        local big
+        big=$(sha "$BATS_FILE_TMPDIR/l1.tar")
+        [ ! -e "$HUTCH_ROOT/layers/$big" ] || die "the layer that did not fit was stored"
+        assert_equal "$(find "$HUTCH_ROOT/blobs" -type f -size +300k)" "" "no partial blob stored"
+        assert "$(df -k --output=used "$HUTCH_TEST_SMALLFS" | tail -n1)" -le "$((used + 100))" "the space is given back"
+        rm -f "$SMALL/fill"
+        run_hutch pull --cert-dir "$CA_DIR" "$OPEN/test/bb:v1"
+        assert_equal "${lines[-1]}" "$IMAGE_ID"
+        run_hutch run --rm "$OPEN/test/bb:v1" cat /etc/greeting
         assert_equal "$output" "hello-from-the-registry"
 }
 
