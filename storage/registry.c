@@ -663,6 +663,16 @@ static int http_get(struct registry_client *c, const char *url0, const char *acc
                         curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
                         e = curl_easy_perform(h);
                         (void) curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
+                        if (e == CURLE_OK) {
+                                /* for tests and for telling why a pull is slow
+                                 * (no query: upload URLs carry state) */
+                                long ver = 0, conns = 0;
+                                (void) curl_easy_getinfo(h, CURLINFO_HTTP_VERSION, &ver);
+                                (void) curl_easy_getinfo(h, CURLINFO_NUM_CONNECTS, &conns);
+                                log_debug("%s %.*s: HTTP/%s %ld, %s connection", x->method ? x->method : "GET",
+                                          (int) strcspn(url, "?"), url, ver == CURL_HTTP_VERSION_2_0 ? "2" : "1.1",
+                                          code, conns > 0 ? "new" : "reused");
+                        }
                         if (e == CURLE_OK && code >= 300 && code < 400 && code != 304 &&
                             (x->method == NULL || STREQ(x->method, "HEAD"))) {
                                 char *loc = NULL;
