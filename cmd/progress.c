@@ -28,7 +28,7 @@ struct line {
 struct progress {
         pthread_mutex_t lock;
         bool quiet, tty;
-        unsigned cols;
+        unsigned cols, rows;
         struct line *v;
         size_t n;
         size_t first_live; /* lines before it are on the screen for good */
@@ -71,8 +71,11 @@ struct progress *progress_new(bool quiet, int tty)
                 tty = isatty(STDERR_FILENO) && !(term && strcmp(term, "dumb") == 0);
         p->tty = tty > 0;
         p->cols = 80;
-        if (ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+        p->rows = 24;
+        if (ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) {
                 p->cols = ws.ws_col;
+                p->rows = ws.ws_row > 2 ? ws.ws_row : 24;
+        }
         return p;
 }
 
@@ -122,6 +125,12 @@ static void redraw(struct progress *p, bool force)
                 fprintf(stderr, "\r\033[K%s\n", buf);
         }
         p->drawn = p->n - p->first_live;
+        /* The cursor cannot move above the screen: finished lines at the top
+         * of a region taller than the screen stay as just drawn. */
+        while (p->drawn + 2 > p->rows && p->v[p->first_live].status) {
+                p->first_live++;
+                p->drawn--;
+        }
         fflush(stderr);
 }
 

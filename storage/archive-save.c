@@ -399,14 +399,17 @@ static int layout_update(struct storage_store *s, const struct storage_save_item
         return r;
 }
 
-int storage_layout_save(struct storage_store *s, const struct storage_save_item *item, const char *path,
+int storage_layout_save(struct storage_store *s, const struct storage_save_item *item, const char *path_in,
                         const struct storage_save_progress *prog, struct hutch_error **err)
 {
-        _cleanup_free_ char *tmp = NULL;
+        _cleanup_free_ char *tmp = NULL, *path = xstrdup(path_in);
         _cleanup_close_ int fd = -1;
         struct stat st;
+        size_t len = strlen(path);
         int r;
 
+        while (len > 1 && path[len - 1] == '/') /* "lay/": the temporary name is beside it */
+                path[--len] = '\0';
         if (stat(path, &st) == 0) {
                 if (!S_ISDIR(st.st_mode))
                         return hutch_error_set(err, 0, "'%s' exists and is not a directory", path);
