@@ -345,7 +345,8 @@ static struct member *stage_from_dir(struct load_ctx *c, const char *name)
                         return NULL;
                 }
         }
-        c->m = xreallocarray(c->m, c->n + 1, sizeof(*c->m));
+        /* c->m has room for them all (storage_layout_load): members found
+         * earlier must not move */
         c->m[c->n] = m;
         return &c->m[c->n++];
 }
@@ -1190,9 +1191,12 @@ int storage_layout_load(struct storage_store *s, const char *path, const char *t
 
         if (uopts)
                 c.uopts = *uopts;
+        c.m = xcalloc(STORAGE_ARCHIVE_MAX_MEMBERS, sizeof(*c.m));
         c.dir_fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (c.dir_fd < 0)
-                return hutch_error_set(err, errno, "OCI layout '%s'", path);
+        if (c.dir_fd < 0) {
+                r = hutch_error_set(err, errno, "OCI layout '%s'", path);
+                goto out;
+        }
         r = storage_store_mkdtemp(s, "load", &c.tmp_rel, err);
         if (r < 0)
                 goto out;
