@@ -549,7 +549,7 @@ out:
         return r;
 }
 
-/* pull oci:, oci-archive: and docker-archive:: the load code, which
+/* pull oci:, oci-archive:, docker-archive: and dir:: the load code, which
  * checks every digest while it copies the blobs in. */
 static int pull_local(struct pull_job *pj, struct hutch_error **err)
 {
@@ -575,6 +575,8 @@ static int pull_local(struct pull_job *pj, struct hutch_error **err)
                 return r;
         if (l->transport == CMD_TRANSPORT_OCI) {
                 r = storage_layout_load(s, l->path, l->ref, name, NULL, &loaded, err);
+        } else if (l->transport == CMD_TRANSPORT_DIR) {
+                r = storage_dir_load(s, l->path, NULL, NULL, &loaded, err); /* by ID, as podman */
         } else {
                 _cleanup_close_ int fd = open(l->path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
                 struct stat st;

@@ -43,10 +43,10 @@ extern const struct cmd_option cmd_manifest_inspect_options[];
 extern const struct cmd_command cmd_manifest_subcommands[];
 
 #define CMD_PULL_COMMANDS                                                                                            \
-        { "pull", "[OPTIONS] IMAGE|docker://REF|oci:PATH[:TAG]|oci-archive:PATH|docker-archive:PATH",               \
+        { "pull", "[OPTIONS] IMAGE|docker://REF|oci:PATH[:TAG]|oci-archive:PATH|docker-archive:PATH|dir:PATH",      \
           "Pull an image from a registry, an OCI layout or an archive", cmd_pull, cmd_pull_options, NULL, NULL },    \
         { "push",                                                                                                    \
-          "[OPTIONS] IMAGE [docker://REF|oci:PATH[:TAG]|oci-archive:PATH[:TAG]|docker-archive:PATH[:NAME:TAG]]",     \
+          "[OPTIONS] IMAGE [docker://REF|oci:PATH[:TAG]|oci-archive:PATH[:TAG]|docker-archive:PATH[:NAME:TAG]|dir:PATH]", \
           "Push an image to a registry, an OCI layout or an archive", cmd_push, cmd_push_options, NULL, NULL },      \
         { "login", "[OPTIONS] REGISTRY", "Log in to a registry", cmd_login, cmd_login_options, NULL, NULL },         \
         { "logout", "[OPTIONS] REGISTRY", "Log out of a registry", cmd_logout, cmd_logout_options, NULL, NULL },     \

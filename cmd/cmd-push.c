@@ -1,6 +1,6 @@
 /* hutch push: an image of the store to a registry (docker://), an OCI
- * image layout directory (oci:), or an archive (oci-archive:,
- * docker-archive:).  The archives and layouts are written by
+ * image layout directory (oci:), an archive (oci-archive:,
+ * docker-archive:) or a directory of blobs (dir:).  The archives and layouts are written by
  * storage/archive-save.c, the writer of `hutch save`, under temporary names
  * renamed into place at the end: a failed push leaves no half-written
  * destination. */
@@ -71,14 +71,15 @@ static int push_blob(struct registry_client *client, struct storage_store *s, co
         r = registry_blob_exists(client, repo, digest, err);
         if (r < 0)
                 return r;
+        if (r > 0) {
+                /* the registry has it: the store need not */
+                progress_done(prog, progress_add(prog, what, digest, -1), "skipped: already exists");
+                return 0;
+        }
         fd = storage_blob_open(s, digest, &size, err);
         if (fd < 0)
                 return hutch_error_prefix(err, "blob %s", digest);
         u.line = progress_add(prog, what, digest, (int64_t) size);
-        if (r > 0) {
-                progress_done(prog, u.line, "skipped: already exists");
-                return 0;
-        }
         r = registry_blob_upload(client, repo, digest, fd, size, on_upload, &u, err);
         if (r >= 0)
                 progress_done(prog, u.line, "done");
@@ -237,6 +238,7 @@ static int push_local(struct storage_store *s, const struct storage_image *img, 
                 item.name = l->ref;
                 r = storage_layout_save(s, &item, l->path, &sp, err);
                 break;
+        case CMD_TRANSPORT_DIR: r = storage_dir_save(s, img, l->path, &sp, err); break;
         case CMD_TRANSPORT_OCI_ARCHIVE:
                 item.name = l->ref ? l->ref : matched;
                 r = push_archive(s, &item, l, &sp, err);

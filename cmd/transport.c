@@ -18,10 +18,11 @@ static const struct {
         { "oci", CMD_TRANSPORT_OCI },
         { "oci-archive", CMD_TRANSPORT_OCI_ARCHIVE },
         { "docker-archive", CMD_TRANSPORT_DOCKER_ARCHIVE },
+        { "dir", CMD_TRANSPORT_DIR },
 };
 
 /* containers/image transports hutch does not have */
-static const char *const unsupported[] = { "dir", "containers-storage", "docker-daemon", "ostree", "sif", "tarball" };
+static const char *const unsupported[] = { "containers-storage", "docker-daemon", "ostree", "sif", "tarball" };
 
 /* An OCI ref.name: the annotation's characters, at most 255. */
 static bool ref_name_valid(const char *s)
@@ -57,7 +58,7 @@ int cmd_image_location_parse(const char *s, struct cmd_image_location *ret, stru
                 const char *colon;
                 if (strlen(transports[i].name) != plen || strncmp(s, transports[i].name, plen) != 0)
                         continue;
-                colon = strchr(rest, ':');
+                colon = transports[i].t == CMD_TRANSPORT_DIR ? NULL : strchr(rest, ':');
                 ret->transport = transports[i].t;
                 ret->path = colon ? xstrndup(rest, (size_t) (colon - rest)) : xstrdup(rest);
                 if (*ret->path == '\0') {
@@ -80,14 +81,14 @@ int cmd_image_location_parse(const char *s, struct cmd_image_location *ret, stru
                 if (strlen(unsupported[i]) == plen && strncmp(s, unsupported[i], plen) == 0)
                         return hutch_error_set(err, 0,
                                                "'%s': the %.*s: transport is not supported (docker://, oci:, "
-                                               "oci-archive: or docker-archive:)",
+                                               "oci-archive:, docker-archive: or dir:)",
                                                s, (int) plen, s);
         /* "host:5000/name" and "name:tag" are references; "x:/path" and
          * "x://..." are not */
         if (*rest == '/' || *rest == '.' || *rest == '\0')
                 return hutch_error_set(err, 0,
-                                       "'%s': unknown transport '%.*s:' (docker://, oci:, oci-archive: or "
-                                       "docker-archive:)",
+                                       "'%s': unknown transport '%.*s:' (docker://, oci:, oci-archive:, "
+                                       "docker-archive: or dir:)",
                                        s, (int) plen, s);
         ret->ref = xstrdup(s);
         return 0;

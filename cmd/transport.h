@@ -5,8 +5,9 @@
  *   oci:PATH[:TAG]               an OCI image layout directory
  *   oci-archive:PATH[:TAG]       a tar of one
  *   docker-archive:PATH[:NAME:TAG]  a `docker save` tarball
+ *   dir:PATH                     containers/image's directory of blobs
  *
- * PATH ends at its first ':' (as in containers/image). */
+ * PATH ends at its first ':' (as in containers/image), but for dir:. */
 #ifndef HUTCH_CMD_TRANSPORT_H
 #define HUTCH_CMD_TRANSPORT_H
 
@@ -17,6 +18,7 @@ enum cmd_transport {
         CMD_TRANSPORT_OCI,
         CMD_TRANSPORT_OCI_ARCHIVE,
         CMD_TRANSPORT_DOCKER_ARCHIVE,
+        CMD_TRANSPORT_DIR,
 };
 
 struct cmd_image_location {

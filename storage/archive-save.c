@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #define IO_BLOCK STORAGE_ARCHIVE_IO_BLOCK
@@ -454,6 +455,87 @@ int storage_layout_save(struct storage_store *s, const struct storage_save_item 
                         r = hutch_error_set(err, errno, "rename to '%s'", path);
         }
         if (r < 0)
+                (void) hutch_rm_rf_at(AT_FDCWD, tmp);
+        return r;
+}
+
+/* ---- dir: ---- */
+
+static int dir_fill(struct sink *k, struct storage_store *s, const struct storage_image *img, struct hutch_error **err)
+{
+        static const char version[] = "Directory Transport Version: 1.1\n";
+        _cleanup_free_ char *mbuf = NULL;
+        size_t mlen;
+        int r = 0;
+
+        for (size_t j = 0; j <= img->n_layers && r == 0; j++) {
+                const char *d = j < img->n_layers ? img->layers[j].blob : img->config;
+                r = write_blob(k, s, storage_digest_hex(d), d, err);
+        }
+        if (r == 0)
+                r = storage_blob_read(s, img->manifest, STORAGE_MANIFEST_MAX_BYTES, &mbuf, &mlen, err);
+        if (r == 0)
+                r = write_buf(k, "manifest.json", mbuf, mlen, err);
+        if (r == 0)
+                r = write_buf(k, "version", version, strlen(version), err);
+        return r;
+}
+
+int storage_dir_save(struct storage_store *s, const struct storage_image *img, const char *path_in,
+                     const struct storage_save_progress *prog, struct hutch_error **err)
+{
+        _cleanup_free_ char *tmp = NULL, *path = xstrdup(path_in);
+        _cleanup_close_ int fd = -1;
+        size_t len = strlen(path);
+        bool replace = false;
+        struct stat st;
+        mode_t um;
+        int r;
+
+        while (len > 1 && path[len - 1] == '/')
+                path[--len] = '\0';
+        if (stat(path, &st) == 0) {
+                if (!S_ISDIR(st.st_mode))
+                        return hutch_error_set(err, 0, "'%s' exists and is not a directory", path);
+                fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                if (fd < 0)
+                        return hutch_error_set(err, errno, "open '%s'", path);
+                replace = faccessat(fd, "version", F_OK, AT_SYMLINK_NOFOLLOW) == 0;
+                if (!replace) {
+                        _cleanup_dir_ DIR *d = fdopendir(fcntl(fd, F_DUPFD_CLOEXEC, 3));
+                        struct dirent *de;
+                        while (d && (de = readdir(d)) != NULL)
+                                if (!STREQ(de->d_name, ".") && !STREQ(de->d_name, ".."))
+                                        return hutch_error_set(err, 0,
+                                                               "'%s' is not empty and not an image directory (no "
+                                                               "version file)",
+                                                               path);
+                }
+                (void) close(steal_fd(&fd));
+        } else if (errno != ENOENT) {
+                return hutch_error_set(err, errno, "'%s'", path);
+        }
+        tmp = xasprintf("%s.tmp-XXXXXX", path);
+        if (mkdtemp(tmp) == NULL)
+                return hutch_error_set(err, errno, "create '%s'", path);
+        um = umask(0);
+        umask(um);
+        (void) chmod(tmp, 0755 & ~um);
+        fd = open(tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0) {
+                r = hutch_error_set(err, errno, "open '%s'", tmp);
+        } else {
+                struct sink k = { .dir_fd = fd, .prog = prog };
+                r = dir_fill(&k, s, img, err);
+                if (r == 0 && syncfs(fd) < 0)
+                        r = hutch_error_set(err, errno, "write '%s'", path);
+        }
+        /* an image directory already there is swapped for the new one whole */
+        if (r == 0 && replace && syscall(SYS_renameat2, AT_FDCWD, tmp, AT_FDCWD, path, 2 /* RENAME_EXCHANGE */) < 0)
+                r = hutch_error_set(err, errno, "replace '%s'", path);
+        else if (r == 0 && !replace && rename(tmp, path) < 0)
+                r = hutch_error_set(err, errno, "rename to '%s'", path);
+        if (r < 0 || replace)
                 (void) hutch_rm_rf_at(AT_FDCWD, tmp);
         return r;
 }

@@ -55,6 +55,7 @@ struct load_ctx {
         /* An image layout directory instead of an archive: its files are
          * staged as they are looked for. */
         bool from_dir;
+        bool flat; /* dir: blobs named by their hex digest beside manifest.json */
         int dir_fd;
         /* Only the image tagged select_tag (or the only one when NULL),
          * recorded as record_name (NULL: by ID), not by its annotation. */
@@ -298,10 +299,14 @@ static struct member *stage_from_dir(struct load_ctx *c, const char *name)
         struct hutch_error *err = NULL;
         struct member m = { 0 };
         struct stat st;
-        bool meta = STREQ(name, "oci-layout") || STREQ(name, "index.json");
+        bool meta = c->flat ? STREQ(name, "manifest.json") : STREQ(name, "oci-layout") || STREQ(name, "index.json");
         int r = 0;
 
-        if (!meta) {
+        if (!meta && c->flat) {
+                _cleanup_free_ char *d = xasprintf("sha256:%s", name);
+                if (!storage_digest_valid(d))
+                        return NULL;
+        } else if (!meta) {
                 _cleanup_free_ char *d = xasprintf("sha256:%s", name + (strncmp(name, "blobs/sha256/", 13) ? 0 : 13));
                 if (strncmp(name, "blobs/sha256/", 13) != 0 || !storage_digest_valid(d))
                         return NULL;
@@ -1219,6 +1224,87 @@ int storage_layout_load(struct storage_store *s, const char *path, const char *t
         *ret_loaded = loaded;
         loaded = (struct storage_images){ 0 };
 out:
+        storage_images_clear(&loaded);
+        load_ctx_clear(&c);
+        return r;
+}
+
+/* ---- dir: (containers/image's directory transport) ---- */
+
+int storage_dir_load(struct storage_store *s, const char *path, const char *name,
+                     const struct storage_unpack_options *uopts, struct storage_images *ret_loaded,
+                     struct hutch_error **err)
+{
+        struct load_ctx c = { .s = s, .from_dir = true, .flat = true };
+        _cleanup_(storage_manifest_free_cleanup) struct storage_manifest *man = NULL;
+        _cleanup_free_ struct member **lm = NULL;
+        _cleanup_free_ const char **types = NULL;
+        _cleanup_strv_ char **names = NULL;
+        struct storage_images loaded = { 0 };
+        struct storage_image img = { 0 };
+        struct member *mm, *cm = NULL;
+        int r;
+
+        if (uopts)
+                c.uopts = *uopts;
+        c.m = xcalloc(STORAGE_ARCHIVE_MAX_MEMBERS, sizeof(*c.m));
+        c.dir_fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (c.dir_fd < 0) {
+                r = hutch_error_set(err, errno, "directory '%s'", path);
+                goto out;
+        }
+        r = storage_store_mkdtemp(s, "load", &c.tmp_rel, err);
+        if (r < 0)
+                goto out;
+        mm = find_member(&c, "manifest.json");
+        if (mm == NULL) {
+                r = hutch_error_set(err, 0, "'%s' has no manifest.json", path);
+                goto out;
+        }
+        r = storage_manifest_parse(mm->data, mm->len, NULL, &man, err);
+        if (r < 0) {
+                hutch_error_prefix(err, "manifest.json");
+                goto out;
+        }
+        lm = xcalloc(man->n_layers + 1, sizeof(*lm));
+        types = xcalloc(man->n_layers + 1, sizeof(*types));
+        for (size_t i = 0; i <= man->n_layers && r >= 0; i++) {
+                const struct storage_descriptor *d = i < man->n_layers ? &man->layers[i] : &man->config;
+                struct member *m = find_member(&c, storage_digest_hex(d->digest));
+                if (m == NULL || m->w == NULL)
+                        r = hutch_error_set(err, 0, "blob %s is not in the directory", d->digest);
+                else if (!STREQ(member_digest(m), d->digest))
+                        r = hutch_error_set(err, 0, "blob %s in the directory has the wrong content (it hashes to %s)",
+                                            d->digest, member_digest(m));
+                else if ((uint64_t) d->size != storage_blob_writer_size(m->w))
+                        r = hutch_error_set(err, 0, "blob %s in the directory has %llu bytes, not %lld", d->digest,
+                                            (unsigned long long) storage_blob_writer_size(m->w), (long long) d->size);
+                if (r < 0)
+                        break;
+                if (i < man->n_layers) {
+                        lm[i] = m;
+                        types[i] = d->media_type;
+                }
+                cm = m;
+        }
+        if (r < 0)
+                goto out;
+        if (name)
+                hutch_strv_append(&names, name);
+        r = install_image(&c, mm->data, mm->len, cm, lm, types, man->n_layers, names, &img, err);
+        if (r >= 0) {
+                images_push(&loaded, &img);
+                r = commit_staged(&c, &loaded, err);
+        }
+        if (r >= 0)
+                r = commit_records(s, &loaded, err);
+        if (r < 0)
+                goto out;
+        *ret_loaded = loaded;
+        loaded = (struct storage_images){ 0 };
+out:
+        if (r < 0)
+                hutch_error_prefix(err, "dir '%s'", path);
         storage_images_clear(&loaded);
         load_ctx_clear(&c);
         return r;

@@ -83,4 +83,15 @@ int storage_archive_import(struct storage_store *s, int fd, const struct storage
                            const struct storage_unpack_options *uopts, struct storage_image *ret,
                            struct hutch_error **err);
 
+/* dir: as containers/image writes it: manifest.json, version, and the
+ * config and layer blobs named by their hex digests.  Save: like
+ * storage_layout_save(), but a directory that has a version file is
+ * replaced whole (as skopeo does).  Load: one image, name recorded (or
+ * none), every blob hashed as it is copied in. */
+int storage_dir_save(struct storage_store *s, const struct storage_image *img, const char *path,
+                     const struct storage_save_progress *prog, struct hutch_error **err);
+int storage_dir_load(struct storage_store *s, const char *path, const char *name,
+                     const struct storage_unpack_options *uopts, struct storage_images *ret_loaded,
+                     struct hutch_error **err);
+
 #endif

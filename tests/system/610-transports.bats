@@ -162,13 +162,49 @@ no_leftovers() {
         assert_equal "$output" "$IMAGE_ID"
 }
 
+@test "dir: as skopeo writes it, both ways; an image directory is replaced whole" {
+        require_cmd skopeo jq
+        a_store
+        local d="$BATS_TEST_TMPDIR/dir"
+        run_hutch push localhost/v1 "dir:$d"
+        assert_equal "$(cat "$d/version")" "Directory Transport Version: 1.1"
+        run skopeo inspect --raw "dir:$d"
+        assert_equal "$status" 0 "skopeo inspect: $output"
+        assert_equal "$(jq -r .config.digest <<<"$output")" "sha256:$IMAGE_ID"
+        run skopeo copy -q "dir:$d" "oci:$BATS_TEST_TMPDIR/from-dir:x"
+        assert_equal "$status" 0 "skopeo copy: $output"
+        echo stale >"$d/stale-file"
+        run_hutch push localhost/v1 "dir:$d"
+        [ ! -e "$d/stale-file" ] || die "the old directory's files are still there"
+        no_leftovers "$BATS_TEST_TMPDIR" 1
+
+        run skopeo copy -q "oci:$SRC:v1" "dir:$BATS_TEST_TMPDIR/sk-dir"
+        assert_equal "$status" 0 "skopeo copy: $output"
+        export HUTCH_ROOT="$BATS_TEST_TMPDIR/store2"
+        run_hutch pull "dir:$BATS_TEST_TMPDIR/sk-dir"
+        assert_equal "${lines[-1]}" "$IMAGE_ID"
+        run_hutch run --rm --network none "$IMAGE_ID"
+        assert_equal "$output" "hello-from-a-layout"
+        # a blob changed: refused, nothing stored
+        local first=${LAYER_DIGESTS%% *}
+        export HUTCH_ROOT="$BATS_TEST_TMPDIR/store3"
+        printf 'X' | dd of="$BATS_TEST_TMPDIR/sk-dir/${first#sha256:}" bs=1 seek=100 conv=notrunc 2>/dev/null
+        run_hutch 125 pull "dir:$BATS_TEST_TMPDIR/sk-dir"
+        assert_error_message "wrong content"
+        run_hutch images -q
+        assert_equal "$output" ""
+}
+
 @test "bad destinations: clear errors, nothing half-written" {
         a_store
         local t=$BATS_TEST_TMPDIR
         run_hutch 125 push localhost/v1 "foo:/x"
         assert_error_message "unknown transport 'foo:'"
-        run_hutch 125 push localhost/v1 "dir:$t/d"
-        assert_error_message "dir: transport is not supported"
+        mkdir "$t/not-a-layout" && echo x >"$t/not-a-layout/f"
+        run_hutch 125 push localhost/v1 "ostree:$t/d"
+        assert_error_message "ostree: transport is not supported"
+        run_hutch 125 push localhost/v1 "dir:$t/not-a-layout"
+        assert_error_message "not an image directory"
         run_hutch 125 push localhost/v1 "oci:"
         assert_error_message "no PATH"
         run_hutch 125 push localhost/v1 "oci-archive::tag"
@@ -178,7 +214,6 @@ no_leftovers() {
         : >"$t/a-file"
         run_hutch 125 push localhost/v1 "oci:$t/a-file"
         assert_error_message "exists and is not a directory"
-        mkdir "$t/not-a-layout" && echo x >"$t/not-a-layout/f"
         run_hutch 125 push localhost/v1 "oci:$t/not-a-layout"
         assert_error_message "not an OCI image layout"
         assert_equal "$(ls -A "$t/not-a-layout")" "f"

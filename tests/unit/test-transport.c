@@ -69,7 +69,9 @@ static void test_locations(void **state)
         refuse("oci:lay:a b", "invalid tag");
         refuse("oci:lay:t\n", "invalid tag");
         refuse("docker-archive:d.tar:x y", "invalid NAME:TAG");
-        refuse("dir:/tmp/x", "dir: transport is not supported");
+        check("dir:/tmp/x:y", CMD_TRANSPORT_DIR, "/tmp/x:y", NULL);
+        refuse("dir:", "no PATH");
+        refuse("ostree:/tmp/x", "ostree: transport is not supported");
         refuse("containers-storage:x", "not supported");
         refuse("foo:/x", "unknown transport 'foo:'");
         refuse("http://example.com/x", "unknown transport 'http:'");
