@@ -11,12 +11,15 @@
 
 #include "cmd/cmd-pull.h"
 #include "cmd/cmd-storage.h"
+#include "cmd/progress.h"
+#include "cmd/transport.h"
 #include "lib/cleanup.h"
 #include "lib/fs.h"
 #include "lib/log.h"
 #include "lib/parse.h"
 #include "lib/strv.h"
 #include "lib/xalloc.h"
+#include "storage/archive.h"
 #include "storage/auth.h"
 #include "storage/images.h"
 #include "storage/manifest.h"
@@ -32,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <termios.h>
 #include <time.h>
@@ -70,16 +74,9 @@ const struct cmd_option cmd_pull_options[] = {
         { 0 },
 };
 
-/* ---- options shared by pull and login ---- */
+/* ---- options shared by pull, push and login ---- */
 
-struct net_opts {
-        const char *authfile;
-        const char *cert_dir;
-        bool tls_verify, tls_verify_set;
-        char *user, *password;
-};
-
-static void net_opts_clear(struct net_opts *n)
+void cmd_net_opts_clear(struct cmd_net_opts *n)
 {
         free(n->user);
         if (n->password)
@@ -87,7 +84,7 @@ static void net_opts_clear(struct net_opts *n)
         free(n->password);
 }
 
-static int parse_tls_verify(const struct cmd_command *cmd, const char *v, struct net_opts *n, struct hutch_error **err)
+int cmd_parse_tls_verify(const struct cmd_command *cmd, const char *v, struct cmd_net_opts *n, struct hutch_error **err)
 {
         bool b = true;
 
@@ -98,11 +95,12 @@ static int parse_tls_verify(const struct cmd_command *cmd, const char *v, struct
         return 0;
 }
 
-/* The registry a name is pulled from, after registries.conf. */
-static int client_for(const char *host, const struct net_opts *n, const char *repository,
-                      const struct registries_conf *conf, struct registry_client **ret, struct hutch_error **err)
+/* The registry a name is pulled from (or pushed to), after registries.conf. */
+int cmd_registry_client(const char *host, const struct cmd_net_opts *n, const char *repository,
+                        const struct registries_conf *conf, bool push, struct registry_client **ret,
+                        struct hutch_error **err)
 {
-        struct registry_options o = { .tls_verify = n->tls_verify, .cert_dir = n->cert_dir };
+        struct registry_options o = { .tls_verify = n->tls_verify, .cert_dir = n->cert_dir, .push = push };
         _cleanup_free_ char *user = NULL, *pass = NULL;
         const struct registries_entry *e = conf ? registries_conf_find(conf, host, repository) : NULL;
         int r;
@@ -174,7 +172,9 @@ struct layer_job {
         const char *tmp_rel;
         size_t index;
         bool unpack; /* false: the layer is there, only its blob is missing */
-        bool quiet;
+        struct progress *prog;
+        size_t line;
+        uint64_t done;
         /* results */
         int r;
         struct hutch_error *err;
@@ -192,6 +192,8 @@ static int layer_write(void *data, const void *buf, size_t len, struct hutch_err
         r = storage_blob_writer_write(j->w, buf, len, err);
         if (r < 0)
                 return r;
+        j->done += len;
+        progress_set(j->prog, j->line, j->done);
         if (j->pipe_fd >= 0 && hutch_write_all(j->pipe_fd, buf, len) < 0) {
                 /* the unpacker stopped (its error is the one to report) */
                 (void) close(j->pipe_fd);
@@ -231,6 +233,7 @@ static void *layer_main(void *p)
         int r;
 
         j->pipe_fd = -1;
+        j->line = progress_add(j->prog, "blob", digest, j->desc->size);
         r = storage_blob_writer_new(s, digest, &j->w, &j->err);
         if (r < 0)
                 goto out;
@@ -293,41 +296,59 @@ static void *layer_main(void *p)
                 }
         }
         r = storage_blob_writer_commit(j->w, &j->err);
-        if (r >= 0 && !j->quiet)
-                fprintf(stderr, "Copying blob %.19s done\n", digest);
+        if (r >= 0)
+                progress_done(j->prog, j->line, "done");
 out:
         j->w = storage_blob_writer_free(j->w);
         j->r = r;
         return NULL;
 }
 
-/* Runs the jobs, at most PULL_MAX_PARALLEL at once. */
+/* Workers take the next job until none is left (or one failed): a slow
+ * layer holds up only its own worker, not a batch. */
+struct job_queue {
+        struct layer_job *jobs;
+        size_t n, next;
+        bool failed;
+};
+
+static void *worker_main(void *p)
+{
+        struct job_queue *q = p;
+
+        for (;;) {
+                size_t i = __atomic_fetch_add(&q->next, 1, __ATOMIC_RELAXED);
+                if (i >= q->n || __atomic_load_n(&q->failed, __ATOMIC_RELAXED))
+                        break;
+                layer_main(&q->jobs[i]);
+                if (q->jobs[i].r < 0)
+                        __atomic_store_n(&q->failed, true, __ATOMIC_RELAXED);
+        }
+        return NULL;
+}
+
+/* Runs the jobs on at most PULL_MAX_PARALLEL threads, each job streaming
+ * its own blob (the registry client shares connections between them). */
 static int run_layer_jobs(struct layer_job *jobs, size_t n, struct hutch_error **err)
 {
+        struct job_queue q = { .jobs = jobs, .n = n };
         pthread_t th[PULL_MAX_PARALLEL];
-        int r = 0;
+        size_t k = n < PULL_MAX_PARALLEL ? n : PULL_MAX_PARALLEL, made = 0;
 
-        for (size_t start = 0; start < n; start += PULL_MAX_PARALLEL) {
-                size_t k = n - start < PULL_MAX_PARALLEL ? n - start : PULL_MAX_PARALLEL;
-                bool made[PULL_MAX_PARALLEL] = { false };
-                for (size_t i = 0; i < k; i++)
-                        made[i] = pthread_create(&th[i], NULL, layer_main, &jobs[start + i]) == 0;
-                for (size_t i = 0; i < k; i++) {
-                        if (made[i])
-                                pthread_join(th[i], NULL);
-                        else
-                                layer_main(&jobs[start + i]);
+        for (size_t i = 0; i < n; i++)
+                jobs[i].r = 1; /* not run */
+        for (size_t i = 0; i < k; i++)
+                if (pthread_create(&th[made], NULL, worker_main, &q) == 0)
+                        made++;
+        if (made == 0)
+                worker_main(&q);
+        for (size_t i = 0; i < made; i++)
+                pthread_join(th[i], NULL);
+        for (size_t i = 0; i < n; i++)
+                if (jobs[i].r < 0) {
+                        *err = steal_ptr(&jobs[i].err);
+                        return jobs[i].r;
                 }
-                for (size_t i = 0; i < k; i++) {
-                        struct layer_job *j = &jobs[start + i];
-                        if (j->r < 0 && r == 0) {
-                                r = j->r;
-                                *err = steal_ptr(&j->err);
-                        }
-                }
-                if (r < 0)
-                        return r;
-        }
         return 0;
 }
 
@@ -335,9 +356,11 @@ static int run_layer_jobs(struct layer_job *jobs, size_t n, struct hutch_error *
 
 struct pull_job {
         const char *input;
-        struct net_opts net;
+        struct cmd_image_location loc;
+        struct cmd_net_opts net;
         struct platform platform;
         bool quiet;
+        struct progress *prog;
 };
 
 /* The size of a layer some record already has. */
@@ -371,7 +394,7 @@ static int pull_one(struct pull_job *pj, const struct storage_reference *ref, co
         size_t mlen = 0, clen = 0, n_jobs = 0;
         int r;
 
-        r = client_for(host, &pj->net, path, conf, &client, err);
+        r = cmd_registry_client(host, &pj->net, path, conf, false, &client, err);
         if (r < 0)
                 return r;
         r = registry_manifest_get(client, path, reference, &mbuf, &mlen, &mtype, mdigest, err);
@@ -445,8 +468,8 @@ static int pull_one(struct pull_job *pj, const struct storage_reference *ref, co
                 L->size = known_layer_size(&imgs, chain[i]);
                 img.n_layers++;
                 if (have_layer && have_blob) {
-                        if (!pj->quiet)
-                                fprintf(stderr, "Copying blob %.19s skipped: already exists\n", m->layers[i].digest);
+                        progress_done(pj->prog, progress_add(pj->prog, "blob", m->layers[i].digest, L->blob_size),
+                                      "skipped: already exists");
                         continue;
                 }
                 jobs[n_jobs] = (struct layer_job){
@@ -459,14 +482,14 @@ static int pull_one(struct pull_job *pj, const struct storage_reference *ref, co
                         .tmp_rel = tmp_rel,
                         .index = i,
                         .unpack = !have_layer,
-                        .quiet = pj->quiet,
+                        .prog = pj->prog,
                         .pipe_fd = -1,
                 };
                 n_jobs++;
         }
         r = run_layer_jobs(jobs, n_jobs, err);
         for (size_t i = 0; i < n_jobs; i++) {
-                if (jobs[i].unpack && jobs[i].r >= 0)
+                if (jobs[i].unpack && jobs[i].r == 0)
                         img.layers[jobs[i].index].size = jobs[i].size;
                 hutch_error_free(jobs[i].err);
         }
@@ -483,10 +506,8 @@ static int pull_one(struct pull_job *pj, const struct storage_reference *ref, co
         }
         if (r < 0)
                 goto out;
-        if (!pj->quiet) {
-                fprintf(stderr, "Copying config %.19s done\n", cdigest);
-                fprintf(stderr, "Writing manifest to image destination\n");
-        }
+        progress_done(pj->prog, progress_add(pj->prog, "config", cdigest, (int64_t) clen), "done");
+        progress_message(pj->prog, "Writing manifest to image destination");
 
         memcpy(img.config, cdigest, STORAGE_DIGEST_BUFSIZE);
         memcpy(img.id, storage_digest_hex(cdigest), sizeof(img.id));
@@ -528,6 +549,62 @@ out:
         return r;
 }
 
+/* pull oci:, oci-archive:, docker-archive: and dir:: the load code, which
+ * checks every digest while it copies the blobs in. */
+static int pull_local(struct pull_job *pj, struct hutch_error **err)
+{
+        _cleanup_(storage_store_free_cleanup) struct storage_store *s = NULL;
+        _cleanup_free_ char *name = NULL;
+        struct storage_images loaded = { 0 };
+        const struct cmd_image_location *l = &pj->loc;
+        int r;
+
+        if (l->transport == CMD_TRANSPORT_OCI && l->ref) {
+                /* named by its tag, as podman does */
+                struct storage_reference ref = { 0 };
+                if (storage_reference_parse(l->ref, &ref, NULL) == 0 && ref.digest == NULL)
+                        name = storage_reference_format(&ref);
+                storage_reference_clear(&ref);
+        } else if (l->ref) {
+                return hutch_error_set(err, 0, "'%s': choosing an image of an archive is not supported: give %s:PATH",
+                                       pj->input,
+                                       l->transport == CMD_TRANSPORT_OCI_ARCHIVE ? "oci-archive" : "docker-archive");
+        }
+        r = cmd_storage_open(STORAGE_STORE_WRITE, &s, err);
+        if (r < 0)
+                return r;
+        if (l->transport == CMD_TRANSPORT_OCI) {
+                r = storage_layout_load(s, l->path, l->ref, name, NULL, &loaded, err);
+        } else if (l->transport == CMD_TRANSPORT_DIR) {
+                r = storage_dir_load(s, l->path, NULL, NULL, &loaded, err); /* by ID, as podman */
+        } else {
+                _cleanup_close_ int fd = open(l->path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+                struct stat st;
+                if (fd < 0)
+                        return hutch_error_set(err, errno, "open archive '%s'", l->path);
+                if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+                        return hutch_error_set(err, 0, "archive '%s' is not a regular file", l->path);
+                r = storage_archive_load(s, fd, NULL, &loaded, err);
+                if (r < 0)
+                        hutch_error_prefix(err, "archive '%s'", l->path);
+        }
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < loaded.n; i++) {
+                const struct storage_image *img = &loaded.v[i];
+                for (size_t k = 0; k < img->n_layers; k++)
+                        progress_done(pj->prog,
+                                      progress_add(pj->prog, "blob", img->layers[k].blob, img->layers[k].blob_size),
+                                      "done");
+                progress_done(pj->prog, progress_add(pj->prog, "config", img->config, img->config_size), "done");
+        }
+        progress_message(pj->prog, "Writing manifest to image destination");
+        for (size_t i = 0; i < loaded.n; i++)
+                printf("%s\n", loaded.v[i].id);
+        storage_images_clear(&loaded);
+        return 0;
+}
+
 static int pull_in_userns(void *p)
 {
         struct pull_job *pj = p;
@@ -539,6 +616,13 @@ static int pull_in_userns(void *p)
         int r;
 
         (void) signal(SIGPIPE, SIG_IGN);
+        pj->prog = progress_new(pj->quiet, -1);
+        if (pj->loc.transport != CMD_TRANSPORT_REGISTRY) {
+                r = pull_local(pj, &err);
+                pj->prog = progress_free(pj->prog);
+                return r < 0 ? cmd_storage_report(err) : 0;
+        }
+        pj->input = pj->loc.ref;
         r = registries_conf_load(&conf, &err);
         if (r < 0)
                 return cmd_storage_report(err);
@@ -557,8 +641,7 @@ static int pull_in_userns(void *p)
                 r = storage_reference_parse(*c, &cref, &err);
                 if (r < 0)
                         goto fail;
-                if (!pj->quiet)
-                        fprintf(stderr, "Trying to pull %s...\n", *c);
+                progress_message(pj->prog, "Trying to pull %s...", *c);
                 r = registries_conf_endpoints(conf, &cref, &endpoints, &e);
                 for (char **ep = endpoints; r >= 0 && ep && *ep; ep++) {
                         r = pull_one(pj, &cref, *ep, conf, &img, &e);
@@ -575,22 +658,23 @@ static int pull_in_userns(void *p)
                         err = e;
                         goto fail;
                 }
-                if (!pj->quiet)
-                        fprintf(stderr, "  %s\n", e->msg);
+                progress_message(pj->prog, "  %s", e->msg);
                 hutch_error_free(e);
         }
+        pj->prog = progress_free(pj->prog);
         printf("%s\n", img.id);
         storage_image_clear(&img);
         storage_reference_clear(&ref);
         registries_conf_free(conf);
         return 0;
 fail:
+        pj->prog = progress_free(pj->prog);
         storage_reference_clear(&ref);
         registries_conf_free(conf);
         return cmd_storage_report(err);
 }
 
-static int parse_creds(const char *v, struct net_opts *n, struct hutch_error **err)
+int cmd_parse_creds(const char *v, struct cmd_net_opts *n, struct hutch_error **err)
 {
         const char *colon = strchr(v, ':');
 
@@ -638,9 +722,9 @@ int cmd_pull(const struct cmd_command *cmd, int argc, char **argv, struct hutch_
                 case -2: return 0;
                 case -3: r = -1; goto out;
                 case OPT_QUIET: pj.quiet = true; break;
-                case OPT_CREDS: r = parse_creds(optval, &pj.net, err); break;
+                case OPT_CREDS: r = cmd_parse_creds(optval, &pj.net, err); break;
                 case OPT_AUTHFILE: pj.net.authfile = optval; break;
-                case OPT_TLS_VERIFY: r = parse_tls_verify(cmd, optval, &pj.net, err); break;
+                case OPT_TLS_VERIFY: r = cmd_parse_tls_verify(cmd, optval, &pj.net, err); break;
                 case OPT_CERT_DIR: pj.net.cert_dir = optval; break;
                 case OPT_PLATFORM: r = parse_platform(cmd, optval, &pj.platform, err); break;
                 case OPT_ARCH: pj.platform.arch = optval; break;
@@ -655,170 +739,14 @@ int cmd_pull(const struct cmd_command *cmd, int argc, char **argv, struct hutch_
                 goto out;
         }
         pj.input = argv[optind];
+        r = cmd_image_location_parse(pj.input, &pj.loc, err);
+        if (r < 0)
+                goto out;
         r = cmd_storage_in_userns(pull_in_userns, &pj, false, err);
 out:
-        net_opts_clear(&pj.net);
+        cmd_image_location_clear(&pj.loc);
+        cmd_net_opts_clear(&pj.net);
         return r;
-}
-
-/* ---- push ---- */
-
-const struct cmd_option cmd_push_options[] = {
-        { "quiet", 'q', no_argument, NULL, "print nothing but errors", OPT_QUIET },
-        { "creds", 0, required_argument, "USER[:PASS]", "credentials for the registry", OPT_CREDS },
-        { "authfile", 0, required_argument, "FILE", "credentials file (default: as podman)", OPT_AUTHFILE },
-        { "tls-verify", 0, optional_argument, "BOOL", "check the registry's TLS certificate (default: true)",
-          OPT_TLS_VERIFY },
-        { "cert-dir", 0, required_argument, "DIR", "CA certificates (*.crt) and client certificates", OPT_CERT_DIR },
-        { 0 },
-};
-
-static int push_blob(struct registry_client *client, struct storage_store *s, const char *repo, const char *digest,
-                     bool quiet, struct hutch_error **err)
-{
-        _cleanup_close_ int fd = -1;
-        uint64_t size = 0;
-        int r;
-
-        r = registry_blob_exists(client, repo, digest, err);
-        if (r < 0)
-                return r;
-        if (r > 0) {
-                if (!quiet)
-                        fprintf(stderr, "Copying blob %.19s skipped: already exists\n", digest);
-                return 0;
-        }
-        fd = storage_blob_open(s, digest, &size, err);
-        if (fd < 0)
-                return hutch_error_prefix(err, "blob %s", digest);
-        r = registry_blob_upload(client, repo, digest, fd, size, err);
-        if (r >= 0 && !quiet)
-                fprintf(stderr, "Copying blob %.19s done\n", digest);
-        return r;
-}
-
-int cmd_push(const struct cmd_command *cmd, int argc, char **argv, struct hutch_error **err)
-{
-        struct net_opts n = { .tls_verify = true };
-        _cleanup_(storage_store_free_cleanup) struct storage_store *s = NULL;
-        _cleanup_(registry_client_free_cleanup) struct registry_client *client = NULL;
-        _cleanup_(storage_manifest_free_cleanup) struct storage_manifest *m = NULL;
-        _cleanup_free_ char *mbuf = NULL;
-        struct storage_images imgs = { 0 };
-        struct storage_reference dest = { 0 };
-        struct registries_conf *conf = NULL;
-        const struct storage_image *img;
-        const char *dest_s;
-        char *optval = NULL;
-        size_t mlen = 0;
-        bool quiet = false;
-        int c, k, r = 0;
-
-        while ((c = cmd_getopt(cmd, argc, argv, &optval, err)) != -1) {
-                switch (c) {
-                case -2: return 0;
-                case -3: r = -1; goto out;
-                case OPT_QUIET: quiet = true; break;
-                case OPT_CREDS: r = parse_creds(optval, &n, err); break;
-                case OPT_AUTHFILE: n.authfile = optval; break;
-                case OPT_TLS_VERIFY: r = parse_tls_verify(cmd, optval, &n, err); break;
-                case OPT_CERT_DIR: n.cert_dir = optval; break;
-                }
-                if (r < 0)
-                        goto out;
-        }
-        if (argc - optind < 1 || argc - optind > 2) {
-                r = cmd_usage_error(cmd, err, "'%s' needs an IMAGE and an optional DESTINATION", cmd->full_name);
-                goto out;
-        }
-        r = cmd_storage_open(STORAGE_STORE_READ, &s, err);
-        if (r < 0)
-                goto out;
-        r = storage_images_read(s, &imgs, err);
-        if (r < 0)
-                goto out;
-        k = storage_images_find(&imgs, argv[optind], err);
-        if (k < 0) {
-                r = k;
-                goto out;
-        }
-        img = &imgs.v[k];
-        dest_s = argc - optind == 2 ? argv[optind + 1] : storage_images_matched_name(img, argv[optind]);
-        if (dest_s == NULL) {
-                r = hutch_error_set(err, 0, "image '%s' has no name: give a DESTINATION", argv[optind]);
-                goto out;
-        }
-        if (strncmp(dest_s, "docker://", 9) == 0)
-                dest_s += 9;
-        else if (strstr(dest_s, ":/") && strchr(dest_s, ':') < strchr(dest_s, '/')) {
-                r = hutch_error_set(err, 0, "unsupported destination '%s' (only registries: docker://HOST/NAME:TAG)",
-                                    dest_s);
-                goto out;
-        }
-        r = storage_reference_parse(dest_s, &dest, err);
-        if (r < 0)
-                goto out;
-        if (dest.short_name || STREQ(dest.domain, "localhost")) {
-                r = hutch_error_set(err, 0, "'%s' names no registry: push to HOST[:PORT]/NAME[:TAG]", dest_s);
-                goto out;
-        }
-        r = storage_blob_read(s, img->manifest, STORAGE_MANIFEST_MAX_BYTES, &mbuf, &mlen, err);
-        if (r < 0)
-                goto out;
-        r = storage_manifest_parse(mbuf, mlen, NULL, &m, err);
-        if (r < 0)
-                goto out;
-        r = registries_conf_load(&conf, err);
-        if (r < 0)
-                goto out;
-        {
-                struct registry_options o = { .tls_verify = n.tls_verify, .cert_dir = n.cert_dir, .push = true };
-                _cleanup_free_ char *user = NULL, *pass = NULL;
-                const struct registries_entry *e = registries_conf_find(conf, dest.domain, dest.path);
-                if (e && e->blocked) {
-                        r = hutch_error_set(err, 0, "registry %s is blocked in registries.conf", dest.domain);
-                        goto out;
-                }
-                if (e && e->insecure && !n.tls_verify_set)
-                        o.tls_verify = false;
-                if (n.user) {
-                        o.username = n.user;
-                        o.password = n.password ? n.password : "";
-                } else {
-                        r = registry_auth_lookup(n.authfile, dest.domain, dest.path, &user, &pass, err);
-                        if (r < 0)
-                                goto out;
-                        o.username = user;
-                        o.password = pass;
-                }
-                r = registry_client_new(dest.domain, &o, &client, err);
-                if (pass)
-                        explicit_bzero(pass, strlen(pass));
-                if (r < 0)
-                        goto out;
-        }
-        for (size_t i = 0; i < m->n_layers; i++) {
-                r = push_blob(client, s, dest.path, m->layers[i].digest, quiet, err);
-                if (r < 0)
-                        goto out;
-        }
-        r = push_blob(client, s, dest.path, m->config.digest, quiet, err);
-        if (r < 0)
-                goto out;
-        if (!quiet)
-                fprintf(stderr, "Writing manifest to image destination\n");
-        r = registry_manifest_put(client, dest.path, dest.tag ? dest.tag : dest.digest, mbuf, mlen,
-                                  storage_manifest_media_type(m), err);
-        if (r >= 0 && dest.digest && !STREQ(dest.digest, img->manifest))
-                r = hutch_error_set(err, 0, "the image's manifest is %s, not %s", img->manifest, dest.digest);
-out:
-        if (r < 0 && err && *err)
-                hutch_error_prefix(err, "push");
-        registries_conf_free(conf);
-        storage_reference_clear(&dest);
-        storage_images_clear(&imgs);
-        net_opts_clear(&n);
-        return r < 0 ? r : 0;
 }
 
 /* ---- login / logout ---- */
@@ -898,7 +826,7 @@ static char *read_line(FILE *f, bool echo)
 
 int cmd_login(const struct cmd_command *cmd, int argc, char **argv, struct hutch_error **err)
 {
-        struct net_opts n = { .tls_verify = true };
+        struct cmd_net_opts n = { .tls_verify = true };
         _cleanup_(registry_client_free_cleanup) struct registry_client *client = NULL;
         _cleanup_free_ char *key = NULL, *host = NULL, *file = NULL;
         bool from_stdin = false;
@@ -919,7 +847,7 @@ int cmd_login(const struct cmd_command *cmd, int argc, char **argv, struct hutch
                         break;
                 case OPT_PASSWORD_STDIN: from_stdin = true; break;
                 case OPT_AUTHFILE: n.authfile = optval; break;
-                case OPT_TLS_VERIFY: r = parse_tls_verify(cmd, optval, &n, err); break;
+                case OPT_TLS_VERIFY: r = cmd_parse_tls_verify(cmd, optval, &n, err); break;
                 case OPT_CERT_DIR: n.cert_dir = optval; break;
                 }
                 if (r < 0)
@@ -987,7 +915,7 @@ int cmd_login(const struct cmd_command *cmd, int argc, char **argv, struct hutch
                 goto out;
         printf("Login Succeeded!\n");
 out:
-        net_opts_clear(&n);
+        cmd_net_opts_clear(&n);
         return r < 0 ? r : 0;
 }
 
@@ -1045,7 +973,7 @@ const struct cmd_option cmd_manifest_inspect_options[] = {
 /* Prints a remote manifest (or index) as the registry serves it. */
 int cmd_manifest_inspect(const struct cmd_command *cmd, int argc, char **argv, struct hutch_error **err)
 {
-        struct net_opts net = { .tls_verify = true };
+        struct cmd_net_opts net = { .tls_verify = true };
         struct registries_conf *conf = NULL;
         _cleanup_strv_ char **candidates = NULL;
         struct storage_reference ref = { 0 };
@@ -1056,9 +984,9 @@ int cmd_manifest_inspect(const struct cmd_command *cmd, int argc, char **argv, s
                 switch (c) {
                 case -2: return 0;
                 case -3: r = -1; goto out;
-                case OPT_CREDS: r = parse_creds(optval, &net, err); break;
+                case OPT_CREDS: r = cmd_parse_creds(optval, &net, err); break;
                 case OPT_AUTHFILE: net.authfile = optval; break;
-                case OPT_TLS_VERIFY: r = parse_tls_verify(cmd, optval, &net, err); break;
+                case OPT_TLS_VERIFY: r = cmd_parse_tls_verify(cmd, optval, &net, err); break;
                 case OPT_CERT_DIR: net.cert_dir = optval; break;
                 }
                 if (r < 0)
@@ -1089,7 +1017,7 @@ int cmd_manifest_inspect(const struct cmd_command *cmd, int argc, char **argv, s
                                 char digest[STORAGE_DIGEST_BUFSIZE];
                                 size_t len = 0;
                                 hutch_error_clear(&e);
-                                if (client_for(host, &net, path, conf, &client, &e) == 0 &&
+                                if (cmd_registry_client(host, &net, path, conf, false, &client, &e) == 0 &&
                                     registry_manifest_get(client, path, cref.digest ? cref.digest : cref.tag, &buf,
                                                           &len, &mtype, digest, &e) == 0) {
                                         fwrite(buf, 1, len, stdout);
@@ -1115,7 +1043,7 @@ int cmd_manifest_inspect(const struct cmd_command *cmd, int argc, char **argv, s
 out:
         storage_reference_clear(&ref);
         registries_conf_free(conf);
-        net_opts_clear(&net);
+        cmd_net_opts_clear(&net);
         return r;
 }
 

@@ -7,6 +7,7 @@
 #include "lib/log.h"
 #include "lib/strv.h"
 #include "lib/xalloc.h"
+#include "storage/archive-int.h"
 #include "storage/archive.h"
 #include "storage/reference.h"
 
@@ -24,7 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define IO_BLOCK      (1u << 20)
+#define IO_BLOCK      STORAGE_ARCHIVE_IO_BLOCK
 #define MAX_LINK_HOPS 8
 
 /* ---- staging the members of an archive ---- */
@@ -51,6 +52,15 @@ struct load_ctx {
         size_t n_pending_blobs;
         char **pending_manifests; /* manifest documents to store as blobs */
         size_t *pending_manifest_lens;
+        /* An image layout directory instead of an archive: its files are
+         * staged as they are looked for. */
+        bool from_dir;
+        bool flat; /* dir: blobs named by their hex digest beside manifest.json */
+        int dir_fd;
+        /* Only the image tagged select_tag (or the only one when NULL),
+         * recorded as record_name (NULL: by ID), not by its annotation. */
+        bool select;
+        const char *select_tag, *record_name;
 };
 
 static void load_ctx_clear(struct load_ctx *c)
@@ -68,6 +78,8 @@ static void load_ctx_clear(struct load_ctx *c)
                 free(*m);
         free(c->pending_manifests);
         free(c->pending_manifest_lens);
+        if (c->from_dir && c->dir_fd >= 0)
+                (void) close(c->dir_fd);
         if (c->tmp_rel) {
                 int r = hutch_rm_rf_at(c->s->root_fd, c->tmp_rel);
                 if (r < 0)
@@ -125,6 +137,8 @@ static bool is_metadata_name(const char *name)
                STREQ(name, "repositories");
 }
 
+static struct member *stage_from_dir(struct load_ctx *c, const char *name);
+
 static struct member *find_member(struct load_ctx *c, const char *name)
 {
         for (int hop = 0; hop < MAX_LINK_HOPS && name; hop++) {
@@ -134,6 +148,8 @@ static struct member *find_member(struct load_ctx *c, const char *name)
                                 m = &c->m[i];
                                 break;
                         }
+                if (m == NULL && c->from_dir)
+                        m = stage_from_dir(c, name);
                 if (m == NULL)
                         return NULL;
                 if (m->link == NULL)
@@ -143,7 +159,7 @@ static struct member *find_member(struct load_ctx *c, const char *name)
         return NULL;
 }
 
-static int archive_fail(struct archive *a, struct hutch_error **err, const char *what)
+int storage_archive_fail(struct archive *a, struct hutch_error **err, const char *what)
 {
         const char *msg = archive_error_string(a);
         int e = archive_errno(a);
@@ -172,11 +188,11 @@ static int stage_members(struct load_ctx *c, int fd, struct hutch_error **err)
         raise_nofile();
         if (archive_read_support_filter_gzip(a) != ARCHIVE_OK || archive_read_support_filter_zstd(a) != ARCHIVE_OK ||
             archive_read_support_filter_xz(a) != ARCHIVE_OK || archive_read_support_format_tar(a) != ARCHIVE_OK) {
-                r = archive_fail(a, err, "set up the archive reader");
+                r = storage_archive_fail(a, err, "set up the archive reader");
                 goto out;
         }
         if (archive_read_open_fd(a, fd, IO_BLOCK) != ARCHIVE_OK) {
-                r = archive_fail(a, err, "read the archive");
+                r = storage_archive_fail(a, err, "read the archive");
                 goto out;
         }
         for (;;) {
@@ -191,7 +207,7 @@ static int stage_members(struct load_ctx *c, int fd, struct hutch_error **err)
                         break;
                 }
                 if (r != ARCHIVE_OK && r != ARCHIVE_WARN) {
-                        r = archive_fail(a, err, "read the archive");
+                        r = storage_archive_fail(a, err, "read the archive");
                         goto out;
                 }
                 r = 0;
@@ -242,7 +258,7 @@ static int stage_members(struct load_ctx *c, int fd, struct hutch_error **err)
                         if (k == ARCHIVE_EOF)
                                 break;
                         if (k != ARCHIVE_OK && k != ARCHIVE_WARN) {
-                                r = archive_fail(a, err, "read the archive");
+                                r = storage_archive_fail(a, err, "read the archive");
                                 goto out;
                         }
                         if (m->data) {
@@ -273,6 +289,73 @@ out:
                 hutch_error_prefix(err, "load");
         archive_read_free(a);
         return r;
+}
+
+/* Copies file name of the layout directory into a member, hashing a blob
+ * on the way.  NULL when the layout has no such file or it cannot be read
+ * (the caller says what is missing); only the files a layout has. */
+static struct member *stage_from_dir(struct load_ctx *c, const char *name)
+{
+        _cleanup_close_ int fd = -1;
+        _cleanup_free_ char *buf = NULL;
+        struct hutch_error *err = NULL;
+        struct member m = { 0 };
+        struct stat st;
+        bool meta = c->flat ? STREQ(name, "manifest.json") : STREQ(name, "oci-layout") || STREQ(name, "index.json");
+        int r = 0;
+
+        if (!meta && c->flat) {
+                _cleanup_free_ char *d = xasprintf("sha256:%s", name);
+                if (!storage_digest_valid(d))
+                        return NULL;
+        } else if (!meta) {
+                _cleanup_free_ char *d = xasprintf("sha256:%s", name + (strncmp(name, "blobs/sha256/", 13) ? 0 : 13));
+                if (strncmp(name, "blobs/sha256/", 13) != 0 || !storage_digest_valid(d))
+                        return NULL;
+        }
+        if (c->n >= STORAGE_ARCHIVE_MAX_MEMBERS)
+                return NULL;
+        fd = openat(c->dir_fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+                log_debug("layout: %s: %s", name, fd < 0 ? strerror(errno) : "not a regular file");
+                return NULL;
+        }
+        m.name = xstrdup(name);
+        if (meta) {
+                size_t len = 0;
+                r = hutch_read_fd_alloc(fd, STORAGE_MANIFEST_MAX_BYTES, &buf, &len);
+                if (r < 0) {
+                        log_debug_errno(-r, "layout: %s", name);
+                        free(m.name);
+                        return NULL;
+                }
+                m.data = steal_ptr(&buf);
+                m.len = len;
+        } else {
+                buf = xmalloc(IO_BLOCK);
+                r = storage_blob_writer_new(c->s, NULL, &m.w, &err);
+                for (;;) {
+                        ssize_t n = r < 0 ? 0 : hutch_read_full(fd, buf, IO_BLOCK);
+                        if (n < 0)
+                                r = hutch_error_set(&err, (int) -n, "read '%s'", name);
+                        if (n <= 0)
+                                break;
+                        r = storage_blob_writer_write(m.w, buf, (size_t) n, &err);
+                }
+                if (r >= 0)
+                        r = storage_blob_writer_finish(m.w, &err);
+                if (r < 0) {
+                        log_debug("layout: %s", err ? err->msg : name);
+                        hutch_error_free(err);
+                        storage_blob_writer_free(m.w);
+                        free(m.name);
+                        return NULL;
+                }
+        }
+        /* c->m has room for them all (storage_layout_load): members found
+         * earlier must not move */
+        c->m[c->n] = m;
+        return &c->m[c->n++];
 }
 
 /* The bytes of a member (at most max). */
@@ -344,7 +427,7 @@ static int hash_uncompressed(int fd, char ret_digest[STORAGE_DIGEST_BUFSIZE], ui
             archive_read_next_header(a, &e) != ARCHIVE_OK) {
                 /* an empty blob is an empty stream */
                 if (archive_errno(a) != 0 || archive_error_string(a) != NULL)
-                        r = archive_fail(a, err, "read a layer");
+                        r = storage_archive_fail(a, err, "read a layer");
                 goto out;
         }
         for (;;) {
@@ -355,7 +438,7 @@ static int hash_uncompressed(int fd, char ret_digest[STORAGE_DIGEST_BUFSIZE], ui
                 if (k == ARCHIVE_EOF)
                         break;
                 if (k != ARCHIVE_OK && k != ARCHIVE_WARN) {
-                        r = archive_fail(a, err, "read a layer");
+                        r = storage_archive_fail(a, err, "read a layer");
                         goto out;
                 }
                 storage_sha256_update(h, buf, len);
@@ -894,8 +977,27 @@ static int load_oci(struct load_ctx *c, struct member *layout, struct member *in
                 return hutch_error_prefix(err, "index.json");
         if (idx->n_manifests == 0)
                 return hutch_error_set(err, 0, "index.json lists no image");
-        for (size_t i = 0; i < idx->n_manifests; i++) {
+        size_t first = 0, last = idx->n_manifests;
+        if (c->select) {
+                size_t found = 0, k = 0;
+                for (size_t i = 0; i < idx->n_manifests; i++) {
+                        const char *ref = idx->manifests[i].ref_name;
+                        if (c->select_tag == NULL || (ref && STREQ(ref, c->select_tag))) {
+                                found++;
+                                k = i;
+                        }
+                }
+                if (found == 0)
+                        return hutch_error_set(err, 0, "no image tagged '%s' in index.json", c->select_tag);
+                if (found > 1)
+                        return hutch_error_set(err, 0, "%zu images %s in index.json: name one with :TAG", found,
+                                               c->select_tag ? "have that tag" : "");
+                first = k;
+                last = k + 1;
+        }
+        for (size_t i = first; i < last; i++) {
                 const struct storage_descriptor *d = &idx->manifests[i];
+                const char *name = c->select ? c->record_name : d->ref_name;
                 if (STREQ(d->media_type, STORAGE_MEDIA_OCI_INDEX) || STREQ(d->media_type, STORAGE_MEDIA_DOCKER_LIST)) {
                         /* a multi-platform image: take this machine's */
                         _cleanup_(storage_index_free_cleanup) struct storage_index *sub = NULL;
@@ -920,9 +1022,9 @@ static int load_oci(struct load_ctx *c, struct member *layout, struct member *in
                         if (pick == NULL)
                                 return hutch_error_set(err, 0, "index %s has no image for linux/%s", d->digest,
                                                        storage_host_arch());
-                        r = load_oci_manifest(c, pick, d->ref_name, out, err);
+                        r = load_oci_manifest(c, pick, name, out, err);
                 } else {
-                        r = load_oci_manifest(c, d, d->ref_name, out, err);
+                        r = load_oci_manifest(c, d, name, out, err);
                 }
                 if (r < 0)
                         return hutch_error_prefix(err, "image %s", d->digest);
@@ -1083,224 +1185,129 @@ out:
         return r;
 }
 
-/* ---- save ---- */
+/* ---- OCI image layout directories ---- */
 
-static int write_header(struct archive *a, const char *name, uint64_t size, struct hutch_error **err)
+int storage_layout_load(struct storage_store *s, const char *path, const char *tag, const char *name,
+                        const struct storage_unpack_options *uopts, struct storage_images *ret_loaded,
+                        struct hutch_error **err)
 {
-        struct archive_entry *e = archive_entry_new();
-        int r = 0;
-
-        archive_entry_set_pathname(e, name);
-        archive_entry_set_filetype(e, AE_IFREG);
-        archive_entry_set_perm(e, 0644);
-        archive_entry_set_size(e, (la_int64_t) size);
-        archive_entry_set_mtime(e, 0, 0);
-        if (archive_write_header(a, e) != ARCHIVE_OK)
-                r = archive_fail(a, err, "write the archive");
-        archive_entry_free(e);
-        return r;
-}
-
-static int write_dir(struct archive *a, const char *name, struct hutch_error **err)
-{
-        struct archive_entry *e = archive_entry_new();
-        int r = 0;
-
-        archive_entry_set_pathname(e, name);
-        archive_entry_set_filetype(e, AE_IFDIR);
-        archive_entry_set_perm(e, 0755);
-        archive_entry_set_mtime(e, 0, 0);
-        if (archive_write_header(a, e) != ARCHIVE_OK)
-                r = archive_fail(a, err, "write the archive");
-        archive_entry_free(e);
-        return r;
-}
-
-static int write_buf(struct archive *a, const char *name, const void *buf, size_t len, struct hutch_error **err)
-{
-        int r = write_header(a, name, len, err);
-
-        if (r < 0)
-                return r;
-        if (len && archive_write_data(a, buf, len) != (la_ssize_t) len)
-                return archive_fail(a, err, "write the archive");
-        return 0;
-}
-
-static int write_blob(struct storage_store *s, struct archive *a, const char *name, const char *digest,
-                      struct hutch_error **err)
-{
-        _cleanup_close_ int fd = -1;
-        _cleanup_free_ char *buf = xmalloc(IO_BLOCK);
-        struct storage_sha256 *h;
-        char got[STORAGE_DIGEST_BUFSIZE];
-        uint64_t size, done = 0;
+        struct load_ctx c = { .s = s, .from_dir = true, .select = true, .select_tag = tag, .record_name = name };
+        struct storage_images loaded = { 0 };
+        struct member *layout, *index;
         int r;
 
-        fd = storage_blob_open(s, digest, &size, err);
-        if (fd < 0)
-                return fd;
-        r = write_header(a, name, size, err);
-        if (r < 0)
-                return r;
-        h = storage_sha256_new();
-        while (done < size) {
-                ssize_t n = hutch_read_full(fd, buf, size - done < IO_BLOCK ? size - done : IO_BLOCK);
-                if (n <= 0) {
-                        storage_sha256_free(h);
-                        return hutch_error_set(err, n < 0 ? (int) -n : EIO, "read blob %s", digest);
-                }
-                storage_sha256_update(h, buf, (size_t) n);
-                if (archive_write_data(a, buf, (size_t) n) != n) {
-                        storage_sha256_free(h);
-                        return archive_fail(a, err, "write the archive");
-                }
-                done += (uint64_t) n;
+        if (uopts)
+                c.uopts = *uopts;
+        c.m = xcalloc(STORAGE_ARCHIVE_MAX_MEMBERS, sizeof(*c.m));
+        c.dir_fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (c.dir_fd < 0) {
+                r = hutch_error_set(err, errno, "OCI layout '%s'", path);
+                goto out;
         }
-        storage_sha256_final_hex(h, got);
-        storage_sha256_free(h);
-        if (!STREQ(got, digest))
-                return hutch_error_set(err, 0, "blob %s in the store is corrupt", digest);
-        return 0;
-}
-
-static bool seen(char ***set, const char *s)
-{
-        if (hutch_strv_contains(*set, s))
-                return true;
-        hutch_strv_append(set, s);
-        return false;
-}
-
-static int save_docker(struct storage_store *s, struct archive *a, const struct storage_save_item *items, size_t n,
-                       struct hutch_error **err)
-{
-        yajl_gen g = yajl_gen_alloc(NULL);
-        _cleanup_strv_ char **written = NULL, **ids = NULL;
-        _cleanup_free_ char *text = NULL;
-        size_t len;
-        int r = 0;
-
-        yajl_gen_array_open(g);
-        for (size_t i = 0; i < n; i++) {
-                const struct storage_image *img = items[i].image;
-                _cleanup_free_ char *cname = xasprintf("%s.json", img->id);
-                if (seen(&ids, img->id))
-                        continue;
-                r = write_blob(s, a, cname, img->config, err);
-                for (size_t j = 0; r == 0 && j < img->n_layers; j++) {
-                        _cleanup_free_ char *lname = xasprintf("%s.tar", storage_digest_hex(img->layers[j].blob));
-                        if (!seen(&written, lname))
-                                r = write_blob(s, a, lname, img->layers[j].blob, err);
-                }
-                if (r < 0)
-                        goto out;
-                yajl_gen_map_open(g);
-                hutch_json_gen_kv_string(g, "Config", cname);
-                hutch_json_gen_string(g, "RepoTags");
-                yajl_gen_array_open(g);
-                for (size_t k = 0; k < n; k++)
-                        if (items[k].image == img && items[k].name)
-                                hutch_json_gen_string(g, items[k].name);
-                yajl_gen_array_close(g);
-                hutch_json_gen_string(g, "Layers");
-                yajl_gen_array_open(g);
-                for (size_t j = 0; j < img->n_layers; j++) {
-                        _cleanup_free_ char *lname = xasprintf("%s.tar", storage_digest_hex(img->layers[j].blob));
-                        hutch_json_gen_string(g, lname);
-                }
-                yajl_gen_array_close(g);
-                yajl_gen_map_close(g);
-        }
-        yajl_gen_array_close(g);
-        text = hutch_json_gen_steal(g, &len);
-        r = write_buf(a, "manifest.json", text, len, err);
-out:
-        yajl_gen_free(g);
-        return r;
-}
-
-static int save_oci(struct storage_store *s, struct archive *a, const struct storage_save_item *items, size_t n,
-                    struct hutch_error **err)
-{
-        static const char layout[] = "{\"imageLayoutVersion\":\"1.0.0\"}";
-        yajl_gen g = yajl_gen_alloc(NULL);
-        _cleanup_strv_ char **written = NULL;
-        _cleanup_free_ char *text = NULL;
-        size_t len;
-        int r;
-
-        r = write_buf(a, "oci-layout", layout, strlen(layout), err);
-        if (r == 0)
-                r = write_dir(a, "blobs/", err);
-        if (r == 0)
-                r = write_dir(a, "blobs/sha256/", err);
+        r = storage_store_mkdtemp(s, "load", &c.tmp_rel, err);
         if (r < 0)
                 goto out;
-        yajl_gen_map_open(g);
-        hutch_json_gen_kv_int(g, "schemaVersion", 2);
-        hutch_json_gen_kv_string(g, "mediaType", STORAGE_MEDIA_OCI_INDEX);
-        hutch_json_gen_string(g, "manifests");
-        yajl_gen_array_open(g);
-        for (size_t i = 0; i < n; i++) {
-                const struct storage_image *img = items[i].image;
-                _cleanup_(storage_manifest_free_cleanup) struct storage_manifest *man = NULL;
-                _cleanup_free_ char *mbuf = NULL;
-                const char *blobs[3] = { img->manifest, img->config, NULL };
-                size_t mlen;
-
-                r = storage_blob_read(s, img->manifest, STORAGE_MANIFEST_MAX_BYTES, &mbuf, &mlen, err);
-                if (r < 0)
-                        goto out;
-                r = storage_manifest_parse(mbuf, mlen, NULL, &man, err);
-                if (r < 0)
-                        goto out;
-                for (size_t j = 0; j < img->n_layers + 2; j++) {
-                        const char *d = j < 2 ? blobs[j] : img->layers[j - 2].blob;
-                        _cleanup_free_ char *bn = xasprintf("blobs/sha256/%s", storage_digest_hex(d));
-                        if (seen(&written, bn))
-                                continue;
-                        r = write_blob(s, a, bn, d, err);
-                        if (r < 0)
-                                goto out;
-                }
-                yajl_gen_map_open(g);
-                hutch_json_gen_kv_string(g, "mediaType", storage_manifest_media_type(man));
-                hutch_json_gen_kv_string(g, "digest", img->manifest);
-                hutch_json_gen_kv_int(g, "size", (long long) mlen);
-                if (items[i].name) {
-                        hutch_json_gen_string(g, "annotations");
-                        yajl_gen_map_open(g);
-                        hutch_json_gen_kv_string(g, STORAGE_ANNOTATION_REF_NAME, items[i].name);
-                        yajl_gen_map_close(g);
-                }
-                yajl_gen_map_close(g);
+        layout = find_member(&c, "oci-layout");
+        index = find_member(&c, "index.json");
+        if (layout == NULL || index == NULL) {
+                r = hutch_error_set(err, 0, "'%s' is not an OCI image layout (no %s)", path,
+                                    layout ? "index.json" : "oci-layout");
+                goto out;
         }
-        yajl_gen_array_close(g);
-        yajl_gen_map_close(g);
-        text = hutch_json_gen_steal(g, &len);
-        r = write_buf(a, "index.json", text, len, err);
+        r = load_oci(&c, layout, index, &loaded, err);
+        if (r >= 0)
+                r = commit_staged(&c, &loaded, err);
+        if (r >= 0)
+                r = commit_records(s, &loaded, err);
+        if (r < 0) {
+                hutch_error_prefix(err, "OCI layout '%s'", path);
+                goto out;
+        }
+        *ret_loaded = loaded;
+        loaded = (struct storage_images){ 0 };
 out:
-        yajl_gen_free(g);
+        storage_images_clear(&loaded);
+        load_ctx_clear(&c);
         return r;
 }
 
-int storage_archive_save(struct storage_store *s, const struct storage_save_item *items, size_t n,
-                         enum storage_archive_format format, int out_fd, struct hutch_error **err)
+/* ---- dir: (containers/image's directory transport) ---- */
+
+int storage_dir_load(struct storage_store *s, const char *path, const char *name,
+                     const struct storage_unpack_options *uopts, struct storage_images *ret_loaded,
+                     struct hutch_error **err)
 {
-        struct archive *a = archive_write_new();
+        struct load_ctx c = { .s = s, .from_dir = true, .flat = true };
+        _cleanup_(storage_manifest_free_cleanup) struct storage_manifest *man = NULL;
+        _cleanup_free_ struct member **lm = NULL;
+        _cleanup_free_ const char **types = NULL;
+        _cleanup_strv_ char **names = NULL;
+        struct storage_images loaded = { 0 };
+        struct storage_image img = { 0 };
+        struct member *mm, *cm = NULL;
         int r;
 
-        if (archive_write_set_format_pax_restricted(a) != ARCHIVE_OK ||
-            archive_write_set_bytes_in_last_block(a, 1) != ARCHIVE_OK ||
-            archive_write_open_fd(a, out_fd) != ARCHIVE_OK) {
-                r = archive_fail(a, err, "write the archive");
-                archive_write_free(a);
-                return r;
+        if (uopts)
+                c.uopts = *uopts;
+        c.m = xcalloc(STORAGE_ARCHIVE_MAX_MEMBERS, sizeof(*c.m));
+        c.dir_fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (c.dir_fd < 0) {
+                r = hutch_error_set(err, errno, "directory '%s'", path);
+                goto out;
         }
-        r = format == STORAGE_ARCHIVE_OCI ? save_oci(s, a, items, n, err) : save_docker(s, a, items, n, err);
-        if (r == 0 && archive_write_close(a) != ARCHIVE_OK)
-                r = archive_fail(a, err, "write the archive");
-        archive_write_free(a);
+        r = storage_store_mkdtemp(s, "load", &c.tmp_rel, err);
+        if (r < 0)
+                goto out;
+        mm = find_member(&c, "manifest.json");
+        if (mm == NULL) {
+                r = hutch_error_set(err, 0, "'%s' has no manifest.json", path);
+                goto out;
+        }
+        r = storage_manifest_parse(mm->data, mm->len, NULL, &man, err);
+        if (r < 0) {
+                hutch_error_prefix(err, "manifest.json");
+                goto out;
+        }
+        lm = xcalloc(man->n_layers + 1, sizeof(*lm));
+        types = xcalloc(man->n_layers + 1, sizeof(*types));
+        for (size_t i = 0; i <= man->n_layers && r >= 0; i++) {
+                const struct storage_descriptor *d = i < man->n_layers ? &man->layers[i] : &man->config;
+                struct member *m = find_member(&c, storage_digest_hex(d->digest));
+                if (m == NULL || m->w == NULL)
+                        r = hutch_error_set(err, 0, "blob %s is not in the directory", d->digest);
+                else if (!STREQ(member_digest(m), d->digest))
+                        r = hutch_error_set(err, 0, "blob %s in the directory has the wrong content (it hashes to %s)",
+                                            d->digest, member_digest(m));
+                else if ((uint64_t) d->size != storage_blob_writer_size(m->w))
+                        r = hutch_error_set(err, 0, "blob %s in the directory has %llu bytes, not %lld", d->digest,
+                                            (unsigned long long) storage_blob_writer_size(m->w), (long long) d->size);
+                if (r < 0)
+                        break;
+                if (i < man->n_layers) {
+                        lm[i] = m;
+                        types[i] = d->media_type;
+                }
+                cm = m;
+        }
+        if (r < 0)
+                goto out;
+        if (name)
+                hutch_strv_append(&names, name);
+        r = install_image(&c, mm->data, mm->len, cm, lm, types, man->n_layers, names, &img, err);
+        if (r >= 0) {
+                images_push(&loaded, &img);
+                r = commit_staged(&c, &loaded, err);
+        }
+        if (r >= 0)
+                r = commit_records(s, &loaded, err);
+        if (r < 0)
+                goto out;
+        *ret_loaded = loaded;
+        loaded = (struct storage_images){ 0 };
+out:
+        if (r < 0)
+                hutch_error_prefix(err, "dir '%s'", path);
+        storage_images_clear(&loaded);
+        load_ctx_clear(&c);
         return r;
 }

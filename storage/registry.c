@@ -353,6 +353,8 @@ struct xfer {
         size_t upload_len;
         int upload_fd;
         uint64_t upload_size, upload_off;
+        registry_progress_fn progress;
+        void *progress_data;
         char *location; /* Location of the last response */
 };
 
@@ -496,6 +498,8 @@ static size_t on_read(char *p, size_t size, size_t nmemb, void *ud)
                         return CURL_READFUNC_ABORT;
         }
         x->upload_off += (uint64_t) n;
+        if (x->progress)
+                x->progress(x->progress_data, x->upload_off);
         return (size_t) n;
 }
 
@@ -613,6 +617,10 @@ static int http_get(struct registry_client *c, const char *url0, const char *acc
                         curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
                         curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, 60L);
                         curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "identity");
+                        /* HTTP/2 where the server offers it over TLS: one
+                         * connection carries the token, manifest and blob
+                         * requests without new handshakes */
+                        curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long) CURL_HTTP_VERSION_2TLS);
                         curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
                         if (c->share)
                                 curl_easy_setopt(h, CURLOPT_SHARE, c->share);
@@ -655,6 +663,16 @@ static int http_get(struct registry_client *c, const char *url0, const char *acc
                         curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
                         e = curl_easy_perform(h);
                         (void) curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
+                        if (e == CURLE_OK) {
+                                /* for tests and for telling why a pull is slow
+                                 * (no query: upload URLs carry state) */
+                                long ver = 0, conns = 0;
+                                (void) curl_easy_getinfo(h, CURLINFO_HTTP_VERSION, &ver);
+                                (void) curl_easy_getinfo(h, CURLINFO_NUM_CONNECTS, &conns);
+                                log_debug("%s %.*s: HTTP/%s %ld, %s connection", x->method ? x->method : "GET",
+                                          (int) strcspn(url, "?"), url, ver == CURL_HTTP_VERSION_2_0 ? "2" : "1.1",
+                                          code, conns > 0 ? "new" : "reused");
+                        }
                         if (e == CURLE_OK && code >= 300 && code < 400 && code != 304 &&
                             (x->method == NULL || STREQ(x->method, "HEAD"))) {
                                 char *loc = NULL;
@@ -1171,7 +1189,7 @@ static char *upload_url(struct registry_client *c, const char *loc)
 }
 
 int registry_blob_upload(struct registry_client *c, const char *repository, const char *digest, int fd, uint64_t size,
-                         struct hutch_error **err)
+                         registry_progress_fn progress, void *progress_data, struct hutch_error **err)
 {
         struct xfer x = { .limit = -1, .max = ERROR_BODY_MAX, .method = "POST" };
         _cleanup_free_ char *loc = NULL, *put = NULL;
@@ -1192,7 +1210,13 @@ int registry_blob_upload(struct registry_client *c, const char *repository, cons
         if (r < 0)
                 return r;
         put = xasprintf("%s%sdigest=%s", loc, strchr(loc, '?') ? "&" : "?", digest);
-        x = (struct xfer){ .limit = -1, .max = ERROR_BODY_MAX, .method = "PUT", .upload_fd = fd, .upload_size = size };
+        x = (struct xfer){ .limit = -1,
+                           .max = ERROR_BODY_MAX,
+                           .method = "PUT",
+                           .upload_fd = fd,
+                           .upload_size = size,
+                           .progress = progress,
+                           .progress_data = progress_data };
         r = registry_request(c, repository, NULL, put, NULL, &x, err);
         if (r >= 0 && r != 201 && r != 204)
                 r = hutch_error_set(err, 0, "upload of %s to %s/%s: HTTP %d%s", digest, c->host, repository, r,

@@ -79,9 +79,12 @@ int registry_blob_get(struct registry_client *c, const char *repository, const c
 int registry_blob_exists(struct registry_client *c, const char *repository, const char *digest,
                          struct hutch_error **err);
 /* Uploads size bytes of fd (read with pread from offset 0) as blob digest,
- * in one PUT; the upload location must be on the registry's origin. */
+ * in one PUT; the upload location must be on the registry's origin.
+ * progress, when not NULL, is told the bytes read so far (they restart from
+ * 0 when the PUT is retried). */
+typedef void (*registry_progress_fn)(void *data, uint64_t done);
 int registry_blob_upload(struct registry_client *c, const char *repository, const char *digest, int fd, uint64_t size,
-                         struct hutch_error **err);
+                         registry_progress_fn progress, void *progress_data, struct hutch_error **err);
 /* Stores a manifest under reference (a tag or its digest). */
 int registry_manifest_put(struct registry_client *c, const char *repository, const char *reference, const char *buf,
                           size_t len, const char *media_type, struct hutch_error **err);

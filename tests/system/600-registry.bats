@@ -568,8 +568,8 @@ EOF
         run_hutch pull -q --cert-dir "$CA_DIR" --creds alice:s3cret "$AUTH/private/pushed:1"
         assert_equal "$output" "$IMAGE_ID"
 
-        run_hutch 125 push "$OPEN/pushed/bb:v2" "oci:$BATS_TEST_TMPDIR/out"
-        assert_error_message "unsupported destination"
+        run_hutch 125 push "$OPEN/pushed/bb:v2" "ostree:$BATS_TEST_TMPDIR/out"
+        assert_error_message "transport is not supported"
         run_hutch 125 push "$OPEN/pushed/bb:v2" app
         assert_error_message "names no registry"
         run_hutch 125 push no-such-image "$OPEN/x/y"
@@ -658,4 +658,73 @@ EOF
         assert_equal "$output" "" "inspecting stores nothing"
         run_hutch 125 manifest inspect --cert-dir "$CA_DIR" "$OPEN/test/no-such-image:v1"
         run_hutch 125 manifest inspect
+}
+
+@test "HTTP/2 over TLS; one pull reuses its connections" {
+        run_hutch --log-level debug pull --cert-dir "$CA_DIR" "$OPEN/test/bb:v1"
+        assert_equal "${lines[-1]}" "$IMAGE_ID"
+        local requests new
+        requests=$(grep -cE "(new|reused) connection" <<<"$stderr" || true)
+        new=$(grep -c "new connection" <<<"$stderr" || true)
+        assert_match "$stderr" "GET [^ ]*/v2/test/bb/manifests/v1: HTTP/2 200" "the registry speaks HTTP/2 over TLS"
+        [ "$requests" -ge 4 ] || die "only $requests requests logged" "$stderr"
+        # the probe's connection serves the manifest and the config too; at most
+        # one more for each other layer downloaded at the same time
+        [ "$new" -le 3 ] || die "$new new connections for $requests requests" "$stderr"
+}
+
+@test "progress of pull and push: redrawn in place on a terminal, every layer's final state on the screen" {
+        require_cmd script perl jq
+        local cmd out final d digests
+        run_hutch manifest inspect --cert-dir "$CA_DIR" "$OPEN/test/bb:v1"
+        digests=$(jq -r '.layers[].digest' <<<"$output")
+        printf -v cmd '%q ' "$HUTCH" --root "$HUTCH_ROOT" --runroot "$HUTCH_RUNROOT" pull --cert-dir "$CA_DIR" \
+                "$OPEN/test/bb:v1"
+        out=$(TERM=xterm script -qec "$cmd" /dev/null </dev/null)
+        assert_match "$out" $'\e\\[[0-9]+A' "the cursor moves up to redraw"
+        assert_match "$out" $'\e\\[K'
+        final=$(perl -0777 -ne 'my @p = split /\e\[\d+A/; print $p[-1]' <<<"$out")
+        for d in $digests; do
+                assert_match "$final" "Copying blob ${d:0:19} +[0-9.]+[KM]?i?B / [0-9.]+[KM]?i?B .*done" \
+                        "the final state of layer $d"
+        done
+        assert_match "$out" "$IMAGE_ID"
+
+        printf -v cmd '%q ' "$HUTCH" --root "$HUTCH_ROOT" --runroot "$HUTCH_RUNROOT" push --cert-dir "$CA_DIR" \
+                "$OPEN/test/bb:v1" "$OPEN/progress/bb:1"
+        out=$(TERM=xterm script -qec "$cmd" /dev/null </dev/null)
+        assert_match "$out" $'\e\\[[0-9]+A'
+        final=$(perl -0777 -ne 'my @p = split /\e\[\d+A/; print $p[-1]' <<<"$out")
+        for d in $digests; do
+                assert_match "$final" "Copying blob ${d:0:19} .*done" "the final state of layer $d"
+        done
+        assert_match "$final" "Copying config sha256:${IMAGE_ID:0:12} .*done"
+        assert_match "$out" "Writing manifest to image destination"
+
+        # not a terminal: plain lines; -q: the ID only
+        export HUTCH_ROOT="$BATS_TEST_TMPDIR/store2"
+        run_hutch pull --cert-dir "$CA_DIR" "$OPEN/progress/bb:1"
+        assert_not_match "$stderr" $'\e'
+        for d in $digests; do
+                assert_match "$stderr" "Copying blob ${d:0:19} done"
+        done
+        run_hutch rmi -a
+        run_hutch pull -q --cert-dir "$CA_DIR" "$OPEN/progress/bb:1"
+        assert_equal "$output" "$IMAGE_ID"
+        assert_equal "$stderr" ""
+}
+
+@test "push from a registry image to oci: and back to a registry" {
+        require_cmd skopeo
+        run_hutch pull -q --cert-dir "$CA_DIR" "$OPEN/test/bb:v1"
+        run_hutch push "$OPEN/test/bb:v1" "oci:$BATS_TEST_TMPDIR/lay:bb"
+        run skopeo inspect --raw "oci:$BATS_TEST_TMPDIR/lay:bb"
+        assert_equal "$status" 0 "skopeo inspect: $output"
+        run_hutch push --cert-dir "$CA_DIR" "$OPEN/test/bb:v1" "docker://$OPEN/from-layout/bb:1"
+        export HUTCH_ROOT="$BATS_TEST_TMPDIR/store2"
+        run_hutch pull -q "oci:$BATS_TEST_TMPDIR/lay:bb"
+        assert_equal "$output" "$IMAGE_ID"
+        run_hutch push -q --cert-dir "$CA_DIR" "$IMAGE_ID" "$OPEN/from-layout/bb:2"
+        run_hutch pull -q --cert-dir "$CA_DIR" "$OPEN/from-layout/bb:2"
+        assert_equal "$output" "$IMAGE_ID"
 }
