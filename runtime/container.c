@@ -7,6 +7,7 @@
 #include "lib/fs.h"
 #include "lib/log.h"
 #include "lib/proc.h"
+#include "lib/sealed-exe.h"
 #include "lib/strv.h"
 #include "lib/xalloc.h"
 #include "runtime/caps.h"
@@ -596,7 +597,81 @@ static void kill_and_reap(pid_t pid, int pidfd)
                 ;
 }
 
+/* Mounts marked own_program whose file this user could change are bound
+ * from a private copy in state_dir (see runtime_mount).  *ret is NULL when
+ * none needed one, else a copy of cfg->mounts to free with
+ * own_program_free(). */
+static int own_program_copies(const struct runtime_config *cfg, struct runtime_mount **ret, struct hutch_error **err)
+{
+        *ret = NULL;
+        for (size_t i = 0; i < cfg->n_mounts; i++) {
+                const struct runtime_mount *m = &cfg->mounts[i];
+                _cleanup_close_ int src = -1, dst = -1;
+                struct stat st;
+                int r;
+
+                if (!m->own_program || m->kind != RUNTIME_MOUNT_BIND)
+                        continue;
+#ifdef HUTCH_NO_EXE_PROTECTION
+                continue; /* only to see the system tests catch an exposed binary */
+#endif
+                src = open(m->source, O_RDONLY | O_CLOEXEC);
+                if (src < 0 || fstat(src, &st) < 0)
+                        return hutch_error_set(err, errno, "open '%s'", m->source);
+                if (!hutch_file_user_writable(src))
+                        continue;
+                if (cfg->state_dir == NULL)
+                        return hutch_error_set(err, EINVAL, "no state directory for a copy of '%s'", m->source);
+                _cleanup_free_ char *copy = xasprintf("%s/program-%zu", cfg->state_dir, i);
+                if (unlink(copy) < 0 && errno != ENOENT)
+                        return hutch_error_set(err, errno, "remove '%s'", copy);
+                dst = open(copy, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0555);
+                if (dst < 0)
+                        return hutch_error_set(err, errno, "create '%s'", copy);
+                r = hutch_copy_fd(dst, src, st.st_size);
+                if (r < 0)
+                        return hutch_error_set(err, -r, "copy '%s' to '%s'", m->source, copy);
+                if (*ret == NULL) {
+                        *ret = xreallocarray(NULL, cfg->n_mounts, sizeof(**ret));
+                        memcpy(*ret, cfg->mounts, cfg->n_mounts * sizeof(**ret));
+                }
+                log_debug("'%s' is writable by this user: binding a private copy, '%s'", m->source, copy);
+                (*ret)[i].source = steal_ptr(&copy);
+        }
+        return 0;
+}
+
+static void own_program_free(const struct runtime_config *cfg, struct runtime_mount *mounts)
+{
+        if (mounts == NULL)
+                return;
+        for (size_t i = 0; i < cfg->n_mounts; i++)
+                if (mounts[i].source != cfg->mounts[i].source)
+                        free(mounts[i].source);
+        free(mounts);
+}
+
+static int container_start(const struct runtime_config *cfg, struct runtime_container **ret, struct hutch_error **err);
+
 int runtime_container_start(const struct runtime_config *cfg, struct runtime_container **ret, struct hutch_error **err)
+{
+        struct runtime_mount *mounts = NULL;
+        int r;
+
+        if (own_program_copies(cfg, &mounts, err) < 0) {
+                own_program_free(cfg, mounts);
+                return -1;
+        }
+        if (mounts == NULL)
+                return container_start(cfg, ret, err);
+        struct runtime_config local = *cfg;
+        local.mounts = mounts;
+        r = container_start(&local, ret, err);
+        own_program_free(cfg, mounts);
+        return r;
+}
+
+static int container_start(const struct runtime_config *cfg, struct runtime_container **ret, struct hutch_error **err)
 {
         int sync[2] = { -1, -1 }, hooks[2] = { -1, -1 };
         int pidfd = -1, pty = -1;
