@@ -24,12 +24,12 @@
 #define MFD_EXEC 0x0010U
 #endif
 #ifndef F_SEAL_SEAL
-#define F_ADD_SEALS    1033
-#define F_GET_SEALS    1034
-#define F_SEAL_SEAL    0x0001
-#define F_SEAL_SHRINK  0x0002
-#define F_SEAL_GROW    0x0004
-#define F_SEAL_WRITE   0x0008
+#define F_ADD_SEALS   1033
+#define F_GET_SEALS   1034
+#define F_SEAL_SEAL   0x0001
+#define F_SEAL_SHRINK 0x0002
+#define F_SEAL_GROW   0x0004
+#define F_SEAL_WRITE  0x0008
 #endif
 #ifndef SYS_execveat
 #define SYS_execveat 322

@@ -35,34 +35,6 @@ setup() {
         run_hutch rm -f wd
 }
 
-@test "attacks: a container cannot rewrite a user-owned hutch through /proc/PID/exe (CVE-2019-5736)" {
-        # the rootless case: hutch owned by the user, who is root in the container
-        local h="$BATS_TEST_TMPDIR/bin/hutch"
-        mkdir -p "$BATS_TEST_TMPDIR/bin"
-        cp "$HUTCH" "$h"
-        [ ! -e "$(dirname "$HUTCH")/hutch-init" ] || cp "$(dirname "$HUTCH")/hutch-init" "$BATS_TEST_TMPDIR/bin/"
-        chmod 0755 "$h"
-        local before
-        before=$(sha256sum <"$h")
-        HUTCH=$h run_hutch run -d --network none --name evil bb:1 sh -c '
-                printf "#!/proc/self/exe\n" > /bin/evil-sh; chmod +x /bin/evil-sh
-                while :; do
-                        for p in /proc/[0-9]*; do
-                                [ "$p" = "/proc/$$" ] && continue
-                                { echo overwritten >> "$p/exe"; } 2>/dev/null && echo "WROTE $p" >> /tmp/wrote
-                        done
-                done'
-        sleep 0.5
-        for _ in 1 2 3 4 5; do
-                HUTCH=$h run_hutch '?' exec evil /bin/evil-sh
-                HUTCH=$h run_hutch '?' exec evil true
-        done
-        HUTCH=$h run_hutch '?' exec evil cat /tmp/wrote
-        assert_not_match "$output" "WROTE"
-        HUTCH=$h run_hutch rm -f evil
-        assert_equal "$(sha256sum <"$h")" "$before" "hutch's binary is unchanged"
-}
-
 @test "attacks: host-side commands never run or load the image's nsenter or NSS modules (CVE-2019-14271)" {
         local marker="$BATS_TEST_TMPDIR/marker"
         local img="$BATS_TEST_TMPDIR/evil-img"
@@ -90,4 +62,118 @@ setup() {
         run_hutch inspect nss
         run_hutch rm -f nss
         [ ! -e "$marker" ] || die "a host-side command ran the image's nsenter"
+}
+
+# ---- the runtime's own binary, with tests/helpers/hutch-probe exe-attack ----
+#
+# These make the attack of CVE-2019-5736 in earnest: a probe in the container
+# scans /proc for hutch's processes, stops each one it finds and tries to
+# write its binary through /proc/PID/exe (O_WRONLY; O_PATH kept and reopened
+# for writing through /proc/self/fd/N on every pass; a writable remount of
+# the file's mount).  hutch, copied where the test user owns it (as in
+# ~/.local/bin), must never show the container that file at all: the probe
+# must reach no descriptor of its inode, write nothing, and its sha256 stays.
+#
+# To see these tests fail, build hutch with CPPFLAGS=-DHUTCH_NO_EXE_PROTECTION
+# (no sealed copy of hutch, hutch-init bound from the user's file): the probe
+# then gets an O_PATH descriptor of the user's hutch from the hutch that a
+# `#!/proc/self/exe` script runs, and once the `exec` is over (the container
+# itself was started by another hutch binary) reopens it for writing and
+# appends to it; with --init it reaches the user's hutch-init and remounts it
+# writable.
+
+HUTCH_PROBE=${HUTCH_PROBE:-$(dirname "$HUTCH")/tests/helpers/hutch-probe}
+
+# probe_image: imports probe:1, busybox with the probe and /bin/evil-sh, a
+# script whose interpreter is /proc/self/exe (the program that execs it),
+# and the dynamic loader and libraries hutch needs, so that hutch can run
+# in there when a process of hutch execs that script.
+probe_image() {
+        [ -x "$HUTCH_PROBE" ] || die "hutch-probe not found at '$HUTCH_PROBE' (make check builds it)"
+        local img="$BATS_TEST_TMPDIR/probe-img" lib
+        mkdir -p "$img"
+        cp -a "$ROOTFS/." "$img/"
+        for lib in $(ldd "$HUTCH" | grep -o '/[^ ]*'); do
+                mkdir -p "$img$(dirname "$lib")"
+                cp -L "$lib" "$img$lib"
+        done
+        cp "$HUTCH_PROBE" "$img/bin/hutch-probe"
+        printf '#!/proc/self/exe\n' >"$img/bin/evil-sh"
+        chmod 0755 "$img/bin/evil-sh"
+        tar -C "$img" -cf "$BATS_TEST_TMPDIR/probe.tar" .
+        run_hutch import "$BATS_TEST_TMPDIR/probe.tar" probe:1
+}
+
+# user_hutch: copies hutch and hutch-init to $BATS_TEST_TMPDIR/bin, owned by
+# the test user, and sets USER_HUTCH and USER_INIT.
+user_hutch() {
+        local bin="$BATS_TEST_TMPDIR/bin"
+        mkdir -p "$bin"
+        cp "$HUTCH" "$bin/hutch"
+        cp "$(dirname "$HUTCH")/hutch-init" "$bin/hutch-init"
+        chmod 0755 "$bin/hutch" "$bin/hutch-init"
+        USER_HUTCH=$bin/hutch
+        USER_INIT=$bin/hutch-init
+        [ -O "$USER_HUTCH" ] || die "the copy of hutch is not the test user's"
+}
+
+# assert_not_reached FILE PROBE_OUTPUT: the probe saw at least one process of
+# hutch, reached no descriptor of FILE's inode and wrote nothing.
+assert_not_reached() {
+        local file=$1 out=$2 id
+        id=$(stat -c '%d:%i' "$file")
+        assert_match "$out" "target " "the probe saw a process of hutch" || return 1
+        assert_match "$out" "summary: targets=[1-9][0-9]* wrote=0" "no write succeeded" || return 1
+        assert_not_match "$out" "write: OK" "no write succeeded" || return 1
+        assert_not_match "$out" "dev:ino=$id" "the container reached $file" || return 1
+}
+
+@test "attacks: exec never shows the container a user-owned hutch's binary, even through #!/proc/self/exe; its helper cannot be ptraced (CVE-2019-5736, CVE-2016-9962, #14)" {
+        probe_image
+        user_hutch
+        local before
+        before=$(sha256sum <"$USER_HUTCH")
+        # The container is started by $HUTCH (root's, in the test setup), the
+        # execs by the user's copy: once an exec is over no process runs the
+        # copy's file, so ETXTBSY no longer guards it and only hutch's own
+        # protection stands between a kept descriptor and a write.
+        run_hutch run -d --network none --name xp probe:1 \
+                sh -c '/bin/hutch-probe exe-attack 60 /tmp/stop >/tmp/probe.out 2>&1; touch /tmp/done; sleep 1000'
+        sleep 0.3
+        for _ in 1 2 3 4 5 6 7 8; do
+                HUTCH=$USER_HUTCH run_hutch '?' exec xp /bin/evil-sh
+                HUTCH=$USER_HUTCH run_hutch exec xp true
+        done
+        sleep 0.5 # the probe's passes after the last exec
+        run_hutch exec xp touch /tmp/stop
+        for _ in $(seq 100); do
+                run_hutch '?' exec xp test -e /tmp/done
+                [ "$status" -ne 0 ] || break
+                sleep 0.1
+        done
+        run_hutch exec xp cat /tmp/probe.out
+        local out=$output
+        echo "probe: $out" >&3
+        run_hutch rm -f xp
+        assert_not_reached "$USER_HUTCH" "$out"
+        assert_match "$out" "argv0=/proc/self/exe" "the probe caught hutch run through #!/proc/self/exe"
+        # CVE-2016-9962: the exec helper (not dumpable, so its exe link is
+        # EACCES) can be neither ptraced (/proc/PID/mem) nor looked into
+        assert_match "$out" "mem exe=EACCES: EACCES" "the probe caught the exec helper"
+        assert_not_match "$out" "(mem|fd-dir) exe=EACCES: OK" "the exec helper is out of reach"
+        assert_equal "$(sha256sum <"$USER_HUTCH")" "$before" "the user's hutch is unchanged"
+}
+
+@test "attacks: --init never binds a user-owned hutch-init the container could remount and write (#14)" {
+        probe_image
+        user_hutch
+        local before
+        before=$(sha256sum <"$USER_INIT")
+        # --privileged: CAP_SYS_ADMIN and no filter, so the probe can remount
+        # the init's bind mount writable.
+        HUTCH=$USER_HUTCH run_hutch run --rm --init --privileged --network none probe:1 /bin/hutch-probe exe-attack 2
+        assert_match "$output" "argv0=/run/hutch-init" "the probe saw hutch-init"
+        assert_not_reached "$USER_INIT" "$output"
+        assert_not_reached "$USER_HUTCH" "$output"
+        assert_equal "$(sha256sum <"$USER_INIT")" "$before" "the user's hutch-init is unchanged"
 }
