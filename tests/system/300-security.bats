@@ -457,3 +457,54 @@ assert_opts() {
         assert_equal "$(cat "$marker")" untouched "the marker is untouched"
         assert_equal "$(stat -c %F "$marker")" "regular file"
 }
+
+@test "security #7: the CVE-2022-0492 release_agent write fails, with the default filter and with --privileged" {
+        probe --network none -- release-agent
+        assert_line "unshare: EPERM"
+        # Without a filter and with CAP_SYS_ADMIN the probe gets as far as the
+        # kernel lets it: its own user, mount and cgroup namespaces.
+        probe --privileged --network none -- release-agent
+        assert_line "unshare: OK"
+        assert_not_match "$output" "release_agent: OK" "release_agent was written"
+}
+
+@test "security #20: /etc/passwd or /etc/group a symlink to /dev/zero gives a bounded error" {
+        local f rootfs
+        for f in passwd group; do
+                rootfs=$BATS_TEST_TMPDIR/rootfs-$f
+                cp -a "$ROOTFS" "$rootfs"
+                rm -f "$rootfs/etc/$f"
+                ln -s /dev/zero "$rootfs/etc/$f"
+                HUTCH_TEST_TIMEOUT=20 run_hutch 125 run --rm --network none -u 1000 --rootfs "$rootfs" true
+                assert_error_message "/etc/$f"
+        done
+}
+
+@test "security #19: a --workdir or volume destination through a symlink stays inside the root" {
+        local rootfs=$BATS_TEST_TMPDIR/rootfs-links outside=$BATS_TEST_TMPDIR/outside vol=$BATS_TEST_TMPDIR/vol
+        mkdir -p "$outside" "$vol"
+        echo data >"$vol/f"
+        cp -a "$ROOTFS" "$rootfs"
+        ln -s "$outside" "$rootfs/abs"
+        ln -s "../../../../../../../../..$outside" "$rootfs/rel"
+        for l in abs rel; do
+                run_hutch '?' run --rm --network none -w "/$l/work" --rootfs "$rootfs" sh -c 'pwd; ls -d /'"$l"'/work'
+                [ "$status" -eq 0 ] || [ "$status" -eq 126 ] || [ "$status" -eq 125 ] ||
+                        die "-w /$l/work: exit status $status"
+                run_hutch '?' run --rm --network none -v "$vol:/$l/mnt" --rootfs "$rootfs" cat "/$l/mnt/f"
+                [ "$status" -ne 0 ] || assert_equal "$output" data
+                run_hutch '?' run --rm --network none --tmpfs "/$l/tmp" --rootfs "$rootfs" true
+        done
+        assert_equal "$(find "$outside" -mindepth 1 | wc -l)" 0 "nothing appeared in $outside"
+}
+
+@test "security: label= and apparmor= name what this host lacks" {
+        if [ ! -e /sys/fs/selinux/enforce ]; then
+                run_hutch 125 run --rm --network none --security-opt label=level:s0 --rootfs "$ROOTFS" true
+                assert_error_message "this host does not run SELinux"
+        fi
+        if [ "$(cat /sys/module/apparmor/parameters/enabled 2>/dev/null)" != Y ]; then
+                run_hutch 125 run --rm --network none --security-opt apparmor=my-profile --rootfs "$ROOTFS" true
+                assert_error_message "this host does not run AppArmor"
+        fi
+}

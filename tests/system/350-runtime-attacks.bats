@@ -177,3 +177,21 @@ assert_not_reached() {
         assert_not_reached "$USER_HUTCH" "$output"
         assert_equal "$(sha256sum <"$USER_INIT")" "$before" "the user's hutch-init is unchanged"
 }
+
+@test "attacks #13: an exec'd process holds only 0, 1 and 2, whatever the exec client had open" {
+        run_hutch run -d --network none --name fds bb:1 sleep 1000
+        # fds 7 and 8 open in hutch exec; ls sees its own directory as 3
+        hutch_cmd exec fds ls /proc/self/fd
+        local out
+        out=$("${HUTCH_CMD[@]}" </dev/null 2>&1 3>&- 7</etc/hostname 8>"$BATS_TEST_TMPDIR/fd8")
+        assert_equal "$(echo "$out" | tr '\n' ' ')" "0 1 2 3 " "the exec'd process's fds"
+        # and from the host, a long-running exec'd process
+        start_hutch_bg "$BATS_TEST_TMPDIR/out" exec fds sleep 1001
+        local cpid fds
+        cpid=$(find_container_process "$HUTCH_PID" sleep)
+        fds=$(find "/proc/$cpid/fd" -mindepth 1 -printf '%f\n' | sort -n | tr '\n' ' ')
+        kill -KILL "$cpid"
+        wait_hutch_bg
+        assert_equal "$fds" "0 1 2 " "the exec'd sleep seen from the host"
+        run_hutch rm -f fds
+}
