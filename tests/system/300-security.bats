@@ -508,3 +508,45 @@ assert_opts() {
                 assert_error_message "this host does not run AppArmor"
         fi
 }
+
+@test "security #10: /sys and every mount under it are read-only in each network mode (CVE-2023-25809)" {
+        local net info
+        for net in none host slirp; do
+                run_hutch run --rm --network "$net" --rootfs "$ROOTFS" cat /proc/self/mountinfo
+                info=$output
+                assert_match "$info" " /sys " "--network $net: /sys is mounted"
+                # every mount at or below /sys: "ro" in the per-mount options
+                run awk '$5 ~ "^/sys(/|$)" && ("," $6 ",") !~ /,ro,/ { print $5, $6 }' <<<"$info"
+                assert_equal "$output" "" "--network $net: a writable mount under /sys"
+                probe --network "$net" -- create /sys/fs/cgroup/hutch-test
+                assert_match "$output" "^/sys/fs/cgroup/hutch-test: (EROFS|ENOENT)$"
+        done
+}
+
+@test "security #24: a bound host nosuid/noexec mount keeps those flags, even with --privileged" {
+        local dir=${HUTCH_TEST_NOSUID_DIR:-} d opts
+        if [ -z "$dir" ]; then
+                for d in /dev/shm "/run/user/$(id -u)" /dev/mqueue /tmp /var/tmp /run; do
+                        opts=$(awk -v m="$d" '$5 == m { o = $6 } END { print o }' /proc/self/mountinfo)
+                        case ",$opts," in
+                        *,nosuid,* | *,noexec,*)
+                                if [ -r "$d" ] && [ -x "$d" ]; then
+                                        dir=$d
+                                        break
+                                fi
+                                ;;
+                        esac
+                done
+        fi
+        [ -n "$dir" ] || skip "no readable nosuid or noexec mount on this host (set HUTCH_TEST_NOSUID_DIR)"
+        opts=$(findmnt -no OPTIONS -T "$dir")
+        run_hutch run --rm --privileged --network none -v "$dir:/mnt/h" --rootfs "$ROOTFS" \
+                sh -c 'awk '"'"'$5 == "/mnt/h" { print $6 }'"'"' /proc/self/mountinfo; /bin/hutch-probe remount-rw /mnt/h'
+        local f
+        for f in nosuid noexec nodev; do
+                if [[ ",$opts," == *",$f,"* ]]; then
+                        assert_match ",${lines[0]}," ",$f," "$f of $dir is kept"
+                fi
+        done
+        assert_equal "${lines[1]}" "remount-rw: EPERM" "the host's flags are locked"
+}
