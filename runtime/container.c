@@ -124,6 +124,7 @@ struct child {
         const struct runtime_config *cfg;
         int sync;
         int hook_sock;
+        bool init; /* the container's init (dies with the monitor), not an exec'd process */
 };
 
 static int child_fuse_request(void *ctx, const char *merged)
@@ -439,6 +440,17 @@ static __attribute__((noreturn)) void child_process(struct child *c)
                                 (unsigned) user.uid);
                 child_fail(c, 125, err);
         }
+        if (c->init) {
+                /* A change of IDs cleared the parent-death signal (the
+                 * kernel does so on any change of the effective IDs): arm it
+                 * again, or a container of another user would outlive a
+                 * monitor killed now.  The monitor may have died in between:
+                 * its end of the sync socket is closed then. */
+                char b;
+                (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
+                if (recv(c->sync, &b, 1, MSG_PEEK | MSG_DONTWAIT) == 0)
+                        _exit(EXIT_FAILURE);
+        }
         r = runtime_caps_apply(cfg->security.caps, user.uid == 0);
         if (r < 0) {
                 hutch_error_set(&err, r, "set capabilities");
@@ -705,7 +717,7 @@ static int container_start(const struct runtime_config *cfg, struct runtime_cont
                 return hutch_error_set(err, r, "clone");
         }
         if (pid == 0) {
-                struct child c = { .cfg = cfg, .sync = sync[1], .hook_sock = hooks[1] };
+                struct child c = { .cfg = cfg, .sync = sync[1], .hook_sock = hooks[1], .init = true };
                 (void) close(sync[0]);
                 if (hooks[0] >= 0)
                         (void) close(hooks[0]);

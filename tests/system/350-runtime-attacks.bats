@@ -195,3 +195,36 @@ assert_not_reached() {
         assert_equal "$fds" "0 1 2 " "the exec'd sleep seen from the host"
         run_hutch rm -f fds
 }
+
+@test "attacks #38: hutch killed with SIGKILL at any point of a container's start leaves no process behind" {
+        local i delay net pids user
+        # the check below sees a container's process of a subordinate ID
+        run_hutch run -d --network none -u 1000 --name sanity bb:1 sleep 4242
+        pids=$(pgrep -f '^sleep 4242$' || true)
+        [ -n "$pids" ] || die "pgrep does not see the container's sleep"
+        run_hutch rm -f sanity
+        for i in $(seq 0 39); do
+                # 0 to 78 ms: before the clone, between clone and exec, after
+                # exec; as root and as another user of the container (its
+                # processes then belong to a subordinate ID, not to us)
+                delay=$(printf '0.%03d' $((i * 2)))
+                net=none
+                [ $((i % 3)) -ne 0 ] || net=slirp
+                user=0
+                [ $((i % 2)) -eq 0 ] || user=1000
+                start_hutch_bg "$BATS_TEST_TMPDIR/out" run --rm --network "$net" -u "$user" --rootfs "$ROOTFS" \
+                        sleep 4242
+                sleep "$delay"
+                kill -KILL "$HUTCH_PID"
+                wait_hutch_bg
+        done
+        sleep 1
+        for i in $(seq 50); do
+                # any user's: the container's IDs are subordinate ones
+                pids=$(pgrep -f '^sleep 4242$' || true)
+                pids+=$(pgrep -u "$(id -u)" -x hutch || true)
+                [ -n "$pids" ] || break
+                sleep 0.1
+        done
+        [ -z "$pids" ] || die "left behind: $(ps -o pid,user,ppid,args -p "$(echo "$pids" | tr '\n' ',' | sed 's/,$//')")"
+}
