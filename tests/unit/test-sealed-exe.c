@@ -145,9 +145,12 @@ static void test_exe_path_unsealed(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_copy_is_sealed),     cmocka_unit_test(test_copy_runs),
-                cmocka_unit_test(test_copy_refuses_directories), cmocka_unit_test(test_user_writable),
-                cmocka_unit_test(test_copy_fd),            cmocka_unit_test(test_exe_path_unsealed),
+                cmocka_unit_test(test_copy_is_sealed),
+                cmocka_unit_test(test_copy_runs),
+                cmocka_unit_test(test_copy_refuses_directories),
+                cmocka_unit_test(test_user_writable),
+                cmocka_unit_test(test_copy_fd),
+                cmocka_unit_test(test_exe_path_unsealed),
         };
         return cmocka_run_group_tests_name("sealed-exe", tests, NULL, NULL);
 }
