@@ -250,3 +250,45 @@ assert_not_reached() {
         run_hutch rm -f swapper
         assert_equal "$(find "$outside" -mindepth 1 | wc -l)" 0 "nothing appeared in $outside"
 }
+
+@test "attacks #42: the store and run-time directories are 0700; hutch holds no abstract unix socket (CVE-2021-41091, CVE-2020-15257)" {
+        run_hutch run -d --name perms -p 127.0.0.1::80 bb:1 sleep 1000
+        run_hutch run -d --name hostnet --network host bb:1 sleep 1000
+        assert_equal "$(stat -c %a "$HUTCH_ROOT")" 700 "the store"
+        assert_equal "$(stat -c %a "$HUTCH_RUNROOT")" 700 "the run-time directory"
+        local d
+        for d in "$HUTCH_RUNROOT"/*/; do
+                [ -d "$d" ] || continue
+                # below a 0700 directory nobody else gets in; still, none is open to all
+                assert_not_match "$(stat -c %A "$d")" "......rwx" "$d"
+        done
+        # every unix socket a process of hutch holds, looked up in the host's
+        # network namespace (which --network host shares)
+        local pid inodes="" ino
+        for pid in $(pgrep -u "$(id -u)" -x hutch); do
+                for ino in $(find "/proc/$pid/fd" -mindepth 1 -lname 'socket:*' -printf '%l\n' 2>/dev/null |
+                        tr -dc '0-9\n'); do
+                        inodes+=" $ino"
+                done
+        done
+        [ -n "$inodes" ] || die "found no socket of hutch's to check"
+        local abstract
+        abstract=$(awk -v set="$inodes " 'NR > 1 && $8 ~ /^@/ && index(set, " " $7 " ") { print $7, $8 }' /proc/net/unix)
+        assert_equal "$abstract" "" "abstract sockets of hutch"
+        run_hutch rm -f perms hostnet
+}
+
+@test "attacks: a gigabyte through exec or run costs hutch no memory (CVE-2022-1708)" {
+        [ -x /usr/bin/time ] || skip "GNU time is not installed"
+        run_hutch run -d --network none --name big bb:1 sleep 1000
+        hutch_cmd exec big sh -c 'head -c 1073741824 /dev/zero'
+        local kb
+        kb=$( { /usr/bin/time -f '%M' "${HUTCH_CMD[@]}" </dev/null 3>&- | wc -c >"$BATS_TEST_TMPDIR/n"; } 2>&1 | tail -n1)
+        assert_equal "$(cat "$BATS_TEST_TMPDIR/n")" 1073741824 "every byte passed"
+        assert "$kb" -lt 262144 "exec's peak memory in KiB"
+        hutch_cmd run --rm --network none --rootfs "$ROOTFS" sh -c 'head -c 1073741824 /dev/zero'
+        kb=$( { /usr/bin/time -f '%M' "${HUTCH_CMD[@]}" </dev/null 3>&- | wc -c >"$BATS_TEST_TMPDIR/n"; } 2>&1 | tail -n1)
+        assert_equal "$(cat "$BATS_TEST_TMPDIR/n")" 1073741824 "every byte passed"
+        assert "$kb" -lt 262144 "run's peak memory in KiB"
+        run_hutch rm -f big
+}
