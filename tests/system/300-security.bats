@@ -550,3 +550,16 @@ assert_opts() {
         done
         assert_equal "${lines[1]}" "remount-rw: EPERM" "the host's flags are locked"
 }
+
+@test "security (section 1): /proc/bus, fs, irq, sys and sysrq-trigger are read-only mounts; /dev/pts is a new instance with ptmxmode 0666" {
+        local info p
+        run_hutch run --rm --network none --rootfs "$ROOTFS" cat /proc/self/mountinfo
+        info=$output
+        for p in /proc/bus /proc/fs /proc/irq /proc/sys /proc/sysrq-trigger; do
+                [ -e "$p" ] || continue
+                assert_opts "$info" "$p" ro
+        done
+        assert_opts "$info" /dev/pts ptmxmode=666 mode=620
+        run_hutch run --rm --network none --rootfs "$ROOTFS" stat -c '%a %t:%T' /dev/pts/ptmx
+        assert_equal "$output" "666 5:2"
+}
