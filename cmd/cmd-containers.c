@@ -103,16 +103,95 @@ int cmd_start(const struct cmd_command *cmd, int argc, char **argv, struct hutch
 
 /* ---- ps ---- */
 
-enum { OPT_ALL = 'a', OPT_QUIET = 'q', OPT_FORMAT = 0x100, OPT_FILTER, OPT_NO_TRUNC };
+enum { OPT_ALL = 'a', OPT_QUIET = 'q', OPT_FORMAT = 0x100, OPT_FILTER, OPT_NO_TRUNC, OPT_NOHEADING };
 
 const struct cmd_option cmd_ps_options[] = {
         { "all", 'a', no_argument, NULL, "show every container (default: running ones)", OPT_ALL },
         { "quiet", 'q', no_argument, NULL, "show only IDs", OPT_QUIET },
-        { "format", 0, required_argument, "FORMAT", "output format: json or table", OPT_FORMAT },
+        { "format", 0, required_argument, "FORMAT",
+          "json, table, or a Go template over .ID .Names .Image .Command .CreatedAt .RunningFor .Status .State "
+          ".Ports .ExitCode .Pid ('table TEMPLATE' adds a header)",
+          OPT_FORMAT },
         { "filter", 'f', required_argument, "KEY=VALUE", "filter by name, id, status or ancestor", OPT_FILTER },
         { "no-trunc", 0, no_argument, NULL, "do not shorten IDs and commands", OPT_NO_TRUNC },
+        { "noheading", 0, no_argument, NULL, "print no header line", OPT_NOHEADING },
         { 0 },
 };
+
+/* The published ports of a running container as Docker shows them,
+ * "127.0.0.1:8080->80/tcp, ..." (the monitor writes "80/tcp ->
+ * 127.0.0.1:8080" lines, read by `hutch port` too); "" for none. */
+static char *ports_text(const char *runroot, const struct storage_container *ct)
+{
+        _cleanup_free_ char *path = NULL, *text = NULL;
+        struct hutch_error *e = NULL;
+        char *out = xstrdup("");
+
+        if (ct->status != STORAGE_CONTAINER_RUNNING)
+                return out;
+        path = xasprintf("%s/%s/ports", runroot, ct->id);
+        if (hutch_read_file_at(AT_FDCWD, path, 1 << 20, &text, NULL, &e) < 0) {
+                hutch_error_free(e);
+                return out;
+        }
+        for (char *line = text, *next; line && *line; line = next) {
+                next = strchr(line, '\n');
+                if (next)
+                        *next++ = '\0';
+                char *arrow = strstr(line, " -> ");
+                if (arrow == NULL)
+                        continue;
+                *arrow = '\0';
+                char *joined = xasprintf("%s%s%s->%s", out, *out ? ", " : "", arrow + 4, line);
+                free(out);
+                out = joined;
+        }
+        return out;
+}
+
+/* One --format TEMPLATE row: the fields Docker and Podman templates use. */
+static int print_ps_row(const char *tmpl, const struct storage_container *ct, const char *status, const char *created,
+                        const char *ports, bool no_trunc, struct hutch_error **err)
+{
+        _cleanup_free_ char *command = hutch_strv_join(ct->command, " "), *text = NULL, *out = NULL;
+        yajl_gen g = yajl_gen_alloc(NULL);
+        char when[64] = "";
+        struct tm tm;
+        time_t t = (time_t) ct->created;
+        size_t len;
+
+        if (localtime_r(&t, &tm))
+                strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S %z %Z", &tm);
+        yajl_gen_map_open(g);
+        char id[STORAGE_CONTAINER_ID_LEN + 1];
+        snprintf(id, sizeof(id), "%.*s", no_trunc ? STORAGE_CONTAINER_ID_LEN : 12, ct->id);
+        hutch_json_gen_kv_string(g, "ID", id);
+        hutch_json_gen_kv_string(g, "Id", ct->id);
+        hutch_json_gen_kv_string(g, "Names", ct->name);
+        hutch_json_gen_kv_string(g, "Image", ct->image);
+        hutch_json_gen_kv_string(g, "ImageID", ct->image_id);
+        hutch_json_gen_kv_string(g, "Command", command ? command : "");
+        hutch_json_gen_kv_int(g, "Created", ct->created);
+        hutch_json_gen_kv_string(g, "CreatedAt", when);
+        hutch_json_gen_kv_string(g, "RunningFor", created);
+        hutch_json_gen_kv_string(g, "Status", status);
+        hutch_json_gen_kv_string(g, "State", storage_container_status_name(ct->status));
+        hutch_json_gen_kv_string(g, "Ports", ports);
+        hutch_json_gen_kv_int(g, "ExitCode", ct->exit_code);
+        hutch_json_gen_kv_int(g, "Pid", ct->pid);
+        yajl_gen_map_close(g);
+        text = hutch_json_gen_steal(g, &len);
+        yajl_gen_free(g);
+        yajl_val doc = hutch_json_parse(text, len, err);
+        if (doc == NULL)
+                return -EINVAL;
+        out = cmd_template_render(tmpl, doc, err);
+        yajl_tree_free(doc);
+        if (out == NULL)
+                return -EINVAL;
+        printf("%s\n", out);
+        return 0;
+}
 
 /* A record that says running whose process is gone (monitor killed,
  * reboot) is exited, with an unknown status. */
@@ -181,8 +260,11 @@ int cmd_ps(const struct cmd_command *cmd, int argc, char **argv, struct hutch_er
 {
         _cleanup_free_ char *root = cmd_storage_root();
         _cleanup_strv_ char **filters = NULL;
+        _cleanup_free_ char *runroot = cmd_run_root();
         struct storage_container *list = NULL;
-        bool all = false, quiet = false, json = false, no_trunc = false;
+        bool all = false, quiet = false, json = false, no_trunc = false, noheading = false;
+        const char *tmpl = NULL;
+        bool tmpl_header = false;
         char *optval = NULL;
         size_t n = 0;
         int c, r;
@@ -194,11 +276,18 @@ int cmd_ps(const struct cmd_command *cmd, int argc, char **argv, struct hutch_er
                 case OPT_ALL: all = true; break;
                 case OPT_QUIET: quiet = true; break;
                 case OPT_NO_TRUNC: no_trunc = true; break;
+                case OPT_NOHEADING: noheading = true; break;
                 case OPT_FORMAT:
-                        if (STREQ(optval, "json"))
-                                json = true;
-                        else if (!STREQ(optval, "table"))
-                                return cmd_usage_error(cmd, err, "unknown --format '%s' (json or table)", optval);
+                        json = STREQ(optval, "json");
+                        tmpl = NULL;
+                        tmpl_header = strncmp(optval, "table ", 6) == 0;
+                        if (tmpl_header)
+                                tmpl = optval + 6;
+                        else if (!json && !STREQ(optval, "table"))
+                                tmpl = optval;
+                        if (tmpl && strstr(tmpl, "{{") == NULL)
+                                return cmd_usage_error(cmd, err, "unknown --format '%s' (json, table or a template)",
+                                                       optval);
                         break;
                 case OPT_FILTER: {
                         static const char *const keys[] = { "name=", "id=", "status=", "ancestor=" };
@@ -225,9 +314,13 @@ int cmd_ps(const struct cmd_command *cmd, int argc, char **argv, struct hutch_er
                 g = yajl_gen_alloc(NULL);
                 yajl_gen_config(g, yajl_gen_beautify, 1);
                 yajl_gen_array_open(g);
-        } else if (!quiet) {
-                printf("%-14s %-24s %-22s %-24s %-32s %s\n", "CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS",
-                       "NAMES");
+        } else if (!quiet && !noheading && tmpl == NULL) {
+                printf("%-14s %-24s %-22s %-24s %-32s %-24s %s\n", "CONTAINER ID", "IMAGE", "COMMAND", "CREATED",
+                       "STATUS", "PORTS", "NAMES");
+        } else if (!quiet && !noheading && tmpl_header) {
+                static const char *const renames[] = { "ID", "CONTAINER ID", "RunningFor", "CREATED", NULL };
+                _cleanup_free_ char *header = cmd_template_header(tmpl, renames);
+                printf("%s\n", header);
         }
         for (size_t i = 0; i < n; i++) {
                 struct storage_container *ct = &list[i];
@@ -264,10 +357,17 @@ int cmd_ps(const struct cmd_command *cmd, int argc, char **argv, struct hutch_er
                         printf("%.*s\n", no_trunc ? STORAGE_CONTAINER_ID_LEN : 12, ct->id);
                 } else {
                         _cleanup_free_ char *command = hutch_strv_join(ct->command, " ");
+                        _cleanup_free_ char *ports = ports_text(runroot, ct);
                         human_duration(now - ct->created, created, sizeof(created));
                         strncat(created, " ago", sizeof(created) - strlen(created) - 1);
-                        printf("%-14.12s %-24.24s %-22.22s %-24s %-32s %s\n", ct->id, ct->image, command, created,
-                               status, ct->name);
+                        if (tmpl) {
+                                r = print_ps_row(tmpl, ct, status, created, ports, no_trunc, err);
+                                if (r < 0)
+                                        break;
+                                continue;
+                        }
+                        printf("%-14.12s %-24.24s %-22.22s %-24s %-32s %-24s %s\n", ct->id, ct->image, command, created,
+                               status, ports, ct->name);
                 }
         }
         if (json) {
@@ -276,7 +376,7 @@ int cmd_ps(const struct cmd_command *cmd, int argc, char **argv, struct hutch_er
                 yajl_gen_free(g);
         }
         storage_container_list_free(list, n);
-        return 0;
+        return r < 0 ? r : 0;
 }
 
 /* ---- rm ---- */
@@ -318,6 +418,25 @@ static int kill_container(const struct storage_container *c, struct hutch_error 
         for (int i = 0; i < 500 && storage_container_pid_alive(c->pid, c->pid_start); i++)
                 usleep(10000);
         return 0;
+}
+
+/* Waits (briefly) for the monitor to record the exit of a container just
+ * killed: it drains the logs and writes the record into the directory
+ * about to be removed.  A monitor that is gone never records; the wait is
+ * bounded for it. */
+static void wait_exit_recorded(const char *root, const char *id)
+{
+        for (int i = 0; i < 300; i++) {
+                struct storage_container cur = { 0 };
+                struct hutch_error *e = NULL;
+                bool recorded =
+                        storage_container_load(root, id, &cur, &e) < 0 || cur.status != STORAGE_CONTAINER_RUNNING;
+                hutch_error_free(e);
+                storage_container_clear(&cur);
+                if (recorded)
+                        return;
+                usleep(10000);
+        }
 }
 
 int cmd_container_remove(const char *store_root, const char *id, struct hutch_error **err)
@@ -362,8 +481,12 @@ int cmd_rm(const struct cmd_command *cmd, int argc, char **argv, struct hutch_er
                                 hutch_error_set(&e, EBUSY,
                                                 "container '%s' is running: stop it first, or use 'hutch rm -f'",
                                                 rec.name);
-                        else if (running)
-                                (void) kill_container(&rec, &e);
+                        else if (running) {
+                                /* no --restart may bring it back meanwhile */
+                                (void) storage_container_set_stop_requested(root, id, true, NULL);
+                                if (kill_container(&rec, &e) == 0)
+                                        wait_exit_recorded(root, id);
+                        }
                 }
                 if (e == NULL)
                         (void) cmd_container_remove(root, id, &e);
@@ -417,6 +540,13 @@ static int signal_container(const struct storage_container *c, int sig, struct h
  * exit code (-1 when unknown) or -ETIMEDOUT. */
 static int wait_exited(const char *root, const char *id, int64_t timeout_ms)
 {
+        /* Between the container's end and its monitor's record there is a
+         * moment when the record still says running: the monitor gets this
+         * long to write the status before it counts as unknown (a monitor
+         * that was killed never writes it). */
+        const int64_t record_grace_ms = 3000;
+        int64_t gone_for = 0;
+
         for (int64_t waited = 0; timeout_ms < 0 || waited <= timeout_ms; waited += 20) {
                 struct storage_container c = { 0 };
                 struct hutch_error *e = NULL;
@@ -424,10 +554,15 @@ static int wait_exited(const char *root, const char *id, int64_t timeout_ms)
                         hutch_error_free(e);
                         return -1; /* removed (--rm): its status is gone with it */
                 }
+                bool recorded_running = c.status == STORAGE_CONTAINER_RUNNING;
                 refresh_state(&c);
                 int code = c.exit_code;
                 bool done = c.status != STORAGE_CONTAINER_RUNNING;
                 storage_container_clear(&c);
+                if (done && recorded_running && gone_for < record_grace_ms) {
+                        done = false;
+                        gone_for += 20;
+                }
                 if (done)
                         return code;
                 usleep(20000);

@@ -253,6 +253,7 @@ int cmd_images(const struct cmd_command *cmd, int argc, char **argv, struct hutc
         _cleanup_free_ const struct storage_image **order = NULL;
         bool quiet = false, json = false, notrunc = false, noheading = false;
         const char *tmpl = NULL;
+        bool tmpl_header = false;
         char *optval = NULL;
         int c, r;
 
@@ -266,9 +267,10 @@ int cmd_images(const struct cmd_command *cmd, int argc, char **argv, struct hutc
                 case OPT_FORMAT:
                         if (STREQ(optval, "json"))
                                 json = true;
-                        else if (strncmp(optval, "table ", 6) == 0)
+                        else if (strncmp(optval, "table ", 6) == 0) {
                                 tmpl = optval + 6;
-                        else if (!STREQ(optval, "table"))
+                                tmpl_header = true;
+                        } else if (!STREQ(optval, "table"))
                                 tmpl = optval;
                         break;
                 case OPT_FILTER:
@@ -303,6 +305,11 @@ int cmd_images(const struct cmd_command *cmd, int argc, char **argv, struct hutc
         } else if (!quiet && !noheading && tmpl == NULL) {
                 printf("%-40s %-14s %-*s %-22s %s\n", "REPOSITORY", "TAG", notrunc ? 71 : 13, "IMAGE ID", "CREATED",
                        "SIZE");
+        }
+        if (!quiet && !json && !noheading && tmpl && tmpl_header) {
+                static const char *const renames[] = { "ID", "IMAGE ID", "CreatedSince", "CREATED", NULL };
+                _cleanup_free_ char *header = cmd_template_header(tmpl, renames);
+                printf("%s\n", header);
         }
         for (size_t i = 0; i < imgs.n; i++) {
                 const struct storage_image *img = order[i];

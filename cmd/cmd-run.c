@@ -20,6 +20,7 @@
 #include "lib/json.h"
 #include "lib/log.h"
 #include "lib/loop.h"
+#include "lib/mem.h"
 #include "lib/parse.h"
 #include "lib/proc.h"
 #include "lib/sealed-exe.h"
@@ -106,7 +107,8 @@ const struct cmd_option cmd_run_options[] = {
         { "read-only", 0, no_argument, NULL, "mount the root filesystem read-only", OPT_READ_ONLY },
         { "network", 0, required_argument, "MODE",
           "network mode: slirp[:OPTIONS] (the default; options mtu=N, allow_host_loopback=BOOL, cidr=A.B.C.D/N, "
-          "enable_ipv6=BOOL, dns_upstream=IP[:PORT]), none (loopback only) or host",
+          "enable_ipv6=BOOL, dns_upstream=IP[:PORT]), none (loopback only), host, or container:NAME|ID (share "
+          "that running container's network, as in a pod)",
           OPT_NETWORK },
         { "net", 0, required_argument, "MODE", "alias of --network", OPT_NETWORK },
         { "name", 0, required_argument, "NAME", "name of the container", OPT_NAME },
@@ -657,7 +659,13 @@ static void record_save(const char *root, const struct storage_container *rec)
 
         /* Only the state is ours to change: the name may have been renamed
          * since we loaded it. */
-        if (storage_container_load(root, rec->id, &cur, &e) == 0) {
+        r = storage_container_load(root, rec->id, &cur, &e);
+        if (r < 0 && e && e->errnum == ENOENT) {
+                /* removed meanwhile (rm -f): nothing left to record into */
+                hutch_error_free(e);
+                return;
+        }
+        if (r == 0) {
                 cur.status = rec->status;
                 cur.exit_code = rec->exit_code;
                 cur.pid = rec->pid;
@@ -701,6 +709,7 @@ int cmd_run_container(const struct cmd_command *cmd, int argc, char **argv, enum
         struct cmd_image_run img = { 0 };
         bool have_img = false;
         _cleanup_free_ char *id = NULL, *runroot = NULL, *rootfs = NULL;
+        _cleanup_free_ char *net_mode = NULL; /* networking: "container:<ID>" */
         _cleanup_close_ int sfd = -1;
         struct cmd_volume *vols = NULL;
         size_t n_vols = 0;
@@ -731,8 +740,9 @@ int cmd_run_container(const struct cmd_command *cmd, int argc, char **argv, enum
                                 goto out;
                 }
                 r = cmd_image_run_resolve(a.image, &img, err);
-                if (r < 0 && !pull_first && !(a.pull && STREQ(a.pull, "never"))) {
-                        /* not here yet: pull it, as Docker and Podman do */
+                if (r == -ENOENT && !pull_first && !(a.pull && STREQ(a.pull, "never"))) {
+                        /* not here yet: pull it, as Docker and Podman do
+                         * (an image that is here but broken is an error) */
                         hutch_error_clear(err);
                         r = pull_image(a.image, err);
                         if (r == 0)
@@ -773,6 +783,14 @@ int cmd_run_container(const struct cmd_command *cmd, int argc, char **argv, enum
                 r = cmd_usage_error(cmd, err, "--detach needs an IMAGE: --rootfs containers are not kept");
                 goto out;
         }
+        /* networking (cmd/network.c): options that conflict with --network
+         * container:, whose container is recorded by its ID */
+        a.net.network = a.network;
+        a.net.hostname = a.hostname;
+        a.net.name = a.name;
+        r = cmd_network_check(cmd, &a.net, id, &net_mode, err);
+        if (r < 0)
+                goto out;
         keep = have_img && (!a.rm || a.detach || existing_id || mode == CMD_RUN_CREATE);
         if (keep) {
                 store_root = cmd_storage_root();
@@ -804,6 +822,7 @@ int cmd_run_container(const struct cmd_command *cmd, int argc, char **argv, enum
                         rec.image = xstrdup(a.image);
                         rec.image_id = xstrdup(img.id);
                         rec.args = hutch_strv_copy(argv + 1);
+                        cmd_network_record_args(rec.args, argv + 1, a.network, net_mode);
                         rec.command = hutch_strv_copy(a.command);
                         rec.created = (int64_t) time(NULL);
                         rec.status = STORAGE_CONTAINER_CREATED;
@@ -916,9 +935,8 @@ int cmd_run_container(const struct cmd_command *cmd, int argc, char **argv, enum
          * state_dir and adds their bind mounts, and sets cfg.namespaces
          * (CLONE_NEWNET), cfg.share_host_sys and cfg.hooks, replacing the
          * settings above. */
-        a.net.network = a.network;
-        a.net.hostname = a.hostname;
-        a.net.name = a.name;
+        if (net_mode)
+                a.net.network = net_mode;
         r = cmd_network_prepare(&a.net, &cfg, &net, err);
         if (r < 0)
                 goto out;
@@ -1028,10 +1046,28 @@ int cmd_run_container(const struct cmd_command *cmd, int argc, char **argv, enum
                 m.tty = cmd_tty_free(m.tty);
                 goto out;
         }
+        /* Issue #5: from here on the monitor only relays, logs and waits.
+         * Not when it will still run newuidmap (--rm removes files of
+         * subordinate IDs, --restart execs `hutch start`): no_new_privs
+         * disarms that setuid helper.  See docs/security.md. */
+        if (!(keep && (rec.auto_remove || (a.detach && a.restart && !STREQ(a.restart, "no"))))) {
+                _cleanup_free_ char *cache = cmd_cache_dir();
+                struct hutch_error *e = NULL;
+                if (runtime_seccomp_restrict_self(cache, &e) < 0) {
+                        if (e->errnum == ENOSYS || e->errnum == EINVAL)
+                                log_debug("%s: the kernel has no seccomp filters", e->msg);
+                        else
+                                log_warn("%s, continuing without it", e->msg);
+                        hutch_error_free(e);
+                }
+        }
         if (ready_fd >= 0) {
                 (void) hutch_write_all(ready_fd, "OK\n", 3);
                 (void) close(ready_fd);
                 ready_fd = -1;
+                /* a detached monitor lives as long as its container: keep
+                 * only the memory it will use */
+                (void) hutch_release_inherited_memory();
         }
         r = hutch_loop_run(loop);
         if (r < 0) {

@@ -34,13 +34,17 @@ int cmd_image_run_resolve(const char *ref, struct cmd_image_run *ret, struct hut
         k = storage_images_find(&imgs, ref, err);
         if (k < 0) {
                 storage_images_clear(&imgs);
-                if (k == -ENOENT)
-                        return hutch_error_prefix(
+                if (k == -ENOENT) {
+                        /* -ENOENT tells `run` to pull it (whatever err's errno) */
+                        (void) hutch_error_prefix(
                                 err, "%s", "no such image (load it with 'hutch load -i FILE' or 'hutch import')");
+                        return -ENOENT;
+                }
                 return k;
         }
         img = &imgs.v[k];
-        k = storage_blob_read(s, img->config, STORAGE_CONFIG_MAX_BYTES, &buf, &len, err);
+        k = storage_blob_read_stored(s, img->config, (uint64_t) img->config_size, STORAGE_CONFIG_MAX_BYTES, &buf, &len,
+                                     err);
         if (k >= 0)
                 k = storage_config_parse(buf, len, &cfg, err);
         if (k < 0) {

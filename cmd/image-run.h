@@ -43,7 +43,8 @@ struct cmd_image_run {
 
 /* Resolves ref (name, name:tag, localhost/x:y, ID or unique ID prefix,
  * name@sha256:...) in the store and fills ret.  An unknown image is an
- * error with exit status 125 and the message "image 'REF' not known ...".
+ * error with exit status 125, the message "image 'REF' not known ..." and
+ * -ENOENT as the result (run then pulls it).
  * A layer missing from the store is an error ("run 'hutch rmi' and load the
  * image again"). */
 int cmd_image_run_resolve(const char *ref, struct cmd_image_run *ret, struct hutch_error **err);

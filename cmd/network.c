@@ -10,10 +10,18 @@
  *   3. P (parent, future monitor): keeps the tap fd; when TCP ports are
  *      published, forks the socket helper into the child's user and network
  *      namespaces (netns/portfwd.c).
+ *
+ * --network container:ID has no hooks: runtime/ makes the container inside
+ * the other one's user and network namespaces (runtime_config.join_*), and
+ * the monitor runs no slirp or forwarders of its own; the other container's
+ * monitor serves the namespace for as long as that container runs.
  */
 #include "config.h"
 
 #include "cmd/network.h"
+
+#include "cmd/cmd.h"
+#include "cmd/paths.h"
 
 #include "lib/cleanup.h"
 #include "lib/fs.h"
@@ -23,6 +31,7 @@
 #include "lib/xalloc.h"
 #include "netns/netns.h"
 #include "runtime/runtime.h"
+#include "storage/containers.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -31,9 +40,11 @@
 #include <net/if.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 struct net_mapping {
@@ -53,7 +64,9 @@ struct cmd_network {
         struct netns_portfwd *fwd;
         struct netns_slirp *slirp;
         int tapfd;
-        char **owned; /* strings of the bind mounts added to cfg->mounts */
+        char **owned;   /* strings of the bind mounts added to cfg->mounts */
+        bool join;      /* --network container: */
+        int join_pidfd; /* that container's init */
 };
 
 struct net_status {
@@ -407,6 +420,174 @@ static int write_files(struct cmd_network *net, const struct cmd_network_options
         return 0;
 }
 
+/* ---- --network container: ---- */
+
+#define CONTAINER_PREFIX "container:"
+
+static const char *join_target(const char *network)
+{
+        if (network && strncmp(network, CONTAINER_PREFIX, strlen(CONTAINER_PREFIX)) == 0)
+                return network + strlen(CONTAINER_PREFIX);
+        return NULL;
+}
+
+static int lookup_target(const char *root, const char *target, char id[STORAGE_CONTAINER_ID_LEN + 1],
+                         struct hutch_error **err)
+{
+        struct hutch_error *e = NULL;
+
+        if (*target == '\0')
+                return hutch_error_set_status(err, EXIT_HUTCH_FAILED, 0,
+                                              "--network container: needs the name or ID of a container");
+        if (storage_container_lookup(root, target, id, &e) == 0)
+                return 0;
+        if (strstr(e->msg, "ambiguous")) {
+                hutch_error_free(e);
+                return hutch_error_set_status(err, EXIT_HUTCH_FAILED, 0,
+                                              "--network container:%s: the ID prefix is ambiguous", target);
+        }
+        hutch_error_free(e);
+        return hutch_error_set_status(err, EXIT_HUTCH_FAILED, 0,
+                                      "--network container:%s: no such container (see 'hutch ps -a')", target);
+}
+
+int cmd_network_check(const struct cmd_command *cmd, const struct cmd_network_options *o, const char *self_id,
+                      char **ret_network, struct hutch_error **err)
+{
+        const char *target = join_target(o->network);
+        char id[STORAGE_CONTAINER_ID_LEN + 1];
+
+        *ret_network = NULL;
+        if (target == NULL)
+                return 0;
+        /* Docker's words: these would configure a network this container
+         * does not own. */
+        if ((o->publish && *o->publish) || o->publish_all)
+                return cmd_usage_error(cmd, err,
+                                       "conflicting options: port publishing and the container type network mode");
+        if ((o->dns && *o->dns) || (o->dns_search && *o->dns_search) || (o->dns_option && *o->dns_option))
+                return cmd_usage_error(cmd, err, "conflicting options: dns and the network mode");
+        if (o->add_host && *o->add_host)
+                return cmd_usage_error(cmd, err, "conflicting options: custom host-to-IP mapping and the network mode");
+        if (o->hostname)
+                return cmd_usage_error(cmd, err, "conflicting options: hostname and the network mode");
+
+        _cleanup_free_ char *root = cmd_storage_root();
+        if (lookup_target(root, target, id, err) < 0)
+                return -1;
+        if (self_id && STREQ(id, self_id))
+                return hutch_error_set_status(err, EXIT_HUTCH_FAILED, 0,
+                                              "--network container:%s: a container cannot join its own network",
+                                              target);
+        *ret_network = xasprintf(CONTAINER_PREFIX "%s", id);
+        return 0;
+}
+
+void cmd_network_record_args(char **args, char *const *argv, const char *optval, const char *network)
+{
+        if (network == NULL || optval == NULL)
+                return;
+        for (size_t i = 0; args[i] && argv[i]; i++) {
+                uintptr_t start = (uintptr_t) argv[i], at = (uintptr_t) optval;
+                if (at < start || at > start + strlen(argv[i]))
+                        continue;
+                /* "--network=container:NAME" keeps its "--network=" */
+                char *s = xasprintf("%.*s%s", (int) (at - start), argv[i], network);
+                free(args[i]);
+                args[i] = s;
+                return;
+        }
+}
+
+static bool same_netns_as_ours(pid_t pid)
+{
+        char path[64];
+        struct stat a, b;
+
+        (void) snprintf(path, sizeof(path), "/proc/%d/ns/net", (int) pid);
+        return stat(path, &a) == 0 && stat("/proc/self/ns/net", &b) == 0 && a.st_dev == b.st_dev &&
+               a.st_ino == b.st_ino;
+}
+
+/* The other container's hosts, resolv.conf and hostname, as Docker shares
+ * them: hard links in our state directory (both live under the run root),
+ * so both containers see one file, and it outlives the other's directory. */
+static int share_files(struct cmd_network *net, struct runtime_config *cfg, const char *id, const char *name,
+                       struct hutch_error **err)
+{
+        static const char *const files[][2] = { { "hosts", "/etc/hosts" },
+                                                { "resolv.conf", "/etc/resolv.conf" },
+                                                { "hostname", "/etc/hostname" } };
+        _cleanup_free_ char *runroot = cmd_run_root();
+        _cleanup_free_ char *dir = xasprintf("%s/%s", runroot, id);
+        _cleanup_close_ int src = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        _cleanup_close_ int dst = -1;
+
+        if (src < 0)
+                return hutch_error_set(err, errno, "container '%s' has no run directory '%s'", name, dir);
+        dst = open(cfg->state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dst < 0)
+                return hutch_error_set(err, errno, "cannot open '%s'", cfg->state_dir);
+        for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
+                if (linkat(src, files[i][0], dst, files[i][0], 0) < 0)
+                        return hutch_error_set(err, errno, "cannot share %s of container '%s'", files[i][1], name);
+                add_bind(net, cfg, files[i][0], files[i][1]);
+        }
+        /* Its host name too (Docker's rule), in our own UTS namespace. */
+        _cleanup_free_ char *hn = NULL;
+        if (hutch_read_file_at(dst, "hostname", 4096, &hn, NULL, NULL) == 0) {
+                hn[strcspn(hn, "\n")] = '\0';
+                if (netns_hostname_valid(hn)) {
+                        free(cfg->hostname);
+                        cfg->hostname = xstrdup(hn);
+                }
+        }
+        return 0;
+}
+
+static int prepare_join(struct cmd_network *net, const char *target, struct runtime_config *cfg,
+                        struct hutch_error **err)
+{
+        _cleanup_free_ char *root = cmd_storage_root();
+        struct storage_container rec = { 0 };
+        char id[STORAGE_CONTAINER_ID_LEN + 1];
+        int r;
+
+        if (cfg->state_dir == NULL)
+                return hutch_error_set(err, EINVAL, "no state directory for the network files");
+        r = lookup_target(root, target, id, err);
+        if (r < 0)
+                return r;
+        r = storage_container_load(root, id, &rec, err);
+        if (r < 0)
+                return hutch_error_prefix(err, "--network container:%s", target);
+        net->join_pidfd = rec.status == STORAGE_CONTAINER_RUNNING ? hutch_pidfd_open(rec.pid) : -1;
+        /* checked once the pidfd is held: a reused PID is never joined */
+        if (net->join_pidfd < 0 || !storage_container_pid_alive(rec.pid, rec.pid_start)) {
+                r = hutch_error_set_status(err, EXIT_HUTCH_FAILED, 0,
+                                           "cannot join the network of container '%s': it is not running", rec.name);
+                goto out;
+        }
+        r = share_files(net, cfg, id, rec.name, err);
+        if (r < 0)
+                goto out;
+        cfg->namespaces &= ~CLONE_NEWNET;
+        cfg->join_pidfd = net->join_pidfd;
+        cfg->join_ns = CLONE_NEWUSER | CLONE_NEWNET;
+        if (same_netns_as_ours(rec.pid)) {
+                /* It has --network host: so has this one, and the host's
+                 * namespace is not the other user namespace's to hand on. */
+                cfg->join_ns = CLONE_NEWUSER;
+                cfg->share_host_sys = true;
+        }
+        cfg->hooks = (struct runtime_hooks){ 0 };
+        net->join = true;
+        r = 0;
+out:
+        storage_container_clear(&rec);
+        return r;
+}
+
 /* ---- public ---- */
 
 static int check_options(const struct cmd_network_options *o, struct hutch_error **err)
@@ -437,7 +618,19 @@ int cmd_network_prepare(const struct cmd_network_options *o, struct runtime_conf
         int r;
 
         net->tapfd = -1;
+        net->join_pidfd = -1;
         net->fwd = netns_portfwd_new();
+        const char *target = join_target(o->network);
+        if (target) {
+                /* cmd_network_check refused the options that conflict */
+                r = prepare_join(net, target, cfg, err);
+                if (r < 0) {
+                        cmd_network_free(net);
+                        return r;
+                }
+                *ret = net;
+                return 0;
+        }
         r = netns_mode_parse(o->network, &net->mode, &net->slirp_opts, err);
         if (r >= 0)
                 r = check_options(o, err);
@@ -477,7 +670,7 @@ int cmd_network_prepare(const struct cmd_network_options *o, struct runtime_conf
 
 int cmd_network_attach(struct cmd_network *net, struct hutch_loop *loop, struct hutch_error **err)
 {
-        if (net == NULL || net->mode != NETNS_MODE_SLIRP)
+        if (net == NULL || net->join || net->mode != NETNS_MODE_SLIRP)
                 return 0;
         if (net->tapfd < 0)
                 return hutch_error_set(err, EINVAL, "the container's network was not set up");
@@ -526,6 +719,8 @@ struct cmd_network *cmd_network_free(struct cmd_network *net)
         net->fwd = netns_portfwd_free(net->fwd);
         if (net->tapfd >= 0)
                 (void) close(net->tapfd);
+        if (net->join_pidfd >= 0)
+                (void) close(net->join_pidfd);
         free(net->maps);
         hutch_strv_free(net->owned);
         free(net);

@@ -8,12 +8,13 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+struct cmd_command;
 struct hutch_loop;
 struct runtime_config;
 struct cmd_network;
 
 struct cmd_network_options {
-        const char *network; /* NULL = default slirp; "none", "host", "slirp[:opts]" */
+        const char *network; /* NULL = default slirp; "none", "host", "slirp[:opts]", "container:NAME|ID" */
         char **publish;      /* -p specs */
         bool publish_all;    /* -P: every --expose port on a free host port */
         char **expose;
@@ -25,11 +26,26 @@ struct cmd_network_options {
         const char *name;
 };
 
+/* Before anything is created: the options that conflict with --network
+ * container: (usage errors, as Docker's "conflicting options"), and the
+ * container it names, which must exist.  *ret_network is then the mode as
+ * the record keeps it, "container:<full ID>" (as Docker records it; freed
+ * by the caller), else NULL.  self_id: the container being made or
+ * started, which cannot join itself. */
+int cmd_network_check(const struct cmd_command *cmd, const struct cmd_network_options *o, const char *self_id,
+                      char **ret_network, struct hutch_error **err);
+/* Replaces, in args (a copy of argv that the record keeps), the argument
+ * holding optval (the --network value, pointing into argv) by the same
+ * argument with network instead of optval.  Nothing when network is NULL. */
+void cmd_network_record_args(char **args, char *const *argv, const char *optval, const char *network);
+
 /* Validates every option (errors before the container starts, including a
  * host port in use), opens the TCP listeners, writes hosts, resolv.conf and
  * hostname into cfg->state_dir and appends their bind mounts to cfg->mounts,
  * and sets cfg->namespaces (CLONE_NEWNET), cfg->share_host_sys and
- * cfg->hooks.  *ret stays owned by the caller (cmd_network_free) and must
+ * cfg->hooks.  With container:ID it holds that container's pidfd (it must
+ * be running), shares its hosts, resolv.conf and hostname files, and sets
+ * cfg->join_*.  *ret stays owned by the caller (cmd_network_free) and must
  * outlive the container start, whose hooks use it. */
 int cmd_network_prepare(const struct cmd_network_options *o, struct runtime_config *cfg, struct cmd_network **ret,
                         struct hutch_error **err);

@@ -6,6 +6,7 @@
 #include "lib/xalloc.h"
 
 #include <ctype.h>
+#include <stdbool.h>
 #include <errno.h>
 #include <string.h>
 
@@ -173,6 +174,61 @@ char *cmd_template_render(const char *tmpl, yajl_val doc, struct hutch_error **e
                 else
                         put_text(&o, v);
                 p = end + 2;
+        }
+        return o.buf;
+}
+
+char *cmd_template_header(const char *tmpl, const char *const *renames)
+{
+        struct out o = { 0 };
+
+        put(&o, "", 0);
+        for (const char *p = tmpl; *p;) {
+                const char *open = strstr(p, "{{");
+                const char *close = open ? strstr(open, "}}") : NULL;
+                if (open == NULL || close == NULL) {
+                        open = p + strlen(p);
+                        close = NULL;
+                }
+                for (; p < open; p++) {
+                        if (p[0] == '\\' && p[1] == 't') {
+                                put(&o, "\t", 1);
+                                p++;
+                        } else if (p[0] == '\\' && p[1] == 'n') {
+                                put(&o, "\n", 1);
+                                p++;
+                        } else {
+                                put(&o, p, 1);
+                        }
+                }
+                if (close == NULL)
+                        break;
+                /* the last .Field path element of the action names it */
+                const char *field = NULL;
+                size_t flen = 0;
+                for (const char *q = open + 2; q < close; q++)
+                        if (*q == '.') {
+                                field = q + 1;
+                                flen = 0;
+                                while (field + flen < close &&
+                                       (isalnum((unsigned char) field[flen]) || field[flen] == '_'))
+                                        flen++;
+                        }
+                bool renamed = false;
+                for (size_t i = 0; field && renames && renames[i]; i += 2)
+                        if (strlen(renames[i]) == flen && strncmp(renames[i], field, flen) == 0) {
+                                put(&o, renames[i + 1], strlen(renames[i + 1]));
+                                renamed = true;
+                                break;
+                        }
+                for (size_t i = 0; field && !renamed && i < flen; i++) {
+                        char c = field[i];
+                        if (i > 0 && isupper((unsigned char) c) && islower((unsigned char) field[i - 1]))
+                                put(&o, " ", 1);
+                        c = (char) toupper((unsigned char) c);
+                        put(&o, &c, 1);
+                }
+                p = close + 2;
         }
         return o.buf;
 }

@@ -18,4 +18,11 @@
  * malformed template. */
 char *cmd_template_render(const char *tmpl, yajl_val doc, struct hutch_error **err);
 
+/* The header line of a "table TEMPLATE" format, as Docker prints it: each
+ * {{.Field}} (or {{json .Field}}) becomes the field's name in capitals,
+ * words split at case changes ("RunningFor" -> "RUNNING FOR"), unless
+ * renames (NULL-terminated pairs "Field", "HEADER") names it otherwise;
+ * the text between actions stays ("\t" becomes a tab). */
+char *cmd_template_header(const char *tmpl, const char *const *renames);
+
 #endif

@@ -478,7 +478,8 @@ static pid_t clone_child(int flags, int *ret_pidfd)
         struct clone_args args = {
                 .flags = (uint64_t) flags | CLONE_PIDFD,
                 .pidfd = (uint64_t) (uintptr_t) ret_pidfd,
-                .exit_signal = SIGCHLD,
+                /* CLONE_PARENT takes the caller's (the kernel insists on 0) */
+                .exit_signal = (flags & CLONE_PARENT) ? 0 : SIGCHLD,
         };
         long pid = syscall(SYS_clone3, &args, sizeof(args));
         if (pid >= 0 || errno != ENOSYS)
@@ -653,6 +654,122 @@ static int own_program_copies(const struct runtime_config *cfg, struct runtime_m
         return 0;
 }
 
+/* --network container: the helper H of the protocol in runtime.h.  Only the
+ * process that joins the other container's user namespace could make
+ * namespaces there, so H does, and CLONE_PARENT hands the container to P
+ * (its monitor, which waits on its pidfd) rather than to H, which exits. */
+static int check_joined_maps(const struct runtime_config *cfg, struct hutch_error **err)
+{
+        static const char *const files[2] = { "/proc/self/uid_map", "/proc/self/gid_map" };
+        const struct runtime_idmap *want[2] = { &cfg->uidmap, &cfg->gidmap };
+
+        for (int i = 0; i < 2; i++) {
+                _cleanup_free_ char *text = NULL;
+                struct runtime_idmap have;
+                char a[RUNTIME_IDMAP_MAX * 40], b[RUNTIME_IDMAP_MAX * 40];
+
+                /* Read from inside: the host IDs of the namespace we are in. */
+                if (hutch_read_file_at(AT_FDCWD, files[i], 64 * 1024, &text, NULL, err) < 0)
+                        return hutch_error_value(*err);
+                if (runtime_idmap_parse_proc(text, &have) < 0)
+                        return hutch_error_set(err, EINVAL, "cannot parse %s of the other container", files[i]);
+                if (runtime_idmap_equal(&have, want[i]))
+                        continue;
+                runtime_idmap_format(&have, a, sizeof(a));
+                runtime_idmap_format(want[i], b, sizeof(b));
+                for (char *p = a; (p = strchr(p, '\n')) && p[1]; p++)
+                        *p = ',';
+                for (char *p = b; (p = strchr(p, '\n')) && p[1]; p++)
+                        *p = ',';
+                a[strcspn(a, "\n")] = b[strcspn(b, "\n")] = '\0';
+                return hutch_error_set(err, 0,
+                                       "its user namespace maps %s as '%s' but this container would map them as '%s': "
+                                       "containers that share a network must share their ID maps (run both with the "
+                                       "same subordinate IDs and newuidmap/newgidmap)",
+                                       i == 0 ? "UIDs" : "GIDs", a, b);
+        }
+        return 0;
+}
+
+static __attribute__((noreturn)) void join_helper(const struct runtime_config *cfg, int sync, int hook_sock)
+{
+        struct child c = { .cfg = cfg, .sync = sync, .hook_sock = hook_sock, .init = true };
+        struct hutch_error *e = NULL;
+        int pidfd = -1;
+
+        /* hutch inside the other container's user namespace: nothing there
+         * may ptrace it or open its /proc files (as for exec). */
+        (void) prctl(PR_SET_DUMPABLE, 0);
+        if (setns(cfg->join_pidfd, cfg->join_ns) < 0) {
+                hutch_error_set(&e, errno, "join the other container's user and network namespaces");
+                child_fail(&c, 125, e);
+        }
+        if (check_joined_maps(cfg, &e) < 0)
+                child_fail(&c, 125, e);
+        pid_t pid =
+                clone_child(CLONE_PARENT | CLONE_NEWNS | (cfg->namespaces & ~(CLONE_NEWUSER | CLONE_NEWNET)), &pidfd);
+        if (pid < 0) {
+                hutch_error_set(&e, errno, "create the container's namespaces in the other container's user namespace");
+                child_fail(&c, 125, e);
+        }
+        if (pid == 0) {
+                /* As any container's init until execve: the monitor's fuse
+                 * helper joins it through its pidfd, which a non-dumpable
+                 * target refuses (and its own pid namespace hides it). */
+                (void) prctl(PR_SET_DUMPABLE, 1);
+                child_main(&c);
+        }
+        (void) sync_send(sync, SYNC_REPLY, (int32_t) pid, NULL, 0);
+        _exit(0);
+}
+
+/* P's side of H: returns the container's PID (our child) with its pidfd,
+ * or -1 with *err set (nothing left running). */
+static pid_t start_joined(const struct runtime_config *cfg, int sync[2], int hooks[2], int *ret_pidfd,
+                          struct hutch_error **err)
+{
+        struct sync_msg m;
+        int status;
+        ssize_t n;
+
+        pid_t helper = fork();
+        if (helper < 0) {
+                hutch_error_set(err, errno, "fork");
+                return -1;
+        }
+        if (helper == 0) {
+                (void) close(sync[0]);
+                if (hooks[0] >= 0)
+                        (void) close(hooks[0]);
+                join_helper(cfg, sync[1], hooks[1]);
+        }
+        while (waitpid(helper, &status, 0) < 0 && errno == EINTR)
+                ;
+        /* H is gone: what it said is queued.  Not blocking: a helper that
+         * died before a word leaves the container (if any) waiting on
+         * SYNC_MAPPED, and it exits when we close our end. */
+        do {
+                memset(&m, 0, sizeof(m));
+                n = recv(sync[0], &m, sizeof(m), MSG_DONTWAIT);
+        } while (n < 0 && errno == EINTR);
+        if (n >= (ssize_t) offsetof(struct sync_msg, text) && m.type == SYNC_REPORT) {
+                struct hutch_child_report rep;
+                memcpy(&rep, m.text, sizeof(rep));
+                rep.msg[sizeof(rep.msg) - 1] = '\0';
+                hutch_error_set_status(err, rep.exit_status ? rep.exit_status : 125, 0, "%s", rep.msg);
+                return -1;
+        }
+        if (n < (ssize_t) offsetof(struct sync_msg, text) || m.type != SYNC_REPLY || m.value <= 0) {
+                hutch_error_set(err, EIO, "the helper that joins the other container's network failed (status %#x)",
+                                (unsigned) status);
+                return -1;
+        }
+        pid_t pid = (pid_t) m.value;
+        /* Our child (CLONE_PARENT) and not reaped: the PID cannot be reused. */
+        *ret_pidfd = hutch_pidfd_open(pid);
+        return pid;
+}
+
 static void own_program_free(const struct runtime_config *cfg, struct runtime_mount *mounts)
 {
         if (mounts == NULL)
@@ -701,7 +818,20 @@ static int container_start(const struct runtime_config *cfg, struct runtime_cont
                 return hutch_error_set(err, r, "socketpair");
         }
 
-        pid = clone_child(CLONE_NEWUSER | CLONE_NEWNS | cfg->namespaces, &pidfd);
+        if (cfg->join_ns) {
+                pid = start_joined(cfg, sync, hooks, &pidfd, err);
+                if (pid < 0) {
+                        (void) close(sync[0]);
+                        (void) close(sync[1]);
+                        if (hooks[0] >= 0) {
+                                (void) close(hooks[0]);
+                                (void) close(hooks[1]);
+                        }
+                        return -1;
+                }
+        } else {
+                pid = clone_child(CLONE_NEWUSER | CLONE_NEWNS | cfg->namespaces, &pidfd);
+        }
         if (pid < 0) {
                 r = errno;
                 (void) close(sync[0]);
@@ -729,8 +859,10 @@ static int container_start(const struct runtime_config *cfg, struct runtime_cont
 
         if (cfg->hooks.created && cfg->hooks.created(cfg->hooks.created_ctx, pid, err) < 0)
                 goto fail;
-        r = runtime_userns_write_maps(pid, &cfg->uidmap, &cfg->gidmap, cfg->use_map_helpers ? cfg->newuidmap : NULL,
-                                      cfg->use_map_helpers ? cfg->newgidmap : NULL, err);
+        r = cfg->join_ns ? 0
+                         : runtime_userns_write_maps(pid, &cfg->uidmap, &cfg->gidmap,
+                                                     cfg->use_map_helpers ? cfg->newuidmap : NULL,
+                                                     cfg->use_map_helpers ? cfg->newgidmap : NULL, err);
         if (r < 0) {
                 hutch_error_prefix(err, "write the container's ID maps");
                 goto fail;

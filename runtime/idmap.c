@@ -11,7 +11,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #ifdef HAVE_LIBSUBID
@@ -294,6 +296,56 @@ uint32_t runtime_idmap_span(const struct runtime_idmap *map)
                         }
         }
         return next > UINT32_MAX ? UINT32_MAX : (uint32_t) next;
+}
+
+int runtime_idmap_parse_proc(const char *text, struct runtime_idmap *ret)
+{
+        memset(ret, 0, sizeof(*ret));
+        for (const char *p = text; *p;) {
+                unsigned long v[3];
+                for (int k = 0; k < 3; k++) {
+                        char *end;
+                        while (*p == ' ' || *p == '\t')
+                                p++;
+                        if (*p < '0' || *p > '9')
+                                return -EINVAL;
+                        errno = 0;
+                        v[k] = strtoul(p, &end, 10);
+                        if (errno != 0 || v[k] > UINT32_MAX)
+                                return -EINVAL;
+                        p = end;
+                }
+                while (*p == ' ' || *p == '\t')
+                        p++;
+                if (*p != '\n' && *p != '\0')
+                        return -EINVAL;
+                if (*p == '\n')
+                        p++;
+                if (ret->n == RUNTIME_IDMAP_MAX || v[2] == 0)
+                        return -EINVAL;
+                ret->e[ret->n++] = (struct runtime_idmap_entry){ (uint32_t) v[0], (uint32_t) v[1], (uint32_t) v[2] };
+        }
+        return 0;
+}
+
+static bool idmap_has(const struct runtime_idmap *m, const struct runtime_idmap_entry *e)
+{
+        for (size_t i = 0; i < m->n; i++)
+                if (m->e[i].container_id == e->container_id && m->e[i].host_id == e->host_id && m->e[i].size == e->size)
+                        return true;
+        return false;
+}
+
+bool runtime_idmap_equal(const struct runtime_idmap *a, const struct runtime_idmap *b)
+{
+        /* A valid map has no overlapping extents, so equal counts and each
+         * extent of a in b make them equal. */
+        if (a->n != b->n)
+                return false;
+        for (size_t i = 0; i < a->n; i++)
+                if (!idmap_has(b, &a->e[i]))
+                        return false;
+        return true;
 }
 
 static int write_proc_file(pid_t pid, const char *name, const char *content, struct hutch_error **err)

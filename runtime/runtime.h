@@ -15,8 +15,11 @@
  *   - Nothing from the container image runs or is loaded before execve().
  *
  * Synchronisation between parent (P) and child (C) over a socketpair:
- *   1. P: clone; C blocks reading.
- *   2. P: writes the ID maps, sends SYNC_MAPPED.
+ *   1. P: clone; C blocks reading.  (With join_ns, a helper H forked by P
+ *      joins the other container's user and network namespaces, checks
+ *      their ID maps, clones C with CLONE_PARENT so that C is P's child,
+ *      sends P C's PID (SYNC_REPLY) or what failed, and exits.)
+ *   2. P: writes the ID maps (not with join_ns), sends SYNC_MAPPED.
  *   3. C: sets up mounts; asks P to mount fuse-overlayfs when needed.
  *   4. C: runs the child hook (network); P runs the parent hook.
  *   5. C: execve.  The socket is close-on-exec: EOF tells P the exec
@@ -78,6 +81,11 @@ size_t runtime_idmap_format(const struct runtime_idmap *map, char *buf, size_t s
 int runtime_idmap_to_host(const struct runtime_idmap *map, uint32_t container_id, uint32_t *ret_host);
 /* Number of container IDs the map covers, counting from 0 without gaps. */
 uint32_t runtime_idmap_span(const struct runtime_idmap *map);
+/* Parses the kernel's /proc/PID/uid_map text ("ctr host size" lines, any
+ * spacing); -EINVAL when malformed or too long. */
+int runtime_idmap_parse_proc(const char *text, struct runtime_idmap *ret);
+/* Whether two maps map the same IDs the same way (extent order aside). */
+bool runtime_idmap_equal(const struct runtime_idmap *a, const struct runtime_idmap *b);
 
 /* Writes the maps of process pid with newuidmap/newgidmap (paths given),
  * or directly (single ID, setgroups denied) when helpers is false. */
@@ -174,7 +182,18 @@ struct runtime_config {
         char *newuidmap, *newgidmap;
         int namespaces;      /* CLONE_NEW* flags besides CLONE_NEWUSER */
         bool share_host_sys; /* rbind /sys instead of a new sysfs (host network) */
-        char *state_dir;     /* per-container run directory, 0700, exists */
+        /* Share the network of a running container (--network container:):
+         * the container is made inside the user and network namespaces of
+         * the process join_pidfd refers to (that container's init), with
+         * mount, pid, uts, ipc and cgroup namespaces of its own.  Joining a
+         * network namespace takes CAP_SYS_ADMIN in the user namespace that
+         * owns it, hence the shared user namespace; its ID maps must equal
+         * uidmap/gidmap (checked) and none are written.  CLONE_NEWNET must
+         * not be in namespaces then. */
+        int join_ns; /* 0, or CLONE_NEWUSER | CLONE_NEWNET (CLONE_NEWUSER alone:
+                      * that container has the host's network, see share_host_sys) */
+        int join_pidfd;
+        char *state_dir; /* per-container run directory, 0700, exists */
         struct runtime_security security;
         struct runtime_hooks hooks;
         bool terminal;       /* a pseudo-terminal of the container's devpts as its stdio */

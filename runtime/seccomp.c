@@ -929,3 +929,79 @@ struct sock_fprog *runtime_seccomp_free(struct sock_fprog *prog)
         }
         return NULL;
 }
+
+/* ---- the monitor's own filter ---- */
+
+/* A deny-list: the monitor relays bytes, writes logs and records, and waits;
+ * none of these is ever its business once the container runs, and each is
+ * a way for a compromised monitor (libslirp parses the container's packets)
+ * to reach further into the kernel or the user's other processes.  EPERM,
+ * as for a missing privilege.  clone only without namespace flags (one
+ * condition per flag: conditions on one argument are ORed); clone3's flags
+ * are out of the filter's reach, so it is ENOSYS and libc falls back. */
+#if defined(__SANITIZE_ADDRESS__)
+#define MONITOR_UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define MONITOR_UNDER_ASAN 1
+#endif
+#endif
+
+static const char monitor_profile[] =
+        "{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"archMap\":["
+        "{\"architecture\":\"SCMP_ARCH_X86_64\",\"subArchitectures\":[\"SCMP_ARCH_X86\",\"SCMP_ARCH_X32\"]},"
+        "{\"architecture\":\"SCMP_ARCH_AARCH64\",\"subArchitectures\":[\"SCMP_ARCH_ARM\"]}],"
+        "\"syscalls\":["
+        "{\"names\":[\"mount\",\"umount\",\"umount2\",\"pivot_root\",\"chroot\",\"open_tree\",\"move_mount\","
+        "\"fsopen\",\"fsconfig\",\"fsmount\",\"fspick\",\"mount_setattr\",\"unshare\",\"setns\","
+#if !defined(MONITOR_UNDER_ASAN)
+        /* LeakSanitizer stops the world with ptrace at exit */
+        "\"ptrace\","
+#endif
+        "\"process_vm_readv\",\"process_vm_writev\",\"pidfd_getfd\",\"kcmp\",\"bpf\",\"perf_event_open\","
+        "\"userfaultfd\",\"keyctl\",\"add_key\",\"request_key\",\"kexec_load\",\"kexec_file_load\","
+        "\"init_module\",\"finit_module\",\"delete_module\",\"open_by_handle_at\",\"name_to_handle_at\","
+        "\"io_uring_setup\",\"io_uring_enter\",\"io_uring_register\",\"swapon\",\"swapoff\",\"reboot\",\"acct\","
+        "\"quotactl\",\"quotactl_fd\",\"syslog\",\"iopl\",\"ioperm\",\"settimeofday\",\"clock_settime\","
+        "\"clock_adjtime\",\"adjtimex\",\"lookup_dcookie\",\"fanotify_init\",\"seccomp\",\"uselib\",\"vm86\","
+        "\"vm86old\",\"nfsservctl\"],"
+        "\"action\":\"SCMP_ACT_ERRNO\",\"errnoRet\":1},"
+        "{\"names\":[\"clone3\"],\"action\":\"SCMP_ACT_ERRNO\",\"errnoRet\":38},"
+        "{\"names\":[\"clone\"],\"action\":\"SCMP_ACT_ERRNO\",\"errnoRet\":1,"
+        "\"excludes\":{\"arches\":[\"s390\",\"s390x\"]},\"args\":["
+        "{\"index\":0,\"value\":268435456,\"valueTwo\":268435456,\"op\":\"SCMP_CMP_MASKED_EQ\"},"
+        "{\"index\":0,\"value\":131072,\"valueTwo\":131072,\"op\":\"SCMP_CMP_MASKED_EQ\"},"
+        "{\"index\":0,\"value\":536870912,\"valueTwo\":536870912,\"op\":\"SCMP_CMP_MASKED_EQ\"},"
+        "{\"index\":0,\"value\":67108864,\"valueTwo\":67108864,\"op\":\"SCMP_CMP_MASKED_EQ\"},"
+        "{\"index\":0,\"value\":1073741824,\"valueTwo\":1073741824,\"op\":\"SCMP_CMP_MASKED_EQ\"},"
+        "{\"index\":0,\"value\":33554432,\"valueTwo\":33554432,\"op\":\"SCMP_CMP_MASKED_EQ\"},"
+        "{\"index\":0,\"value\":134217728,\"valueTwo\":134217728,\"op\":\"SCMP_CMP_MASKED_EQ\"},"
+        "{\"index\":0,\"value\":128,\"valueTwo\":128,\"op\":\"SCMP_CMP_MASKED_EQ\"}]}"
+        "]}";
+
+const char *runtime_seccomp_monitor_json(size_t *ret_len)
+{
+        if (ret_len)
+                *ret_len = sizeof(monitor_profile) - 1;
+        return monitor_profile;
+}
+
+int runtime_seccomp_restrict_self(const char *cache_dir, struct hutch_error **err)
+{
+        struct sock_fprog *prog = NULL;
+        int r;
+
+        r = runtime_seccomp_compile_cached(monitor_profile, sizeof(monitor_profile) - 1, 0, cache_dir, &prog, err);
+        if (r < 0)
+                return hutch_error_prefix(err, "the monitor's seccomp filter");
+        if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+                r = hutch_error_set(err, errno, "set no_new_privs on the monitor");
+                goto out;
+        }
+        r = runtime_seccomp_load(prog);
+        if (r < 0)
+                r = hutch_error_set(err, -r, "load the monitor's seccomp filter");
+out:
+        runtime_seccomp_free(prog);
+        return r < 0 ? r : 0;
+}

@@ -42,4 +42,14 @@ const char *runtime_seccomp_default_json(size_t *ret_len);
 int runtime_seccomp_load(const struct sock_fprog *prog);
 struct sock_fprog *runtime_seccomp_free(struct sock_fprog *prog);
 
+/* For the container's monitor once the container runs: no_new_privs and a
+ * small deny-list of its own (mounts, namespaces, ptrace, bpf, keys,
+ * modules, kexec, perf, ...), compiled through the cache in cache_dir.
+ * Irreversible, and inherited by every later child: a monitor that will
+ * still run newuidmap (a setuid helper, which no_new_privs disarms) must
+ * not call it. */
+int runtime_seccomp_restrict_self(const char *cache_dir, struct hutch_error **err);
+/* Its profile, in the JSON format of runtime_seccomp_compile. */
+const char *runtime_seccomp_monitor_json(size_t *ret_len);
+
 #endif

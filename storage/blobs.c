@@ -7,6 +7,7 @@
 #include "storage/store.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -234,6 +235,31 @@ int storage_blob_read(struct storage_store *s, const char *digest, size_t max, c
         storage_digest_buffer(buf, len, got);
         if (!STREQ(got, digest))
                 return hutch_error_set(err, 0, "blob %s is corrupt (its content hashes to %s)", digest, got);
+        *ret_buf = steal_ptr(&buf);
+        *ret_len = len;
+        return 0;
+}
+
+int storage_blob_read_stored(struct storage_store *s, const char *digest, uint64_t size, size_t max, char **ret_buf,
+                             size_t *ret_len, struct hutch_error **err)
+{
+        _cleanup_close_ int fd = -1;
+        _cleanup_free_ char *buf = NULL;
+        uint64_t have;
+        size_t len;
+        int r;
+
+        fd = storage_blob_open(s, digest, &have, err);
+        if (fd < 0)
+                return fd;
+        if (have > max)
+                return hutch_error_set(err, 0, "blob %s is larger than %zu bytes", digest, max);
+        r = hutch_read_fd_alloc(fd, max, &buf, &len);
+        if (r < 0)
+                return hutch_error_set(err, -r, "read blob %s", digest);
+        if (len != size)
+                return hutch_error_set(err, 0, "blob %s is corrupt (%zu bytes, %" PRIu64 " recorded)", digest, len,
+                                       size);
         *ret_buf = steal_ptr(&buf);
         *ret_len = len;
         return 0;

@@ -1,4 +1,5 @@
-/* Fuzzes the /etc/subuid parser and the --uidmap parser. */
+/* Fuzzes the /etc/subuid parser, the --uidmap parser and the parser of the
+ * kernel's /proc/PID/uid_map text. */
 #include "config.h"
 
 #include "lib/xalloc.h"
@@ -31,6 +32,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 (void) runtime_idmap_span(&map);
         }
         hutch_error_clear(&err);
+        struct runtime_idmap proc;
+        if (runtime_idmap_parse_proc(text, &proc) == 0) {
+                if (!runtime_idmap_equal(&proc, &proc))
+                        abort();
+                runtime_idmap_format(&proc, buf, sizeof(buf));
+        }
         free(text);
         return 0;
 }

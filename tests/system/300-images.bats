@@ -598,3 +598,23 @@ teardown() {
         assert_equal "$output" "one"
         run_hutch rm cp1
 }
+
+@test "images: a config blob changed in the store is refused: by size when run, by digest when inspected or saved" {
+        tar -C "$ROOTFS" -czf "$BATS_TEST_TMPDIR/rootfs.tgz" .
+        run_hutch import -c 'CMD ["/bin/echo","hi"]' "$BATS_TEST_TMPDIR/rootfs.tgz" cfg:1
+        local blob="$HUTCH_ROOT/blobs/sha256/$output"
+        [ -f "$blob" ] || die "no config blob at $blob"
+        chmod u+w "$blob"
+        # same size, other content: run trusts what the store verified on
+        # write, inspect and save hash it again
+        sed -i 's|/bin/echo|/bin/ECHO|' "$blob"
+        run_hutch 125 image inspect cfg:1
+        assert_error_message "corrupt"
+        run_hutch 125 save -o "$BATS_TEST_TMPDIR/out.tar" cfg:1
+        assert_error_message "corrupt"
+        [ ! -e "$BATS_TEST_TMPDIR/out.tar" ] || die "save left a partial archive"
+        # another size: run refuses it too
+        echo >>"$blob"
+        run_hutch 125 run --rm --network none cfg:1
+        assert_error_message "corrupt"
+}

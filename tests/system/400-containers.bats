@@ -493,3 +493,47 @@ EXP
         run_hutch ps -aq
         assert_equal "$output" ""
 }
+
+@test "containers: rm -f of a running container removes it at once, its monitor's last writes and --restart included" {
+        for i in 1 2 3 4 5; do
+                # a monitor busy writing logs, and one that would restart
+                run_hutch run -d --network none --name busy$i bb:1 sh -c 'while :; do echo line; done'
+                run_hutch run -d --network none --restart always --name again$i bb:1 sleep 100
+                run_hutch rm -f busy$i again$i
+                assert_equal "${lines[*]}" "busy$i again$i"
+        done
+        sleep 1
+        run_hutch ps -aq
+        assert_equal "$output" "" "nothing kept, nothing restarted"
+        run ls -A "$HUTCH_ROOT/containers"
+        assert_equal "$(grep -v '\.lock$' <<<"$output")" "" "no container directory left: $output"
+}
+
+@test "containers: ps shows published ports and takes Go templates; 'table' templates (ps, images) print a header" {
+        local port
+        run_hutch run -d --name web -p 127.0.0.1::80 bb:1 sleep 100
+        run_hutch port web 80
+        port=${output##*:}
+        run_hutch create --network none --name idle bb:1
+        run_hutch ps
+        assert_match "${lines[0]}" "^CONTAINER ID +IMAGE +COMMAND +CREATED +STATUS +PORTS +NAMES$"
+        assert_match "${lines[1]}" "127\.0\.0\.1:$port->80/tcp +web$"
+        run_hutch ps -a --format '{{.Names}} {{.State}} {{.Ports}}'
+        assert_equal "$(sort <<<"$output")" "$(printf 'idle created \nweb running 127.0.0.1:%s->80/tcp' "$port")"
+        run_hutch ps --format 'table {{.ID}}\t{{.Names}}\t{{.RunningFor}}'
+        assert_equal "${lines[0]}" "$(printf 'CONTAINER ID\tNAMES\tCREATED')"
+        assert_match "${lines[1]}" "^[0-9a-f]{12}	web	.* ago$"
+        run_hutch ps --no-trunc --format '{{.ID}}'
+        assert_match "$output" "^[0-9a-f]{64}$"
+        run_hutch ps --noheading
+        assert_equal "${#lines[@]}" "1"
+        run_hutch 125 ps --format '{{.Names'
+        assert_error_message "template"
+        run_hutch 125 ps --format yaml
+        assert_error_message "unknown --format"
+        run_hutch rm -f web idle
+        # images takes the same 'table' form
+        run_hutch images --format 'table {{.Repository}}\t{{.ID}}'
+        assert_equal "${lines[0]}" "$(printf 'REPOSITORY\tIMAGE ID')"
+        assert_match "${lines[1]}" "^localhost/bb	[0-9a-f]{12}$"
+}

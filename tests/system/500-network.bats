@@ -216,6 +216,12 @@ teardown() {
         for p in "${NETPIDS[@]}"; do
                 kill "$p" 2>/dev/null || true
         done
+        # detached containers (the --network container: tests)
+        if [ -d "${HUTCH_ROOT:-/nonexistent}/containers" ]; then
+                "$HUTCH" --root "$HUTCH_ROOT" --runroot "$HUTCH_RUNROOT" ps -aq 2>/dev/null | while read -r p; do
+                        "$HUTCH" --root "$HUTCH_ROOT" --runroot "$HUTCH_RUNROOT" rm -f "$p" >/dev/null 2>&1 3>&-
+                done
+        fi
         basic_teardown
 }
 
@@ -518,4 +524,236 @@ box$"
         assert_not_match "$output" ran
         run_hutch run --rm --rootfs "$ROOTFS" --network none echo ran
         assert_equal "$output" ran "--network none needs no tun device"
+}
+
+# ---- --network container: ----
+
+# import_bb: the busybox rootfs as image bb:net, for kept (detached) containers.
+import_bb() {
+        local tar="$BATS_FILE_TMPDIR/rootfs.tar"
+        [ -e "$tar" ] || tar -C "$ROOTFS" -cf "$tar" .
+        run_hutch import "$tar" bb:net
+}
+
+# The client's loop: the server in the other container may still be starting.
+FETCH='for i in $(seq 100); do wget -q -O - http://127.0.0.1:8080/index.html && exit 0; sleep 0.1; done; exit 1'
+
+@test "network: container:NAME shares a running container's network: localhost, its /etc files, inspect" {
+        import_bb
+        local www="$BATS_TEST_TMPDIR/www" web
+        mkdir -p "$www"
+        echo "hello over localhost" >"$www/index.html"
+        # A serves on its loopback only: nobody outside its namespace reaches it
+        run_hutch run -d --name web -v "$www:/www:ro" bb:net httpd -f -p 127.0.0.1:8080 -h /www
+        web=$output
+        run_hutch run --rm --network container:web bb:net sh -c "$FETCH"
+        assert_equal "$output" "hello over localhost"
+        run_hutch '?' run --rm bb:net sh -c 'wget -q -T 2 -O - http://127.0.0.1:8080/index.html'
+        assert "$status" -ne 0 "a container with its own network does not see it"
+
+        # A's /etc/hosts, resolv.conf and host name, and A's interfaces
+        run_hutch exec web sh -c 'cat /etc/hosts /etc/resolv.conf; hostname'
+        local a_files=$output
+        run_hutch run --rm --network container:web bb:net sh -c \
+                'cat /etc/hosts /etc/resolv.conf; hostname; echo ---; ls /sys/class/net; ip -4 addr show tap0'
+        assert_equal "${output%%---*}" "$a_files"$'\n'
+        assert_match "$a_files" "${web:0:12}"
+        assert_match "$output" "inet 10.0.2.100/24"
+        assert_match "$output" "tap0"
+
+        # the other namespaces are its own: PID 1 is its own command
+        run_hutch run --rm --network container:web bb:net sh -c 'cat /proc/1/cmdline | tr "\0" " "; echo; ps -o comm | grep -c httpd || true'
+        assert_match "$output" "^sh -c"
+        assert_match "${lines[-1]}" "^0$" "A's processes are not visible"
+
+        # joined by a unique ID prefix; recorded, and shown by inspect, as container:<ID>
+        run_hutch create --name joiner --network "container:${web:0:12}" bb:net sh -c "$FETCH"
+        run_hutch inspect --format '{{.HostConfig.NetworkMode}}' joiner
+        assert_equal "$output" "container:$web"
+        run_hutch start -a joiner
+        assert_equal "$output" "hello over localhost"
+        run_hutch inspect --format '{{.HostConfig.NetworkMode}}' web
+        assert_equal "$output" "slirp"
+
+        # renaming the target does not lose it
+        run_hutch rename web web2
+        run_hutch start -a joiner
+        assert_equal "$output" "hello over localhost"
+
+        # the target stopped: a clear error, and the joiner stays as it was
+        run_hutch kill web2
+        run_hutch wait web2
+        run_hutch 125 start -a joiner
+        assert_error_message "cannot join the network of container 'web2': it is not running"
+        # the target gone: so is the network it names
+        run_hutch rm web2
+        run_hutch 125 start -a joiner
+        assert_error_message "container:$web: no such container"
+        run_hutch rm joiner
+}
+
+@test "network: a container:-joined container outlives the one whose network it shares" {
+        import_bb
+        run_hutch run -d --name owner bb:net sleep 1000
+        run_hutch run -d --name guest --network container:owner bb:net sleep 1000
+        run_hutch exec guest cat /sys/class/net/tap0/carrier
+        assert_equal "$output" "1" "owner's slirp is behind tap0"
+        run_hutch kill owner
+        run_hutch wait owner
+        # As in Docker: still running, with what the namespace has left:
+        # loopback, and owner's tap0 (persistent, see netns/tap.c) with no
+        # one behind it.
+        run_hutch exec guest sh -c 'for i in $(seq 50); do [ "$(cat /sys/class/net/tap0/carrier)" = 0 ] && break
+                                    sleep 0.1; done; cat /sys/class/net/tap0/carrier /sys/class/net/lo/operstate'
+        assert_equal "${lines[0]}" "0" "nothing behind tap0 any more"
+        run_hutch ps --format json
+        assert_equal "$(jq -r '.[].Names[0]' <<<"$output")" "guest"
+        run_hutch rm -f guest
+}
+
+@test "network: container: of a container that itself joined one, and of one with the host's network" {
+        import_bb
+        run_hutch run -d --name a bb:net httpd -f -p 127.0.0.1:8080 -h /etc
+        local a=$output
+        run_hutch run -d --name b --net=container:a bb:net sleep 1000
+        run_hutch inspect --format '{{.HostConfig.NetworkMode}}' b
+        assert_equal "$output" "container:$a" "--net=NAME is recorded by ID too"
+        run_hutch run --rm --network container:b bb:net sh -c \
+                'for i in $(seq 100); do wget -q -O - http://127.0.0.1:8080/hostname && exit 0; sleep 0.1; done; exit 1'
+        assert_equal "$output" "${a:0:12}" "the chain ends at a's network"
+        run_hutch exec b sh -c 'wget -q -O - http://127.0.0.1:8080/hostname'
+        assert_equal "$output" "${a:0:12}" "exec joins b, and so a's network"
+        if [ -r /dev/fuse ] && [ -w /dev/fuse ] && command -v fuse-overlayfs >/dev/null; then
+                # the monitor mounts fuse-overlayfs through the new container's pidfd
+                run_hutch --storage-driver fuse-overlayfs run --rm --network container:a bb:net sh -c \
+                        'touch /new && wget -q -O - http://127.0.0.1:8080/hostname'
+                assert_equal "$output" "${a:0:12}"
+        fi
+
+        run_hutch run -d --name h --network host bb:net sleep 1000
+        run_hutch run --rm --network container:h bb:net ls /sys/class/net
+        assert_equal "$output" "$(find /sys/class/net -mindepth 1 -maxdepth 1 -printf '%f\n' | sort)" \
+                "the host's interfaces"
+        run_hutch rm -f a b h
+}
+
+@test "network: container: bad specs, conflicting options, a stopped target, other ID maps are errors (exit 125)" {
+        import_bb
+        run_hutch run -d --name web bb:net sleep 1000
+        local spec opt
+        for spec in "container:" "container:nosuch" "container:../web" "container:web/x"; do
+                run_hutch 125 run --rm --network "$spec" bb:net echo ran
+                assert_error_message "--network container:"
+                assert_not_match "$output" ran
+        done
+        for opt in "-p 8080:80" "-P" "--dns 192.0.2.53" "--dns-search corp.example" "--dns-option ndots:2" \
+                "--add-host db:10.1.2.3" "--hostname box"; do
+                # shellcheck disable=SC2086 # opt is split on purpose
+                run_hutch 125 run --rm --network container:web $opt bb:net echo ran
+                assert_error_message "conflicting options: .*network mode"
+                assert_match "$stderr" "See 'hutch run --help'"
+                assert_not_match "$output" ran
+                # shellcheck disable=SC2086
+                run_hutch 125 create --network=container:web $opt bb:net echo ran
+                assert_error_message "conflicting options"
+        done
+        run_hutch create --name idle bb:net true
+        run_hutch 125 run --rm --network container:idle bb:net echo ran
+        assert_error_message "cannot join the network of container 'idle': it is not running"
+        run_hutch 125 run -d --network container:idle bb:net echo ran
+        assert_error_message "cannot join the network of container 'idle': it is not running"
+        # without newuidmap this container would get a single-ID map, web has the full one
+        HUTCH_NEWUIDMAP=/nonexistent run_hutch 125 run --rm --network container:web bb:net echo ran
+        assert_error_message "containers that share a network must share their ID maps"
+        assert_not_match "$output" ran
+        # nothing refused was kept
+        run_hutch ps -a --format json
+        assert_equal "$(jq -r '[.[].Names[0]] | sort | join(",")' <<<"$output")" "idle,web"
+        run_hutch rm -f web idle
+}
+
+# ---- the monitor's own restrictions (issue #5) ----
+
+# monitor_status PID FIELD: a field of /proc/PID/status.
+monitor_status() {
+        awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status"
+}
+
+@test "network: the monitor runs with no_new_privs and its own seccomp filter; network, logs, stop, exit status work" {
+        import_bb
+        local www="$BATS_TEST_TMPDIR/www" port dns pid mon
+        mkdir -p "$www"
+        echo "served by a restricted monitor" >"$www/index.html"
+        port=$(net free_ports 2)
+        dns=$((port + 1))
+        start_py "$BATS_TEST_TMPDIR/dns" dns "$dns"
+        run_hutch run -d --name mon --network "slirp:dns_upstream=127.0.0.1:$dns" -p "127.0.0.1:$port:80" \
+                -v "$www:/www:ro" bb:net \
+                sh -c 'echo started; exec httpd -f -p 80 -h /www'
+        run_hutch inspect --format '{{.State.Pid}}' mon
+        pid=$output
+        mon=$(awk '{ print $4 }' "/proc/$pid/stat")
+        assert_equal "$(cat "/proc/$mon/comm")" "hutch" "the container's parent is its monitor"
+        assert_equal "$(monitor_status "$mon" NoNewPrivs)" 1
+        assert_equal "$(monitor_status "$mon" Seccomp)" 2
+        # slirp, the port forwarder and its helper (forked before) still serve
+        run net tcp_get 127.0.0.1 "$port"
+        assert_equal "$status" 0 "$output"
+        assert_equal "$output" "served by a restricted monitor"
+        # slirp answers the container (DNS through 10.0.2.3 to our upstream)
+        run_hutch exec mon nslookup web.example
+        assert_match "$output" "Address:? 192.0.2.77"
+        run_hutch logs mon
+        assert_equal "$output" "started"
+        # stop: SIGTERM is ignored by PID 1 without a handler, then SIGKILL
+        run_hutch stop -t 1 mon
+        run_hutch inspect --format '{{.State.Status}} {{.State.ExitCode}}' mon
+        assert_equal "$output" "exited 137"
+        for _ in $(seq 50); do [ -e "/proc/$mon" ] || break; sleep 0.1; done
+        [ ! -e "/proc/$mon" ] || [ "$(awk '{ print $3 }' "/proc/$mon/stat")" = Z ] || die "the monitor did not exit"
+        # it runs again as it did (`start` makes a new, restricted monitor)
+        run_hutch start mon
+        run net tcp_get 127.0.0.1 "$port"
+        assert_equal "$output" "served by a restricted monitor"
+        run_hutch rm -f mon
+
+        # the foreground monitor (hutch itself) too, with --rm: nothing kept, nothing to remove
+        local out="$BATS_TEST_TMPDIR/fg"
+        start_hutch_bg "$out" run --rm -v "$www:/www" bb:net sh -c "echo up; $WAIT_STOP"
+        wait_for_file_content "$out" '^up$'
+        assert_equal "$(monitor_status "$HUTCH_PID" NoNewPrivs)" 1
+        assert_equal "$(monitor_status "$HUTCH_PID" Seccomp)" 2
+        stop_container "$www"
+        run_hutch ps -aq
+        assert_equal "$output" ""
+}
+
+@test "network: a monitor that will run newuidmap again (--rm, --restart) is not restricted, and does its job" {
+        import_bb
+        local pid mon
+        run_hutch run -d --rm --name gone bb:net sleep 1000
+        run_hutch inspect --format '{{.State.Pid}}' gone
+        pid=$output
+        mon=$(awk '{ print $4 }' "/proc/$pid/stat")
+        assert_equal "$(monitor_status "$mon" NoNewPrivs)" 0
+        assert_equal "$(monitor_status "$mon" Seccomp)" 0
+        run_hutch kill gone
+        for _ in $(seq 100); do
+                run_hutch ps -aq
+                [ -z "$output" ] && break
+                sleep 0.1
+        done
+        assert_equal "$output" "" "--rm removed the container (in the storage user namespace)"
+
+        run_hutch run -d --restart on-failure:1 --name again bb:net sh -c 'echo ran; sleep 1; exit 3'
+        run_hutch inspect --format '{{.State.Pid}}' again
+        mon=$(awk '{ print $4 }' "/proc/$output/stat")
+        assert_equal "$(monitor_status "$mon" NoNewPrivs)" 0
+        for _ in $(seq 100); do
+                run_hutch logs again
+                [ "$(grep -c ran <<<"$output")" = 2 ] && break
+                sleep 0.1
+        done
+        assert_equal "$(grep -c ran <<<"$output")" 2 "restarted once through 'hutch start', which needs newuidmap"
+        run_hutch rm -f again
 }

@@ -258,6 +258,22 @@ static void test_getopt(void **state)
         hutch_error_clear(&err);
 }
 
+static void test_template_header(void **state)
+{
+        static const char *const renames[] = { "ID", "CONTAINER ID", NULL };
+        char *h;
+        (void) state;
+        h = cmd_template_header("{{.ID}}\\t{{.Names}} {{ json .State.RunningFor }}|{{.x_y}}", renames);
+        assert_string_equal(h, "CONTAINER ID\tNAMES RUNNING FOR|X_Y");
+        free(h);
+        h = cmd_template_header("plain {{", NULL);
+        assert_string_equal(h, "plain {{");
+        free(h);
+        h = cmd_template_header("", NULL);
+        assert_string_equal(h, "");
+        free(h);
+}
+
 static void test_template(void **state)
 {
         struct hutch_error *err = NULL;
@@ -360,6 +376,7 @@ int main(void)
                 cmocka_unit_test(test_clean_path),
                 cmocka_unit_test(test_getopt),
                 cmocka_unit_test(test_template),
+                cmocka_unit_test(test_template_header),
                 cmocka_unit_test(test_mount_and_tmpfs),
                 cmocka_unit_test(test_cpus),
                 cmocka_unit_test(test_device),

@@ -6,6 +6,7 @@
 #include "lib/fs.h"
 #include "lib/json.h"
 #include "lib/loop.h"
+#include "lib/mem.h"
 #include "lib/parse.h"
 #include "lib/proc.h"
 #include "lib/strv.h"
@@ -17,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -326,6 +328,44 @@ static void test_loop(void **state)
         close(p[1]);
 }
 
+/* What the monitor gives back must never change what it holds: a private
+ * file mapping written to (copied on write) and then made read-only, as the
+ * dynamic loader does with relocated data, keeps its writes; clean pages of
+ * a read-only mapping read back the file's content. */
+static void test_release_inherited_memory(void **state)
+{
+        char path[] = "/tmp/hutch-test-mem-XXXXXX";
+        long page = sysconf(_SC_PAGESIZE);
+        size_t len = (size_t) page * 8;
+        char *buf = xmalloc(len);
+        int fd = mkstemp(path);
+        (void) state;
+
+        assert_true(fd >= 0);
+        (void) unlink(path);
+        memset(buf, 'f', len);
+        assert_int_equal(write(fd, buf, len), (ssize_t) len);
+        char *relro = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+        char *text = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
+        assert_true(relro != MAP_FAILED && text != MAP_FAILED);
+        for (size_t i = 0; i < len; i += (size_t) page) {
+                relro[i] = 'w';                 /* copied on write */
+                assert_int_equal(text[i], 'f'); /* faulted in, clean */
+        }
+        assert_int_equal(mprotect(relro, len, PROT_READ), 0);
+
+        assert_true(hutch_release_inherited_memory() > 0);
+        for (size_t i = 0; i < len; i += (size_t) page) {
+                assert_int_equal(relro[i], 'w');
+                assert_int_equal(relro[i + 1], 'f');
+                assert_int_equal(text[i], 'f');
+        }
+        munmap(relro, len);
+        munmap(text, len);
+        close(fd);
+        free(buf);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -341,6 +381,7 @@ int main(void)
                 cmocka_unit_test(test_send_recv_fd),
                 cmocka_unit_test(test_run_wait),
                 cmocka_unit_test(test_loop),
+                cmocka_unit_test(test_release_inherited_memory),
         };
         return cmocka_run_group_tests_name("lib", tests, NULL, NULL);
 }

@@ -86,6 +86,35 @@ static void test_idmap_build(void **state)
         assert_int_equal(runtime_idmap_span(&m), 1);
 }
 
+static void test_idmap_parse_proc(void **state)
+{
+        struct runtime_idmap k, built, other;
+        struct runtime_subid_range ranges[] = { { 100000, 65536 } };
+        (void) state;
+
+        /* the kernel's layout: right-aligned columns */
+        assert_int_equal(runtime_idmap_parse_proc("         0       1000          1\n"
+                                                  "         1     100000      65536\n",
+                                                  &k),
+                         0);
+        assert_int_equal(k.n, 2);
+        runtime_idmap_build(1000, ranges, 1, &built);
+        assert_true(runtime_idmap_equal(&k, &built));
+        /* order of the extents does not matter, their values do */
+        assert_int_equal(runtime_idmap_parse_proc("1 100000 65536\n0 1000 1", &other), 0);
+        assert_true(runtime_idmap_equal(&other, &built));
+        assert_int_equal(runtime_idmap_parse_proc("0 1000 1\n", &other), 0);
+        assert_false(runtime_idmap_equal(&other, &built));
+        assert_int_equal(runtime_idmap_parse_proc("0 1000 1\n1 100000 65535\n", &other), 0);
+        assert_false(runtime_idmap_equal(&other, &built));
+        assert_int_equal(runtime_idmap_parse_proc("", &other), 0);
+        assert_int_equal(other.n, 0);
+        static const char *const bad[] = { "0 1000\n",         "0 1000 1 4\n", "a b c\n",     "0 1000 0\n",
+                                           "0 4294967296 1\n", "-1 0 1\n",     "0 1000 1\n\n" };
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+                assert_int_equal(runtime_idmap_parse_proc(bad[i], &other), -EINVAL);
+}
+
 static void test_idmap_parse(void **state)
 {
         struct hutch_error *err = NULL;
@@ -193,9 +222,9 @@ static void test_overlay_escape(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_subid_parse),    cmocka_unit_test(test_idmap_build),
-                cmocka_unit_test(test_idmap_parse),    cmocka_unit_test(test_user_resolve),
-                cmocka_unit_test(test_overlay_escape),
+                cmocka_unit_test(test_subid_parse),  cmocka_unit_test(test_idmap_build),
+                cmocka_unit_test(test_idmap_parse),  cmocka_unit_test(test_idmap_parse_proc),
+                cmocka_unit_test(test_user_resolve), cmocka_unit_test(test_overlay_escape),
         };
         return cmocka_run_group_tests_name("runtime", tests, NULL, NULL);
 }

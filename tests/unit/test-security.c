@@ -4,6 +4,7 @@
 #include "cmd/security-opts.h"
 #include "lib/cleanup.h"
 #include "lib/error.h"
+#include "lib/fs.h"
 #include "lib/strv.h"
 #include "lib/xalloc.h"
 #include "runtime/caps.h"
@@ -27,6 +28,17 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
+
+#if defined(__SANITIZE_ADDRESS__)
+#define RUNNING_UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define RUNNING_UNDER_ASAN 1
+#endif
+#endif
+#ifndef RUNNING_UNDER_ASAN
+#define RUNNING_UNDER_ASAN 0
+#endif
 
 #define CAP(c) (1ULL << (c))
 
@@ -324,6 +336,65 @@ static void test_default_filter(void **state)
         runtime_seccomp_free(prog);
 }
 
+static void test_monitor_filter(void **state)
+{
+        struct hutch_error *err = NULL;
+        struct sock_fprog *prog = NULL;
+        size_t len;
+        const char *json = runtime_seccomp_monitor_json(&len);
+
+        (void) state;
+        assert_int_equal(runtime_seccomp_compile(json, len, 0, &prog, &err), 0);
+        assert_int_equal(syscall_under(prog, SYS_unshare, 0x400 /* CLONE_FILES */, 0, 0), -EPERM);
+        assert_int_equal(syscall_under(prog, SYS_setns, 0, 0, 0), -EPERM);
+        assert_int_equal(syscall_under(prog, SYS_mount, 0, 0, 0), -EPERM);
+        assert_int_equal(syscall_under(prog, SYS_ptrace, 0, 0, 0) == -EPERM || RUNNING_UNDER_ASAN, 1);
+        assert_int_equal(syscall_under(prog, SYS_keyctl, 0, -3, 0), -EPERM);
+        assert_int_equal(syscall_under(prog, SYS_bpf, 0, 0, 0), -EPERM);
+        assert_int_equal(syscall_under(prog, SYS_perf_event_open, 0, 0, 0), -EPERM);
+        assert_int_equal(syscall_under(prog, SYS_clone3, 0, 0, 0), -ENOSYS);
+        assert_int_equal(syscall_under(prog, SYS_clone, 0x40000000 /* CLONE_NEWNET */ | 17, 0, 0), -EPERM);
+        assert_int_equal(syscall_under(prog, SYS_clone, 0x08000000 /* CLONE_NEWIPC */ | 17, 0, 0), -EPERM);
+        assert_int_equal(syscall_under(prog, SYS_getpid, 0, 0, 0) > 0, 1);
+        assert_true(syscall_under(prog, SYS_socket, 1 /* AF_UNIX */, 1, 0) >= 0);
+        assert_int_equal(syscall_under(prog, 1000, 0, 0, 0), -ENOSYS); /* allowed: the kernel's own answer */
+#if defined(__x86_64__)
+        assert_int_equal(syscall_under(prog, 0x40000000L | SYS_keyctl, 0, -3, 0), -EPERM);
+#endif
+        runtime_seccomp_free(prog);
+
+        /* runtime_seccomp_restrict_self: no_new_privs, a filter, fork still works */
+        int fds[2], status;
+        char buf[4096] = "";
+        assert_int_equal(pipe2(fds, O_CLOEXEC), 0);
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                struct hutch_error *e = NULL;
+                close(fds[0]);
+                if (runtime_seccomp_restrict_self(NULL, &e) < 0)
+                        _exit(100);
+                pid_t kid = fork();
+                if (kid == 0)
+                        _exit(7);
+                if (kid < 0 || waitpid(kid, &status, 0) != kid || !WIFEXITED(status) || WEXITSTATUS(status) != 7)
+                        _exit(101);
+                int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+                ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+                if (n <= 0 || write(fds[1], buf, (size_t) n) != n)
+                        _exit(102);
+                _exit(0);
+        }
+        close(fds[1]);
+        assert_true(read(fds[0], buf, sizeof(buf) - 1) > 0);
+        close(fds[0]);
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_true(WIFEXITED(status));
+        assert_int_equal(WEXITSTATUS(status), 0);
+        assert_non_null(strstr(buf, "NoNewPrivs:\t1"));
+        assert_non_null(strstr(buf, "Seccomp:\t2"));
+}
+
 static void test_filter_caps_gating(void **state)
 {
         const char *json = "{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"syscalls\": ["
@@ -488,6 +559,40 @@ static bool exists_in(const char *dir, const char *name)
         bool r = access(path, F_OK) == 0;
         free(path);
         return r;
+}
+
+/* Figures (never asserted): the monitor's filter, compiled and from the cache. */
+static void test_monitor_filter_figures(void **state)
+{
+        char dir[] = "/tmp/hutch-test-monitor-XXXXXX";
+        struct hutch_error *err = NULL;
+        double compile[5], cached[5];
+        unsigned insns = 0;
+        size_t len;
+        const char *json = runtime_seccomp_monitor_json(&len);
+
+        (void) state;
+        assert_non_null(mkdtemp(dir));
+        for (size_t i = 0; i < ARRAY_SIZE(compile); i++) {
+                struct sock_fprog *p = NULL;
+                double t = now_ms();
+                assert_int_equal(runtime_seccomp_compile(json, len, 0, &p, &err), 0);
+                compile[i] = now_ms() - t;
+                insns = p->len;
+                runtime_seccomp_free(p);
+        }
+        for (size_t i = 0; i < ARRAY_SIZE(cached); i++) {
+                struct sock_fprog *p = NULL;
+                double t = now_ms();
+                assert_int_equal(runtime_seccomp_compile_cached(json, len, 0, dir, &p, &err), 0);
+                cached[i] = now_ms() - t;
+                runtime_seccomp_free(p);
+        }
+        qsort(compile, ARRAY_SIZE(compile), sizeof(double), cmp_double);
+        qsort(cached, ARRAY_SIZE(cached), sizeof(double), cmp_double);
+        print_message("# monitor profile: %u instructions; compile median %.2f ms, cache hit median %.3f ms\n", insns,
+                      compile[ARRAY_SIZE(compile) / 2], cached[ARRAY_SIZE(cached) / 2]);
+        assert_int_equal(hutch_rm_rf_at(AT_FDCWD, dir), 0);
 }
 
 static void test_cache_prune(void **state)
@@ -678,9 +783,11 @@ int main(void)
                 cmocka_unit_test(test_profile_too_large),
                 cmocka_unit_test(test_profile_unknown_syscall_skipped),
                 cmocka_unit_test(test_default_filter),
+                cmocka_unit_test(test_monitor_filter),
                 cmocka_unit_test(test_filter_caps_gating),
                 cmocka_unit_test(test_cache_roundtrip),
                 cmocka_unit_test(test_cache_prune),
+                cmocka_unit_test(test_monitor_filter_figures),
                 cmocka_unit_test(test_security_defaults),
                 cmocka_unit_test(test_security_privileged),
                 cmocka_unit_test(test_security_opts),
