@@ -23,6 +23,7 @@
 #include "lib/mem.h"
 #include "lib/parse.h"
 #include "lib/proc.h"
+#include "lib/sealed-exe.h"
 #include "lib/strv.h"
 #include "lib/xalloc.h"
 #include "netns/netns.h"
@@ -460,7 +461,7 @@ static char *find_init(void)
 
         if (e)
                 return hutch_is_executable(e) ? xstrdup(e) : NULL;
-        n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+        n = hutch_exe_path(self, sizeof(self) - 1);
         if (n > 0) {
                 self[n] = '\0';
                 char *slash = strrchr(self, '/');
@@ -479,7 +480,7 @@ static char *find_init(void)
 static int pull_image(const char *ref, struct hutch_error **err)
 {
         char self[PATH_MAX];
-        ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+        ssize_t n = hutch_exe_path(self, sizeof(self) - 1);
         _cleanup_free_ char *root = cmd_storage_root(), *runroot = cmd_run_root();
         char *argv[12];
         int k = 0, status;
@@ -608,7 +609,7 @@ static bool should_restart(const char *root, const char *id, const char *policy,
 static void restart_container(const char *id)
 {
         char self[PATH_MAX];
-        ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+        ssize_t n = hutch_exe_path(self, sizeof(self) - 1);
         _cleanup_free_ char *root = cmd_storage_root(), *runroot = cmd_run_root();
         struct storage_container cur = { 0 };
         struct hutch_error *e = NULL;
@@ -927,7 +928,8 @@ int cmd_run_container(const struct cmd_command *cmd, int argc, char **argv, enum
                 cfg.mounts[cfg.n_mounts++] = (struct runtime_mount){ .kind = RUNTIME_MOUNT_BIND,
                                                                      .source = init_path,
                                                                      .destination = (char *) "/run/hutch-init",
-                                                                     .readonly = true };
+                                                                     .readonly = true,
+                                                                     .own_program = true };
                 hutch_strv_push(&a.command, NULL); /* room for one more */
                 size_t n = hutch_strv_length(a.command);
                 memmove(a.command + 1, a.command, (n + 1) * sizeof(char *));

@@ -7,6 +7,7 @@
 #include "cmd/paths.h"
 #include "lib/cleanup.h"
 #include "lib/log.h"
+#include "lib/sealed-exe.h"
 #include "lib/xalloc.h"
 
 #include <errno.h>
@@ -192,6 +193,22 @@ static int parse_globals(int argc, char **argv, struct hutch_error **err)
         return optind;
 }
 
+/* ---- our own binary (CVE-2019-5736) ----
+ * The commands that make or join a container run from a sealed copy of
+ * hutch when the user could change its binary: see lib/sealed-exe.h. */
+static void run_sealed_if_entering_container(int argc, char **argv, char **full_argv)
+{
+        const char *c = argv[0];
+        if (STREQ(c, "container") && argc > 1)
+                c = argv[1];
+        if (!STREQ(c, "run") && !STREQ(c, "start") && !STREQ(c, "restart") && !STREQ(c, "exec"))
+                return;
+        int r = hutch_exe_reexec_sealed(full_argv);
+        if (r < 0)
+                log_warn_errno(-r, "cannot run from a sealed copy of hutch, whose binary this user can change (a "
+                                   "container could reach it); install hutch read-only to avoid this, ignoring");
+}
+
 int main(int argc, char **argv)
 {
         struct hutch_error *err = NULL;
@@ -205,6 +222,8 @@ int main(int argc, char **argv)
         hutch_log_setup("hutch", HUTCH_LOG_WARN, HUTCH_LOG_TEXT, STDERR_FILENO);
 
         first = parse_globals(argc, argv, &err);
+        if (first >= 0 && first < argc)
+                run_sealed_if_entering_container(argc - first, argv + first, argv);
         if (first >= 0 && cmd_load_config(&err) < 0)
                 first = -1;
         if (first >= 0) {

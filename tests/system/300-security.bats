@@ -457,3 +457,109 @@ assert_opts() {
         assert_equal "$(cat "$marker")" untouched "the marker is untouched"
         assert_equal "$(stat -c %F "$marker")" "regular file"
 }
+
+@test "security #7: the CVE-2022-0492 release_agent write fails, with the default filter and with --privileged" {
+        probe --network none -- release-agent
+        assert_line "unshare: EPERM"
+        # Without a filter and with CAP_SYS_ADMIN the probe gets as far as the
+        # kernel lets it: its own user, mount and cgroup namespaces.
+        probe --privileged --network none -- release-agent
+        assert_line "unshare: OK"
+        assert_not_match "$output" "release_agent: OK" "release_agent was written"
+}
+
+@test "security #20: /etc/passwd or /etc/group a symlink to /dev/zero gives a bounded error" {
+        local f rootfs
+        for f in passwd group; do
+                rootfs=$BATS_TEST_TMPDIR/rootfs-$f
+                cp -a "$ROOTFS" "$rootfs"
+                rm -f "$rootfs/etc/$f"
+                ln -s /dev/zero "$rootfs/etc/$f"
+                HUTCH_TEST_TIMEOUT=20 run_hutch 125 run --rm --network none -u 1000 --rootfs "$rootfs" true
+                assert_error_message "/etc/$f"
+        done
+}
+
+@test "security #19: a --workdir or volume destination through a symlink stays inside the root" {
+        local rootfs=$BATS_TEST_TMPDIR/rootfs-links outside=$BATS_TEST_TMPDIR/outside vol=$BATS_TEST_TMPDIR/vol
+        mkdir -p "$outside" "$vol"
+        echo data >"$vol/f"
+        cp -a "$ROOTFS" "$rootfs"
+        ln -s "$outside" "$rootfs/abs"
+        ln -s "../../../../../../../../..$outside" "$rootfs/rel"
+        for l in abs rel; do
+                run_hutch '?' run --rm --network none -w "/$l/work" --rootfs "$rootfs" sh -c 'pwd; ls -d /'"$l"'/work'
+                [ "$status" -eq 0 ] || [ "$status" -eq 126 ] || [ "$status" -eq 125 ] ||
+                        die "-w /$l/work: exit status $status"
+                run_hutch '?' run --rm --network none -v "$vol:/$l/mnt" --rootfs "$rootfs" cat "/$l/mnt/f"
+                [ "$status" -ne 0 ] || assert_equal "$output" data
+                run_hutch '?' run --rm --network none --tmpfs "/$l/tmp" --rootfs "$rootfs" true
+        done
+        assert_equal "$(find "$outside" -mindepth 1 | wc -l)" 0 "nothing appeared in $outside"
+}
+
+@test "security: label= and apparmor= name what this host lacks" {
+        if [ ! -e /sys/fs/selinux/enforce ]; then
+                run_hutch 125 run --rm --network none --security-opt label=level:s0 --rootfs "$ROOTFS" true
+                assert_error_message "this host does not run SELinux"
+        fi
+        if [ "$(cat /sys/module/apparmor/parameters/enabled 2>/dev/null)" != Y ]; then
+                run_hutch 125 run --rm --network none --security-opt apparmor=my-profile --rootfs "$ROOTFS" true
+                assert_error_message "this host does not run AppArmor"
+        fi
+}
+
+@test "security #10: /sys and every mount under it are read-only in each network mode (CVE-2023-25809)" {
+        local net info
+        for net in none host slirp; do
+                run_hutch run --rm --network "$net" --rootfs "$ROOTFS" cat /proc/self/mountinfo
+                info=$output
+                assert_match "$info" " /sys " "--network $net: /sys is mounted"
+                # every mount at or below /sys: "ro" in the per-mount options
+                run awk '$5 ~ "^/sys(/|$)" && ("," $6 ",") !~ /,ro,/ { print $5, $6 }' <<<"$info"
+                assert_equal "$output" "" "--network $net: a writable mount under /sys"
+                probe --network "$net" -- create /sys/fs/cgroup/hutch-test
+                assert_match "$output" "^/sys/fs/cgroup/hutch-test: (EROFS|ENOENT)$"
+        done
+}
+
+@test "security #24: a bound host nosuid/noexec mount keeps those flags, even with --privileged" {
+        local dir=${HUTCH_TEST_NOSUID_DIR:-} d opts
+        if [ -z "$dir" ]; then
+                for d in /dev/shm "/run/user/$(id -u)" /dev/mqueue /tmp /var/tmp /run; do
+                        opts=$(awk -v m="$d" '$5 == m { o = $6 } END { print o }' /proc/self/mountinfo)
+                        case ",$opts," in
+                        *,nosuid,* | *,noexec,*)
+                                if [ -r "$d" ] && [ -x "$d" ]; then
+                                        dir=$d
+                                        break
+                                fi
+                                ;;
+                        esac
+                done
+        fi
+        [ -n "$dir" ] || skip "no readable nosuid or noexec mount on this host (set HUTCH_TEST_NOSUID_DIR)"
+        opts=$(findmnt -no OPTIONS -T "$dir")
+        run_hutch run --rm --privileged --network none -v "$dir:/mnt/h" --rootfs "$ROOTFS" \
+                sh -c 'awk '"'"'$5 == "/mnt/h" { print $6 }'"'"' /proc/self/mountinfo; /bin/hutch-probe remount-rw /mnt/h'
+        local f
+        for f in nosuid noexec nodev; do
+                if [[ ",$opts," == *",$f,"* ]]; then
+                        assert_match ",${lines[0]}," ",$f," "$f of $dir is kept"
+                fi
+        done
+        assert_equal "${lines[1]}" "remount-rw: EPERM" "the host's flags are locked"
+}
+
+@test "security (section 1): /proc/bus, fs, irq, sys and sysrq-trigger are read-only mounts; /dev/pts is a new instance with ptmxmode 0666" {
+        local info p
+        run_hutch run --rm --network none --rootfs "$ROOTFS" cat /proc/self/mountinfo
+        info=$output
+        for p in /proc/bus /proc/fs /proc/irq /proc/sys /proc/sysrq-trigger; do
+                [ -e "$p" ] || continue
+                assert_opts "$info" "$p" ro
+        done
+        assert_opts "$info" /dev/pts ptmxmode=666 mode=620
+        run_hutch run --rm --network none --rootfs "$ROOTFS" stat -c '%a %t:%T' /dev/pts/ptmx
+        assert_equal "$output" "666 5:2"
+}
