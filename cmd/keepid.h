@@ -31,6 +31,15 @@ struct cmd_keepid {
  * "keep-id[:uid=N][,gid=N]". */
 int cmd_userns_mode_parse(const char *s, struct cmd_keepid *ret, struct hutch_error **err);
 
+/* Number of subordinate IDs in the ranges (at most 2^32-3). */
+uint64_t cmd_subid_total(const struct runtime_subid_range *r, size_t n);
+/* The keep-id map for one kind (what: "uid" or "gid"): inside 0..N-1 ->
+ * the first N subordinate IDs, N (inside) -> host, the rest after it. */
+int cmd_keepid_build_map(const char *what, unsigned long host, uint32_t inside, const struct runtime_subid_range *r,
+                         size_t n, struct runtime_idmap *ret, struct hutch_error **err);
+/* True when a passwd or group text has an entry with that ID (field 3). */
+bool cmd_keepid_has_id(const char *text, uint32_t id);
+
 /* Replaces the maps of cfg (and u) by the keep-id maps and sets the
  * fuse-overlayfs mappings of cfg->rootfs; needs subordinate IDs. */
 int cmd_keepid_apply(struct cmd_userns *u, struct cmd_keepid *k, struct runtime_config *cfg,
