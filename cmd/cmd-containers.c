@@ -285,8 +285,7 @@ enum { OPT_FORCE = 'f', OPT_VOLUMES = 'v' };
 
 const struct cmd_option cmd_rm_options[] = {
         { "force", 'f', no_argument, NULL, "kill a running container first", OPT_FORCE },
-        { "volumes", 'v', no_argument, NULL, "also remove the anonymous volumes of the image's VOLUMEs",
-          OPT_VOLUMES },
+        { "volumes", 'v', no_argument, NULL, "also remove the anonymous volumes of the image's VOLUMEs", OPT_VOLUMES },
         { 0 },
 };
 

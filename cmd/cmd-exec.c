@@ -189,11 +189,7 @@ int cmd_exec(const struct cmd_command *cmd, int argc, char **argv, struct hutch_
                          keepid.gid_set ? (unsigned long) keepid.gid : uns.gid);
                 cmd_userns_clear(&uns);
         }
-        cfg.user = user      ? user
-                   : ra.user ? ra.user
-                   : keepid.on ? keepid_user
-                   : have_img  ? img.user
-                               : NULL;
+        cfg.user = user ? user : ra.user ? ra.user : keepid.on ? keepid_user : have_img ? img.user : NULL;
         cfg.terminal = tty;
         {
                 _cleanup_free_ char *cache = cmd_cache_dir();

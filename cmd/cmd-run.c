@@ -903,8 +903,8 @@ int cmd_run_container(const struct cmd_command *cmd, int argc, char **argv, enum
         }
         cmd_anon_volumes_add(anon, &vols, &n_vols);
         if (keepid.on) {
-                r = cmd_keepid_passwd(&keepid, cfg.state_dir, cfg.rootfs.upperdir, cfg.rootfs.lowerdirs, &vols,
-                                      &n_vols, err);
+                r = cmd_keepid_passwd(&keepid, cfg.state_dir, cfg.rootfs.upperdir, cfg.rootfs.lowerdirs, &vols, &n_vols,
+                                      err);
                 if (r < 0)
                         goto out;
         }

@@ -32,8 +32,8 @@ int cmd_userns_mode_parse(const char *s, struct cmd_keepid *ret, struct hutch_er
                         unsigned v;
                         if ((!is_uid && !is_gid) || hutch_parse_uint(opts[i] + 4, UINT32_MAX - 1, &v) < 0)
                                 return hutch_error_set(err, EINVAL,
-                                                       "invalid --userns '%s': '%s' (keep-id takes uid=N and gid=N)",
-                                                       s, opts[i]);
+                                                       "invalid --userns '%s': '%s' (keep-id takes uid=N and gid=N)", s,
+                                                       opts[i]);
                         if (is_uid) {
                                 k.uid = v;
                                 k.uid_set = true;
@@ -77,7 +77,7 @@ uint64_t cmd_subid_total(const struct runtime_subid_range *r, size_t n)
 }
 
 int cmd_keepid_build_map(const char *what, unsigned long host, uint32_t inside, const struct runtime_subid_range *r,
-                     size_t n, struct runtime_idmap *ret, struct hutch_error **err)
+                         size_t n, struct runtime_idmap *ret, struct hutch_error **err)
 {
         uint64_t total = cmd_subid_total(r, n);
 
@@ -132,4 +132,3 @@ bool cmd_keepid_has_id(const char *text, uint32_t id)
         }
         return false;
 }
-

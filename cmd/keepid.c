@@ -24,8 +24,7 @@
 
 #define ETC_FILE_MAX (4u << 20)
 
-int cmd_keepid_apply(struct cmd_userns *u, struct cmd_keepid *k, struct runtime_config *cfg,
-                     struct hutch_error **err)
+int cmd_keepid_apply(struct cmd_userns *u, struct cmd_keepid *k, struct runtime_config *cfg, struct hutch_error **err)
 {
         if (!k->uid_set)
                 k->uid = (uint32_t) u->uid;
@@ -90,8 +89,7 @@ static int layer_file(const char *dir, const char *path, char **ret, struct hutc
         return r < 0 ? r : 1;
 }
 
-int cmd_image_file_read(const char *upper, char *const *layers, const char *path, char **ret,
-                        struct hutch_error **err)
+int cmd_image_file_read(const char *upper, char *const *layers, const char *path, char **ret, struct hutch_error **err)
 {
         *ret = NULL;
         if (upper) {

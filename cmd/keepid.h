@@ -42,8 +42,7 @@ bool cmd_keepid_has_id(const char *text, uint32_t id);
 
 /* Replaces the maps of cfg (and u) by the keep-id maps and sets the
  * fuse-overlayfs mappings of cfg->rootfs; needs subordinate IDs. */
-int cmd_keepid_apply(struct cmd_userns *u, struct cmd_keepid *k, struct runtime_config *cfg,
-                     struct hutch_error **err);
+int cmd_keepid_apply(struct cmd_userns *u, struct cmd_keepid *k, struct runtime_config *cfg, struct hutch_error **err);
 
 /* The "ondisk:shown:size:..." fuse-overlayfs mapping that shows files stored
  * under the default map with their owners under the keep-id map: inside ID
@@ -61,8 +60,7 @@ int cmd_keepid_passwd(const struct cmd_keepid *k, const char *state_dir, const c
 /* Reads path (relative, e.g. "etc/passwd") as the container would see it
  * from its upper dir (may be NULL) and layers (topmost first), following
  * no symlink out of a layer.  *ret is NULL when there is none. */
-int cmd_image_file_read(const char *upper, char *const *layers, const char *path, char **ret,
-                        struct hutch_error **err);
+int cmd_image_file_read(const char *upper, char *const *layers, const char *path, char **ret, struct hutch_error **err);
 
 /* :U: chowns source (recursively, never following symlinks) to the
  * container IDs uid:gid of cfg's maps, in the storage user namespace. */

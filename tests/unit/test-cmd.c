@@ -386,8 +386,10 @@ static void test_keepid(void **state)
         assert_int_equal(k.gid, 50);
         assert_int_equal(cmd_userns_mode_parse("host", &k, &err), 0);
         assert_false(k.on);
-        static const char *const bad[] = { "keep-idx", "keep-id:", "keep-id:uid=", "keep-id:uid=-1", "keep-id:size=1",
-                                           "auto", "nomap", "keep-id:uid=1,,gid=2", "keep-id:uid=4294967295" };
+        static const char *const bad[] = {
+                "keep-idx", "keep-id:", "keep-id:uid=",         "keep-id:uid=-1",        "keep-id:size=1",
+                "auto",     "nomap",    "keep-id:uid=1,,gid=2", "keep-id:uid=4294967295"
+        };
         for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
                 if (cmd_userns_mode_parse(bad[i], &k, &err) == 0)
                         fail_msg("--userns '%s' was accepted", bad[i]);
@@ -455,18 +457,12 @@ static void test_keepid(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_env_file),
-                cmocka_unit_test(test_env_arg),
-                cmocka_unit_test(test_volume),
-                cmocka_unit_test(test_keepid),
-                cmocka_unit_test(test_clean_path),
-                cmocka_unit_test(test_getopt),
-                cmocka_unit_test(test_template),
-                cmocka_unit_test(test_mount_and_tmpfs),
-                cmocka_unit_test(test_cpus),
-                cmocka_unit_test(test_device),
-                cmocka_unit_test(test_log_lines),
-                cmocka_unit_test(test_log_writer_roundtrip),
+                cmocka_unit_test(test_env_file),   cmocka_unit_test(test_env_arg),
+                cmocka_unit_test(test_volume),     cmocka_unit_test(test_keepid),
+                cmocka_unit_test(test_clean_path), cmocka_unit_test(test_getopt),
+                cmocka_unit_test(test_template),   cmocka_unit_test(test_mount_and_tmpfs),
+                cmocka_unit_test(test_cpus),       cmocka_unit_test(test_device),
+                cmocka_unit_test(test_log_lines),  cmocka_unit_test(test_log_writer_roundtrip),
         };
         return cmocka_run_group_tests_name("cmd", tests, NULL, NULL);
 }

@@ -778,8 +778,9 @@ static void test_container_anon_volumes(void **state)
                 const char *pre;
                 int n;
                 const char *post;
-        } bad[] = { { "", 64, ":data" }, { "", 64, ":/a/../../etc" }, { "", 64, ":/.." }, { "x", 64, ":/d" },
-                    { "", 63, ":/d" },   { "", 64, "" },             { "", 64, ":" } };
+        } bad[] = { { "", 64, ":data" }, { "", 64, ":/a/../../etc" }, { "", 64, ":/.." },
+                    { "x", 64, ":/d" },  { "", 63, ":/d" },           { "", 64, "" },
+                    { "", 64, ":" } };
         for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
                 free(c.anon_volumes[0]);
                 c.anon_volumes[0] = xasprintf("%s%.*s%s", bad[i].pre, bad[i].n, hex, bad[i].post);
