@@ -1,6 +1,7 @@
 /* --userns=keep-id and :U volumes (see keepid.h). */
 #include "config.h"
 
+#include "cmd/cmd.h"
 #include "cmd/cmd-storage.h"
 #include "cmd/keepid.h"
 #include "cmd/paths.h"
@@ -24,6 +25,25 @@
 
 #define ETC_FILE_MAX (4u << 20)
 
+static int check_fuse(const char *fuse_overlayfs, const char *driver, struct hutch_error **err)
+{
+        if (driver && !STREQ(driver, "fuse-overlayfs"))
+                return hutch_error_set(err, EINVAL,
+                                       "--userns=keep-id needs the fuse-overlayfs storage driver to show the image's "
+                                       "files with their owners (not --storage-driver %s)",
+                                       driver);
+        if (fuse_overlayfs == NULL)
+                return hutch_error_set(err, ENOENT,
+                                       "--userns=keep-id needs fuse-overlayfs: install it ('sudo apt-get install "
+                                       "fuse-overlayfs')");
+        if (access("/dev/fuse", R_OK | W_OK) < 0)
+                return hutch_error_set(err, 0,
+                                       "--userns=keep-id needs fuse-overlayfs, and /dev/fuse is not usable (%s): make "
+                                       "it accessible as distributions ship it ('sudo chmod 0666 /dev/fuse')",
+                                       strerror(errno));
+        return 0;
+}
+
 int cmd_keepid_apply(struct cmd_userns *u, struct cmd_keepid *k, struct runtime_config *cfg, struct hutch_error **err)
 {
         if (!k->uid_set)
@@ -33,6 +53,12 @@ int cmd_keepid_apply(struct cmd_userns *u, struct cmd_keepid *k, struct runtime_
         if (!u->full)
                 return hutch_error_set(err, EINVAL, "--userns=keep-id needs subordinate IDs: %s",
                                        u->fallback_reason ? u->fallback_reason : "they are not available");
+        /* before anything is recorded: `create` fails as `run` would */
+        _cleanup_free_ char *fuse = hutch_find_in_path("fuse-overlayfs", getenv("PATH"));
+        if (fuse == NULL)
+                fuse = hutch_find_in_path("fuse-overlayfs", "/usr/bin:/bin:/usr/local/bin");
+        if (check_fuse(fuse, arg_global.storage_driver, err) < 0)
+                return -1;
         if (cmd_keepid_build_map("uid", u->uid, k->uid, u->uid_ranges, u->n_uid_ranges, &u->uidmap, err) < 0 ||
             cmd_keepid_build_map("gid", u->gid, k->gid, u->gid_ranges, u->n_gid_ranges, &u->gidmap, err) < 0)
                 return -1;
@@ -210,7 +236,8 @@ static int chown_tree(int dfd, uid_t uid, gid_t gid, int depth)
 static int chown_in_userns(void *data)
 {
         struct chown_job *j = data;
-        _cleanup_close_ int fd = open(j->source, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+        /* the path the user named may be a link; nothing below it is followed */
+        _cleanup_close_ int fd = open(j->source, O_RDONLY | O_CLOEXEC);
         struct stat st;
         int r = 0;
 
@@ -271,20 +298,8 @@ int cmd_volume_chown(const char *source, uint32_t uid, uint32_t gid, const struc
 
 int cmd_keepid_rootfs(struct runtime_rootfs *rootfs, const char *driver, struct hutch_error **err)
 {
-        if (driver && !STREQ(driver, "fuse-overlayfs"))
-                return hutch_error_set(err, EINVAL,
-                                       "--userns=keep-id needs the fuse-overlayfs storage driver to show the image's "
-                                       "files with their owners (not --storage-driver %s)",
-                                       driver);
-        if (rootfs->fuse_overlayfs == NULL)
-                return hutch_error_set(err, ENOENT,
-                                       "--userns=keep-id needs fuse-overlayfs: install it ('sudo apt-get install "
-                                       "fuse-overlayfs')");
-        if (access("/dev/fuse", R_OK | W_OK) < 0)
-                return hutch_error_set(err, 0,
-                                       "--userns=keep-id needs fuse-overlayfs, and /dev/fuse is not usable (%s): make "
-                                       "it accessible as distributions ship it ('sudo chmod 0666 /dev/fuse')",
-                                       strerror(errno));
+        if (check_fuse(rootfs->fuse_overlayfs, driver, err) < 0)
+                return -1;
         rootfs->mode = RUNTIME_ROOTFS_FUSE_OVERLAYFS;
         rootfs->fallback = false;
         return 0;

@@ -244,6 +244,14 @@ tester
 1000
 /home/tester"
         assert_equal "$(stat -c %u:%g "$vol/by-1000")" "$(id -u):$(id -g)"
+        # :U goes through the keep-id map: given to container 1000 of the
+        # default map (a subordinate ID), then back to the keep-id user (us)
+        run_hutch run --rm --network none -u 1000 -v "$vol:/data:U" kid:1 true
+        assert_equal "$(stat -c %u "$vol")" "$(($(first_subid uid) + 999))"
+        run_hutch run --rm --network none --userns=keep-id -v "$vol:/data:U" kid:1 stat -c %u /data/from-host
+        assert_equal "$output" "$(id -u)"
+        assert_equal "$(stat -c %u:%g "$vol" "$vol/from-host")" "$(id -u):$(id -g)
+$(id -u):$(id -g)"
 }
 
 @test "userns: --userns=keep-id is kept by create/start and exec, and shown by inspect" {
@@ -289,6 +297,8 @@ $(id -u)" "the second start sees its own file with the same owner"
         assert_equal "$output" "" "the container did not run"
         run_hutch 125 --storage-driver overlay run --rm --network none --userns=keep-id kid:1 true
         assert_error_message "fuse-overlayfs"
+        run_hutch 125 --storage-driver copy create --network none --userns=keep-id kid:1 true
+        assert_error_message "not --storage-driver copy"
         run_hutch ps -a -q
         assert_equal "$output" "" "no container was left behind"
 }
