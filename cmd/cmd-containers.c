@@ -390,10 +390,11 @@ int cmd_ps(const struct cmd_command *cmd, int argc, char **argv, struct hutch_er
 
 /* ---- rm ---- */
 
-enum { OPT_FORCE = 'f' };
+enum { OPT_FORCE = 'f', OPT_VOLUMES = 'v' };
 
 const struct cmd_option cmd_rm_options[] = {
         { "force", 'f', no_argument, NULL, "kill a running container first", OPT_FORCE },
+        { "volumes", 'v', no_argument, NULL, "also remove the anonymous volumes of the image's VOLUMEs", OPT_VOLUMES },
         { 0 },
 };
 
@@ -472,7 +473,7 @@ int cmd_rm(const struct cmd_command *cmd, int argc, char **argv, struct hutch_er
 {
         _cleanup_free_ char *root = cmd_storage_root();
         char *optval = NULL;
-        bool force = false;
+        bool force = false, volumes = false;
         int c, status = 0;
 
         while ((c = cmd_getopt(cmd, argc, argv, &optval, err)) != -1) {
@@ -482,6 +483,8 @@ int cmd_rm(const struct cmd_command *cmd, int argc, char **argv, struct hutch_er
                         return -1;
                 if (c == OPT_FORCE)
                         force = true;
+                if (c == OPT_VOLUMES)
+                        volumes = true;
         }
         if (optind >= argc)
                 return cmd_usage_error(cmd, err, "'%s' needs at least one CONTAINER", cmd->full_name);
@@ -509,6 +512,8 @@ int cmd_rm(const struct cmd_command *cmd, int argc, char **argv, struct hutch_er
                 }
                 if (e == NULL)
                         (void) cmd_container_remove(root, id, &e);
+                if (e == NULL && volumes)
+                        (void) cmd_anon_volumes_remove(root, rec.anon_volumes, &e);
                 storage_container_clear(&rec);
                 if (e) {
                         fprintf(stderr, "Error: %s\n", e->msg);

@@ -32,6 +32,15 @@ struct storage_container;
 void cmd_run_gen_config(const struct storage_container *rec, yajl_gen g);
 bool cmd_container_uses_volume(const struct storage_container *rec, const char *name);
 extern const struct cmd_command cmd_volume_subcommands[];
+/* The image's VOLUMEs: "NAME:/dest" with a new random NAME for each path
+ * (cleaned, confined to the container) that no mount of vols covers. */
+struct cmd_volume;
+int cmd_anon_volumes_plan(char *const *image_volumes, const struct cmd_volume *vols, size_t n, char ***ret,
+                          struct hutch_error **err);
+/* Appends the anonymous volumes to vols as named volumes. */
+void cmd_anon_volumes_add(char *const *anon, struct cmd_volume **vols, size_t *n);
+/* Removes the anonymous volumes (missing ones are fine). */
+int cmd_anon_volumes_remove(const char *root, char *const *anon, struct hutch_error **err);
 int cmd_cp(const struct cmd_command *cmd, int argc, char **argv, struct hutch_error **err);
 extern const struct cmd_option cmd_cp_options[];
 int cmd_port(const struct cmd_command *cmd, int argc, char **argv, struct hutch_error **err);

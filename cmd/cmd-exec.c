@@ -11,6 +11,7 @@
 #include "cmd/ctrlog.h"
 #include "cmd/tty.h"
 #include "cmd/image-run.h"
+#include "cmd/keepid.h"
 #include "cmd/parse-opts.h"
 #include "cmd/security-opts.h"
 #include "cmd/paths.h"
@@ -180,7 +181,20 @@ int cmd_exec(const struct cmd_command *cmd, int argc, char **argv, struct hutch_
         for (size_t i = 0; env && env[i]; i++)
                 cmd_env_set(&cfg.env, env[i]);
         cfg.cwd = workdir ? workdir : ra.workdir ? ra.workdir : have_img ? img.working_dir : NULL;
-        cfg.user = user ? user : ra.user ? ra.user : have_img ? img.user : NULL;
+        /* keep-id: the user's own IDs, as the container's process */
+        struct cmd_keepid keepid = { 0 };
+        char keepid_user[32];
+        if (ra.userns && cmd_userns_mode_parse(ra.userns, &keepid, NULL) == 0 && keepid.on) {
+                struct cmd_userns uns = { 0 };
+                r = cmd_userns_load(&uns, err);
+                if (r < 0)
+                        goto out;
+                snprintf(keepid_user, sizeof(keepid_user), "%lu:%lu",
+                         keepid.uid_set ? (unsigned long) keepid.uid : uns.uid,
+                         keepid.gid_set ? (unsigned long) keepid.gid : uns.gid);
+                cmd_userns_clear(&uns);
+        }
+        cfg.user = user ? user : ra.user ? ra.user : keepid.on ? keepid_user : have_img ? img.user : NULL;
         cfg.terminal = tty;
         {
                 _cleanup_free_ char *cache = cmd_cache_dir();
@@ -247,6 +261,22 @@ out:
 
 /* ---- inspect ---- */
 
+/* One of inspect's Mounts: a volume when name is set, else a bind. */
+static void gen_mount(yajl_gen g, const char *name, const char *source, const char *dest, bool rw)
+{
+        _cleanup_free_ char *root = name ? cmd_storage_root() : NULL;
+        _cleanup_free_ char *path = name ? storage_volume_data_path(root, name) : NULL;
+
+        yajl_gen_map_open(g);
+        hutch_json_gen_kv_string(g, "Type", name ? "volume" : "bind");
+        if (name)
+                hutch_json_gen_kv_string(g, "Name", name);
+        hutch_json_gen_kv_string(g, "Source", name ? path : source);
+        hutch_json_gen_kv_string(g, "Destination", dest);
+        hutch_json_gen_kv_bool(g, "RW", rw);
+        yajl_gen_map_close(g);
+}
+
 void cmd_run_gen_config(const struct storage_container *rec, yajl_gen g)
 {
         struct run_args ra = { 0 };
@@ -279,6 +309,7 @@ void cmd_run_gen_config(const struct storage_container *rec, yajl_gen g)
         hutch_json_gen_kv_bool(g, "Privileged", ok && ra.privileged);
         hutch_json_gen_kv_bool(g, "ReadonlyRootfs", ok && ra.readonly);
         hutch_json_gen_kv_string(g, "NetworkMode", ok && ra.network ? ra.network : "slirp");
+        hutch_json_gen_kv_string(g, "UsernsMode", ok && ra.userns && !STREQ(ra.userns, "host") ? ra.userns : "");
         yajl_gen_map_close(g);
 
         hutch_json_gen_string(g, "Mounts");
@@ -290,13 +321,13 @@ void cmd_run_gen_config(const struct storage_container *rec, yajl_gen g)
                         hutch_error_free(ve);
                         continue;
                 }
-                yajl_gen_map_open(g);
-                hutch_json_gen_kv_string(g, "Type", "bind");
-                hutch_json_gen_kv_string(g, "Source", v.source);
-                hutch_json_gen_kv_string(g, "Destination", v.destination);
-                hutch_json_gen_kv_bool(g, "RW", !v.readonly);
-                yajl_gen_map_close(g);
+                gen_mount(g, v.kind == CMD_VOLUME_NAMED ? v.source : NULL, v.source, v.destination, !v.readonly);
                 cmd_volume_clear(&v);
+        }
+        for (size_t i = 0; rec->anon_volumes && rec->anon_volumes[i]; i++) {
+                _cleanup_free_ char *name = NULL, *dest = NULL;
+                if (storage_container_anon_volume_split(rec->anon_volumes[i], &name, &dest))
+                        gen_mount(g, name, NULL, dest, true);
         }
         yajl_gen_array_close(g);
 
@@ -351,6 +382,9 @@ bool cmd_container_uses_volume(const struct storage_container *rec, const char *
                         cmd_volume_clear(&vols[i]);
                 }
                 free(vols);
+                for (size_t i = 0; rec->anon_volumes && rec->anon_volumes[i]; i++)
+                        used |= strncmp(rec->anon_volumes[i], name, strlen(name)) == 0 &&
+                                rec->anon_volumes[i][strlen(name)] == ':';
         }
         hutch_error_free(e);
         cmd_run_args_clear(&ra);

@@ -11,6 +11,7 @@
 #include "cmd/ctrlog.h"
 #include "cmd/tty.h"
 #include "cmd/image-run.h"
+#include "cmd/keepid.h"
 #include "cmd/parse-opts.h"
 #include "cmd/security-opts.h"
 #include "cmd/paths.h"
@@ -69,6 +70,7 @@ enum {
         OPT_CAP_DROP,
         OPT_PRIVILEGED,
         OPT_SECURITY_OPT,
+        OPT_USERNS,
         /* networking (cmd/network.c) */
         OPT_PUBLISH_ALL,
         OPT_EXPOSE,
@@ -86,12 +88,16 @@ const struct cmd_option cmd_run_options[] = {
         { "env-file", 0, required_argument, "FILE", "read environment variables from FILE", OPT_ENV_FILE },
         { "workdir", 'w', required_argument, "DIR", "working directory inside the container", 'w' },
         { "user", 'u', required_argument, "USER[:GROUP]", "user and group (names or IDs) to run as", 'u' },
+        { "userns", 0, required_argument, "MODE",
+          "user namespace: host (the default: root is you) or keep-id[:uid=N,gid=N] (you are your own UID inside)",
+          OPT_USERNS },
         { "hostname", 'h', required_argument, "NAME", "the container's host name", 'h' },
         { "entrypoint", 0, required_argument, "CMD", "override the command's entry point", OPT_ENTRYPOINT },
-        { "volume", 'v', required_argument, "SRC:DST[:ro]",
-          "bind mount a host path, or mount a named volume (created on first use)", 'v' },
-        { "mount", 0, required_argument, "type=bind|volume|tmpfs,...", "attach a mount (Docker's --mount syntax)",
-          OPT_MOUNT },
+        { "volume", 'v', required_argument, "SRC:DST[:ro][:U]",
+          "bind mount a host path, or mount a named volume (created on first use); U: chown it to the container's user",
+          'v' },
+        { "mount", 0, required_argument, "type=bind|volume|tmpfs,...",
+          "attach a mount (Docker's --mount syntax; U chowns the source to the container's user)", OPT_MOUNT },
         { "tmpfs", 0, required_argument, "PATH[:OPTS]", "mount a tmpfs at PATH (size=, mode=)", OPT_TMPFS },
         { "pull", 0, required_argument, "POLICY", "pull the image: missing (default), always, newer or never",
           OPT_PULL },
@@ -280,6 +286,17 @@ int cmd_run_parse_args(const struct cmd_command *cmd, int argc, char **argv, str
                 case OPT_CAP_DROP: hutch_strv_append(&a->cap_drop, optval); break;
                 case OPT_PRIVILEGED: a->privileged = true; break;
                 case OPT_SECURITY_OPT: hutch_strv_append(&a->security_opts, optval); break;
+                case OPT_USERNS: {
+                        struct cmd_keepid k;
+                        struct hutch_error *e = NULL;
+                        if (cmd_userns_mode_parse(optval, &k, &e) < 0) {
+                                _cleanup_free_ char *msg = xstrdup(e->msg);
+                                hutch_error_free(e);
+                                return cmd_usage_error(cmd, err, "%s", msg);
+                        }
+                        a->userns = optval;
+                        break;
+                }
                 }
         }
         if (a->rootfs == NULL) {
@@ -717,6 +734,9 @@ int cmd_run_container(const struct cmd_command *cmd, int argc, char **argv, enum
         _cleanup_close_ int sfd = -1, state_lock = -1;
         struct cmd_volume *vols = NULL;
         size_t n_vols = 0;
+        struct cmd_keepid keepid = { 0 };
+        char keepid_user[32];
+        char **anon = NULL; /* the image's VOLUMEs: "NAME:/dest" */
         sigset_t mask, oldmask;
         bool blocked = false;
         int r, exit_code = EXIT_HUTCH_FAILED;
@@ -765,6 +785,11 @@ int cmd_run_container(const struct cmd_command *cmd, int argc, char **argv, enum
         r = cmd_run_parse_mounts(&a, &vols, &n_vols, err);
         if (r < 0)
                 goto out;
+        if (have_img && !existing_id) {
+                r = cmd_anon_volumes_plan(img.volumes, vols, n_vols, &anon, err);
+                if (r < 0)
+                        goto out;
+        }
         if (cmd_limits_set(&a.limits)) {
                 r = cmd_cgroup_prepare(&a.limits, &cgroup_dir, err);
                 if (r < 0)
@@ -776,6 +801,11 @@ int cmd_run_container(const struct cmd_command *cmd, int argc, char **argv, enum
                 goto out;
         cmd_userns_warn(&uns);
         cmd_userns_apply(&uns, &cfg);
+        r = cmd_userns_mode_parse(a.userns, &keepid, err);
+        if (r == 0 && keepid.on)
+                r = cmd_keepid_apply(&uns, &keepid, &cfg, err);
+        if (r < 0)
+                goto out;
 
         id = existing_id ? xstrdup(existing_id) : random_id();
         /* Containers of images are kept (as Docker does) unless --rm. */
@@ -802,6 +832,7 @@ int cmd_run_container(const struct cmd_command *cmd, int argc, char **argv, enum
                         r = storage_container_load(store_root, existing_id, &rec, err);
                         if (r < 0)
                                 goto out;
+                        anon = hutch_strv_copy(rec.anon_volumes);
                         if (rec.status == STORAGE_CONTAINER_RUNNING &&
                             storage_container_pid_alive(rec.pid, rec.pid_start)) {
                                 r = hutch_error_set(err, EBUSY, "container '%s' is already running", rec.name);
@@ -833,6 +864,7 @@ int cmd_run_container(const struct cmd_command *cmd, int argc, char **argv, enum
                         rec.exit_code = -1;
                         rec.auto_remove = a.rm;
                         rec.stop_signal = img.stop_signal ? xstrdup(img.stop_signal) : NULL;
+                        rec.anon_volumes = anon && anon[0] ? hutch_strv_copy(anon) : NULL;
                         lock = storage_containers_lock(store_root, err);
                         if (lock < 0) {
                                 r = lock;
@@ -866,6 +898,8 @@ int cmd_run_container(const struct cmd_command *cmd, int argc, char **argv, enum
         }
 
         r = choose_rootfs_mode(&cfg.rootfs, err);
+        if (r == 0 && keepid.on)
+                r = cmd_keepid_rootfs(&cfg.rootfs, arg_global.storage_driver, err);
         if (r < 0)
                 goto out;
         if (have_img)
@@ -882,7 +916,9 @@ int cmd_run_container(const struct cmd_command *cmd, int argc, char **argv, enum
         for (size_t i = 0; a.env && a.env[i]; i++)
                 cmd_env_set(&cfg.env, a.env[i]);
         cfg.cwd = a.workdir ? a.workdir : have_img ? img.working_dir : NULL;
-        cfg.user = a.user ? a.user : have_img ? img.user : NULL;
+        snprintf(keepid_user, sizeof(keepid_user), "%u:%u", keepid.uid, keepid.gid);
+        /* keep-id: the user's own IDs, whatever the image's USER */
+        cfg.user = a.user ? a.user : keepid.on ? keepid_user : have_img ? img.user : NULL;
         cfg.terminal = a.tty;
         cfg.hostname = a.hostname ? xstrdup(a.hostname) : xstrndup(id, 12);
         cfg.namespaces = CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP;
@@ -891,6 +927,13 @@ int cmd_run_container(const struct cmd_command *cmd, int argc, char **argv, enum
         } else {
                 cfg.namespaces |= CLONE_NEWNET;
                 cfg.hooks.child_setup = loopback_hook;
+        }
+        cmd_anon_volumes_add(anon, &vols, &n_vols);
+        if (keepid.on) {
+                r = cmd_keepid_passwd(&keepid, cfg.state_dir, cfg.rootfs.upperdir, cfg.rootfs.lowerdirs, &vols, &n_vols,
+                                      err);
+                if (r < 0)
+                        goto out;
         }
         cfg.mounts = xcalloc(n_vols + 1, sizeof(*cfg.mounts));
         for (size_t i = 0; i < n_vols; i++) {
@@ -917,6 +960,9 @@ int cmd_run_container(const struct cmd_command *cmd, int argc, char **argv, enum
                 }
         }
         cfg.n_mounts = n_vols;
+        r = cmd_volumes_chown(vols, n_vols, &cfg, err);
+        if (r < 0)
+                goto out;
         if (a.init) {
                 init_path = find_init();
                 if (init_path == NULL) {
@@ -1101,6 +1147,8 @@ int cmd_run_container(const struct cmd_command *cmd, int argc, char **argv, enum
                 /* --rm with -d: the monitor removes the container itself */
                 logw = cmd_log_writer_free(logw);
                 r = cmd_container_remove(store_root, id, err);
+                if (r == 0)
+                        r = cmd_anon_volumes_remove(store_root, rec.anon_volumes, err);
         }
 
 out:
@@ -1108,6 +1156,16 @@ out:
                 /* refused before it ran (a bad option): no container to keep */
                 _cleanup_free_ char *dir = storage_container_path(store_root, id, NULL);
                 (void) hutch_rm_rf_at(AT_FDCWD, dir);
+                (void) cmd_anon_volumes_remove(store_root, anon, NULL);
+        }
+        if (!keep && anon && anon[0] && !parent_of_monitor) {
+                /* --rm: the image's VOLUMEs go with the container (as Docker's) */
+                _cleanup_free_ char *root = cmd_storage_root();
+                struct hutch_error *e = NULL;
+                if (cmd_anon_volumes_remove(root, anon, &e) < 0) {
+                        log_warn("%s, ignoring", e->msg);
+                        hutch_error_free(e);
+                }
         }
         if (ready_fd >= 0) {
                 /* the monitor failed before the container ran: tell the parent */
@@ -1150,6 +1208,9 @@ out:
         free(cfg.state_dir);
         free(cfg.hostname);
         free(cfg.rootfs.fuse_overlayfs);
+        free(cfg.rootfs.fuse_uidmapping);
+        free(cfg.rootfs.fuse_gidmapping);
+        hutch_strv_free(anon);
         hutch_strv_free(cfg.rootfs.lowerdirs);
         hutch_strv_free(cfg.env);
         cmd_security_clear(&cfg.security);

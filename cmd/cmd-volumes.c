@@ -285,3 +285,64 @@ const struct cmd_command cmd_volume_subcommands[] = {
         { "prune", "[OPTIONS]", "Remove every volume no container uses", volume_prune, prune_options, NULL, NULL },
         { 0 },
 };
+
+/* ---- the image's VOLUMEs: anonymous volumes of a container ---- */
+
+int cmd_anon_volumes_plan(char *const *image_volumes, const struct cmd_volume *vols, size_t n, char ***ret,
+                          struct hutch_error **err)
+{
+        char **plan = xcalloc(1, sizeof(char *));
+
+        for (size_t i = 0; image_volumes && image_volumes[i]; i++) {
+                _cleanup_free_ char *dest = NULL, *name = NULL;
+                bool taken = false;
+                /* untrusted: confined to the container's root (CVE-2022-23648) */
+                if (cmd_clean_container_path(image_volumes[i], &dest, err) < 0 || STREQ(dest, "/")) {
+                        hutch_strv_free(plan);
+                        if (dest)
+                                return hutch_error_set(err, EINVAL, "the image's VOLUME '/' cannot be a volume");
+                        return hutch_error_prefix(err, "the image's VOLUME");
+                }
+                /* a mount of the user's at that path wins */
+                for (size_t k = 0; k < n && !taken; k++)
+                        taken = STREQ(vols[k].destination, dest);
+                for (size_t k = 0; plan[k] && !taken; k++)
+                        taken = STREQ(strchr(plan[k], ':') + 1, dest);
+                if (taken)
+                        continue;
+                name = random_name();
+                hutch_strv_push(&plan, xasprintf("%s:%s", name, dest));
+        }
+        *ret = plan;
+        return 0;
+}
+
+void cmd_anon_volumes_add(char *const *anon, struct cmd_volume **vols, size_t *n)
+{
+        for (size_t i = 0; anon && anon[i]; i++) {
+                struct cmd_volume v = { .kind = CMD_VOLUME_NAMED };
+                if (!storage_container_anon_volume_split(anon[i], &v.source, &v.destination))
+                        continue;
+                *vols = xreallocarray(*vols, *n + 1, sizeof(**vols));
+                (*vols)[(*n)++] = v;
+        }
+}
+
+int cmd_anon_volumes_remove(const char *root, char *const *anon, struct hutch_error **err)
+{
+        int r = 0;
+        for (size_t i = 0; anon && anon[i]; i++) {
+                _cleanup_free_ char *name = NULL;
+                if (!storage_container_anon_volume_split(anon[i], &name, NULL) || !storage_volume_exists(root, name))
+                        continue;
+                struct hutch_error *e = NULL;
+                if (remove_volume(root, name, true, &e) < 0) {
+                        if (r == 0 && err)
+                                *err = e;
+                        else
+                                hutch_error_free(e);
+                        r = -1;
+                }
+        }
+        return r;
+}

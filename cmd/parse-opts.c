@@ -160,6 +160,8 @@ int cmd_parse_volume(const char *spec, struct cmd_volume *ret, struct hutch_erro
                                 v.readonly = STREQ(opts[i], "ro");
                         } else if (STREQ(opts[i], "z") || STREQ(opts[i], "Z")) {
                                 /* SELinux relabelling: nothing to do without SELinux */
+                        } else if (STREQ(opts[i], "U")) {
+                                v.chown = true;
                         } else {
                                 return hutch_error_set(err, EINVAL, "invalid volume '%s': unknown option '%s'", spec,
                                                        opts[i]);
@@ -258,6 +260,12 @@ int cmd_parse_mount(const char *spec, struct cmd_volume *ret, struct hutch_error
                                 return hutch_error_set(err, EINVAL, "invalid --mount '%s': bad %s value", spec, key);
                         v.readonly = b;
                         continue;
+                } else if (STREQ(key, "U") || STREQ(key, "chown")) {
+                        bool b = true;
+                        if (val && hutch_parse_bool(val, &b) < 0)
+                                return hutch_error_set(err, EINVAL, "invalid --mount '%s': bad %s value", spec, key);
+                        v.chown = b;
+                        continue;
                 } else if (STREQ(key, "rw") || STREQ(key, "z") || STREQ(key, "Z") || STREQ(key, "bind-propagation")) {
                         continue;
                 } else {
@@ -276,6 +284,11 @@ int cmd_parse_mount(const char *spec, struct cmd_volume *ret, struct hutch_error
                 if (source) {
                         cmd_volume_clear(&v);
                         return hutch_error_set(err, EINVAL, "invalid --mount '%s': tmpfs takes no source", spec);
+                }
+                if (v.chown) {
+                        cmd_volume_clear(&v);
+                        return hutch_error_set(err, EINVAL, "invalid --mount '%s': U is for bind and volume mounts",
+                                               spec);
                 }
                 v.options = xasprintf("mode=%s%s%s", mode ? mode : "1777", size ? ",size=" : "", size ? size : "");
         } else if (STREQ(type, "bind") || STREQ(type, "volume")) {

@@ -25,12 +25,14 @@ struct cmd_volume {
         char *destination; /* absolute container path */
         bool readonly;
         char *options; /* tmpfs: "size=...,mode=..." */
+        bool chown;    /* :U: the source becomes the container user's */
 };
-/* Parses -v SRC:DST[:OPTS] (OPTS: ro, rw, z, Z ignored).  SRC is a host
+/* Parses -v SRC:DST[:OPTS] (OPTS: ro, rw, U; z, Z ignored).  SRC is a host
  * path (absolute) or a volume name ([a-zA-Z0-9][a-zA-Z0-9_.-]*). */
 int cmd_parse_volume(const char *spec, struct cmd_volume *ret, struct hutch_error **err);
 /* Parses --mount type=bind|volume|tmpfs,source=...,target=...[,readonly]
- * [,tmpfs-size=N][,tmpfs-mode=OCTAL] (src, dst, destination, ro too). */
+ * [,U|chown=BOOL][,tmpfs-size=N][,tmpfs-mode=OCTAL] (src, dst, destination,
+ * ro too). */
 int cmd_parse_mount(const char *spec, struct cmd_volume *ret, struct hutch_error **err);
 /* Parses --tmpfs /path[:size=64m,mode=1777,...]. */
 int cmd_parse_tmpfs(const char *spec, struct cmd_volume *ret, struct hutch_error **err);

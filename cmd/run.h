@@ -43,6 +43,7 @@ struct run_args {
         bool detach;
         bool tty, interactive;
         bool init;
+        char *userns;                   /* --userns: NULL (the default map) or keep-id[:...] */
         struct cmd_network_options net; /* networking (cmd/network.c); strvs owned */
 };
 

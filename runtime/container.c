@@ -512,6 +512,14 @@ static __attribute__((noreturn)) void fuse_helper(const struct runtime_config *c
                 log_error_errno(errno, "prepare the namespace for fuse-overlayfs");
                 _exit(125);
         }
+        /* As the namespace's root: our own UID may be another ID there
+         * (--userns=keep-id), and exec would drop the capabilities the
+         * daemon needs to mount. */
+        (void) setgroups(0, NULL);
+        if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0) {
+                log_error_errno(errno, "become root of the container's user namespace for fuse-overlayfs");
+                _exit(125);
+        }
         upper = xasprintf("%s/upper", stage);
         work = xasprintf("%s/work", stage);
         merged = xasprintf("%s/merged", stage);
@@ -523,6 +531,12 @@ static __attribute__((noreturn)) void fuse_helper(const struct runtime_config *c
         eu = runtime_overlay_escape(cfg->rootfs.upperdir ? cfg->rootfs.upperdir : upper);
         ew = runtime_overlay_escape(cfg->rootfs.workdir ? cfg->rootfs.workdir : work);
         opts = xasprintf("lowerdir=%s,upperdir=%s,workdir=%s", lower, eu, ew);
+        if (cfg->rootfs.fuse_uidmapping && cfg->rootfs.fuse_gidmapping) {
+                char *o = xasprintf("%s,uidmapping=%s,gidmapping=%s", opts, cfg->rootfs.fuse_uidmapping,
+                                    cfg->rootfs.fuse_gidmapping);
+                free(opts);
+                opts = o;
+        }
 
         /* It chats about ignored options: keep its output unless it fails. */
         int out[2];

@@ -125,6 +125,10 @@ struct runtime_rootfs {
         bool readonly;
         bool fallback;        /* overlay mode: try fuse-overlayfs, then a copy, when the kernel refuses */
         char *fuse_overlayfs; /* path of fuse-overlayfs for that mode */
+        /* fuse-overlayfs uidmapping=/gidmapping= ("ctr:ondisk:size:..."), or
+         * NULL: files are shown with other owners than the container's map
+         * gives them (--userns=keep-id over layers stored for the default map) */
+        char *fuse_uidmapping, *fuse_gidmapping;
 };
 
 enum runtime_mount_kind { RUNTIME_MOUNT_BIND, RUNTIME_MOUNT_TMPFS };

@@ -30,6 +30,7 @@ void storage_container_clear(struct storage_container *c)
         free(c->stop_signal);
         hutch_strv_free(c->args);
         hutch_strv_free(c->command);
+        hutch_strv_free(c->anon_volumes);
         memset(c, 0, sizeof(*c));
 }
 
@@ -90,6 +91,8 @@ char *storage_container_to_json(const struct storage_container *c)
         hutch_json_gen_kv_string(g, "StopSignal", c->stop_signal);
         hutch_json_gen_kv_int(g, "RestartCount", c->restart_count);
         hutch_json_gen_kv_bool(g, "StopRequested", c->stop_requested);
+        if (c->anon_volumes)
+                gen_strv(g, "AnonVolumes", c->anon_volumes);
         hutch_json_gen_string(g, "State");
         yajl_gen_map_open(g);
         hutch_json_gen_kv_string(g, "Status", storage_container_status_name(c->status));
@@ -103,6 +106,26 @@ char *storage_container_to_json(const struct storage_container *c)
         out = hutch_json_gen_steal(g, NULL);
         yajl_gen_free(g);
         return out;
+}
+
+bool storage_container_anon_volume_split(const char *entry, char **ret_name, char **ret_dest)
+{
+        const char *colon = entry ? strchr(entry, ':') : NULL;
+        size_t n = colon ? (size_t) (colon - entry) : 0;
+
+        if (n != 64 || colon[1] != '/' || strlen(colon) > 4096)
+                return false;
+        for (const char *p = colon + 1; (p = strstr(p, "/..")) != NULL; p += 3)
+                if (p[3] == '/' || p[3] == '\0')
+                        return false;
+        for (size_t i = 0; i < n; i++)
+                if (!((entry[i] >= '0' && entry[i] <= '9') || (entry[i] >= 'a' && entry[i] <= 'f')))
+                        return false;
+        if (ret_name)
+                *ret_name = xstrndup(entry, n);
+        if (ret_dest)
+                *ret_dest = xstrdup(colon + 1);
+        return true;
 }
 
 static int get_strv(yajl_val obj, const char *key, char ***ret, struct hutch_error **err)
@@ -164,6 +187,15 @@ int storage_container_from_json(const char *json, size_t len, struct storage_con
         (void) hutch_json_get_bool(root, "StopRequested", &c.stop_requested);
         s = hutch_json_get_string(root, "StopSignal");
         c.stop_signal = s && strlen(s) < 32 ? xstrdup(s) : NULL;
+        if (hutch_json_get_array(root, "AnonVolumes")) {
+                if (get_strv(root, "AnonVolumes", &c.anon_volumes, err) < 0)
+                        goto out;
+                for (size_t i = 0; c.anon_volumes[i]; i++)
+                        if (!storage_container_anon_volume_split(c.anon_volumes[i], NULL, NULL)) {
+                                hutch_error_set(err, EINVAL, "invalid anonymous volume '%s'", c.anon_volumes[i]);
+                                goto out;
+                        }
+        }
         state = hutch_json_get_object(root, "State");
         s = hutch_json_get_string(state, "Status");
         if (s == NULL) {

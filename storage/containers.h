@@ -40,6 +40,9 @@ struct storage_container {
         char *stop_signal; /* the image's StopSignal, or NULL */
         unsigned restart_count;
         bool stop_requested; /* stopped by `hutch stop`/`kill`: no restart */
+        /* the image's VOLUMEs this container got, "NAME:/dest" (NAME: 64 hex
+         * digits, a volume of the store); removed with it by `rm -v` and --rm */
+        char **anon_volumes;
 };
 
 void storage_container_clear(struct storage_container *c);
@@ -68,6 +71,8 @@ void storage_container_list_free(struct storage_container *list, size_t n);
 /* Finds a container by exact name, full ID or unique ID prefix. */
 int storage_container_lookup(const char *root, const char *name_or_id, char ret_id[STORAGE_CONTAINER_ID_LEN + 1],
                              struct hutch_error **err);
+/* Splits an anon_volumes entry; false when it is malformed. */
+bool storage_container_anon_volume_split(const char *entry, char **ret_name, char **ret_dest);
 /* Path of containers/<id>[/sub]. */
 char *storage_container_path(const char *root, const char *id, const char *sub);
 

@@ -184,3 +184,121 @@ load helpers
         fi
         assert "$(jq -r .host.overlay.mode <<<"$output")" != fuse-overlayfs "overlay.mode"
 }
+
+# An image for --userns=keep-id: the busybox rootfs owned by root, plus
+# /etc/f1000 owned by 1000:1000.
+make_keepid_image() {
+        local tar="$BATS_TEST_TMPDIR/kid.tar"
+        echo owned-by-1000 >"$BATS_TEST_TMPDIR/f1000"
+        tar -C "$ROOTFS" --owner=0 --group=0 -cf "$tar" .
+        tar -C "$BATS_TEST_TMPDIR" --owner=1000 --group=1000 --transform 's|^f1000$|./etc/f1000|' -rf "$tar" f1000
+        run_hutch import "$tar" kid:1
+}
+
+@test "userns: --userns=keep-id: the user's own IDs inside, the image's owners kept, -u 0 still root" {
+        require_subids
+        skip_if_no_fuse
+        make_keepid_image
+        run_hutch run --rm --network none --userns=keep-id kid:1 sh -c \
+                'id -u; id -g; stat -c %u:%g /etc/os-release /etc/f1000 /bin/busybox; id -un; echo "$HOME"'
+        assert_equal "${lines[0]}" "$(id -u)" "id -u"
+        assert_equal "${lines[1]}" "$(id -g)" "id -g"
+        assert_equal "${lines[2]}" "0:0" "a file of root in the image"
+        assert_equal "${lines[3]}" "1000:1000" "a file of 1000 in the image"
+        assert_equal "${lines[4]}" "0:0" "the image's busybox"
+        assert_equal "${lines[5]}" "$(id -un)" "a passwd entry for the user"
+        assert_match "${lines[6]}" "^/" "HOME is set"
+        # the map: the user is itself, the IDs around it subordinate ones
+        run_hutch run --rm --network none --userns=keep-id kid:1 cat /proc/self/uid_map
+        assert_match "$(normalize_map "$output")" "(^|
+)$(id -u) $(id -u) 1(
+|$)" "uid_map maps the user to itself"
+        assert_match "$(normalize_map "$output")" "^0 $(first_subid uid) " "container 0 is the first subordinate ID"
+        run_hutch run --rm --network none --userns=keep-id -u 0 kid:1 sh -c 'id -u; touch /etc/by-root && echo ok'
+        assert_equal "$output" "0
+ok"
+        # the image's layers are not changed: a normal run sees the same owners
+        run_hutch run --rm --network none kid:1 stat -c %u:%g /etc/f1000 /etc/os-release
+        assert_equal "$output" "1000:1000
+0:0"
+        run_hutch run --rm --network none kid:1 sh -c "grep -c '^$(id -un):' /etc/passwd || true"
+        assert_equal "$output" "0" "the generated passwd entry is not in the image"
+}
+
+@test "userns: --userns=keep-id: a bind-mounted host directory is the user's inside and out" {
+        require_subids
+        skip_if_no_fuse
+        make_keepid_image
+        local vol="$BATS_TEST_TMPDIR/vol"
+        mkdir "$vol"
+        echo host >"$vol/from-host"
+        run_hutch run --rm --network none --userns=keep-id -v "$vol:/data" kid:1 sh -c \
+                'stat -c %u:%g /data/from-host; echo c > /data/from-ctr'
+        assert_equal "$output" "$(id -u):$(id -g)" "the host user's file inside"
+        assert_equal "$(stat -c %u:%g "$vol/from-ctr")" "$(id -u):$(id -g)" "a file made inside, on the host"
+        # uid=/gid= choose the inside IDs; the image's user for them is used
+        run_hutch run --rm --network none --userns=keep-id:uid=1000,gid=1000 -v "$vol:/data" kid:1 sh -c \
+                'id -u; id -un; stat -c %u /data/from-host; touch /data/by-1000; echo "$HOME"'
+        assert_equal "$output" "1000
+tester
+1000
+/home/tester"
+        assert_equal "$(stat -c %u:%g "$vol/by-1000")" "$(id -u):$(id -g)"
+        # :U goes through the keep-id map: given to container 1000 of the
+        # default map (a subordinate ID), then back to the keep-id user (us)
+        run_hutch run --rm --network none -u 1000 -v "$vol:/data:U" kid:1 true
+        assert_equal "$(stat -c %u "$vol")" "$(($(first_subid uid) + 999))"
+        run_hutch run --rm --network none --userns=keep-id -v "$vol:/data:U" kid:1 stat -c %u /data/from-host
+        assert_equal "$output" "$(id -u)"
+        assert_equal "$(stat -c %u:%g "$vol" "$vol/from-host")" "$(id -u):$(id -g)
+$(id -u):$(id -g)"
+}
+
+@test "userns: --userns=keep-id is kept by create/start and exec, and shown by inspect" {
+        require_subids
+        skip_if_no_fuse
+        require_cmd jq
+        make_keepid_image
+        run_hutch create --network none --name kid1 --userns=keep-id kid:1 sh -c 'id -u; echo x > /tmp/mine; stat -c %u /tmp/mine'
+        run_hutch start -a kid1
+        assert_equal "$output" "$(id -u)
+$(id -u)"
+        run_hutch start -a kid1
+        assert_equal "$output" "$(id -u)
+$(id -u)" "the second start sees its own file with the same owner"
+        run_hutch inspect kid1
+        assert_equal "$(jq -r '.[0].HostConfig.UsernsMode' <<<"$output")" "keep-id"
+        run_hutch run -d --network none --name kid2 --userns=keep-id kid:1 sleep 100
+        run_hutch exec kid2 id -u
+        assert_equal "$output" "$(id -u)" "exec runs as the user too"
+        run_hutch rm -f kid2
+        run_hutch inspect --format '{{.HostConfig.UsernsMode}}' kid1
+        assert_equal "$output" "keep-id"
+        run_hutch rm kid1
+}
+
+@test "userns: bad --userns values and keep-id without subordinate IDs are clear errors" {
+        require_subids
+        make_keepid_image
+        run_hutch 125 run --rm --network none --userns=bogus kid:1 true
+        assert_error_message "unknown --userns mode 'bogus'"
+        run_hutch 125 run --rm --network none --userns=keep-id:size=5 kid:1 true
+        assert_error_message "size=5"
+        run_hutch 125 run --rm --network none --userns=keep-id: kid:1 true
+        assert_error_message "keep-id"
+        run_hutch 125 run --rm --network none --userns=keep-id:uid=4294967295 kid:1 true
+        assert_error_message "uid=4294967295"
+        local count
+        count=$(subid_ranges uid | awk '{ n += $2 } END { print n }')
+        run_hutch 125 run --rm --network none --userns=keep-id:uid=$((count + 1)) kid:1 true
+        assert_error_message "beyond the $count subordinate uids"
+        HUTCH_NEWUIDMAP=/nonexistent run_hutch 125 run --rm --network none --userns=keep-id kid:1 true
+        assert_error_message "keep-id needs subordinate IDs"
+        assert_equal "$output" "" "the container did not run"
+        run_hutch 125 --storage-driver overlay run --rm --network none --userns=keep-id kid:1 true
+        assert_error_message "fuse-overlayfs"
+        run_hutch 125 --storage-driver copy create --network none --userns=keep-id kid:1 true
+        assert_error_message "not --storage-driver copy"
+        run_hutch ps -a -q
+        assert_equal "$output" "" "no container was left behind"
+}

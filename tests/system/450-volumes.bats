@@ -70,3 +70,104 @@ setup() {
         run_hutch 125 run --rm --network none --tmpfs /x:exec bb:1 true
         run_hutch volume rm mv
 }
+
+@test "volumes: :U chowns the source to the container user through the ID map; links are not followed" {
+        require_subids
+        local dir="$BATS_TEST_TMPDIR/u" outside="$BATS_TEST_TMPDIR/outside" ubase gbase
+        ubase=$(first_subid uid)
+        gbase=$(first_subid gid)
+        mkdir -p "$dir/sub"
+        echo x >"$dir/sub/f"
+        echo keep >"$outside"
+        ln -s "$outside" "$dir/link"
+        chmod 0700 "$dir"
+        run_hutch run --rm --network none -u 1000:1500 -v "$dir:/d:U" bb:1 sh -c \
+                'touch /d/new && stat -c %u:%g /d /d/sub/f /d/new'
+        assert_equal "$output" "1000:1500
+1000:1500
+1000:1500"
+        assert_equal "$(stat -c %u:%g "$dir")" "$((ubase + 999)):$((gbase + 1499))" \
+                "owned by the subordinate IDs of 1000:1500 on the host"
+        assert_equal "$(stat -c %u:%g "$outside")" "$(id -u):$(id -g)" "a symlink's target outside is untouched"
+        # --mount ...,U and :ro,U (chowned, mounted read-only), to the image's USER name
+        run_hutch run --rm --network none -u tester --mount "type=bind,src=$dir,dst=/d,U" bb:1 stat -c %u /d/sub
+        assert_equal "$output" 1000
+        run_hutch run --rm --network none -v "$dir:/d:ro,U" bb:1 sh -c 'stat -c %u /d; touch /d/x 2>/dev/null || echo ro'
+        assert_equal "$output" "0
+ro"
+        assert_equal "$(stat -c %u "$dir")" "$(id -u)" "back to container root: the user"
+        run_hutch 125 run --rm --network none -v "$dir:/d:U,bogus" bb:1 true
+        assert_error_message "unknown option 'bogus'"
+        run_hutch 125 run --rm --network none --mount type=tmpfs,dst=/t,U bb:1 true
+        assert_error_message "U is for bind and volume mounts"
+        run_hutch unshare rm -rf "$dir"
+}
+
+# An image with VOLUME /data whose /data holds a file.
+make_volume_image() {
+        local tree="$BATS_TEST_TMPDIR/vimg"
+        mkdir -p "$tree/data"
+        echo seeded >"$tree/data/seed"
+        tar -C "$ROOTFS" -cf "$BATS_TEST_TMPDIR/vimg.tar" .
+        tar -C "$tree" -rf "$BATS_TEST_TMPDIR/vimg.tar" ./data
+        run_hutch import --change 'VOLUME /data' "$BATS_TEST_TMPDIR/vimg.tar" vimg:1
+}
+
+@test "volumes: the image's VOLUME is an anonymous volume, seeded, kept across starts, removed by rm -v" {
+        require_cmd jq
+        make_volume_image
+        run_hutch create --network none --name v1 vimg:1 sh -c 'cat /data/seed; ls /data; date >> /data/log'
+        run_hutch start -a v1
+        assert_equal "$output" "seeded
+seed"
+        run_hutch start -a v1
+        assert_equal "$output" "seeded
+log
+seed" "data persists across starts"
+        run_hutch inspect v1
+        local name
+        name=$(jq -r '.[0].Mounts[] | select(.Destination == "/data") | .Name' <<<"$output")
+        assert_match "$name" '^[0-9a-f]{64}$' "an anonymous volume's name"
+        assert_equal "$(jq -r '.[0].Mounts[0].Type' <<<"$output")" "volume"
+        [ -f "$(jq -r '.[0].Mounts[0].Source' <<<"$output")/log" ] || die "Source is not the volume's data"
+        run_hutch volume ls -q
+        assert_equal "$output" "$name"
+        run_hutch 125 volume rm "$name"
+        assert_match "$stderr" "used by container 'v1'"
+        # plain rm keeps it
+        run_hutch rm v1
+        run_hutch volume ls -q
+        assert_equal "$output" "$name"
+        run_hutch volume rm "$name"
+        # rm -v removes it
+        run_hutch run --network none --name v2 vimg:1 true
+        run_hutch volume ls -q
+        assert_match "$output" '^[0-9a-f]{64}$'
+        run_hutch rm -v v2
+        run_hutch volume ls -q
+        assert_equal "$output" "" "rm -v removed the anonymous volume"
+}
+
+@test "volumes: run --rm removes the image's anonymous volume; a -v at the same path wins" {
+        make_volume_image
+        run_hutch run --rm --network none vimg:1 sh -c 'cat /data/seed; grep -c " /data " /proc/mounts'
+        assert_equal "$output" "seeded
+1"
+        run_hutch volume ls -q
+        assert_equal "$output" "" "--rm removed it"
+        run_hutch run -d --rm --network none --name drm vimg:1 true
+        for _ in $(seq 100); do
+                run_hutch volume ls -q
+                [ -z "$output" ] && break
+                sleep 0.1
+        done
+        assert_equal "$output" "" "-d --rm removed it too"
+        mkdir -p "$BATS_TEST_TMPDIR/mine"
+        echo mine >"$BATS_TEST_TMPDIR/mine/f"
+        run_hutch run --rm --network none -v "$BATS_TEST_TMPDIR/mine:/data" vimg:1 ls /data
+        assert_equal "$output" "f" "the user's bind mount wins"
+        run_hutch run --rm --network none --mount type=volume,src=named,dst=/data/ vimg:1 cat /data/seed
+        assert_equal "$output" "seeded" "a named volume there is seeded instead"
+        run_hutch volume ls -q
+        assert_equal "$output" "named" "no anonymous volume was made"
+}

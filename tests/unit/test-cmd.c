@@ -5,6 +5,7 @@
 #include "cmd/cgroup.h"
 #include "cmd/ctrlog.h"
 #include "cmd/parse-opts.h"
+#include "cmd/keepid.h"
 #include "cmd/template.h"
 #include "lib/json.h"
 #include "lib/cleanup.h"
@@ -367,12 +368,115 @@ static void test_log_writer_roundtrip(void **state)
         (void) rmdir(dir);
 }
 
+/* The host ID of a container ID (-1: unmapped), and how many IDs from 0 the
+ * map covers without a gap (runtime/ has its own; not linked here). */
+static long host_of(const struct runtime_idmap *m, uint32_t id)
+{
+        for (size_t i = 0; i < m->n; i++)
+                if (id >= m->e[i].container_id && id - m->e[i].container_id < m->e[i].size)
+                        return (long) (m->e[i].host_id + (id - m->e[i].container_id));
+        return -1;
+}
+
+static uint32_t span_of(const struct runtime_idmap *m)
+{
+        uint32_t next = 0;
+        while (host_of(m, next) >= 0)
+                next++;
+        return next;
+}
+
+static void test_keepid(void **state)
+{
+        struct hutch_error *err = NULL;
+        struct cmd_keepid k;
+        struct runtime_idmap m;
+        (void) state;
+
+        assert_int_equal(cmd_userns_mode_parse("keep-id", &k, &err), 0);
+        assert_true(k.on);
+        assert_false(k.uid_set);
+        assert_int_equal(cmd_userns_mode_parse("keep-id:uid=1000,gid=50", &k, &err), 0);
+        assert_true(k.uid_set && k.gid_set);
+        assert_int_equal(k.uid, 1000);
+        assert_int_equal(k.gid, 50);
+        assert_int_equal(cmd_userns_mode_parse("host", &k, &err), 0);
+        assert_false(k.on);
+        static const char *const bad[] = {
+                "keep-idx", "keep-id:", "keep-id:uid=",         "keep-id:uid=-1",        "keep-id:size=1",
+                "auto",     "nomap",    "keep-id:uid=1,,gid=2", "keep-id:uid=4294967295"
+        };
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+                if (cmd_userns_mode_parse(bad[i], &k, &err) == 0)
+                        fail_msg("--userns '%s' was accepted", bad[i]);
+                hutch_error_clear(&err);
+        }
+
+        /* two ranges; the user (host 1000) is 5 inside: 0..4 from the first
+         * range, 5 the user, then the rest of the first and the second */
+        const struct runtime_subid_range r[] = { { 100000, 8 }, { 200000, 4 } };
+        assert_int_equal(cmd_subid_total(r, 2), 12);
+        assert_int_equal(cmd_keepid_build_map("uid", 1000, 5, r, 2, &m, &err), 0);
+        assert_int_equal(m.n, 4);
+        assert_int_equal(host_of(&m, 0), 100000);
+        assert_int_equal(host_of(&m, 4), 100004);
+        assert_int_equal(host_of(&m, 5), 1000);
+        assert_int_equal(host_of(&m, 6), 100005);
+        assert_int_equal(host_of(&m, 9), 200000);
+        assert_int_equal(host_of(&m, 12), 200003);
+        assert_int_equal(host_of(&m, 13), -1);
+        assert_int_equal(span_of(&m), 13);
+        /* the user first, or past the first range */
+        assert_int_equal(cmd_keepid_build_map("uid", 1000, 0, r, 2, &m, &err), 0);
+        assert_int_equal(m.e[0].container_id, 0);
+        assert_int_equal(m.e[0].host_id, 1000);
+        assert_int_equal(span_of(&m), 13);
+        assert_int_equal(cmd_keepid_build_map("uid", 1000, 12, r, 2, &m, &err), 0);
+        assert_int_equal(span_of(&m), 13);
+        assert_true(cmd_keepid_build_map("uid", 1000, 13, r, 2, &m, &err) < 0);
+        assert_non_null(strstr(err->msg, "beyond the 12 subordinate uids"));
+        hutch_error_clear(&err);
+
+        _cleanup_free_ char *f = cmd_keepid_fuse_mapping(1000, 65536);
+        assert_string_equal(f, "1000:0:1:0:1:1000:1001:1001:64536");
+        _cleanup_free_ char *f0 = cmd_keepid_fuse_mapping(0, 10);
+        assert_string_equal(f0, "0:0:1:1:1:10");
+        _cleanup_free_ char *fend = cmd_keepid_fuse_mapping(10, 10);
+        assert_string_equal(fend, "10:0:1:0:1:10");
+
+        const char *pw = "root:x:0:0:root:/root:/bin/sh\ntester:x:1000:1000::/home/tester:/bin/sh\nbad\nx:y\n";
+        assert_true(cmd_keepid_has_id(pw, 0));
+        assert_true(cmd_keepid_has_id(pw, 1000));
+        assert_false(cmd_keepid_has_id(pw, 100));
+        assert_false(cmd_keepid_has_id(pw, 10000));
+        assert_false(cmd_keepid_has_id("", 0));
+        assert_true(cmd_keepid_has_id("g:x:5", 5));
+
+        struct cmd_volume v;
+        assert_int_equal(cmd_parse_volume("/s:/d:ro,U", &v, &err), 0);
+        assert_true(v.chown && v.readonly);
+        cmd_volume_clear(&v);
+        assert_int_equal(cmd_parse_mount("type=bind,src=/s,dst=/d,U", &v, &err), 0);
+        assert_true(v.chown);
+        cmd_volume_clear(&v);
+        assert_int_equal(cmd_parse_mount("type=volume,src=n,dst=/d,chown=false", &v, &err), 0);
+        assert_false(v.chown);
+        cmd_volume_clear(&v);
+        assert_true(cmd_parse_mount("type=tmpfs,dst=/d,U", &v, &err) < 0);
+        hutch_error_clear(&err);
+        assert_true(cmd_parse_mount("type=bind,src=/s,dst=/d,U=maybe", &v, &err) < 0);
+        hutch_error_clear(&err);
+        assert_true(cmd_parse_volume("/s:/d:u", &v, &err) < 0);
+        hutch_error_clear(&err);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_env_file),
                 cmocka_unit_test(test_env_arg),
                 cmocka_unit_test(test_volume),
+                cmocka_unit_test(test_keepid),
                 cmocka_unit_test(test_clean_path),
                 cmocka_unit_test(test_getopt),
                 cmocka_unit_test(test_template),

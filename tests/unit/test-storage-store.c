@@ -7,6 +7,7 @@
 #include "lib/fs.h"
 #include "lib/strv.h"
 #include "lib/xalloc.h"
+#include "storage/containers.h"
 #include "storage/digest.h"
 #include "storage/images.h"
 #include "storage/manifest.h"
@@ -748,6 +749,50 @@ static void test_leftovers_and_gc(void **state)
         storage_images_clear(&imgs);
 }
 
+/* A container record's anonymous volumes: kept through JSON, and a record
+ * naming a path that climbs out, or a name that is no volume ID, refused. */
+static void test_container_anon_volumes(void **state)
+{
+        struct storage_container c = { 0 }, back = { 0 };
+        struct hutch_error *err = NULL;
+        const char *hex = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+        (void) state;
+
+        memcpy(c.id, hex, 65);
+        c.name = xstrdup("c1");
+        c.image = xstrdup("img");
+        c.args = xcalloc(1, sizeof(char *));
+        c.command = xcalloc(1, sizeof(char *));
+        hutch_strv_push(&c.anon_volumes, xasprintf("%s:/data", hex));
+        _cleanup_free_ char *json = storage_container_to_json(&c);
+        assert_int_equal(storage_container_from_json(json, strlen(json), &back, &err), 0);
+        assert_int_equal(hutch_strv_length(back.anon_volumes), 1);
+        _cleanup_free_ char *name = NULL, *dest = NULL;
+        assert_true(storage_container_anon_volume_split(back.anon_volumes[0], &name, &dest));
+        assert_string_equal(name, hex);
+        assert_string_equal(dest, "/data");
+        storage_container_clear(&back);
+
+        /* prefix before the ID, how much of the ID, what follows it */
+        static const struct {
+                const char *pre;
+                int n;
+                const char *post;
+        } bad[] = { { "", 64, ":data" }, { "", 64, ":/a/../../etc" }, { "", 64, ":/.." },
+                    { "x", 64, ":/d" },  { "", 63, ":/d" },           { "", 64, "" },
+                    { "", 64, ":" } };
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+                free(c.anon_volumes[0]);
+                c.anon_volumes[0] = xasprintf("%s%.*s%s", bad[i].pre, bad[i].n, hex, bad[i].post);
+                assert_false(storage_container_anon_volume_split(c.anon_volumes[0], NULL, NULL));
+                _cleanup_free_ char *j = storage_container_to_json(&c);
+                if (storage_container_from_json(j, strlen(j), &back, &err) == 0)
+                        fail_msg("anonymous volume '%s' was accepted", c.anon_volumes[0]);
+                hutch_error_clear(&err);
+        }
+        storage_container_clear(&c);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -760,6 +805,7 @@ int main(void)
                 cmocka_unit_test(test_index),
                 cmocka_unit_test(test_config),
                 cmocka_unit_test(test_chain_ids),
+                cmocka_unit_test(test_container_anon_volumes),
                 cmocka_unit_test(test_ambiguous_short_name),
                 cmocka_unit_test_setup_teardown(test_store_layout_and_mode, setup_store, teardown_store),
                 cmocka_unit_test_setup_teardown(test_blobs, setup_store, teardown_store),
