@@ -1099,9 +1099,12 @@ int cmd_run_container(const struct cmd_command *cmd, int argc, char **argv, enum
         }
         /* Issue #5: from here on the monitor only relays, logs and waits.
          * Not when it will still run newuidmap (--rm removes files of
-         * subordinate IDs, --restart execs `hutch start`): no_new_privs
-         * disarms that setuid helper.  See docs/security.md. */
-        if (!(keep && (rec.auto_remove || (a.detach && a.restart && !STREQ(a.restart, "no"))))) {
+         * subordinate IDs, the image's anonymous volumes too, --restart
+         * execs `hutch start`): no_new_privs disarms that setuid helper.
+         * See docs/security.md. */
+        bool removes_later = (keep && rec.auto_remove) || (!keep && anon && anon[0]);
+        bool restarts = keep && a.detach && a.restart && !STREQ(a.restart, "no");
+        if (!removes_later && !restarts) {
                 _cleanup_free_ char *cache = cmd_cache_dir();
                 struct hutch_error *e = NULL;
                 if (runtime_seccomp_restrict_self(cache, &e) < 0) {
