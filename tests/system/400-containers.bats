@@ -537,3 +537,39 @@ EXP
         assert_equal "${lines[0]}" "$(printf 'REPOSITORY\tIMAGE ID')"
         assert_match "${lines[1]}" "^localhost/bb	[0-9a-f]{12}$"
 }
+
+@test "containers: after a simulated reboot (run directory wiped) or with a recycled PID in the record, nothing foreign is signalled (#39)" {
+        # a reboot: every process of the container gone, the run directory too
+        run_hutch run -d --network none --name boot bb:1 sleep 1000
+        local id=$output pid monitor
+        pid=$(jq -r '.State.Pid' "$HUTCH_ROOT/containers/$id/container.json")
+        monitor=$(ps -o ppid= -p "$pid" | tr -d ' ')
+        kill -KILL "$monitor" "$pid"
+        for _ in $(seq 50); do
+                kill -0 "$pid" 2>/dev/null || break
+                sleep 0.1
+        done
+        rm -rf "$HUTCH_RUNROOT"
+        run_hutch ps -a --format '{{.Names}} {{.State}} {{.ExitCode}}'
+        assert_equal "$output" "boot exited -1"
+        run_hutch start boot
+        run_hutch ps --format '{{.Names}} {{.State}}'
+        assert_equal "$output" "boot running" "it starts again with a new run directory"
+        run_hutch rm -f boot
+
+        # a record naming a PID that now belongs to another process of ours
+        run_hutch create --network none --name stale bb:1 sleep 1000
+        id=$output
+        sleep 1000 &
+        local victim=$!
+        local rec="$HUTCH_ROOT/containers/$id/container.json"
+        jq --argjson p "$victim" '.State.Status = "running" | .State.Pid = $p | .State.PidStart = 1' "$rec" >"$rec.new"
+        mv "$rec.new" "$rec"
+        run_hutch ps -a --format '{{.Names}} {{.State}}'
+        assert_equal "$output" "stale exited"
+        run_hutch '?' kill stale
+        run_hutch '?' stop -t 1 stale
+        run_hutch rm -f stale
+        kill -0 "$victim" || die "hutch signalled a process that merely reused the container's PID"
+        kill "$victim"
+}
