@@ -466,7 +466,7 @@ static int cmd_release_agent(void)
  * ptrace attach makes, CVE-2016-9962) and /proc/PID/fd.  Each distinct
  * outcome is printed once:
  *   target comm=C argv0=A exe=LINK|ERRNO
- *   mem exe=LINK: OK|ERRNO        fd-dir exe=LINK: OK|ERRNO
+ *   mem exe=LINK: OK|ERRNO|exec'd since   fd-dir exe=LINK: (the same)
  *   open-wronly exe=LINK: ERRNO | OK write: OK|ERRNO
  *   open-path exe=LINK: ERRNO | OK dev:ino=D:I
  *   reopen-wronly dev:ino=D:I: ERRNO | OK write: OK|ERRNO
@@ -607,6 +607,24 @@ static void try_remount(size_t i)
                 reopen_kept(i);
 }
 
+/* What an access to a process that was not dumpable proves: "OK" only
+ * while it still is (its exe link unreadable); a process that exec'd in
+ * between (a #!/proc/self/exe hutch, now the container's own) is another
+ * program, reported as such. */
+static const char *access_result(pid_t pid, const char *link, bool ok)
+{
+        char p[64], now[256];
+
+        if (!ok)
+                return err_name(errno);
+        if (!strcmp(link, "EACCES") == 0)
+                return "OK";
+        snprintf(p, sizeof(p), "/proc/%d/exe", (int) pid);
+        if (readlink(p, now, sizeof(now) - 1) < 0 && errno == EACCES)
+                return "OK";
+        return "exec'd since";
+}
+
 static void attack(pid_t pid, const char *comm, const char *argv0, const char *link)
 {
         char p[64], res[64];
@@ -616,12 +634,12 @@ static void attack(pid_t pid, const char *comm, const char *argv0, const char *l
         /* CVE-2016-9962: /proc/PID/mem asks what ptrace attach does */
         snprintf(p, sizeof(p), "/proc/%d/mem", (int) pid);
         int mfd = open(p, O_RDONLY | O_CLOEXEC);
-        say_once("mem exe=%s: %s", link, mfd < 0 ? err_name(errno) : "OK");
+        say_once("mem exe=%s: %s", link, access_result(pid, link, mfd >= 0));
         if (mfd >= 0)
                 close(mfd);
         snprintf(p, sizeof(p), "/proc/%d/fd", (int) pid);
         DIR *fds = opendir(p);
-        say_once("fd-dir exe=%s: %s", link, fds ? "OK" : err_name(errno));
+        say_once("fd-dir exe=%s: %s", link, access_result(pid, link, fds != NULL));
         if (fds)
                 closedir(fds);
         snprintf(p, sizeof(p), "/proc/%d/exe", (int) pid);
