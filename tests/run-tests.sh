@@ -208,6 +208,7 @@ user_cmd() {
                 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
                 XDG_RUNTIME_DIR="/run/user/$uid" CI="${CI:-}"
                 HUTCH_TEST_SMALLFS="${HUTCH_TEST_SMALLFS:-}" HUTCH_TEST_CGROUP="${HUTCH_TEST_CGROUP:-}"
+                HUTCH_TEST_NOSUID_DIR="${HUTCH_TEST_SMALLFS:-}"
                 HUTCH="$stage/bin/hutch" HUTCH_SRCDIR="$stage/src"
                 ASAN_OPTIONS="$SYSTEM_ASAN_OPTIONS" UBSAN_OPTIONS="$UBSAN_OPTIONS"
                 bash -c 'cd "$HOME" && exec "$@"' _)
