@@ -43,6 +43,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
+#include <sys/timerfd.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <sys/wait.h>
@@ -439,6 +440,15 @@ static int detach_monitor(int *ready_fd, struct hutch_error **err)
         return hutch_error_set_status(err, status, 0, "%s", msg);
 }
 
+static int on_release_timer(struct hutch_loop *loop, int fd, uint32_t events, void *data)
+{
+        (void) data;
+        (void) events;
+        (void) hutch_loop_remove(loop, fd);
+        (void) hutch_release_inherited_memory();
+        return 0;
+}
+
 int cmd_run_on_exit(struct hutch_loop *loop, int fd, uint32_t events, void *data)
 {
         struct monitor *m = data;
@@ -731,7 +741,7 @@ int cmd_run_container(const struct cmd_command *cmd, int argc, char **argv, enum
         bool have_img = false;
         _cleanup_free_ char *id = NULL, *runroot = NULL, *rootfs = NULL;
         _cleanup_free_ char *net_mode = NULL; /* networking: "container:<ID>" */
-        _cleanup_close_ int sfd = -1, state_lock = -1;
+        _cleanup_close_ int sfd = -1, state_lock = -1, release_timer = -1;
         struct cmd_volume *vols = NULL;
         size_t n_vols = 0;
         struct cmd_keepid keepid = { 0 };
@@ -1122,6 +1132,16 @@ int cmd_run_container(const struct cmd_command *cmd, int argc, char **argv, enum
                 /* a detached monitor lives as long as its container: keep
                  * only the memory it will use */
                 (void) hutch_release_inherited_memory();
+        } else {
+                /* in the foreground too, once the container has run a
+                 * second: short runs (run --rm IMAGE true) never pay for it */
+                release_timer = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+                struct itimerspec once = { .it_value = { .tv_sec = 1 } };
+                if (release_timer >= 0 && (timerfd_settime(release_timer, 0, &once, NULL) < 0 ||
+                                           hutch_loop_add(loop, release_timer, EPOLLIN, on_release_timer, NULL) < 0)) {
+                        (void) close(release_timer);
+                        release_timer = -1;
+                }
         }
         r = hutch_loop_run(loop);
         if (r < 0) {
