@@ -113,7 +113,7 @@ int cmd_exec(const struct cmd_command *cmd, int argc, char **argv, struct hutch_
         char *optval = NULL, *workdir = NULL, *user = NULL;
         bool detach = false, privileged = false, have_img = false, blocked = false, tty = false, interactive = false;
         struct cmd_tty *term = NULL;
-        sigset_t mask, oldmask;
+        sigset_t oldmask;
         int c, r, exit_code = EXIT_HUTCH_FAILED;
 
         while ((c = cmd_getopt(cmd, argc, argv, &optval, err)) != -1) {
@@ -204,17 +204,12 @@ int cmd_exec(const struct cmd_command *cmd, int argc, char **argv, struct hutch_
                         goto out;
         }
 
-        sigemptyset(&mask);
-        for (size_t i = 0; i < ARRAY_SIZE(cmd_run_forwarded_signals); i++)
-                sigaddset(&mask, cmd_run_forwarded_signals[i]);
-        sigaddset(&mask, SIGWINCH);
-        sigprocmask(SIG_BLOCK, &mask, &oldmask);
-        blocked = true;
-        sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+        sfd = cmd_run_signalfd(&oldmask, err);
         if (sfd < 0) {
-                r = hutch_error_set(err, errno, "signalfd");
+                r = sfd;
                 goto out;
         }
+        blocked = true;
         r = runtime_container_exec(pidfd, &cfg, &proc, err);
         if (r < 0)
                 goto out;

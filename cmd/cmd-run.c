@@ -478,6 +478,25 @@ int cmd_run_on_signal(struct hutch_loop *loop, int fd, uint32_t events, void *da
 
 const int cmd_run_forwarded_signals[6] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
 
+int cmd_run_signalfd(sigset_t *oldmask, struct hutch_error **err)
+{
+        sigset_t mask;
+        int fd;
+
+        sigemptyset(&mask);
+        for (size_t i = 0; i < ARRAY_SIZE(cmd_run_forwarded_signals); i++)
+                sigaddset(&mask, cmd_run_forwarded_signals[i]);
+        sigaddset(&mask, SIGWINCH);
+        sigprocmask(SIG_BLOCK, &mask, oldmask);
+        fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+        if (fd < 0) {
+                int e = errno;
+                sigprocmask(SIG_SETMASK, oldmask, NULL);
+                return hutch_error_set(err, e, "signalfd");
+        }
+        return fd;
+}
+
 /* hutch-init: $HUTCH_INIT, beside our own binary (a build tree), or where
  * `make install` put it. */
 static char *find_init(void)
@@ -747,7 +766,7 @@ int cmd_run_container(const struct cmd_command *cmd, int argc, char **argv, enum
         struct cmd_keepid keepid = { 0 };
         char keepid_user[32];
         char **anon = NULL; /* the image's VOLUMEs: "NAME:/dest" */
-        sigset_t mask, oldmask;
+        sigset_t oldmask;
         bool blocked = false;
         int r, exit_code = EXIT_HUTCH_FAILED;
 
@@ -1039,19 +1058,12 @@ int cmd_run_container(const struct cmd_command *cmd, int argc, char **argv, enum
                 cfg.stdio[2] = log_pipe[2][1];
         }
 
-        /* Block what we forward before the child exists, so none is lost;
-         * the child unblocks everything before exec. */
-        sigemptyset(&mask);
-        for (size_t i = 0; i < ARRAY_SIZE(cmd_run_forwarded_signals); i++)
-                sigaddset(&mask, cmd_run_forwarded_signals[i]);
-        sigaddset(&mask, SIGWINCH);
-        sigprocmask(SIG_BLOCK, &mask, &oldmask);
-        blocked = true;
-        sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+        sfd = cmd_run_signalfd(&oldmask, err);
         if (sfd < 0) {
-                r = hutch_error_set(err, errno, "signalfd");
+                r = sfd;
                 goto out;
         }
+        blocked = true;
 
         cgctx = (struct cgroup_ctx){ cgroup_dir, id, &a.limits };
         cfg.hooks.created = cgroup_created;

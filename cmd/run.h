@@ -10,6 +10,7 @@
 #include "cmd/parse-opts.h"
 #include "lib/loop.h"
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -68,5 +69,9 @@ char *cmd_run_host_getenv(const char *k);
 int cmd_run_on_exit(struct hutch_loop *loop, int fd, uint32_t events, void *data);
 int cmd_run_on_signal(struct hutch_loop *loop, int fd, uint32_t events, void *data);
 extern const int cmd_run_forwarded_signals[6];
+/* Blocks the forwarded signals and SIGWINCH (saving the old mask in
+ * *oldmask) and returns a signalfd for them, or sets err.  Called before
+ * the child exists, so no signal is lost; the child unblocks them. */
+int cmd_run_signalfd(sigset_t *oldmask, struct hutch_error **err);
 
 #endif

@@ -26,39 +26,12 @@ static void put(struct out *o, const char *s, size_t n)
         o->buf[o->len] = '\0';
 }
 
-static void gen_value(yajl_gen g, yajl_val v)
-{
-        if (v == NULL || YAJL_IS_NULL(v))
-                yajl_gen_null(g);
-        else if (YAJL_IS_STRING(v))
-                hutch_json_gen_string(g, v->u.string);
-        else if (YAJL_IS_NUMBER(v))
-                yajl_gen_number(g, v->u.number.r, strlen(v->u.number.r));
-        else if (YAJL_IS_TRUE(v))
-                yajl_gen_bool(g, 1);
-        else if (YAJL_IS_FALSE(v))
-                yajl_gen_bool(g, 0);
-        else if (YAJL_IS_OBJECT(v)) {
-                yajl_gen_map_open(g);
-                for (size_t i = 0; i < v->u.object.len; i++) {
-                        hutch_json_gen_string(g, v->u.object.keys[i]);
-                        gen_value(g, v->u.object.values[i]);
-                }
-                yajl_gen_map_close(g);
-        } else if (YAJL_IS_ARRAY(v)) {
-                yajl_gen_array_open(g);
-                for (size_t i = 0; i < v->u.array.len; i++)
-                        gen_value(g, v->u.array.values[i]);
-                yajl_gen_array_close(g);
-        }
-}
-
 static void put_json(struct out *o, yajl_val v)
 {
         yajl_gen g = yajl_gen_alloc(NULL);
         const unsigned char *buf;
         size_t len;
-        gen_value(g, v);
+        hutch_json_gen_value(g, v);
         yajl_gen_get_buf(g, &buf, &len);
         put(o, (const char *) buf, len);
         yajl_gen_free(g);

@@ -143,6 +143,33 @@ void hutch_json_gen_kv_bool(yajl_gen g, const char *key, bool value)
         yajl_gen_bool(g, value);
 }
 
+void hutch_json_gen_value(yajl_gen g, yajl_val v)
+{
+        if (v == NULL || YAJL_IS_NULL(v)) {
+                yajl_gen_null(g);
+        } else if (YAJL_IS_STRING(v)) {
+                hutch_json_gen_string(g, v->u.string);
+        } else if (YAJL_IS_NUMBER(v)) {
+                yajl_gen_number(g, v->u.number.r, strlen(v->u.number.r));
+        } else if (YAJL_IS_TRUE(v) || YAJL_IS_FALSE(v)) {
+                yajl_gen_bool(g, YAJL_IS_TRUE(v));
+        } else if (YAJL_IS_OBJECT(v)) {
+                yajl_gen_map_open(g);
+                for (size_t i = 0; i < v->u.object.len; i++) {
+                        hutch_json_gen_string(g, v->u.object.keys[i]);
+                        hutch_json_gen_value(g, v->u.object.values[i]);
+                }
+                yajl_gen_map_close(g);
+        } else if (YAJL_IS_ARRAY(v)) {
+                yajl_gen_array_open(g);
+                for (size_t i = 0; i < v->u.array.len; i++)
+                        hutch_json_gen_value(g, v->u.array.values[i]);
+                yajl_gen_array_close(g);
+        } else {
+                yajl_gen_null(g);
+        }
+}
+
 char *hutch_json_gen_steal(yajl_gen g, size_t *ret_len)
 {
         const unsigned char *buf;

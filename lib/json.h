@@ -31,6 +31,9 @@ void hutch_json_gen_string(yajl_gen g, const char *s);
 void hutch_json_gen_kv_string(yajl_gen g, const char *key, const char *value); /* NULL value → null */
 void hutch_json_gen_kv_int(yajl_gen g, const char *key, long long value);
 void hutch_json_gen_kv_bool(yajl_gen g, const char *key, bool value);
+/* Re-emits a parsed value (NULL → null), e.g. to keep members of a file
+ * hutch rewrites that it does not itself understand. */
+void hutch_json_gen_value(yajl_gen g, yajl_val v);
 /* Writes the generated text to out, ending with a newline. */
 void hutch_json_gen_print(yajl_gen g, FILE *out);
 /* Returns a malloc'd copy of the generated text. */

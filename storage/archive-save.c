@@ -220,30 +220,19 @@ out:
         return r;
 }
 
-/* Re-emits a parsed JSON value (entries of an existing index.json). */
-static void gen_value(yajl_gen g, yajl_val v)
+/* Whether the directory open at fd holds nothing (an unreadable one counts
+ * as not empty: it is not ours to fill). */
+static bool dir_is_empty(int fd)
 {
-        if (YAJL_IS_OBJECT(v)) {
-                yajl_gen_map_open(g);
-                for (size_t i = 0; i < v->u.object.len; i++) {
-                        hutch_json_gen_string(g, v->u.object.keys[i]);
-                        gen_value(g, v->u.object.values[i]);
-                }
-                yajl_gen_map_close(g);
-        } else if (YAJL_IS_ARRAY(v)) {
-                yajl_gen_array_open(g);
-                for (size_t i = 0; i < v->u.array.len; i++)
-                        gen_value(g, v->u.array.values[i]);
-                yajl_gen_array_close(g);
-        } else if (YAJL_IS_STRING(v)) {
-                hutch_json_gen_string(g, v->u.string);
-        } else if (YAJL_IS_NUMBER(v)) {
-                yajl_gen_number(g, v->u.number.r, strlen(v->u.number.r));
-        } else if (YAJL_IS_TRUE(v) || YAJL_IS_FALSE(v)) {
-                yajl_gen_bool(g, YAJL_IS_TRUE(v));
-        } else {
-                yajl_gen_null(g);
-        }
+        _cleanup_dir_ DIR *d = fdopendir(fcntl(fd, F_DUPFD_CLOEXEC, 3));
+        struct dirent *de;
+
+        if (d == NULL)
+                return false;
+        while ((de = readdir(d)) != NULL)
+                if (!STREQ(de->d_name, ".") && !STREQ(de->d_name, ".."))
+                        return false;
+        return true;
 }
 
 /* Whether an entry of an existing index gives way to the image written
@@ -286,7 +275,7 @@ static int save_oci(struct sink *k, struct storage_store *s, const struct storag
         yajl_gen_array_open(g);
         for (size_t i = 0; keep && YAJL_IS_ARRAY(keep) && i < keep->u.array.len; i++)
                 if (!replaced(keep->u.array.values[i], items, n))
-                        gen_value(g, keep->u.array.values[i]);
+                        hutch_json_gen_value(g, keep->u.array.values[i]);
         for (size_t i = 0; i < n; i++) {
                 const struct storage_image *img = items[i].image;
                 _cleanup_(storage_manifest_free_cleanup) struct storage_manifest *man = NULL;
@@ -419,17 +408,10 @@ int storage_layout_save(struct storage_store *s, const struct storage_save_item 
                         return hutch_error_set(err, errno, "open '%s'", path);
                 if (faccessat(fd, "oci-layout", F_OK, AT_SYMLINK_NOFOLLOW) == 0)
                         return layout_update(s, item, fd, path, prog, err);
-                {
-                        /* an empty directory: filled as a new layout below */
-                        _cleanup_dir_ DIR *d = fdopendir(fcntl(fd, F_DUPFD_CLOEXEC, 3));
-                        struct dirent *de;
-                        while (d && (de = readdir(d)) != NULL)
-                                if (!STREQ(de->d_name, ".") && !STREQ(de->d_name, ".."))
-                                        return hutch_error_set(err, 0,
-                                                               "'%s' is not empty and not an OCI image layout (no "
-                                                               "oci-layout file)",
-                                                               path);
-                }
+                /* an empty directory: filled as a new layout below */
+                if (!dir_is_empty(fd))
+                        return hutch_error_set(
+                                err, 0, "'%s' is not empty and not an OCI image layout (no oci-layout file)", path);
                 (void) close(steal_fd(&fd));
         } else if (errno != ENOENT) {
                 return hutch_error_set(err, errno, "'%s'", path);
@@ -501,16 +483,9 @@ int storage_dir_save(struct storage_store *s, const struct storage_image *img, c
                 if (fd < 0)
                         return hutch_error_set(err, errno, "open '%s'", path);
                 replace = faccessat(fd, "version", F_OK, AT_SYMLINK_NOFOLLOW) == 0;
-                if (!replace) {
-                        _cleanup_dir_ DIR *d = fdopendir(fcntl(fd, F_DUPFD_CLOEXEC, 3));
-                        struct dirent *de;
-                        while (d && (de = readdir(d)) != NULL)
-                                if (!STREQ(de->d_name, ".") && !STREQ(de->d_name, ".."))
-                                        return hutch_error_set(err, 0,
-                                                               "'%s' is not empty and not an image directory (no "
-                                                               "version file)",
-                                                               path);
-                }
+                if (!replace && !dir_is_empty(fd))
+                        return hutch_error_set(err, 0, "'%s' is not empty and not an image directory (no version file)",
+                                               path);
                 (void) close(steal_fd(&fd));
         } else if (errno != ENOENT) {
                 return hutch_error_set(err, errno, "'%s'", path);

@@ -189,33 +189,6 @@ int registry_auth_lookup(const char *authfile, const char *host, const char *rep
 
 /* ---- writing ---- */
 
-static void gen_value(yajl_gen g, yajl_val v)
-{
-        if (YAJL_IS_OBJECT(v)) {
-                yajl_gen_map_open(g);
-                for (size_t i = 0; i < v->u.object.len; i++) {
-                        hutch_json_gen_string(g, v->u.object.keys[i]);
-                        gen_value(g, v->u.object.values[i]);
-                }
-                yajl_gen_map_close(g);
-        } else if (YAJL_IS_ARRAY(v)) {
-                yajl_gen_array_open(g);
-                for (size_t i = 0; i < v->u.array.len; i++)
-                        gen_value(g, v->u.array.values[i]);
-                yajl_gen_array_close(g);
-        } else if (YAJL_IS_STRING(v)) {
-                hutch_json_gen_string(g, v->u.string);
-        } else if (YAJL_IS_NUMBER(v)) {
-                yajl_gen_number(g, v->u.number.r, strlen(v->u.number.r));
-        } else if (YAJL_IS_TRUE(v)) {
-                yajl_gen_bool(g, 1);
-        } else if (YAJL_IS_FALSE(v)) {
-                yajl_gen_bool(g, 0);
-        } else {
-                yajl_gen_null(g);
-        }
-}
-
 static int write_doc(const char *file, yajl_val doc, const char *key, const char *auth, bool all,
                      struct hutch_error **err)
 {
@@ -231,7 +204,7 @@ static int write_doc(const char *file, yajl_val doc, const char *key, const char
                 if (STREQ(doc->u.object.keys[i], "auths"))
                         continue;
                 hutch_json_gen_string(g, doc->u.object.keys[i]);
-                gen_value(g, doc->u.object.values[i]);
+                hutch_json_gen_value(g, doc->u.object.values[i]);
         }
         hutch_json_gen_string(g, "auths");
         yajl_gen_map_open(g);
@@ -240,7 +213,7 @@ static int write_doc(const char *file, yajl_val doc, const char *key, const char
                 if (key && (STREQ(k, key) || STREQ(auths->u.object.keys[i], key)))
                         continue;
                 hutch_json_gen_string(g, auths->u.object.keys[i]);
-                gen_value(g, auths->u.object.values[i]);
+                hutch_json_gen_value(g, auths->u.object.values[i]);
         }
         if (auth) {
                 hutch_json_gen_string(g, key);
