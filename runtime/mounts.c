@@ -23,6 +23,11 @@
 #ifndef MOUNT_ATTR_RDONLY
 #define MOUNT_ATTR_RDONLY 0x00000001
 #endif
+#ifndef MOUNT_ATTR_NOSUID
+#define MOUNT_ATTR_NOSUID 0x00000002
+#define MOUNT_ATTR_NODEV  0x00000004
+#define MOUNT_ATTR_NOEXEC 0x00000008
+#endif
 #ifndef AT_RECURSIVE
 #define AT_RECURSIVE 0x8000
 #endif
@@ -111,19 +116,31 @@ static unsigned long locked_flags(const char *path)
         return f;
 }
 
-static int remount_readonly(const char *target, bool recursive, struct hutch_error **err)
+/* Makes target (and, when recursive, every mount below it) read-only,
+ * and with lock_down also nosuid, nodev and noexec. */
+static int remount_restricted(const char *target, bool recursive, bool lock_down, struct hutch_error **err)
 {
         if (recursive) {
-                struct mount_attr_compat attr = { .attr_set = MOUNT_ATTR_RDONLY };
+                struct mount_attr_compat attr = {
+                        .attr_set = MOUNT_ATTR_RDONLY |
+                                    (lock_down ? MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC : 0),
+                };
                 if (syscall(SYS_mount_setattr, AT_FDCWD, target, AT_RECURSIVE, &attr, sizeof(attr)) == 0)
                         return 0;
                 if (errno != ENOSYS)
                         return hutch_error_set(err, errno, "make '%s' read-only", target);
         }
         unsigned long flags = MS_BIND | MS_REMOUNT | MS_RDONLY | locked_flags(target);
+        if (lock_down)
+                flags |= MS_NOSUID | MS_NODEV | MS_NOEXEC;
         if (mount(NULL, target, NULL, flags, NULL) < 0)
                 return hutch_error_set(err, errno, "remount '%s' read-only", target);
         return 0;
+}
+
+static int remount_readonly(const char *target, bool recursive, struct hutch_error **err)
+{
+        return remount_restricted(target, recursive, false, err);
 }
 
 enum target_kind { TARGET_DIR, TARGET_FILE };
@@ -579,7 +596,9 @@ static int setup_sys(const struct runtime_config *cfg, int rootfd, struct hutch_
         _cleanup_close_ int top = hutch_open_in_root(rootfd, "/sys", O_PATH | O_NOFOLLOW | O_DIRECTORY, 0);
         if (top < 0)
                 return hutch_error_set(err, -top, "open the container's /sys");
-        return remount_readonly(hutch_fd_path(top, path, sizeof(path)), true, err);
+        /* like a sysfs of its own: ro, nosuid, nodev, noexec, the mounts
+         * below it too (the host's /sys/fs/cgroup, debugfs, ...) */
+        return remount_restricted(hutch_fd_path(top, path, sizeof(path)), true, true, err);
 }
 
 static int mask_paths(const struct runtime_config *cfg, int rootfd, struct hutch_error **err)
