@@ -297,3 +297,53 @@ tty_run() {
                 done
         done
 }
+
+# ---- CVE-2026-53488: labels choose nothing on the host -------------------------
+
+@test "races: image labels that other tools obey (capabilities, seccomp profile, run labels, log driver) change nothing (CVE-2026-53488)" {
+        local tree=$BATS_TEST_TMPDIR/tree prof=$BATS_TEST_TMPDIR/profile.json marker=$BATS_TEST_TMPDIR/marker
+        echo '{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["getpid"], "action": "SCMP_ACT_ERRNO"}]}' >"$prof"
+        links_tree "$tree"
+        image_from "$tree" lbl \
+                --change "LABEL io.containers.capabilities=SYS_ADMIN,NET_RAW" \
+                --change "LABEL io.containers.seccomp.profile=$prof" \
+                --change "LABEL RUN=touch $marker" --change "LABEL INSTALL=touch $marker" \
+                --change "LABEL com.docker.log-driver=touch-$marker" \
+                --change "LABEL io.containers.autoupdate=registry"
+        run_hutch inspect lbl:1
+        assert_match "$output" "io.containers.seccomp.profile" "the labels are in the image"
+        run_hutch run --rm --network none lbl:1 hutch-probe status
+        assert_match "$output" "CapEff: 00000000800405fb" "the default capabilities"
+        assert_match "$output" "Seccomp: 2" "a filter"
+        run_hutch run --rm --network none lbl:1 hutch-probe syscall getpid keyctl
+        assert_equal "$output" "getpid: OK
+keyctl: EPERM" "the default filter, not the label's profile"
+        run_hutch run -d --network none --name lb lbl:1 sleep 1000
+        run_hutch exec lb true
+        run_hutch logs lb
+        run_hutch inspect lb
+        run_hutch rm -f lb
+        [ ! -e "$marker" ] || die "a label ran a host command"
+        assert_equal "$(find "$BATS_TEST_TMPDIR" -maxdepth 1 -name 'touch-*' | wc -l)" 0 "no log file named by a label"
+}
+
+# ---- #40: the ID-map helpers ----------------------------------------------------
+
+@test "races #40: a newuidmap/newgidmap without setuid or file capabilities is a clear error, not a silent fallback" {
+        require_subids
+        local h bin=$BATS_TEST_TMPDIR/bin
+        mkdir -p "$bin"
+        for h in newuidmap newgidmap; do
+                command -v "$h" >/dev/null || skip "$h is not installed"
+                # a copy by the user keeps neither the setuid bit nor file capabilities
+                cp "$(command -v "$h")" "$bin/$h"
+                [ ! -u "$bin/$h" ] || die "the copy of $h is still setuid"
+        done
+        HUTCH_NEWUIDMAP=$bin/newuidmap HUTCH_NEWGIDMAP=$bin/newgidmap \
+                run_hutch 125 run --rm --network none --rootfs "$ROOTFS" id -u
+        assert_equal "$output" "" "the command did not run"
+        assert_error_message "newuidmap.*(Operation not permitted|exit status)"
+        HUTCH_NEWUIDMAP=/usr/bin/newuidmap HUTCH_NEWGIDMAP=$bin/newgidmap \
+                run_hutch 125 run --rm --network none --rootfs "$ROOTFS" id -u
+        assert_error_message "newgidmap"
+}
