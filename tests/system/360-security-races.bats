@@ -22,6 +22,17 @@ setup() {
         echo host-secret >"$OUTSIDE/secret"
 }
 
+# A failed test leaves no container (and no monitor) running behind it.
+teardown() {
+        local ids
+        ids=$("$HUTCH" --root "$HUTCH_ROOT" --runroot "$HUTCH_RUNROOT" ps -aq </dev/null 2>/dev/null 3>&-) || true
+        if [ -n "$ids" ]; then
+                # shellcheck disable=SC2086 # one ID a word
+                "$HUTCH" --root "$HUTCH_ROOT" --runroot "$HUTCH_RUNROOT" rm -f $ids </dev/null >/dev/null 2>&1 3>&- || true
+        fi
+        basic_teardown
+}
+
 # assert_outside_untouched: $OUTSIDE still holds only its secret, unchanged.
 assert_outside_untouched() {
         assert_equal "$(find "$OUTSIDE" -mindepth 1 -printf '%P\n' | sort | tr '\n' ' ')" "secret " \
@@ -346,4 +357,27 @@ keyctl: EPERM" "the default filter, not the label's profile"
         HUTCH_NEWUIDMAP=/usr/bin/newuidmap HUTCH_NEWGIDMAP=$bin/newgidmap \
                 run_hutch 125 run --rm --network none --rootfs "$ROOTFS" id -u
         assert_error_message "newgidmap"
+}
+
+# ---- section 1: /dev as the trusted runtimes make it ----------------------------
+
+@test "security (section 1): /dev is a 64 MB nosuid tmpfs of mode 755, /dev/shm 1777; the device nodes are 0666" {
+        local info
+        run_hutch run --rm --network none --rootfs "$ROOTFS" cat /proc/self/mountinfo
+        info=$output
+        run awk '$5 == "/dev" { for (i = 7; i <= NF; i++) if ($i == "-") { print $(i + 1), $6 "," $(i + 3) } }' <<<"$info"
+        assert_match "$output" "^tmpfs " "/dev is a tmpfs"
+        assert_match ",${output#tmpfs }," ",nosuid," "/dev is nosuid"
+        assert_match ",${output#tmpfs }," ",size=65536k," "/dev is 64 MB"
+        assert_match ",${output#tmpfs }," ",mode=755," "/dev is 755"
+        run_hutch run --rm --network none --rootfs "$ROOTFS" sh -c \
+                'stat -c "%n %a" /dev /dev/shm /dev/null /dev/zero /dev/full /dev/random /dev/urandom /dev/pts/ptmx'
+        assert_equal "$output" "/dev 755
+/dev/shm 1777
+/dev/null 666
+/dev/zero 666
+/dev/full 666
+/dev/random 666
+/dev/urandom 666
+/dev/pts/ptmx 666"
 }
