@@ -212,6 +212,34 @@ m"
                 "in out " "cp wrote nothing on the host but its targets"
 }
 
+@test "races #21: export of a running container that swaps a directory and a link to a host path holds only its files" {
+        local tree=$BATS_TEST_TMPDIR/tree i ok=0 runs=${HUTCH_TEST_EXPORT_RACE_RUNS:-20}
+        links_tree "$tree"
+        image_from "$tree" exr
+        echo host-only-marker >>"$OUTSIDE/secret"
+        run_hutch run -d --network none --name exr exr:1 sh -c \
+                'mkdir -p /tmp/d/sub && echo container >/tmp/d/sub/f && ln -s '"$OUTSIDE"' /tmp/l &&
+                 hutch-probe swap /tmp/d /tmp/l 120'
+        sleep 0.3
+        for i in $(seq "$runs"); do
+                run_hutch '?' export -o "$BATS_TEST_TMPDIR/ex.tar" exr
+                if [ "$status" -eq 0 ]; then
+                        ok=$((ok + 1))
+                        ! grep -aq host-only-marker "$BATS_TEST_TMPDIR/ex.tar" || die "export $i holds the host's file"
+                        tar -tf "$BATS_TEST_TMPDIR/ex.tar" >/dev/null || die "export $i is not a tar"
+                else
+                        assert_equal "$status" 125 "export $i: a refusal is hutch's error"
+                fi
+        done
+        echo "exports: $ok of $runs" >&3
+        assert "$ok" -gt 0 "some exports went through"
+        run_hutch exec exr sh -c 'cat /proc/[0-9]*/comm | grep -c "^hutch-probe$"'
+        assert_equal "$output" 1 "the swapper still runs"
+        run_hutch rm -f exr
+        assert_equal "$(tail -1 "$OUTSIDE/secret")" host-only-marker
+        assert_equal "$(find "$OUTSIDE" -mindepth 1 -printf '%P\n')" secret "nothing appeared in $OUTSIDE"
+}
+
 # ---- CVE-2025-52565: the terminal at /dev/console ------------------------------
 
 # tty_run CMD: runs hutch CMD... (a string, words split by the shell) with
