@@ -227,7 +227,8 @@ static int check_in_userns(void *data)
         left = storage_check_report_unrepaired(&rep);
         fixed = rep.n - left;
         if (rep.removed) {
-                printf("Images removed (pull or load them again):\n");
+                printf("%s\n", o->repair ? "Images removed (pull or load them again):"
+                                         : "Images whose records are lost (pull or load them again):");
                 for (char **n = rep.removed; *n; n++)
                         printf("  %s\n", *n);
         }

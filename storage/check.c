@@ -38,7 +38,8 @@ struct check {
 };
 
 static struct storage_check_problem *add_problem(struct storage_check_report *rep, enum storage_check_kind kind,
-                                                 char *what, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+                                                 char *what, const char *fmt, ...)
+        __attribute__((format(printf, 4, 5)));
 
 static struct storage_check_problem *add_problem(struct storage_check_report *rep, enum storage_check_kind kind,
                                                  char *what, const char *fmt, ...)
@@ -371,8 +372,8 @@ static void remove_blob(struct check *c, const char *hex)
                 log_debug_errno(errno, "remove blob '%s'", hex);
 }
 
-int storage_check(struct storage_store *s, const struct storage_check_options *opts,
-                  struct storage_check_report *ret, struct hutch_error **err)
+int storage_check(struct storage_store *s, const struct storage_check_options *opts, struct storage_check_report *ret,
+                  struct hutch_error **err)
 {
         struct storage_check_report rep = { 0 };
         struct check c = { .s = s, .o = opts, .rep = &rep };
@@ -465,9 +466,8 @@ int storage_check(struct storage_store *s, const struct storage_check_options *o
                         continue;
                 if (!k->remove) {
                         char *why = rep.v[k->problem].why;
-                        rep.v[k->problem].why = xasprintf("%s (%s)", why,
-                                                          k->running ? "it is running: stop it first"
-                                                                     : "--force removes it");
+                        rep.v[k->problem].why = xasprintf(
+                                "%s (%s)", why, k->running ? "it is running: stop it first" : "--force removes it");
                         free(why);
                         continue;
                 }

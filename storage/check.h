@@ -59,14 +59,14 @@ struct storage_check_options {
 struct storage_check_report {
         struct storage_check_problem *v;
         size_t n;
-        char **removed; /* names (or IDs) of the images removed: to pull again */
+        char **removed;                           /* names (or IDs) of the images removed: to pull again */
         size_t images, blobs, layers, containers; /* how many were checked */
         size_t unused_layers, unused_blobs;       /* no record uses them (left for prune) */
         bool busy; /* another command used the store: leftovers unchecked, unused layers kept */
 };
 
-int storage_check(struct storage_store *s, const struct storage_check_options *opts,
-                  struct storage_check_report *ret, struct hutch_error **err);
+int storage_check(struct storage_store *s, const struct storage_check_options *opts, struct storage_check_report *ret,
+                  struct hutch_error **err);
 void storage_check_report_clear(struct storage_check_report *r);
 /* Problems found that are not repaired. */
 size_t storage_check_report_unrepaired(const struct storage_check_report *r);

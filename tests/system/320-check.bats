@@ -168,6 +168,7 @@ flip_byte() {
         assert_error_message "are damaged"
         run_hutch 125 system check
         assert_match "$output" "image records 'images/images.json': invalid JSON: .*: 2 whole records kept, the rest lost"
+        assert_match "$output" "Images whose records are lost \\(pull or load them again\\):"$'\n'"  localhost/third:1"
         run_hutch system check --repair
         assert_match "$output" "rewritten with the whole records"
         assert_match "$output" "Images removed \\(pull or load them again\\):"$'\n'"  localhost/third:1"
