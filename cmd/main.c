@@ -109,7 +109,7 @@ static const struct cmd_command commands[] = {
           NULL, NULL },
         { "logs", "[OPTIONS] CONTAINER", "Print a detached container's output", cmd_logs, cmd_logs_options, NULL,
           NULL },
-        { "system", "COMMAND", "Manage the store (df, reset)", cmd_group, NULL, cmd_system_subcommands, NULL },
+        { "system", "COMMAND", "Manage the store (check, df, reset)", cmd_group, NULL, cmd_system_subcommands, NULL },
         { "volume", "COMMAND", "Manage volumes (create, ls, inspect, rm, prune)", cmd_group, NULL,
           cmd_volume_subcommands, NULL },
         { "container", "COMMAND", "Manage containers (ls, rm, create, start)", cmd_group, NULL, container_subcommands,
