@@ -373,7 +373,9 @@ int hutch_open_in_root(int rootfd, const char *path, int flags, mode_t mode)
         return walk_in_root(rootfd, path, flags, mode, 0);
 }
 
-int hutch_mkdir_p_in_root(int rootfd, const char *path, mode_t mode)
+/* depth counts the links followed to missing directories (ELOOP at 40,
+ * as the kernel's own limit). */
+static int mkdir_p_in_root(int rootfd, const char *path, mode_t mode, int depth)
 {
         char buf[PATH_MAX];
         int fd;
@@ -404,12 +406,36 @@ int hutch_mkdir_p_in_root(int rootfd, const char *path, mode_t mode)
                         if (pfd < 0)
                                 return pfd;
                         const char *leaf = slash ? slash + 1 : buf;
-                        if (mkdirat(pfd, leaf, mode) < 0 && errno != EEXIST) {
+                        char target[PATH_MAX];
+                        ssize_t n = -1;
+                        if (mkdirat(pfd, leaf, mode) < 0) {
                                 int e = errno;
-                                (void) close(pfd);
-                                return -e;
+                                if (e == EEXIST)
+                                        n = readlinkat(pfd, leaf, target, sizeof(target) - 1);
+                                if (e != EEXIST || n < 0) {
+                                        (void) close(pfd);
+                                        return e == EEXIST ? -ENOENT : -e;
+                                }
                         }
                         (void) close(pfd);
+                        if (n >= 0) {
+                                /* A link to nothing: make its target, inside
+                                 * the root as every lookup here (Docker
+                                 * creates a WORKDIR behind a dangling link). */
+                                target[n] = '\0';
+                                char next[PATH_MAX];
+                                int len = target[0] == '/' ? snprintf(next, sizeof(next), "%s", target)
+                                                           : snprintf(next, sizeof(next), "%.*s/%s",
+                                                                      (int) (slash ? slash - buf : 0), buf, target);
+                                if (depth >= 40)
+                                        return -ELOOP;
+                                if (len < 0 || (size_t) len >= sizeof(next))
+                                        return -ENAMETOOLONG;
+                                fd = mkdir_p_in_root(rootfd, next[0] ? next : "/", mode, depth + 1);
+                                if (fd < 0)
+                                        return fd;
+                                (void) close(fd);
+                        }
                         fd = hutch_open_in_root(rootfd, buf, O_PATH | O_DIRECTORY, 0);
                 }
                 if (fd < 0)
@@ -419,6 +445,11 @@ int hutch_mkdir_p_in_root(int rootfd, const char *path, mode_t mode)
                         return fd;
                 (void) close(fd);
         }
+}
+
+int hutch_mkdir_p_in_root(int rootfd, const char *path, mode_t mode)
+{
+        return mkdir_p_in_root(rootfd, path, mode, 0);
 }
 
 const char *hutch_fd_path(int fd, char *buf, size_t size)
