@@ -368,7 +368,7 @@ static int copy_layer(int srcfd, int dstfd, int depth)
                 }
                 /* a file replaces whatever the layers below had there */
                 (void) hutch_rm_rf_at(dstfd, name);
-                r = hutch_copy_entry(srcfd, name, dstfd, name, true);
+                r = hutch_copy_entry(srcfd, name, dstfd, name, HUTCH_COPY_OWNERS);
         }
         (void) closedir(d);
         return r;
@@ -695,7 +695,7 @@ static int seed_volume(int rootfd, const struct runtime_mount *m, struct hutch_e
 
         if (from < 0 || to < 0 || !dir_is_empty(to))
                 return 0; /* nothing to copy, or already in use */
-        r = hutch_copy_tree(from, to, true);
+        r = hutch_copy_tree(from, to, HUTCH_COPY_OWNERS);
         if (r < 0)
                 return hutch_error_set(err, -r, "copy the image's '%s' into volume '%s'", m->destination, m->source);
         struct stat st;
@@ -803,19 +803,24 @@ int runtime_mounts_pivot(const struct runtime_config *cfg, const char *root, str
         return 0;
 }
 
-int runtime_mount_overlay_readonly(char *const *lowerdirs, const char *target, struct hutch_error **err)
+int runtime_mount_overlay_at(char *const *lowerdirs, const char *upper, const char *work, const char *target,
+                             struct hutch_error **err)
 {
-        int r = mount_overlay_fsconfig(lowerdirs, NULL, NULL, target);
+        const char *what = upper ? "an overlay" : "a read-only overlay";
+        int r = mount_overlay_fsconfig(lowerdirs, upper, work, target);
         if (r == 0)
                 return 0;
         if (r != -EINVAL && r != -ENOSYS && r != -EPROTO)
-                return hutch_error_set(err, -r, "mount a read-only overlay on '%s'", target);
+                return hutch_error_set(err, -r, "mount %s on '%s'", what, target);
         _cleanup_strv_ char **lowers = NULL;
         for (size_t i = 0; lowerdirs[i]; i++)
                 hutch_strv_push(&lowers, runtime_overlay_escape(lowerdirs[i]));
         _cleanup_free_ char *lower = hutch_strv_join(lowers, ":");
-        _cleanup_free_ char *opts = xasprintf("lowerdir=%s,userxattr", lower);
-        if (mount("overlay", target, "overlay", MS_RDONLY, opts) < 0)
-                return hutch_error_set(err, errno, "mount a read-only overlay on '%s'", target);
+        _cleanup_free_ char *eu = upper ? runtime_overlay_escape(upper) : NULL;
+        _cleanup_free_ char *ew = upper ? runtime_overlay_escape(work) : NULL;
+        _cleanup_free_ char *opts = upper ? xasprintf("lowerdir=%s,upperdir=%s,workdir=%s,userxattr", lower, eu, ew)
+                                          : xasprintf("lowerdir=%s,userxattr", lower);
+        if (mount("overlay", target, "overlay", upper ? 0 : MS_RDONLY, opts) < 0)
+                return hutch_error_set(err, errno, "mount %s on '%s'", what, target);
         return 0;
 }
