@@ -1,13 +1,14 @@
 /* hutch cp and hutch export: a container's files, from the host.
  *
- * cp resolves the host side first, as ourselves.  Then a child joins a
- * running container's user and mount namespaces (not its pid namespace, so
- * nothing in the container can see or signal it), or mounts a stopped
- * one's files in a user and mount namespace of its own, and resolves the
- * container side with openat2(RESOLVE_IN_ROOT) from the container's root: a
- * symlink or ".." in the container can never reach the host
- * (CVE-2018-15664, CVE-2019-14271).  Only our own code runs; nothing from
- * the image. */
+ * cp resolves the host side first, as ourselves.  Then a child opens a
+ * running container's root through /proc/PID/root and joins its user
+ * namespace only (not its mount namespace, so every library it might load
+ * is the host's, nor its pid namespace, so nothing in the container can see
+ * or signal it), or mounts a stopped one's files in a user and mount
+ * namespace of its own, and resolves the container side with
+ * openat2(RESOLVE_IN_ROOT) from the container's root: a symlink or ".." in
+ * the container can never reach the host (CVE-2018-15664, CVE-2019-14271).
+ * Only our own code runs; nothing from the image. */
 #include "config.h"
 
 #include "cmd/cmd-containers.h"
@@ -23,6 +24,7 @@
 #include "runtime/mounts.h"
 #include "storage/containers.h"
 #include "storage/export.h"
+#include "storage/unpack.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -304,12 +306,13 @@ static int cp_apply(const struct cp_side *src, const struct cp_path *srcp, const
 }
 
 struct cp_job {
-        bool to_container, follow;
+        bool to_container, follow, to_stdout, from_stdin;
         unsigned flags;
         struct cp_path ctr, host;
         struct cp_side host_side; /* opened as ourselves, before any namespace */
         /* running: the container's init; else the files of the stopped one */
         int pidfd;
+        pid_t pid;
         struct cmd_container_files files;
         const char *mnt;
         const char *desc; /* for errors: "copy 'X' into container 'Y'" */
@@ -319,6 +322,53 @@ static int cp_report(const struct cp_job *j, int r, const char *why)
 {
         fprintf(stderr, "Error: %s: %s\n", j->desc, why ? why : strerror(-r));
         return EXIT_HUTCH_FAILED;
+}
+
+/* cp CONTAINER:SRC -: SRC as a tar on standard output, under its name
+ * ("DIR/." and the root: what is in it), as docker cp writes it.  Returns
+ * -errno, or an exit status once it reported the error itself. */
+static int cp_to_stdout(const struct cp_job *j, const struct cp_side *src)
+{
+        struct hutch_error *e = NULL;
+        _cleanup_close_ int contents = -1;
+
+        if (!src->exists)
+                return -ENOENT;
+        if ((j->ctr.contents || j->ctr.slash) && !S_ISDIR(src->st.st_mode))
+                return -ENOTDIR;
+        if (j->ctr.contents && src->name) {
+                contents = openat(src->dir, src->name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                if (contents < 0)
+                        return -errno;
+        }
+        if (storage_export_tree(contents >= 0 ? contents : src->dir, j->ctr.contents ? NULL : src->name, STDOUT_FILENO,
+                                &e) < 0) {
+                fprintf(stderr, "Error: %s: %s\n", j->desc, e->msg);
+                hutch_error_free(e);
+                return EXIT_HUTCH_FAILED; /* reported */
+        }
+        return 0;
+}
+
+/* cp - CONTAINER:DIR: the tar on standard input unpacked into DIR (which
+ * must exist) by the layer unpacker, confined to DIR: no entry reaches
+ * outside it whatever its names and links say; ".wh." entries stay files. */
+static int cp_from_stdin(const struct cp_job *j, const struct cp_side *dst)
+{
+        struct storage_unpack_options opts = { .whiteouts = STORAGE_WHITEOUT_AUFS };
+        struct hutch_error *e = NULL;
+
+        if (dst->name != NULL) {
+                fprintf(stderr, "Error: %s: '%s' %s in the container (a tar is unpacked into a directory)\n", j->desc,
+                        j->ctr.path, dst->exists ? "is not a directory" : "does not exist");
+                return EXIT_HUTCH_FAILED; /* reported */
+        }
+        if (storage_layer_unpack(STDIN_FILENO, dst->dir, &opts, NULL, &e) < 0) {
+                fprintf(stderr, "Error: %s: %s\n", j->desc, e->msg);
+                hutch_error_free(e);
+                return EXIT_HUTCH_FAILED; /* reported */
+        }
+        return 0;
 }
 
 /* The container side, inside the container's root (rootfd), then the copy. */
@@ -332,25 +382,40 @@ static int cp_with_root(struct cp_job *j, int rootfd)
                 r = cp_side_resolve(rootfd, &j->ctr, false, &cside);
                 if (r == 0 && cside.exists)
                         r = cp_side_enter_dir(rootfd, &j->ctr, &cside);
-                if (r == 0)
+                if (r == 0 && j->from_stdin)
+                        r = cp_from_stdin(j, &cside);
+                else if (r == 0)
                         r = cp_apply(&j->host_side, &j->host, &cside, &j->ctr, j->flags, &why);
         } else {
                 r = cp_side_resolve(rootfd, &j->ctr, j->follow, &cside);
-                if (r == 0)
+                if (r == 0 && j->to_stdout)
+                        r = cp_to_stdout(j, &cside);
+                else if (r == 0)
                         r = cp_apply(&cside, &j->ctr, &j->host_side, &j->host, j->flags, &why);
         }
         cp_side_clear(&cside);
-        return r < 0 ? cp_report(j, r, why) : 0;
+        return r < 0 ? cp_report(j, r, why) : r;
 }
 
 static int cp_in_running(struct cp_job *j)
 {
+        char proc_root[64];
+
         /* nothing in the container may ptrace or open /proc of us */
         (void) prctl(PR_SET_DUMPABLE, 0);
-        if (setns(j->pidfd, CLONE_NEWUSER | CLONE_NEWNS) < 0 || setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
-                return cp_report(j, -errno, NULL);
-        _cleanup_close_ int rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        /* The container's root (its mounts too) from the host's mount
+         * namespace, where we stay: a library loaded from here on (NSS,
+         * gconv, libarchive's own) is the host's, never one the image
+         * planted (CVE-2019-14271).  Its user namespace gives us root's
+         * rights over the container's files. */
+        snprintf(proc_root, sizeof(proc_root), "/proc/%d/root", (int) j->pid);
+        _cleanup_close_ int rootfd = open(proc_root, O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (rootfd < 0)
+                return cp_report(j, -errno, NULL);
+        /* still the container's init: the PID was not reused meanwhile */
+        if (hutch_pidfd_send_signal(j->pidfd, 0) < 0)
+                return cp_report(j, -ESRCH, "the container stopped");
+        if (setns(j->pidfd, CLONE_NEWUSER) < 0 || setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
                 return cp_report(j, -errno, NULL);
         return cp_with_root(j, rootfd);
 }
@@ -400,10 +465,12 @@ int cmd_cp(const struct cmd_command *cmd, int argc, char **argv, struct hutch_er
         dst_ctr = split_container(argv[optind + 1], &dst_path);
         if ((src_ctr == NULL) == (dst_ctr == NULL))
                 return cmd_usage_error(cmd, err, "exactly one of SOURCE and DESTINATION must be CONTAINER:PATH");
-        if (STREQ(argv[optind], "-") || STREQ(argv[optind + 1], "-"))
-                return hutch_error_set(err, 0,
-                                       "copying a tar stream from standard input or to standard output ('-') "
-                                       "is not supported: use 'hutch export', or a directory");
+        j.from_stdin = STREQ(argv[optind], "-");
+        if (j.from_stdin && isatty(STDIN_FILENO))
+                return hutch_error_set(err, 0, "'-' reads a tar from standard input, which is a terminal");
+        j.to_stdout = STREQ(argv[optind + 1], "-");
+        if (j.to_stdout && isatty(STDOUT_FILENO))
+                return hutch_error_set(err, 0, "refusing to write a tar to a terminal: redirect it");
         j.to_container = dst_ctr != NULL;
         cp_path_parse(j.to_container ? dst_path : src_path, &j.ctr);
         cp_path_parse(j.to_container ? argv[optind] : argv[optind + 1], &j.host);
@@ -418,6 +485,7 @@ int cmd_cp(const struct cmd_command *cmd, int argc, char **argv, struct hutch_er
                 goto out;
         if (ct.status == STORAGE_CONTAINER_RUNNING) {
                 j.pidfd = hutch_pidfd_open(ct.pid);
+                j.pid = ct.pid;
                 if (j.pidfd >= 0 && !storage_container_pid_alive(ct.pid, ct.pid_start)) {
                         (void) close(j.pidfd);
                         j.pidfd = -1;
@@ -425,12 +493,13 @@ int cmd_cp(const struct cmd_command *cmd, int argc, char **argv, struct hutch_er
         }
 
         /* the host side, resolved as ourselves before anything else */
-        r = cp_side_resolve(-1, &j.host, j.to_container && j.follow, &j.host_side);
-        if (r == 0 && !j.to_container && j.host_side.exists)
+        r = j.to_stdout || j.from_stdin ? 0 : cp_side_resolve(-1, &j.host, j.to_container && j.follow, &j.host_side);
+        if (r == 0 && !j.to_container && !j.to_stdout && j.host_side.exists)
                 r = cp_side_enter_dir(-1, &j.host, &j.host_side);
-        if (r == 0 && j.to_container && !j.host_side.exists)
+        if (r == 0 && j.to_container && !j.from_stdin && !j.host_side.exists)
                 r = -ENOENT;
-        if (r == 0 && j.to_container && (j.host.contents || j.host.slash) && !S_ISDIR(j.host_side.st.st_mode))
+        if (r == 0 && j.to_container && !j.from_stdin && (j.host.contents || j.host.slash) &&
+            !S_ISDIR(j.host_side.st.st_mode))
                 r = -ENOTDIR;
         if (r < 0) {
                 r = hutch_error_set(err, -r, "%s: '%s'", desc, j.to_container ? argv[optind] : argv[optind + 1]);
@@ -515,7 +584,8 @@ static int export_in_userns(void *data)
         r = cmd_container_files_mount(&j->files, j->mnt, false, &e);
         if (r == 0) {
                 _cleanup_close_ int dfd = open(j->mnt, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-                r = dfd < 0 ? hutch_error_set(&e, errno, "open '%s'", j->mnt) : storage_export_tree(dfd, j->out_fd, &e);
+                r = dfd < 0 ? hutch_error_set(&e, errno, "open '%s'", j->mnt)
+                            : storage_export_tree(dfd, NULL, j->out_fd, &e);
         }
         if (r < 0) {
                 fprintf(stderr, "Error: export: %s\n", e->msg);

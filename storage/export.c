@@ -127,7 +127,7 @@ static int write_entry(struct export *x, int dirfd, const char *name, const char
         return 0;
 }
 
-int storage_export_tree(int dirfd, int out_fd, struct hutch_error **err)
+int storage_export_tree(int dirfd, const char *name, int out_fd, struct hutch_error **err)
 {
         struct export x = { 0 };
         int r;
@@ -142,7 +142,7 @@ int storage_export_tree(int dirfd, int out_fd, struct hutch_error **err)
                 archive_write_free(x.a);
                 return r;
         }
-        r = write_dir(&x, dirfd, "", 0, err);
+        r = name ? write_entry(&x, dirfd, name, name, 0, err) : write_dir(&x, dirfd, "", 0, err);
         if (r == 0 && archive_write_close(x.a) != ARCHIVE_OK)
                 r = hutch_error_set(err, archive_errno(x.a), "finish the archive: %s", archive_error_string(x.a));
         archive_write_free(x.a);

@@ -420,6 +420,43 @@ a2"
         run_hutch rm -f cpr
 }
 
+@test "containers: cp with '-' writes a tar of SRC to standard output and unpacks one from standard input, confined to DST" {
+        local host="$BATS_TEST_TMPDIR/host"
+        mkdir -p "$host/t/d" "$host/x"
+        echo hi >"$host/t/d/f"
+        ln -s /etc/passwd "$host/t/d/l"
+        run_hutch run -d --network none --name cpt bb:1 sleep 1000
+        run_hutch exec cpt sh -c 'mkdir -p /srv/s; echo in-ctr > /srv/s/g'
+        # out: the entry under its name; DIR/. what is in it
+        "$HUTCH" --root "$HUTCH_ROOT" --runroot "$HUTCH_RUNROOT" cp cpt:/srv/s - >"$host/out.tar"
+        assert_equal "$(tar -tf "$host/out.tar" | sort | tr '\n' ' ')" "s/ s/g "
+        "$HUTCH" --root "$HUTCH_ROOT" --runroot "$HUTCH_RUNROOT" cp cpt:/srv/s/. - >"$host/out2.tar"
+        assert_equal "$(tar -tf "$host/out2.tar" | sort | tr '\n' ' ')" "g "
+        tar -C "$host/x" -xf "$host/out.tar"
+        assert_equal "$(cat "$host/x/s/g")" in-ctr
+        # in: unpacked into the directory; again, replacing
+        tar -C "$host/t" -cf "$host/in.tar" d
+        RUN_HUTCH_STDIN="$host/in.tar" run_hutch cp - cpt:/tmp
+        RUN_HUTCH_STDIN="$host/in.tar" run_hutch cp - cpt:/tmp
+        run_hutch exec cpt sh -c 'cat /tmp/d/f; readlink /tmp/d/l'
+        assert_equal "$output" "hi
+/etc/passwd"
+        # a hostile tar: names and links that climb out stay inside /tmp
+        mkdir -p "$host/evil"
+        ln -s / "$host/evil/up"
+        (cd "$host/evil" && tar -cf "$host/evil.tar" up && tar -rf "$host/evil.tar" --transform 's|^|up/|' -C "$host/t" d) ||
+                die "making the tar failed"
+        RUN_HUTCH_STDIN="$host/evil.tar" run_hutch '?' cp - cpt:/tmp
+        run_hutch exec cpt sh -c 'ls /d 2>&1; ls /tmp/up/d 2>&1 || true'
+        assert_match "$output" "No such file" "nothing was written through the link out of /tmp"
+        # errors: DST that is not a directory, junk, a terminal is refused
+        RUN_HUTCH_STDIN="$host/in.tar" run_hutch 125 cp - cpt:/etc/passwd
+        assert_error_message "is not a directory"
+        RUN_HUTCH_STDIN="$host/t/d/f" run_hutch 125 cp - cpt:/tmp
+        assert_error_message "tar"
+        run_hutch rm -f cpt
+}
+
 @test "containers: cp into and out of a stopped container, inside its root" {
         local host="$BATS_TEST_TMPDIR/host"
         mkdir -p "$host/out"
