@@ -35,7 +35,7 @@ setup() {
         run_hutch rm -f wd
 }
 
-@test "attacks: host-side commands never run or load the image's nsenter or NSS modules (CVE-2019-14271)" {
+@test "attacks: host-side commands never run the image's nsenter nor load its NSS modules or libraries (CVE-2019-14271)" {
         local marker="$BATS_TEST_TMPDIR/marker"
         local img="$BATS_TEST_TMPDIR/evil-img"
         mkdir -p "$img"
@@ -46,10 +46,19 @@ setup() {
                 printf '#!/bin/sh\ntouch %s\n' "$marker" >"$img/$f"
                 chmod 0755 "$img/$f"
         done
-        for d in lib lib64 lib/x86_64-linux-gnu usr/lib/x86_64-linux-gnu; do
+        # libraries a host-side process might load (NSS, and those hutch
+        # opens with dlopen on first use) that leave the marker when loaded
+        require_cmd cc
+        printf '#include <fcntl.h>\n__attribute__((constructor)) static void f(void) { open("%s", O_CREAT | O_WRONLY, 0644); }\n' \
+                "$marker" >"$BATS_TEST_TMPDIR/evil.c"
+        cc -shared -fPIC -o "$BATS_TEST_TMPDIR/evil.so" "$BATS_TEST_TMPDIR/evil.c" || die "cc failed"
+        local lib
+        for d in lib lib64 lib/x86_64-linux-gnu usr/lib/x86_64-linux-gnu usr/lib; do
                 mkdir -p "$img/$d"
-                rm -f "$img/$d/libnss_files.so.2"
-                printf 'not a library\n' >"$img/$d/libnss_files.so.2"
+                for lib in libnss_files.so.2 libarchive.so.13 libcrypto.so.3 libcurl.so.4 libslirp.so.0 libsubid.so.4; do
+                        rm -f "$img/$d/$lib"
+                        cp "$BATS_TEST_TMPDIR/evil.so" "$img/$d/$lib"
+                done
         done
         tar -C "$img" -cf "$BATS_TEST_TMPDIR/evil.tar" .
         run_hutch import "$BATS_TEST_TMPDIR/evil.tar" evil:1
@@ -59,9 +68,17 @@ setup() {
         run_hutch top nss
         run_hutch cp nss:/etc/passwd "$BATS_TEST_TMPDIR/passwd-copy"
         run_hutch cp "$BATS_TEST_TMPDIR/passwd-copy" nss:/tmp/
+        # tar streams (libarchive) in both directions, and a stopped container
+        "$HUTCH" --root "$HUTCH_ROOT" --runroot "$HUTCH_RUNROOT" cp nss:/etc - >"$BATS_TEST_TMPDIR/etc.tar"
+        tar -tf "$BATS_TEST_TMPDIR/etc.tar" | grep -qx etc/passwd || die "cp - wrote no tar"
+        RUN_HUTCH_STDIN="$BATS_TEST_TMPDIR/etc.tar" run_hutch cp - nss:/tmp
         run_hutch inspect nss
+        run_hutch export -o "$BATS_TEST_TMPDIR/nss.tar" nss
+        run_hutch stop -t 0 nss
+        RUN_HUTCH_STDIN="$BATS_TEST_TMPDIR/etc.tar" run_hutch cp - nss:/tmp
+        run_hutch cp nss:/etc/passwd "$BATS_TEST_TMPDIR/passwd-copy2"
         run_hutch rm -f nss
-        [ ! -e "$marker" ] || die "a host-side command ran the image's nsenter"
+        [ ! -e "$marker" ] || die "a host-side command ran the image's nsenter or loaded one of its libraries"
 }
 
 # ---- the runtime's own binary, with tests/helpers/hutch-probe exe-attack ----
