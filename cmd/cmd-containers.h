@@ -32,6 +32,8 @@ struct storage_container;
 void cmd_run_gen_config(const struct storage_container *rec, yajl_gen g);
 bool cmd_container_uses_volume(const struct storage_container *rec, const char *name);
 extern const struct cmd_command cmd_volume_subcommands[];
+int cmd_volume_prune(const struct cmd_command *cmd, int argc, char **argv, struct hutch_error **err);
+extern const struct cmd_option cmd_volume_prune_options[];
 /* The image's VOLUMEs: "NAME:/dest" with a new random NAME for each path
  * (cleaned, confined to the container) that no mount of vols covers. */
 struct cmd_volume;

@@ -1,4 +1,4 @@
-/* hutch system df, system check, system reset. */
+/* hutch system df, system check, system prune, system reset. */
 #include "config.h"
 
 #include "cmd/cmd-containers.h"
@@ -280,10 +280,74 @@ static int cmd_system_check(const struct cmd_command *cmd, int argc, char **argv
         return cmd_storage_in_userns(check_in_userns, &o, false, err);
 }
 
+/* ---- system prune ---- */
+
+enum { OPT_PRUNE_ALL = 'a', OPT_PRUNE_FORCE = 'f', OPT_PRUNE_VOLUMES = 0x100 };
+
+static const struct cmd_option system_prune_options[] = {
+        { "all", 'a', no_argument, NULL, "remove every unused image, not only those without a name", OPT_PRUNE_ALL },
+        { "force", 'f', no_argument, NULL, "do not ask for confirmation (hutch never asks)", OPT_PRUNE_FORCE },
+        { "volumes", 0, no_argument, NULL, "remove the volumes no container uses too", OPT_PRUNE_VOLUMES },
+        { 0 },
+};
+
+/* The prunes of containers, volumes and images, in that order (what the
+ * removed containers used is unused afterwards), as `docker system prune`. */
+static int cmd_system_prune(const struct cmd_command *cmd, int argc, char **argv, struct hutch_error **err)
+{
+        const struct cmd_command containers = {
+                "prune", "", "", cmd_container_prune, cmd_container_prune_options, NULL, "hutch container prune"
+        };
+        const struct cmd_command volumes = {
+                "prune", "", "", cmd_volume_prune, cmd_volume_prune_options, NULL, "hutch volume prune"
+        };
+        const struct cmd_command images = {
+                "prune", "", "", cmd_image_prune, cmd_image_prune_options, NULL, "hutch image prune"
+        };
+        bool all = false, with_volumes = false;
+        char *optval = NULL;
+        int c, r, status = 0;
+
+        while ((c = cmd_getopt(cmd, argc, argv, &optval, err)) != -1) {
+                switch (c) {
+                case -2: return 0;
+                case -3: return -1;
+                case OPT_PRUNE_ALL: all = true; break;
+                case OPT_PRUNE_VOLUMES: with_volumes = true; break;
+                }
+        }
+        if (optind < argc)
+                return cmd_usage_error(cmd, err, "'%s' accepts no arguments", cmd->full_name);
+
+        char *none[] = { (char *) "prune", NULL }, *with_all[] = { (char *) "prune", (char *) "--all", NULL };
+        printf("Deleted Containers:\n");
+        fflush(stdout);
+        r = cmd_container_prune(&containers, 1, none, err);
+        if (r < 0)
+                return r;
+        status = status ? status : r;
+        if (with_volumes) {
+                printf("\nDeleted Volumes:\n");
+                fflush(stdout);
+                r = cmd_volume_prune(&volumes, 1, none, err);
+                if (r < 0)
+                        return r;
+                status = status ? status : r;
+        }
+        printf("\nDeleted Images:\n");
+        fflush(stdout);
+        r = cmd_image_prune(&images, all ? 2 : 1, all ? with_all : none, err);
+        if (r < 0)
+                return r;
+        return status ? status : r;
+}
+
 const struct cmd_command cmd_system_subcommands[] = {
         { "check", "[OPTIONS]", "Check the store for damage (--repair removes it)", cmd_system_check,
           cmd_system_check_options, NULL, NULL },
         { "df", "", "Show the disk space the store uses", cmd_system_df, cmd_system_df_options, NULL, NULL },
+        { "prune", "[OPTIONS]", "Remove stopped containers, unused images (and volumes with --volumes)",
+          cmd_system_prune, system_prune_options, NULL, NULL },
         { "reset", "--force", "Remove every image, container and volume", cmd_system_reset, cmd_system_reset_options,
           NULL, NULL },
         { 0 },

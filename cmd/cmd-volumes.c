@@ -244,12 +244,12 @@ static int volume_rm(const struct cmd_command *cmd, int argc, char **argv, struc
         return status;
 }
 
-static const struct cmd_option prune_options[] = {
+const struct cmd_option cmd_volume_prune_options[] = {
         { "force", 'f', no_argument, NULL, "do not ask (hutch never asks)", 'f' },
         { 0 },
 };
 
-static int volume_prune(const struct cmd_command *cmd, int argc, char **argv, struct hutch_error **err)
+int cmd_volume_prune(const struct cmd_command *cmd, int argc, char **argv, struct hutch_error **err)
 {
         _cleanup_free_ char *root = cmd_storage_root();
         _cleanup_strv_ char **names = NULL;
@@ -282,7 +282,8 @@ const struct cmd_command cmd_volume_subcommands[] = {
         { "list", "[OPTIONS]", "List volumes", volume_ls, ls_options, NULL, NULL },
         { "inspect", "NAME...", "Show volumes as JSON", volume_inspect, create_options, NULL, NULL },
         { "rm", "[OPTIONS] NAME...", "Remove volumes", volume_rm, rm_options, NULL, NULL },
-        { "prune", "[OPTIONS]", "Remove every volume no container uses", volume_prune, prune_options, NULL, NULL },
+        { "prune", "[OPTIONS]", "Remove every volume no container uses", cmd_volume_prune, cmd_volume_prune_options,
+          NULL, NULL },
         { 0 },
 };
 
