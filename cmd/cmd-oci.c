@@ -149,9 +149,9 @@ static int build_mounts(struct oci_config *c, const char *bundle, struct hutch_e
         for (size_t i = 0; i < s->n_devices; i++) {
                 const struct runtime_spec_device *d = &s->devices[i];
                 struct stat st;
-                bool ok = stat(d->path, &st) == 0 &&
-                          ((d->type == 'b' && S_ISBLK(st.st_mode)) || (d->type != 'b' && d->type != 'p' && S_ISCHR(st.st_mode)) ||
-                           (d->type == 'p' && S_ISFIFO(st.st_mode)));
+                bool ok = stat(d->path, &st) == 0 && ((d->type == 'b' && S_ISBLK(st.st_mode)) ||
+                                                      (d->type != 'b' && d->type != 'p' && S_ISCHR(st.st_mode)) ||
+                                                      (d->type == 'p' && S_ISFIFO(st.st_mode)));
                 if (ok && d->has_numbers && d->type != 'p')
                         ok = major(st.st_rdev) == d->major && minor(st.st_rdev) == d->minor;
                 if (!ok)
@@ -531,8 +531,8 @@ static int oci_kill(const char *id, int sig, struct hutch_error **err)
 }
 
 static const struct cmd_option kill_options[] = {
-        { "all", 'a', no_argument, NULL, "accepted for runc compatibility (the container's init is signalled)",
-          OPT_IGNORED },
+        { "all", 'a', no_argument, NULL, "refused: hutch signals the container's init (SIGKILL to it ends them all)",
+          OPT_FORCE },
         { 0 },
 };
 
@@ -546,6 +546,11 @@ static int cmd_oci_kill(const struct cmd_command *cmd, int argc, char **argv, st
                         return 0;
                 if (c == -3)
                         return -1;
+                if (c == OPT_FORCE)
+                        return cmd_usage_error(cmd, err,
+                                               "--all is not supported: hutch signals only the container's init "
+                                               "(in a container with its own PID namespace, SIGKILL to its init ends "
+                                               "all its processes)");
         }
         if (optind != argc - 1 && optind != argc - 2)
                 return cmd_usage_error(cmd, err, "requires a container ID and optionally a SIGNAL");
@@ -823,9 +828,11 @@ static int cmd_oci_list(const struct cmd_command *cmd, int argc, char **argv, st
                 pid_t pid;
                 enum oci_status s = cmd_oci_status(dir, &pid);
                 yajl_val st = read_state(dir);
-                const char *bundle = hutch_json_get_string(st, "bundle"), *created = hutch_json_get_string(st, "created");
-                printf("%-20s %-8ld %-10s %-40s %s\n", ids[i], (long) ((s == OCI_CREATED || s == OCI_RUNNING) ? pid : 0),
-                       cmd_oci_status_name(s), bundle ? bundle : "", created ? created : "");
+                const char *bundle = hutch_json_get_string(st, "bundle"),
+                           *created = hutch_json_get_string(st, "created");
+                printf("%-20s %-8ld %-10s %-40s %s\n", ids[i],
+                       (long) ((s == OCI_CREATED || s == OCI_RUNNING) ? pid : 0), cmd_oci_status_name(s),
+                       bundle ? bundle : "", created ? created : "");
                 yajl_tree_free(st);
         }
         if (json) {
@@ -923,16 +930,16 @@ static int cmd_oci_spec(const struct cmd_command *cmd, int argc, char **argv, st
 /* ---- the group ---- */
 
 static const struct cmd_command oci_subcommands[] = {
-        { "create", "[OPTIONS] ID", "Create a container from a bundle; its program waits for 'start'",
-          cmd_oci_create, create_options, NULL, NULL },
+        { "create", "[OPTIONS] ID", "Create a container from a bundle; its program waits for 'start'", cmd_oci_create,
+          create_options, NULL, NULL },
         { "start", "ID", "Run the program of a created container", cmd_oci_start, NULL, NULL, NULL },
         { "state", "ID", "Print a container's state as JSON (runtime-spec)", cmd_oci_state, NULL, NULL, NULL },
-        { "kill", "ID [SIGNAL]", "Send a signal (name or number, default TERM) to a container's process",
-          cmd_oci_kill, kill_options, NULL, NULL },
+        { "kill", "ID [SIGNAL]", "Send a signal (name or number, default TERM) to a container's process", cmd_oci_kill,
+          kill_options, NULL, NULL },
         { "delete", "[--force] ID", "Remove a stopped (or created) container", cmd_oci_delete, delete_options, NULL,
           NULL },
-        { "run", "[OPTIONS] ID", "Create and start a container; wait for it unless --detach", cmd_oci_run,
-          run_options, NULL, NULL },
+        { "run", "[OPTIONS] ID", "Create and start a container; wait for it unless --detach", cmd_oci_run, run_options,
+          NULL, NULL },
         { "list", "[OPTIONS]", "List containers", cmd_oci_list, list_options, NULL, NULL },
         { "spec", "[OPTIONS]", "Write a default rootless config.json", cmd_oci_spec, spec_options, NULL, NULL },
         { 0 },

@@ -270,8 +270,9 @@ static int parse_user(yajl_val v, struct runtime_spec *s, struct hutch_error **e
         yajl_val g = hutch_json_get(v, "additionalGids");
         if (g && !YAJL_IS_NULL(g)) {
                 if (!YAJL_IS_ARRAY(g) || g->u.array.len > 64)
-                        return hutch_error_set(err, EINVAL, "'process.user.additionalGids' must be an array of at "
-                                                            "most 64 group IDs");
+                        return hutch_error_set(err, EINVAL,
+                                               "'process.user.additionalGids' must be an array of at "
+                                               "most 64 group IDs");
                 s->additional_gids = xcalloc(g->u.array.len + 1, sizeof(gid_t));
                 for (size_t i = 0; i < g->u.array.len; i++) {
                         yajl_val e = g->u.array.values[i];
@@ -287,10 +288,22 @@ static int parse_user(yajl_val v, struct runtime_spec *s, struct hutch_error **e
 
 static int parse_process(yajl_val p, struct runtime_spec *s, struct hutch_error **err)
 {
-        static const char *const known[] = { "terminal",  "consoleSize",     "cwd",          "env",
-                                             "args",      "commandLine",     "rlimits",      "apparmorProfile",
-                                             "capabilities", "noNewPrivileges", "oomScoreAdj", "selinuxLabel",
-                                             "user",      "scheduler",       "ioPriority",   "execCPUAffinity",
+        static const char *const known[] = { "terminal",
+                                             "consoleSize",
+                                             "cwd",
+                                             "env",
+                                             "args",
+                                             "commandLine",
+                                             "rlimits",
+                                             "apparmorProfile",
+                                             "capabilities",
+                                             "noNewPrivileges",
+                                             "oomScoreAdj",
+                                             "selinuxLabel",
+                                             "user",
+                                             "scheduler",
+                                             "ioPriority",
+                                             "execCPUAffinity",
                                              NULL };
         const char *w = "process", *cwd;
         bool have;
@@ -328,14 +341,16 @@ static int parse_process(yajl_val p, struct runtime_spec *s, struct hutch_error 
         if (oom && !YAJL_IS_NULL(oom)) {
                 int64_t v;
                 if (!YAJL_IS_INTEGER(oom) || (v = YAJL_GET_INTEGER(oom)) < -1000 || v > 1000)
-                        return hutch_error_set(err, EINVAL, "'process.oomScoreAdj' must be an integer from -1000 to "
-                                                            "1000");
+                        return hutch_error_set(err, EINVAL,
+                                               "'process.oomScoreAdj' must be an integer from -1000 to "
+                                               "1000");
                 s->has_oom_score_adj = true;
                 s->oom_score_adj = (int) v;
         }
         (void) n;
         (void) have;
-        if (parse_user(hutch_json_get(p, "user"), s, err) < 0 || parse_caps(hutch_json_get(p, "capabilities"), s, err) < 0)
+        if (parse_user(hutch_json_get(p, "user"), s, err) < 0 ||
+            parse_caps(hutch_json_get(p, "capabilities"), s, err) < 0)
                 return -1;
         return parse_rlimits(hutch_json_get(p, "rlimits"), s, err);
 }
@@ -351,8 +366,9 @@ static const struct {
         { "/proc", { "proc" } },
         { "/dev", { "tmpfs" } },
         { "/dev/pts", { "devpts" } },
-        { "/dev/shm", { "tmpfs", "bind", "shm" } },
-        { "/dev/mqueue", { "mqueue", "bind" } },
+        /* /dev/shm is not among them: a tmpfs or bind there (a pod's
+         * shared one) is mounted over hutch's own */
+        { "/dev/mqueue", { "mqueue" } },
         { "/sys", { "sysfs", "bind" } },
         { "/sys/fs/cgroup", { "cgroup", "cgroup2", "bind" } },
 };
@@ -361,15 +377,15 @@ static const char *const tmpfs_data_keys[] = { "size", "mode", "nr_inodes", "nr_
 
 /* Options that need no action: hutch's binds are private and recursive,
  * access times are the kernel's default. */
-static const char *const harmless_options[] = { "rw",      "suid",       "dev",     "exec",     "private",
-                                                "rprivate", "relatime",  "norelatime", "strictatime", "nostrictatime",
-                                                "noatime", "atime",      "nodiratime", "diratime", "newinstance",
-                                                "sync",    "async",      NULL };
+static const char *const harmless_options[] = { "rw",       "suid",     "dev",        "exec",        "private",
+                                                "rprivate", "relatime", "norelatime", "strictatime", "nostrictatime",
+                                                "noatime",  "atime",    "nodiratime", "diratime",    "newinstance",
+                                                "sync",     "async",    NULL };
 
 static int parse_mount(yajl_val e, size_t idx, struct runtime_spec *s, struct hutch_error **err)
 {
-        static const char *const known[] = { "destination", "type", "source", "options", "uidMappings", "gidMappings",
-                                             NULL };
+        static const char *const known[] = { "destination", "type",        "source", "options",
+                                             "uidMappings", "gidMappings", NULL };
         const char *dest, *type, *source;
         _cleanup_strv_ char **opts = NULL, **data = NULL;
         char where[48];
@@ -384,8 +400,7 @@ static int parse_mount(yajl_val e, size_t idx, struct runtime_spec *s, struct hu
             refuse(e, "gidMappings", where, "no idmapped mounts", err) < 0)
                 return -1;
         if (dest[0] != '/')
-                return hutch_error_set(err, EINVAL, "'%s.destination' must be an absolute path, not '%s'", where,
-                                       dest);
+                return hutch_error_set(err, EINVAL, "'%s.destination' must be an absolute path, not '%s'", where, dest);
         for (size_t i = 0; opts && opts[i]; i++) {
                 const char *o = opts[i];
                 bool harmless = false;
@@ -427,8 +442,8 @@ static int parse_mount(yajl_val e, size_t idx, struct runtime_spec *s, struct hu
                 for (size_t j = 0; j < 3 && builtin_mounts[k].types[j]; j++)
                         if (STREQ(builtin_mounts[k].types[j], t))
                                 return 0; /* hutch's own mount stands for it */
-                return hutch_error_set(err, EOPNOTSUPP,
-                                       "'%s': hutch mounts %s itself and cannot mount type '%s' there", where, dest, t);
+                return hutch_error_set(err, EOPNOTSUPP, "'%s': hutch mounts %s itself and cannot mount type '%s' there",
+                                       where, dest, t);
         }
         struct runtime_mount m = { .destination = xstrdup(dest), .readonly = readonly, .flags = flags };
         if (bind) {
@@ -464,8 +479,8 @@ static const struct {
         const char *name;
         int flag;
 } ns_types[] = {
-        { "pid", CLONE_NEWPID }, { "network", CLONE_NEWNET }, { "ipc", CLONE_NEWIPC },     { "uts", CLONE_NEWUTS },
-        { "mount", CLONE_NEWNS }, { "user", CLONE_NEWUSER },  { "cgroup", CLONE_NEWCGROUP },
+        { "pid", CLONE_NEWPID },  { "network", CLONE_NEWNET }, { "ipc", CLONE_NEWIPC },       { "uts", CLONE_NEWUTS },
+        { "mount", CLONE_NEWNS }, { "user", CLONE_NEWUSER },   { "cgroup", CLONE_NEWCGROUP },
 };
 
 static int parse_namespaces(yajl_val v, struct runtime_spec *s, struct hutch_error **err)
@@ -474,8 +489,9 @@ static int parse_namespaces(yajl_val v, struct runtime_spec *s, struct hutch_err
         int seen = 0;
 
         if (v == NULL || YAJL_IS_NULL(v) || !YAJL_IS_ARRAY(v) || v->u.array.len > 16)
-                return hutch_error_set(err, EINVAL, "'linux.namespaces' must be an array naming at least the user and "
-                                                    "mount namespaces");
+                return hutch_error_set(err, EINVAL,
+                                       "'linux.namespaces' must be an array naming at least the user and "
+                                       "mount namespaces");
         for (size_t i = 0; i < v->u.array.len; i++) {
                 yajl_val e = v->u.array.values[i];
                 const char *type, *path;
@@ -488,8 +504,9 @@ static int parse_namespaces(yajl_val v, struct runtime_spec *s, struct hutch_err
                         if (STREQ(ns_types[k].name, type))
                                 flag = ns_types[k].flag;
                 if (flag == 0)
-                        return hutch_error_set(err, EOPNOTSUPP, "'linux.namespaces': type '%s' is not supported by "
-                                                                "hutch",
+                        return hutch_error_set(err, EOPNOTSUPP,
+                                               "'linux.namespaces': type '%s' is not supported by "
+                                               "hutch",
                                                type);
                 if (path && path[0])
                         return hutch_error_set(err, EOPNOTSUPP,
@@ -501,8 +518,9 @@ static int parse_namespaces(yajl_val v, struct runtime_spec *s, struct hutch_err
                 seen |= flag;
         }
         if (!(seen & CLONE_NEWUSER))
-                return hutch_error_set(err, EOPNOTSUPP, "'linux.namespaces' must include a user namespace: hutch runs "
-                                                        "containers rootless ('hutch oci spec' writes such a config)");
+                return hutch_error_set(err, EOPNOTSUPP,
+                                       "'linux.namespaces' must include a user namespace: hutch runs "
+                                       "containers rootless ('hutch oci spec' writes such a config)");
         if (!(seen & CLONE_NEWNS))
                 return hutch_error_set(err, EOPNOTSUPP, "'linux.namespaces' must include a mount namespace");
         s->namespaces = seen & ~(CLONE_NEWUSER | CLONE_NEWNS);
@@ -547,7 +565,7 @@ static int parse_idmap(yajl_val v, const char *key, struct runtime_idmap *map, b
 static int parse_devices(yajl_val v, struct runtime_spec *s, struct hutch_error **err)
 {
         static const char *const known[] = { "type", "path", "major", "minor", "fileMode", "uid", "gid", NULL };
-        static const char *const standard[] = { "/dev/null",   "/dev/zero", "/dev/full", "/dev/random",
+        static const char *const standard[] = { "/dev/null",    "/dev/zero", "/dev/full", "/dev/random",
                                                 "/dev/urandom", "/dev/tty",  NULL };
 
         if (v == NULL || YAJL_IS_NULL(v))
@@ -595,8 +613,8 @@ static int parse_devices(yajl_val v, struct runtime_spec *s, struct hutch_error 
 
 static int parse_seccomp(yajl_val v, struct runtime_spec *s, struct hutch_error **err)
 {
-        static const char *const known[] = { "defaultAction", "defaultErrnoRet", "architectures", "flags",
-                                             "listenerPath",  "listenerMetadata", "syscalls",     NULL };
+        static const char *const known[] = { "defaultAction", "defaultErrnoRet",  "architectures", "flags",
+                                             "listenerPath",  "listenerMetadata", "syscalls",      NULL };
         const char *w = "linux.seccomp";
 
         if (v == NULL || YAJL_IS_NULL(v))
@@ -621,8 +639,8 @@ static int parse_seccomp(yajl_val v, struct runtime_spec *s, struct hutch_error 
 
 static int parse_resources(yajl_val v, struct runtime_spec *s, struct hutch_error **err)
 {
-        static const char *const known[] = { "devices", "memory", "cpu", "pids", "blockIO", "hugepageLimits",
-                                             "network", "rdma",   "unified", NULL };
+        static const char *const known[] = { "devices",        "memory",  "cpu",  "pids",    "blockIO",
+                                             "hugepageLimits", "network", "rdma", "unified", NULL };
 
         if (v == NULL || YAJL_IS_NULL(v))
                 return 0;
@@ -641,11 +659,11 @@ static int parse_resources(yajl_val v, struct runtime_spec *s, struct hutch_erro
 
 static int parse_linux(yajl_val l, struct runtime_spec *s, struct hutch_error **err)
 {
-        static const char *const known[] = { "namespaces",   "uidMappings",   "gidMappings",  "timeOffsets",
-                                             "devices",      "cgroupsPath",   "rdmaResources", "resources",
-                                             "unified",      "intelRdt",      "sysctl",       "seccomp",
-                                             "rootfsPropagation", "maskedPaths", "readonlyPaths", "mountLabel",
-                                             "personality",  "memoryPolicy",  "netDevices",   NULL };
+        static const char *const known[] = { "namespaces",        "uidMappings",  "gidMappings",   "timeOffsets",
+                                             "devices",           "cgroupsPath",  "rdmaResources", "resources",
+                                             "unified",           "intelRdt",     "sysctl",        "seccomp",
+                                             "rootfsPropagation", "maskedPaths",  "readonlyPaths", "mountLabel",
+                                             "personality",       "memoryPolicy", "netDevices",    NULL };
         const char *w = "linux", *prop, *cg;
 
         if (l == NULL || YAJL_IS_NULL(l))
@@ -653,7 +671,8 @@ static int parse_linux(yajl_val l, struct runtime_spec *s, struct hutch_error **
         if (check_object(l, w, known, s, err) < 0)
                 return -1;
         if (refuse(l, "timeOffsets", w, NULL, err) < 0 || refuse(l, "intelRdt", w, NULL, err) < 0 ||
-            refuse(l, "sysctl", w, NULL, err) < 0 || refuse(l, "mountLabel", w, "hutch applies no SELinux label", err) < 0 ||
+            refuse(l, "sysctl", w, NULL, err) < 0 ||
+            refuse(l, "mountLabel", w, "hutch applies no SELinux label", err) < 0 ||
             refuse(l, "personality", w, NULL, err) < 0 || refuse(l, "memoryPolicy", w, NULL, err) < 0 ||
             refuse(l, "netDevices", w, NULL, err) < 0 || refuse(l, "rdmaResources", w, NULL, err) < 0 ||
             refuse(l, "unified", w, NULL, err) < 0)
@@ -691,8 +710,9 @@ static int parse_linux(yajl_val l, struct runtime_spec *s, struct hutch_error **
 
 static int parse_hooks(yajl_val h, struct runtime_spec *s, struct hutch_error **err)
 {
-        static const char *const known[] = { "prestart",       "createRuntime", "createContainer", "startContainer",
-                                             "poststart",      "poststop",      NULL };
+        static const char *const known[] = {
+                "prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop", NULL
+        };
 
         if (h == NULL || YAJL_IS_NULL(h))
                 return 0;
@@ -739,10 +759,10 @@ static int parse_root(yajl_val root, struct runtime_spec *s, struct hutch_error 
 
 static int parse_document(yajl_val doc, struct runtime_spec *s, struct hutch_error **err)
 {
-        static const char *const known[] = { "ociVersion", "root",    "process", "hostname", "domainname",
-                                             "mounts",     "hooks",   "annotations", "linux", "solaris",
-                                             "windows",    "vm",      "zos",     "uidMappings", "gidMappings",
-                                             NULL };
+        static const char *const known[] = { "ociVersion", "root",        "process",     "hostname",
+                                             "domainname", "mounts",      "hooks",       "annotations",
+                                             "linux",      "solaris",     "windows",     "vm",
+                                             "zos",        "uidMappings", "gidMappings", NULL };
         const char *version, *hostname;
 
         if (!YAJL_IS_OBJECT(doc))
@@ -761,7 +781,8 @@ static int parse_document(yajl_val doc, struct runtime_spec *s, struct hutch_err
             refuse(doc, "uidMappings", "config", "they belong in 'linux'", err) < 0 ||
             refuse(doc, "gidMappings", "config", "they belong in 'linux'", err) < 0)
                 return -1;
-        if (parse_root(hutch_json_get(doc, "root"), s, err) < 0 || parse_process(hutch_json_get(doc, "process"), s, err) < 0)
+        if (parse_root(hutch_json_get(doc, "root"), s, err) < 0 ||
+            parse_process(hutch_json_get(doc, "process"), s, err) < 0)
                 return -1;
         if (get_string(doc, "hostname", "config", false, &hostname, err) < 0)
                 return -1;
@@ -770,7 +791,8 @@ static int parse_document(yajl_val doc, struct runtime_spec *s, struct hutch_err
                         return hutch_error_set(err, EINVAL, "'hostname' is longer than 64 bytes");
                 s->hostname = xstrdup(hostname);
         }
-        if (parse_linux(hutch_json_get(doc, "linux"), s, err) < 0 || parse_hooks(hutch_json_get(doc, "hooks"), s, err) < 0 ||
+        if (parse_linux(hutch_json_get(doc, "linux"), s, err) < 0 ||
+            parse_hooks(hutch_json_get(doc, "hooks"), s, err) < 0 ||
             parse_annotations(hutch_json_get(doc, "annotations"), s, err) < 0)
                 return -1;
         if (s->hostname && !(s->namespaces & CLONE_NEWUTS))

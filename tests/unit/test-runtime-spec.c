@@ -20,9 +20,9 @@
 #include <cmocka.h>
 
 /* A small valid config; %s is spliced into "linux" and %s at the top. */
-#define BASE_FMT                                                                                             \
-        "{\"ociVersion\":\"1.0.2\",\"root\":{\"path\":\"rootfs\"},"                                          \
-        "\"process\":{\"args\":[\"sh\",\"-c\",\"true\"],\"cwd\":\"/\",\"user\":{\"uid\":0,\"gid\":0}%s},"  \
+#define BASE_FMT                                                                                          \
+        "{\"ociVersion\":\"1.0.2\",\"root\":{\"path\":\"rootfs\"},"                                       \
+        "\"process\":{\"args\":[\"sh\",\"-c\",\"true\"],\"cwd\":\"/\",\"user\":{\"uid\":0,\"gid\":0}%s}," \
         "\"linux\":{\"namespaces\":[{\"type\":\"user\"},{\"type\":\"mount\"},{\"type\":\"pid\"}]%s}%s}"
 
 static char *doc(const char *process_extra, const char *linux_extra, const char *top_extra)
@@ -144,8 +144,8 @@ static void test_user(void **state)
         assert_int_equal(s.additional_gids[1], 6);
         runtime_spec_clear(&s);
 
-        _cleanup_free_ char *t3 = xasprintf("%.*s\"user\":{\"gid\":0}%s", (int) (u - t), t,
-                                            u + strlen("\"user\":{\"uid\":0,\"gid\":0}"));
+        _cleanup_free_ char *t3 =
+                xasprintf("%.*s\"user\":{\"gid\":0}%s", (int) (u - t), t, u + strlen("\"user\":{\"uid\":0,\"gid\":0}"));
         expect_error(t3, "'process.user.uid' is required");
         _cleanup_free_ char *t4 = xasprintf("%.*s\"user\":{\"uid\":-1,\"gid\":0}%s", (int) (u - t), t,
                                             u + strlen("\"user\":{\"uid\":0,\"gid\":0}"));
@@ -209,7 +209,8 @@ static void test_process_checks(void **state)
         expect_error(a, "'process.args' must name the program");
         _cleanup_free_ char *b = xstrdup(
                 "{\"ociVersion\":\"1.0.0\",\"root\":{\"path\":\"r\"},\"process\":{\"args\":[\"x\"],\"cwd\":\"tmp\","
-                "\"user\":{\"uid\":0,\"gid\":0}},\"linux\":{\"namespaces\":[{\"type\":\"user\"},{\"type\":\"mount\"}]}}");
+                "\"user\":{\"uid\":0,\"gid\":0}},\"linux\":{\"namespaces\":[{\"type\":\"user\"},{\"type\":\"mount\"}]}"
+                "}");
         expect_error(b, "'process.cwd' must be an absolute path");
         _cleanup_free_ char *c = doc(",\"env\":[\"NOEQUALS\"]", "", "");
         expect_error(c, "'process.env[0]' must be KEY=VALUE");
@@ -232,11 +233,11 @@ static void test_process_checks(void **state)
 static void test_capabilities(void **state)
 {
         (void) state;
-        _cleanup_free_ char *a = doc(",\"capabilities\":{\"bounding\":[\"CAP_KILL\"],\"inheritable\":[\"CAP_KILL\"]}",
-                                     "", "");
+        _cleanup_free_ char *a =
+                doc(",\"capabilities\":{\"bounding\":[\"CAP_KILL\"],\"inheritable\":[\"CAP_KILL\"]}", "", "");
         expect_error(a, "'process.capabilities.inheritable' is not supported");
-        _cleanup_free_ char *b = doc(",\"capabilities\":{\"bounding\":[\"CAP_KILL\"],\"ambient\":[\"CAP_KILL\"]}", "",
-                                     "");
+        _cleanup_free_ char *b =
+                doc(",\"capabilities\":{\"bounding\":[\"CAP_KILL\"],\"ambient\":[\"CAP_KILL\"]}", "", "");
         expect_error(b, "'process.capabilities.ambient'");
         _cleanup_free_ char *c = doc(",\"capabilities\":{\"bounding\":[\"CAP_KILL\",\"CAP_CHOWN\"],\"effective\":["
                                      "\"CAP_KILL\"]}",
@@ -309,24 +310,26 @@ static void test_idmaps(void **state)
 
 static void test_mounts(void **state)
 {
-        _cleanup_free_ char *t = doc(
-                "", "",
-                ",\"mounts\":[{\"destination\":\"/proc\",\"type\":\"proc\",\"source\":\"proc\"},"
-                "{\"destination\":\"/dev\",\"type\":\"tmpfs\",\"source\":\"tmpfs\",\"options\":[\"nosuid\","
-                "\"strictatime\",\"mode=755\",\"size=65536k\"]},"
-                "{\"destination\":\"/sys\",\"type\":\"none\",\"source\":\"/sys\",\"options\":[\"rbind\",\"nosuid\","
-                "\"noexec\",\"nodev\",\"ro\"]},"
-                "{\"destination\":\"/data\",\"type\":\"bind\",\"source\":\"data\",\"options\":[\"ro\",\"nosuid\","
-                "\"nodev\",\"noexec\",\"rprivate\"]},"
-                "{\"destination\":\"/scratch\",\"type\":\"tmpfs\",\"source\":\"tmpfs\",\"options\":[\"size=1m\","
-                "\"mode=1777\",\"noexec\"]}]");
+        _cleanup_free_ char *t =
+                doc("", "",
+                    ",\"mounts\":[{\"destination\":\"/proc\",\"type\":\"proc\",\"source\":\"proc\"},"
+                    "{\"destination\":\"/dev\",\"type\":\"tmpfs\",\"source\":\"tmpfs\",\"options\":[\"nosuid\","
+                    "\"strictatime\",\"mode=755\",\"size=65536k\"]},"
+                    "{\"destination\":\"/sys\",\"type\":\"none\",\"source\":\"/sys\",\"options\":[\"rbind\",\"nosuid\","
+                    "\"noexec\",\"nodev\",\"ro\"]},"
+                    "{\"destination\":\"/data\",\"type\":\"bind\",\"source\":\"data\",\"options\":[\"ro\",\"nosuid\","
+                    "\"nodev\",\"noexec\",\"rprivate\"]},"
+                    "{\"destination\":\"/scratch\",\"type\":\"tmpfs\",\"source\":\"tmpfs\",\"options\":[\"size=1m\","
+                    "\"mode=1777\",\"noexec\"]},"
+                    "{\"destination\":\"/dev/mqueue\",\"type\":\"mqueue\",\"source\":\"mqueue\"},"
+                    "{\"destination\":\"/dev/shm\",\"type\":\"tmpfs\",\"source\":\"shm\",\"options\":[\"size=2m\"]}]");
         struct runtime_spec s = { 0 };
         struct hutch_error *err = NULL;
         (void) state;
 
         if (parse(t, &s, &err) < 0)
                 fail_msg("%s", err->msg);
-        assert_int_equal(s.n_mounts, 2); /* /proc, /dev and /sys are hutch's own */
+        assert_int_equal(s.n_mounts, 3); /* /proc, /dev, /dev/mqueue and /sys are hutch's own */
         assert_int_equal(s.mounts[0].kind, RUNTIME_MOUNT_BIND);
         assert_string_equal(s.mounts[0].source, "data");
         assert_string_equal(s.mounts[0].destination, "/data");
@@ -335,6 +338,9 @@ static void test_mounts(void **state)
         assert_int_equal(s.mounts[1].kind, RUNTIME_MOUNT_TMPFS);
         assert_string_equal(s.mounts[1].options, "size=1m,mode=1777");
         assert_int_equal(s.mounts[1].flags, MS_NOEXEC);
+        /* a tmpfs at /dev/shm is mounted over hutch's own, with its options */
+        assert_string_equal(s.mounts[2].destination, "/dev/shm");
+        assert_string_equal(s.mounts[2].options, "size=2m");
         runtime_spec_clear(&s);
 
         _cleanup_free_ char *a = doc("", "", ",\"mounts\":[{\"destination\":\"/x\",\"type\":\"proc\"}]");
@@ -441,14 +447,13 @@ static void test_seccomp(void **state)
         assert_int_equal(s.seccomp_len, strlen(s.seccomp_json));
         runtime_spec_clear(&s);
 
-        _cleanup_free_ char *a = doc("", ",\"seccomp\":{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"listenerPath\":\"/s\"}",
-                                     "");
+        _cleanup_free_ char *a =
+                doc("", ",\"seccomp\":{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"listenerPath\":\"/s\"}", "");
         expect_error(a, "'linux.seccomp.listenerPath' is not supported");
         _cleanup_free_ char *b = doc("", ",\"seccomp\":{\"defaultAction\":\"SCMP_ACT_BOGUS\"}", "");
         expect_error(b, "'linux.seccomp'");
-        _cleanup_free_ char *c =
-                doc("", ",\"seccomp\":{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"flags\":[\"SECCOMP_FILTER_FLAG_LOG\"]}",
-                    "");
+        _cleanup_free_ char *c = doc(
+                "", ",\"seccomp\":{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"flags\":[\"SECCOMP_FILTER_FLAG_LOG\"]}", "");
         expect_error(c, "'linux.seccomp.flags' is not supported");
 }
 
@@ -481,14 +486,22 @@ static void test_ids(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_minimal),         cmocka_unit_test(test_full_process),
-                cmocka_unit_test(test_user),            cmocka_unit_test(test_bad_documents),
-                cmocka_unit_test(test_bounds),          cmocka_unit_test(test_process_checks),
-                cmocka_unit_test(test_capabilities),    cmocka_unit_test(test_rlimits),
-                cmocka_unit_test(test_namespaces),      cmocka_unit_test(test_idmaps),
-                cmocka_unit_test(test_mounts),          cmocka_unit_test(test_refused_fields),
-                cmocka_unit_test(test_unknown_fields_listed), cmocka_unit_test(test_devices),
-                cmocka_unit_test(test_seccomp),         cmocka_unit_test(test_ids),
+                cmocka_unit_test(test_minimal),
+                cmocka_unit_test(test_full_process),
+                cmocka_unit_test(test_user),
+                cmocka_unit_test(test_bad_documents),
+                cmocka_unit_test(test_bounds),
+                cmocka_unit_test(test_process_checks),
+                cmocka_unit_test(test_capabilities),
+                cmocka_unit_test(test_rlimits),
+                cmocka_unit_test(test_namespaces),
+                cmocka_unit_test(test_idmaps),
+                cmocka_unit_test(test_mounts),
+                cmocka_unit_test(test_refused_fields),
+                cmocka_unit_test(test_unknown_fields_listed),
+                cmocka_unit_test(test_devices),
+                cmocka_unit_test(test_seccomp),
+                cmocka_unit_test(test_ids),
         };
         return cmocka_run_group_tests_name("runtime-spec", tests, NULL, NULL);
 }
