@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -315,6 +316,10 @@ static __attribute__((noreturn)) void monitor_main(const struct oci_monitor_args
 
         int pty = runtime_container_pty(m.c);
         if (pty >= 0 && a->console_fd >= 0) {
+                if (a->spec->has_console_size) {
+                        struct winsize ws = { .ws_row = a->spec->console_height, .ws_col = a->spec->console_width };
+                        (void) ioctl(pty, TIOCSWINSZ, &ws);
+                }
                 int r = hutch_send_fd(a->console_fd, pty);
                 /* the receiver owns the terminal now: keep no copy (its
                  * closing must hang the container up), but keep the fd

@@ -305,9 +305,8 @@ static int parse_process(yajl_val p, struct runtime_spec *s, struct hutch_error 
                                              "ioPriority",
                                              "execCPUAffinity",
                                              NULL };
+        static const char *const console_known[] = { "height", "width", NULL };
         const char *w = "process", *cwd;
-        bool have;
-        uint64_t n;
 
         if (p == NULL || YAJL_IS_NULL(p))
                 return 0;
@@ -333,8 +332,17 @@ static int parse_process(yajl_val p, struct runtime_spec *s, struct hutch_error 
                         return hutch_error_set(err, EINVAL, "'process.env[%zu]' must be KEY=VALUE, not '%s'", i,
                                                s->env[i]);
         yajl_val cs = hutch_json_get(p, "consoleSize");
-        if (cs && !YAJL_IS_NULL(cs) && !YAJL_IS_OBJECT(cs))
-                return hutch_error_set(err, EINVAL, "'process.consoleSize' must be an object");
+        if (cs && !YAJL_IS_NULL(cs)) {
+                bool hh, hw;
+                uint64_t h, wd;
+                if (check_object(cs, "process.consoleSize", console_known, s, err) < 0 ||
+                    get_uint(cs, "height", "process.consoleSize", UINT16_MAX, &hh, &h, err) < 0 ||
+                    get_uint(cs, "width", "process.consoleSize", UINT16_MAX, &hw, &wd, err) < 0)
+                        return -1;
+                s->console_height = (uint16_t) h;
+                s->console_width = (uint16_t) wd;
+                s->has_console_size = hh && hw;
+        }
         if (get_bool(p, "noNewPrivileges", w, &s->no_new_privileges, err) < 0)
                 return -1;
         yajl_val oom = hutch_json_get(p, "oomScoreAdj");
@@ -347,8 +355,6 @@ static int parse_process(yajl_val p, struct runtime_spec *s, struct hutch_error 
                 s->has_oom_score_adj = true;
                 s->oom_score_adj = (int) v;
         }
-        (void) n;
-        (void) have;
         if (parse_user(hutch_json_get(p, "user"), s, err) < 0 ||
             parse_caps(hutch_json_get(p, "capabilities"), s, err) < 0)
                 return -1;

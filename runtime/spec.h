@@ -48,6 +48,8 @@ struct runtime_spec {
         bool has_oom_score_adj;
         int oom_score_adj;
         bool terminal;
+        bool has_console_size; /* process.consoleSize: the terminal's initial size */
+        uint16_t console_height, console_width;
         bool no_new_privileges;
         bool has_caps; /* process.capabilities given: caps is its set */
         uint64_t caps;

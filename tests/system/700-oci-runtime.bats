@@ -197,6 +197,17 @@ no_state_left() {
                 assert_match "$stderr" "invalid container ID"
         done
         assert_equal "$(ls -A "$HUTCH_RUNROOT/oci" 2>/dev/null)" ""
+
+        # the longest ID works: its control socket's path is longer than a
+        # unix socket address can be
+        long=${long:1}
+        program 'echo > /out/ran; sleep 60'
+        run_hutch oci create --bundle "$BUNDLE" "$long"
+        assert_equal "$(state_field "$long" status)" "created"
+        run_hutch oci start "$long"
+        wait_for_path "$OUT/ran"
+        run_hutch oci delete --force "$long"
+        no_state_left "$long"
 }
 
 @test "oci create: a bad config.json is a clear error and leaves no state" {
@@ -253,7 +264,8 @@ no_state_left() {
 
 @test "oci: process.terminal sends the pty master to --console-socket" {
         [ -x "$RECV_CONSOLE" ] || skip "$RECV_CONSOLE not built"
-        config '.process.terminal = true | .process.args = ["sh", "-c", "tty; [ -t 0 ] && [ -t 1 ] && echo both-ttys"]'
+        config '.process.terminal = true | .process.consoleSize = {"height": 33, "width": 111}
+                | .process.args = ["sh", "-c", "tty; [ -t 0 ] && [ -t 1 ] && echo both-ttys; stty size"]'
         run_hutch 125 oci create --bundle "$BUNDLE" t0
         assert_match "$stderr" "give --console-socket"
         no_state_left t0
@@ -269,6 +281,7 @@ no_state_left() {
         assert_match "$out" "^pty master /dev/pts/[0-9]+"
         assert_match "$out" "/dev/pts/0"
         assert_match "$out" "both-ttys"
+        assert_match "$out" "33 111"
         wait_for_status t1 stopped
         run_hutch oci delete t1
 }
@@ -292,4 +305,25 @@ no_state_left() {
                 | .process.args = ["sh", "-c", "id"]'
         run_hutch oci run --bundle "$BUNDLE" s2
         assert_match "$output" "uid=1000\\(tester\\) gid=1000\\(testers\\) groups=1000\\(testers\\),1500\\(extra\\)"
+}
+
+@test "oci: linux.uidMappings beyond your own IDs go through newuidmap" {
+        require_subids
+        local su sg
+        su=$(first_subid uid)
+        sg=$(first_subid gid)
+        config ".linux.uidMappings = [{\"containerID\": 0, \"hostID\": $(id -u), \"size\": 1}, {\"containerID\": 1, \"hostID\": $su, \"size\": 1000}]
+                | .linux.gidMappings = [{\"containerID\": 0, \"hostID\": $(id -g), \"size\": 1}, {\"containerID\": 1, \"hostID\": $sg, \"size\": 1000}]
+                | .process.user = {\"uid\": 999, \"gid\": 998}
+                | .process.args = [\"sh\", \"-c\", \"id -u; id -g; cat /proc/self/uid_map\"]"
+        run_hutch oci run --bundle "$BUNDLE" m1
+        assert_equal "${lines[0]}" "999"
+        assert_equal "${lines[1]}" "998"
+        assert_match "$(echo "${lines[3]}" | tr -s ' ')" "^ ?1 $su 1000$"
+
+        # a host ID that is neither yours nor subordinate: newuidmap refuses
+        config ".linux.uidMappings[1].hostID = 1"
+        run_hutch 125 oci run --bundle "$BUNDLE" m2
+        assert_match "$stderr" "ID maps"
+        no_state_left m2
 }

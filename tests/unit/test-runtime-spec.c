@@ -99,6 +99,9 @@ static void test_full_process(void **state)
         assert_true(s.terminal);
         assert_true(s.no_new_privileges);
         assert_string_equal(s.env[1], "PATH=/bin");
+        assert_true(s.has_console_size);
+        assert_int_equal(s.console_height, 24);
+        assert_int_equal(s.console_width, 80);
         assert_true(s.has_oom_score_adj);
         assert_int_equal(s.oom_score_adj, 100);
         assert_true(s.has_caps);
