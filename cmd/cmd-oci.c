@@ -210,9 +210,10 @@ static int oci_config_load(const char *bundle, struct oci_config *c, struct hutc
 
         _cleanup_free_ char *root = bundle_path(bundle, s->root_path);
         char real[PATH_MAX];
-        if (realpath(root, real) == NULL || stat(real, &st) < 0 || !S_ISDIR(st.st_mode))
-                return hutch_error_set(err, errno ? errno : ENOTDIR, "'%s': root.path '%s' is not a directory", path,
-                                       root);
+        if (realpath(root, real) == NULL || stat(real, &st) < 0)
+                return hutch_error_set(err, errno, "'%s': root.path '%s'", path, root);
+        if (!S_ISDIR(st.st_mode))
+                return hutch_error_set(err, 0, "'%s': root.path '%s' is not a directory", path, root);
         c->root = xstrdup(real);
 
         struct runtime_config *cfg = &c->cfg;

@@ -14,6 +14,7 @@
 
 #include "cmd/paths.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -282,6 +283,26 @@ static void report(int fd, int status, const char *msg)
                 (void) hutch_write_all(fd, buf, strnlen(buf, sizeof(buf)));
 }
 
+/* The monitor lives as long as its container: an fd it inherited from
+ * whoever ran `create` (a pipe the caller waits to see closed) must not
+ * live that long.  Keeps 0-2 and keep[]. */
+static void close_inherited(const int *keep, size_t n_keep)
+{
+        _cleanup_dir_ DIR *d = opendir("/proc/self/fd");
+        struct dirent *de;
+        int self = d ? dirfd(d) : -1;
+
+        while (d && (de = readdir(d)) != NULL) {
+                char *end;
+                long fd = strtol(de->d_name, &end, 10);
+                bool kept = *end != '\0' || fd < 3 || fd == self;
+                for (size_t i = 0; i < n_keep && !kept; i++)
+                        kept = keep[i] == fd;
+                if (!kept)
+                        (void) close((int) fd);
+        }
+}
+
 static __attribute__((noreturn)) void monitor_main(const struct oci_monitor_args *a, int ready)
 {
         struct hutch_error *err = NULL;
@@ -291,6 +312,8 @@ static __attribute__((noreturn)) void monitor_main(const struct oci_monitor_args
         char buf[64];
 
         (void) setsid();
+        const int keep[] = { ready, a->lock_fd, a->console_fd };
+        close_inherited(keep, ARRAY_SIZE(keep));
         m.dirfd = open(a->dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (m.dirfd < 0) {
                 report(ready, EXIT_HUTCH_FAILED, "open the state directory");

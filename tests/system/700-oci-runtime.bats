@@ -98,7 +98,8 @@ no_state_left() {
 
 @test "oci create/start/state/kill/delete: the program waits for start" {
         program 'echo started > /out/marker; trap "echo term > /out/term; exit 3" TERM; while :; do sleep 0.1; done'
-        run_hutch oci create --bundle "$BUNDLE" --pid-file "$BATS_TEST_TMPDIR/pid" c1
+        # an fd the caller leaves open is not kept by the long-lived monitor
+        run_hutch oci create --bundle "$BUNDLE" --pid-file "$BATS_TEST_TMPDIR/pid" c1 7>"$BATS_TEST_TMPDIR/fd7-marker"
         run_hutch oci state c1
         assert_equal "$(jq -r .status <<<"$output")" "created"
         assert_equal "$(jq -r .id <<<"$output")" "c1"
@@ -108,6 +109,10 @@ no_state_left() {
         assert "$pid" -gt 0
         assert_equal "$(cat "$BATS_TEST_TMPDIR/pid")" "$pid" "--pid-file holds the container's PID"
         kill -0 "$pid"
+        monitor=$(awk '{ print $4 }' "/proc/$pid/stat")
+        run ls -l "/proc/$monitor/fd"
+        assert_match "$output" "lock"
+        assert_not_match "$output" "fd7-marker"
         sleep 0.5
         [ ! -e "$OUT/marker" ] || die "the program ran before 'start'"
 
@@ -253,7 +258,7 @@ no_state_left() {
         cp "$BATS_TEST_TMPDIR/good.json" "$BUNDLE/config.json"
         config '.root.path = "nowhere"'
         run_hutch 125 oci create --bundle "$BUNDLE" bad
-        assert_match "$stderr" "root.path '.*nowhere' is not a directory"
+        assert_match "$stderr" "root.path '.*nowhere': No such file or directory"
         no_state_left bad
 
         rm "$BUNDLE/config.json"
