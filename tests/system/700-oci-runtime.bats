@@ -332,3 +332,29 @@ no_state_left() {
         assert_match "$stderr" "ID maps"
         no_state_left m2
 }
+
+@test "oci: a killed monitor takes its container along; state says stopped and delete cleans up" {
+        program 'echo > /out/ran; sleep 60'
+        run_hutch oci run --detach --bundle "$BUNDLE" k1
+        wait_for_path "$OUT/ran"
+        pid=$(state_field k1 pid)
+        monitor=$(awk '{ print $4 }' "/proc/$pid/stat")
+        assert_match "$(cat "/proc/$monitor/comm")" "hutch"
+        kill -KILL "$monitor"
+        for ((i = 0; i < 100; i++)); do
+                kill -0 "$pid" 2>/dev/null || break
+                sleep 0.05
+        done
+        ! kill -0 "$pid" 2>/dev/null || die "the container outlived its monitor"
+        assert_equal "$(state_field k1 status)" "stopped"
+        assert_equal "$(state_field k1 pid)" "0"
+        run_hutch 125 oci kill k1 KILL
+        assert_match "$stderr" "container 'k1' is not running"
+
+        run_hutch oci list --format json
+        assert_equal "$(jq -r '.[0].id + " " + .[0].status' <<<"$output")" "k1 stopped"
+        run_hutch oci list -q
+        assert_equal "$output" "k1"
+        run_hutch oci delete k1
+        no_state_left k1
+}
