@@ -368,15 +368,16 @@ static int parse_process(yajl_val p, struct runtime_spec *s, struct hutch_error 
 static const struct {
         const char *destination;
         const char *types[3];
+        unsigned long flags; /* what runtime/mounts.c gives it: a config may ask for no more */
 } builtin_mounts[] = {
-        { "/proc", { "proc" } },
-        { "/dev", { "tmpfs" } },
-        { "/dev/pts", { "devpts" } },
+        { "/proc", { "proc" }, MS_NOSUID | MS_NODEV | MS_NOEXEC },
+        { "/dev", { "tmpfs" }, MS_NOSUID },
+        { "/dev/pts", { "devpts" }, MS_NOSUID | MS_NOEXEC },
         /* /dev/shm is not among them: a tmpfs or bind there (a pod's
          * shared one) is mounted over hutch's own */
-        { "/dev/mqueue", { "mqueue" } },
-        { "/sys", { "sysfs", "bind" } },
-        { "/sys/fs/cgroup", { "cgroup", "cgroup2", "bind" } },
+        { "/dev/mqueue", { "mqueue" }, MS_NOSUID | MS_NODEV | MS_NOEXEC },
+        { "/sys", { "sysfs", "bind" }, MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC },
+        { "/sys/fs/cgroup", { "cgroup", "cgroup2", "bind" }, MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC },
 };
 
 static const char *const tmpfs_data_keys[] = { "size", "mode", "nr_inodes", "nr_blocks", "uid", "gid", NULL };
@@ -445,11 +446,22 @@ static int parse_mount(yajl_val e, size_t idx, struct runtime_spec *s, struct hu
                 if (!STREQ(builtin_mounts[k].destination, dest))
                         continue;
                 const char *t = bind ? "bind" : type ? type : "";
+                bool same_type = false;
                 for (size_t j = 0; j < 3 && builtin_mounts[k].types[j]; j++)
-                        if (STREQ(builtin_mounts[k].types[j], t))
-                                return 0; /* hutch's own mount stands for it */
-                return hutch_error_set(err, EOPNOTSUPP, "'%s': hutch mounts %s itself and cannot mount type '%s' there",
-                                       where, dest, t);
+                        same_type |= STREQ(builtin_mounts[k].types[j], t);
+                if (!same_type)
+                        return hutch_error_set(err, EOPNOTSUPP,
+                                               "'%s': hutch mounts %s itself and cannot mount type '%s' there", where,
+                                               dest, t);
+                unsigned long more = (flags | (readonly ? MS_RDONLY : 0)) & ~builtin_mounts[k].flags;
+                if (more)
+                        return hutch_error_set(err, EOPNOTSUPP, "'%s': hutch mounts %s itself, without '%s'", where,
+                                               dest,
+                                               more & MS_RDONLY   ? "ro"
+                                               : more & MS_NOEXEC ? "noexec"
+                                               : more & MS_NODEV  ? "nodev"
+                                                                  : "nosuid");
+                return 0; /* hutch's own mount stands for it */
         }
         struct runtime_mount m = { .destination = xstrdup(dest), .readonly = readonly, .flags = flags };
         if (bind) {
@@ -465,6 +477,12 @@ static int parse_mount(yajl_val e, size_t idx, struct runtime_spec *s, struct hu
                 m.kind = RUNTIME_MOUNT_BIND;
                 m.source = xstrdup(source);
         } else if (type && STREQ(type, "tmpfs")) {
+                for (size_t i = 0; data && data[i]; i++)
+                        if (strncmp(data[i], "ptmxmode=", 9) == 0) {
+                                free(m.destination);
+                                return hutch_error_set(err, EOPNOTSUPP, "'%s.options': '%s' is not a tmpfs option",
+                                                       where, data[i]);
+                        }
                 m.kind = RUNTIME_MOUNT_TMPFS;
                 m.options = data ? hutch_strv_join(data, ",") : NULL;
         } else {

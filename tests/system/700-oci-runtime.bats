@@ -358,3 +358,25 @@ no_state_left() {
         run_hutch oci delete k1
         no_state_left k1
 }
+
+@test "oci: a config shaped like runc's rootless one (host network, /sys bound, cgroup mount, device rule) runs" {
+        config '.linux.namespaces |= map(select(.type != "network"))
+                | .mounts |= map(select(.destination != "/sys"))
+                | .mounts += [{"destination": "/sys", "type": "none", "source": "/sys", "options": ["rbind", "nosuid", "noexec", "nodev", "ro"]},
+                              {"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup", "options": ["nosuid", "noexec", "nodev", "relatime", "ro"]}]
+                | .mounts |= map(if .destination == "/dev/pts" then .options += ["gid=5"] else . end)
+                | .linux.resources = {"devices": [{"allow": false, "access": "rwm"}]}
+                | .linux.cgroupsPath = "/hutch-test"
+                | .process.args = ["sh", "-c", "touch /sys/x 2>&1; grep -c . /proc/net/dev; echo done"]'
+        run_hutch oci run --bundle "$BUNDLE" runc1
+        assert_match "$output" "touch: /sys/x: Read-only file system"
+        # no network namespace: the host's interfaces
+        assert_equal "${lines[1]}" "$(grep -c . /proc/net/dev)"
+        assert_equal "${lines[-1]}" "done"
+
+        # a mount that would be weaker than asked is refused
+        config '.mounts |= map(if .destination == "/proc" then .options = ["ro"] else . end)'
+        run_hutch 125 oci run --bundle "$BUNDLE" runc2
+        assert_match "$stderr" "hutch mounts /proc itself, without 'ro'"
+        no_state_left runc2
+}

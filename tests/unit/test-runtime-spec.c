@@ -368,6 +368,19 @@ static void test_mounts(void **state)
         expect_error(g, "is not supported");
         _cleanup_free_ char *h = doc("", "", ",\"mounts\":[{\"destination\":\"/x\",\"type\":\"nfs\"}]");
         expect_error(h, "mount type 'nfs'");
+        /* hutch's own mounts: asking for more than they have is refused */
+        _cleanup_free_ char *i = doc("", "",
+                                     ",\"mounts\":[{\"destination\":\"/proc\",\"type\":\"proc\",\"options\":[\"ro\"]}"
+                                     "]");
+        expect_error(i, "hutch mounts /proc itself, without 'ro'");
+        _cleanup_free_ char *j = doc("", "",
+                                     ",\"mounts\":[{\"destination\":\"/dev\",\"type\":\"tmpfs\",\"options\":["
+                                     "\"nosuid\",\"noexec\"]}]");
+        expect_error(j, "hutch mounts /dev itself, without 'noexec'");
+        _cleanup_free_ char *k = doc("", "",
+                                     ",\"mounts\":[{\"destination\":\"/x\",\"type\":\"tmpfs\",\"options\":["
+                                     "\"ptmxmode=0666\"]}]");
+        expect_error(k, "'ptmxmode=0666' is not a tmpfs option");
 }
 
 static void test_refused_fields(void **state)
