@@ -380,3 +380,21 @@ no_state_left() {
         assert_match "$stderr" "hutch mounts /proc itself, without 'ro'"
         no_state_left runc2
 }
+
+@test "oci: linux.devices are bound from the host when it has them, else refused" {
+        [ -c /dev/fuse ] || skip "no /dev/fuse on this host"
+        local maj min
+        maj=$((0x$(stat -c %t /dev/fuse)))
+        min=$((0x$(stat -c %T /dev/fuse)))
+        config ".linux.devices = [{\"type\": \"c\", \"path\": \"/dev/null\", \"major\": 1, \"minor\": 3},
+                                  {\"type\": \"c\", \"path\": \"/dev/fuse\", \"major\": $maj, \"minor\": $min}]
+                | .process.args = [\"sh\", \"-c\", \"stat -c '%F %t:%T' /dev/fuse /dev/null\"]"
+        run_hutch oci run --bundle "$BUNDLE" dev1
+        assert_equal "${lines[0]}" "character special file $(printf '%x:%x' "$maj" "$min")"
+        assert_equal "${lines[1]}" "character special file 1:3"
+
+        config ".linux.devices = [{\"type\": \"c\", \"path\": \"/dev/fuse\", \"major\": $maj, \"minor\": $((min + 1))}]"
+        run_hutch 125 oci run --bundle "$BUNDLE" dev2
+        assert_match "$stderr" "'linux.devices': '/dev/fuse' cannot be made"
+        no_state_left dev2
+}
