@@ -1,4 +1,4 @@
-/* hutch system df, system reset. */
+/* hutch system df, system check, system reset. */
 #include "config.h"
 
 #include "cmd/cmd-containers.h"
@@ -9,6 +9,7 @@
 #include "lib/proc.h"
 #include "lib/strv.h"
 #include "lib/xalloc.h"
+#include "storage/check.h"
 #include "storage/containers.h"
 #include "storage/volumes.h"
 
@@ -185,7 +186,103 @@ static int cmd_system_reset(const struct cmd_command *cmd, int argc, char **argv
         return r;
 }
 
+/* ---- system check ---- */
+
+enum { OPT_CHECK_REPAIR = 'r', OPT_CHECK_QUICK = 'q', OPT_CHECK_FORCE = 'f' };
+
+static const struct cmd_option cmd_system_check_options[] = {
+        { "repair", 'r', no_argument, NULL, "remove damaged images, corrupt blobs and leftovers of killed commands",
+          OPT_CHECK_REPAIR },
+        { "quick", 'q', no_argument, NULL, "check sizes only, do not hash the blobs", OPT_CHECK_QUICK },
+        { "force", 'f', no_argument, NULL, "with --repair: also remove the stopped containers of damaged images",
+          OPT_CHECK_FORCE },
+        { 0 },
+};
+
+static const char *const problem_fixed[] = {
+        [STORAGE_CHECK_RECORDS] = "rewritten with the whole records",
+        [STORAGE_CHECK_IMAGE] = "removed",
+        [STORAGE_CHECK_BLOB] = "removed",
+        [STORAGE_CHECK_CONTAINER] = "removed",
+        [STORAGE_CHECK_LEFTOVER] = "removed",
+};
+
+static int check_in_userns(void *data)
+{
+        const struct storage_check_options *o = data;
+        _cleanup_(storage_store_free_cleanup) struct storage_store *s = NULL;
+        struct storage_check_report rep = { 0 };
+        struct hutch_error *err = NULL;
+        size_t left, fixed;
+
+        if (cmd_storage_open(STORAGE_STORE_READ, &s, &err) < 0 || storage_check(s, o, &rep, &err) < 0)
+                return cmd_storage_report(err);
+        for (size_t i = 0; i < rep.n; i++) {
+                const struct storage_check_problem *p = &rep.v[i];
+                if (p->repaired)
+                        printf("%s: %s: %s\n", p->what, p->why, problem_fixed[p->kind]);
+                else
+                        printf("%s: %s\n", p->what, p->why);
+        }
+        left = storage_check_report_unrepaired(&rep);
+        fixed = rep.n - left;
+        if (rep.removed) {
+                printf("%s\n", o->repair ? "Images removed (pull or load them again):"
+                                         : "Images whose records are lost (pull or load them again):");
+                for (char **n = rep.removed; *n; n++)
+                        printf("  %s\n", *n);
+        }
+        if (rep.n == 0)
+                printf("No problems found: %zu image%s, %zu layer%s, %zu blob%s and %zu container%s checked%s.\n",
+                       rep.images, rep.images == 1 ? "" : "s", rep.layers, rep.layers == 1 ? "" : "s", rep.blobs,
+                       rep.blobs == 1 ? "" : "s", rep.containers, rep.containers == 1 ? "" : "s",
+                       o->quick ? " (sizes only)" : "");
+        else if (fixed)
+                printf("Repaired %zu problem%s.\n", fixed, fixed == 1 ? "" : "s");
+        if (rep.unused_layers || rep.unused_blobs)
+                printf("%zu layer%s and %zu blob%s no image uses: 'hutch image prune' removes them.\n",
+                       rep.unused_layers, rep.unused_layers == 1 ? "" : "s", rep.unused_blobs,
+                       rep.unused_blobs == 1 ? "" : "s");
+        fflush(stdout);
+        if (rep.busy)
+                fprintf(stderr, "hutch: the store is in use (a command or a running container): files of commands "
+                                "in progress were not checked\n");
+        if (left && !o->repair)
+                fprintf(stderr,
+                        "Error: %zu problem%s found in the store: 'hutch system check --repair' removes what "
+                        "is damaged\n",
+                        left, left == 1 ? "" : "s");
+        else if (left)
+                fprintf(stderr, "Error: %zu problem%s could not be repaired (see above)\n", left, left == 1 ? "" : "s");
+        storage_check_report_clear(&rep);
+        return left ? EXIT_HUTCH_FAILED : 0;
+}
+
+static int cmd_system_check(const struct cmd_command *cmd, int argc, char **argv, struct hutch_error **err)
+{
+        struct storage_check_options o = { 0 };
+        char *optval = NULL;
+        int c;
+
+        while ((c = cmd_getopt(cmd, argc, argv, &optval, err)) != -1) {
+                switch (c) {
+                case -2: return 0;
+                case -3: return -1;
+                case OPT_CHECK_REPAIR: o.repair = true; break;
+                case OPT_CHECK_QUICK: o.quick = true; break;
+                case OPT_CHECK_FORCE: o.force = true; break;
+                }
+        }
+        if (optind < argc)
+                return cmd_usage_error(cmd, err, "'%s' accepts no arguments", cmd->full_name);
+        if (o.force && !o.repair)
+                return cmd_usage_error(cmd, err, "--force only applies with --repair");
+        return cmd_storage_in_userns(check_in_userns, &o, false, err);
+}
+
 const struct cmd_command cmd_system_subcommands[] = {
+        { "check", "[OPTIONS]", "Check the store for damage (--repair removes it)", cmd_system_check,
+          cmd_system_check_options, NULL, NULL },
         { "df", "", "Show the disk space the store uses", cmd_system_df, cmd_system_df_options, NULL, NULL },
         { "reset", "--force", "Remove every image, container and volume", cmd_system_reset, cmd_system_reset_options,
           NULL, NULL },

@@ -3,8 +3,13 @@
  * It runs the command as its child, forwards the signals a container
  * receives to it, reaps every orphan the pid namespace hands it, and exits
  * with the command's status (128+n when a signal killed it).  Built
- * static: it runs inside images that have no C library, and it is bind
- * mounted read-only so the container can never write it. */
+ * static: it runs inside images that have no C library.  It reaches the
+ * container as a read-only bind mount at /run/hutch-init; when the user
+ * could change this file (a hutch in ~/bin, say), the runtime binds a
+ * private copy from the container's state directory instead (own_program
+ * in runtime/runtime.h), because root in the container is that user and
+ * could remount the bind writable: the user's own file is never in the
+ * container. */
 #include "config.h"
 
 #include <errno.h>

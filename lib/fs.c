@@ -373,7 +373,9 @@ int hutch_open_in_root(int rootfd, const char *path, int flags, mode_t mode)
         return walk_in_root(rootfd, path, flags, mode, 0);
 }
 
-int hutch_mkdir_p_in_root(int rootfd, const char *path, mode_t mode)
+/* depth counts the links followed to missing directories (ELOOP at 40,
+ * as the kernel's own limit). */
+static int mkdir_p_in_root(int rootfd, const char *path, mode_t mode, int depth)
 {
         char buf[PATH_MAX];
         int fd;
@@ -404,12 +406,36 @@ int hutch_mkdir_p_in_root(int rootfd, const char *path, mode_t mode)
                         if (pfd < 0)
                                 return pfd;
                         const char *leaf = slash ? slash + 1 : buf;
-                        if (mkdirat(pfd, leaf, mode) < 0 && errno != EEXIST) {
+                        char target[PATH_MAX];
+                        ssize_t n = -1;
+                        if (mkdirat(pfd, leaf, mode) < 0) {
                                 int e = errno;
-                                (void) close(pfd);
-                                return -e;
+                                if (e == EEXIST)
+                                        n = readlinkat(pfd, leaf, target, sizeof(target) - 1);
+                                if (e != EEXIST || n < 0) {
+                                        (void) close(pfd);
+                                        return e == EEXIST ? -ENOENT : -e;
+                                }
                         }
                         (void) close(pfd);
+                        if (n >= 0) {
+                                /* A link to nothing: make its target, inside
+                                 * the root as every lookup here (Docker
+                                 * creates a WORKDIR behind a dangling link). */
+                                target[n] = '\0';
+                                char next[PATH_MAX];
+                                int len = target[0] == '/' ? snprintf(next, sizeof(next), "%s", target)
+                                                           : snprintf(next, sizeof(next), "%.*s/%s",
+                                                                      (int) (slash ? slash - buf : 0), buf, target);
+                                if (depth >= 40)
+                                        return -ELOOP;
+                                if (len < 0 || (size_t) len >= sizeof(next))
+                                        return -ENAMETOOLONG;
+                                fd = mkdir_p_in_root(rootfd, next[0] ? next : "/", mode, depth + 1);
+                                if (fd < 0)
+                                        return fd;
+                                (void) close(fd);
+                        }
                         fd = hutch_open_in_root(rootfd, buf, O_PATH | O_DIRECTORY, 0);
                 }
                 if (fd < 0)
@@ -419,6 +445,11 @@ int hutch_mkdir_p_in_root(int rootfd, const char *path, mode_t mode)
                         return fd;
                 (void) close(fd);
         }
+}
+
+int hutch_mkdir_p_in_root(int rootfd, const char *path, mode_t mode)
+{
+        return mkdir_p_in_root(rootfd, path, mode, 0);
 }
 
 const char *hutch_fd_path(int fd, char *buf, size_t size)
@@ -457,22 +488,42 @@ char *hutch_find_in_path(const char *name, const char *path)
 
 /* ---- copying trees ---- */
 
-static int copy_tree(int srcfd, int dstfd, bool owners, int depth);
+static int copy_tree(int srcfd, int dstfd, unsigned flags, int depth);
 
-static int copy_entry(int srcdir, const char *name, int dstdir, const char *dname, bool owners, int depth)
+/* With HUTCH_COPY_REPLACE, what is at dstdir/dname gives way to a
+ * non-directory; a directory is merged into.  A directory never replaces a
+ * file nor a file a directory (ENOTDIR, EISDIR), as `cp` and `docker cp`. */
+static int make_room(int dstdir, const char *dname, bool for_dir, unsigned flags)
 {
+        struct stat dst;
+
+        if (!(flags & HUTCH_COPY_REPLACE) || fstatat(dstdir, dname, &dst, AT_SYMLINK_NOFOLLOW) < 0)
+                return 0;
+        if (S_ISDIR(dst.st_mode))
+                return for_dir ? 0 : -EISDIR;
+        if (for_dir)
+                return -ENOTDIR;
+        return unlinkat(dstdir, dname, 0) < 0 ? -errno : 0;
+}
+
+static int copy_entry(int srcdir, const char *name, int dstdir, const char *dname, unsigned flags, int depth)
+{
+        bool owners = flags & HUTCH_COPY_OWNERS;
         struct stat st;
         int r = 0;
 
         if (fstatat(srcdir, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
                 return -errno;
+        r = make_room(dstdir, dname, S_ISDIR(st.st_mode), flags);
+        if (r < 0)
+                return r;
         if (S_ISDIR(st.st_mode)) {
                 if (mkdirat(dstdir, dname, st.st_mode & 07777) < 0 && errno != EEXIST)
                         return -errno;
                 int s = openat(srcdir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
                 int d = openat(dstdir, dname, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
                 if (s >= 0 && d >= 0)
-                        r = copy_tree(s, d, owners, depth + 1);
+                        r = copy_tree(s, d, flags, depth + 1);
                 else
                         r = -errno;
                 if (s >= 0)
@@ -534,7 +585,7 @@ static int copy_entry(int srcdir, const char *name, int dstdir, const char *dnam
         return 0;
 }
 
-static int copy_tree(int srcfd, int dstfd, bool owners, int depth)
+static int copy_tree(int srcfd, int dstfd, unsigned flags, int depth)
 {
         DIR *d;
         struct dirent *de;
@@ -554,18 +605,18 @@ static int copy_tree(int srcfd, int dstfd, bool owners, int depth)
         while ((de = readdir(d)) != NULL && r == 0) {
                 if (STREQ(de->d_name, ".") || STREQ(de->d_name, ".."))
                         continue;
-                r = copy_entry(srcfd, de->d_name, dstfd, de->d_name, owners, depth);
+                r = copy_entry(srcfd, de->d_name, dstfd, de->d_name, flags, depth);
         }
         (void) closedir(d);
         return r;
 }
 
-int hutch_copy_tree(int srcfd, int dstfd, bool owners)
+int hutch_copy_tree(int srcfd, int dstfd, unsigned flags)
 {
-        return copy_tree(srcfd, dstfd, owners, 0);
+        return copy_tree(srcfd, dstfd, flags, 0);
 }
 
-int hutch_copy_entry(int srcdir, const char *name, int dstdir, const char *dstname, bool owners)
+int hutch_copy_entry(int srcdir, const char *name, int dstdir, const char *dstname, unsigned flags)
 {
-        return copy_entry(srcdir, name, dstdir, dstname, owners, 0);
+        return copy_entry(srcdir, name, dstdir, dstname, flags, 0);
 }

@@ -42,12 +42,17 @@ int hutch_mkdir_p_in_root(int rootfd, const char *path, mode_t mode);
 /* Forces the fallback walk in hutch_open_in_root (tests of the old-kernel path). */
 void hutch_fs_disable_openat2(bool disable);
 
+enum {
+        HUTCH_COPY_OWNERS = 1 << 0,  /* keep owners too */
+        HUTCH_COPY_REPLACE = 1 << 1, /* replace what is in the way (a file by a file; into a directory) */
+};
 /* Copies the contents of directory srcfd into dstfd (regular files,
  * directories, symlinks as links, FIFOs; never following a link), with
- * modes, and with owners when owners is true.  Returns -errno. */
-int hutch_copy_tree(int srcfd, int dstfd, bool owners);
+ * modes, and with owners with HUTCH_COPY_OWNERS.  Without
+ * HUTCH_COPY_REPLACE an existing file is an error (EEXIST).  Returns -errno. */
+int hutch_copy_tree(int srcfd, int dstfd, unsigned flags);
 /* Copies the entry name of srcdir as dstdir/dstname the same way. */
-int hutch_copy_entry(int srcdir, const char *name, int dstdir, const char *dstname, bool owners);
+int hutch_copy_entry(int srcdir, const char *name, int dstdir, const char *dstname, unsigned flags);
 
 /* "/proc/self/fd/N" for fd into buf (at least 32 bytes). */
 const char *hutch_fd_path(int fd, char *buf, size_t size);

@@ -62,6 +62,12 @@
 #ifndef MOVE_MOUNT_F_EMPTY_PATH
 #define MOVE_MOUNT_F_EMPTY_PATH 0x00000004
 #endif
+#ifndef MOVE_MOUNT_T_EMPTY_PATH
+#define MOVE_MOUNT_T_EMPTY_PATH 0x00000040
+#endif
+#ifndef AT_EMPTY_PATH
+#define AT_EMPTY_PATH 0x1000
+#endif
 
 #define USER_FILE_MAX (8u << 20)
 #define DEFAULT_PATH  "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -305,6 +311,48 @@ static __attribute__((noreturn)) void child_main(struct child *c)
 /* Inside the container from here on (its root, its namespaces): its files,
  * our code.  The user, environment, working directory, privileges, and
  * execve; shared by the container's init and `exec`. */
+
+/* The container's init gets its terminal at /dev/console too, as the
+ * runtime spec asks.  The peer is bound from its fd (open_tree), never by
+ * a /dev/pts/N name that something could swap for a link
+ * (CVE-2025-52565), onto a file we create with O_EXCL|O_NOFOLLOW in our
+ * own /dev, or onto a file or device already there (a user's mount over
+ * /dev): a link or anything else there is refused. */
+static int bind_console(int peer, struct hutch_error **err)
+{
+        _cleanup_close_ int dev = open("/dev", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        _cleanup_close_ int target = -1, tree = -1;
+        struct stat st;
+        char from[64], to[64];
+
+        if (dev < 0)
+                return hutch_error_set(err, errno, "open the container's /dev");
+        int f = openat(dev, "console", O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (f < 0 && errno != EEXIST)
+                return hutch_error_set(err, errno, "create /dev/console");
+        if (f >= 0)
+                (void) close(f);
+        target = openat(dev, "console", O_PATH | O_NOFOLLOW | O_CLOEXEC);
+        if (target < 0 || fstat(target, &st) < 0)
+                return hutch_error_set(err, errno, "open /dev/console");
+        if (!S_ISREG(st.st_mode) && !S_ISCHR(st.st_mode))
+                return hutch_error_set(err, ELOOP, "/dev/console in the container is not a file: refusing it");
+        tree = (int) syscall(SYS_open_tree, peer, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+        if (tree >= 0) {
+                if (syscall(SYS_move_mount, tree, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) <
+                    0)
+                        return hutch_error_set(err, errno, "bind the terminal to /dev/console");
+                return 0;
+        }
+        if (errno != ENOSYS)
+                return hutch_error_set(err, errno, "bind the terminal to /dev/console");
+        /* before Linux 5.2: the same fds, through their /proc/self/fd links */
+        if (mount(hutch_fd_path(peer, from, sizeof(from)), hutch_fd_path(target, to, sizeof(to)), NULL, MS_BIND, NULL) <
+            0)
+                return hutch_error_set(err, errno, "bind the terminal to /dev/console");
+        return 0;
+}
+
 /* A terminal from the container's own devpts instance: the master goes to
  * the monitor, the peer becomes our controlling terminal and stdio.
  * TIOCGPTPEER opens the peer through the master, so no /dev/pts/N path
@@ -323,6 +371,9 @@ static void child_terminal(struct child *c)
                 hutch_error_set(&err, errno, "open the terminal");
                 child_fail(c, 125, err);
         }
+        /* only the init: an exec'd process leaves the container's /dev alone */
+        if (c->init && bind_console(peer, &err) < 0)
+                child_fail(c, 125, err);
         if (sync_send(c->sync, SYNC_PTY, 0, NULL, 0) < 0 || hutch_send_fd(c->sync, master) < 0) {
                 hutch_error_set(&err, EPIPE, "hand the terminal to the monitor");
                 child_fail(c, 125, err);

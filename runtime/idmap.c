@@ -59,6 +59,10 @@ static int subid_call(enum runtime_subid_kind kind, const char *user, struct sub
 #endif
 
 #define SUBID_FILE_MAX (4u << 20)
+/* how a refused range is fixed: shadow cannot be asked to map it */
+#define SUBID_FIX                                                                                         \
+        " (an administrator must change that: a user's ranges hold neither 0 nor the user's own ID, and " \
+        "do not overlap)"
 
 static bool range_overlaps(unsigned long start, unsigned long count, unsigned long id)
 {
@@ -95,9 +99,9 @@ int runtime_subid_parse(const char *text, const char *user, unsigned long id, st
                                     hutch_parse_u64(count_s, UINT32_MAX, &count) == 0 && count > 0 &&
                                     start + count - 1 <= UINT32_MAX) {
                                         if (range_overlaps(start, count, 0) || range_overlaps(start, count, id))
-                                                return hutch_error_set(err, EINVAL,
+                                                return hutch_error_set(err, 0,
                                                                        "subordinate range '%s:%s:%s' includes ID 0 or "
-                                                                       "the user's own ID %lu",
+                                                                       "the user's own ID %lu" SUBID_FIX,
                                                                        owner, start_s, count_s, id);
                                         ranges = xreallocarray(ranges, n + 1, sizeof(*ranges));
                                         ranges[n].start = (unsigned long) start;
@@ -113,9 +117,9 @@ int runtime_subid_parse(const char *text, const char *user, unsigned long id, st
                 for (size_t j = i + 1; j < n; j++)
                         if (ranges[i].start < ranges[j].start + ranges[j].count &&
                             ranges[j].start < ranges[i].start + ranges[i].count)
-                                return hutch_error_set(err, EINVAL, "subordinate ranges %lu+%lu and %lu+%lu overlap",
-                                                       ranges[i].start, ranges[i].count, ranges[j].start,
-                                                       ranges[j].count);
+                                return hutch_error_set(
+                                        err, 0, "subordinate ranges %lu+%lu and %lu+%lu overlap" SUBID_FIX,
+                                        ranges[i].start, ranges[i].count, ranges[j].start, ranges[j].count);
         *ret_ranges = steal_ptr(&ranges);
         *ret_n = n;
         return 0;
@@ -147,9 +151,9 @@ int runtime_subid_lookup(enum runtime_subid_kind kind, const char *user, unsigne
                                     range_overlaps(sr[i].start, sr[i].count, id)) {
                                         free(sr);
                                         free(ranges);
-                                        return hutch_error_set(err, EINVAL,
+                                        return hutch_error_set(err, 0,
                                                                "subordinate range %lu+%lu (libsubid) includes ID 0 or "
-                                                               "the user's own ID %lu",
+                                                               "the user's own ID %lu" SUBID_FIX,
                                                                sr[i].start, sr[i].count, id);
                                 }
                                 ranges[n].start = sr[i].start;

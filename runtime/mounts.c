@@ -23,6 +23,11 @@
 #ifndef MOUNT_ATTR_RDONLY
 #define MOUNT_ATTR_RDONLY 0x00000001
 #endif
+#ifndef MOUNT_ATTR_NOSUID
+#define MOUNT_ATTR_NOSUID 0x00000002
+#define MOUNT_ATTR_NODEV  0x00000004
+#define MOUNT_ATTR_NOEXEC 0x00000008
+#endif
 #ifndef AT_RECURSIVE
 #define AT_RECURSIVE 0x8000
 #endif
@@ -111,16 +116,23 @@ static unsigned long locked_flags(const char *path)
         return f;
 }
 
-static int remount_readonly(const char *target, bool recursive, struct hutch_error **err)
+/* Makes target (and, when recursive, every mount below it) read-only,
+ * and with lock_down also nosuid, nodev and noexec. */
+static int remount_restricted(const char *target, bool recursive, bool lock_down, struct hutch_error **err)
 {
         if (recursive) {
-                struct mount_attr_compat attr = { .attr_set = MOUNT_ATTR_RDONLY };
+                struct mount_attr_compat attr = {
+                        .attr_set = MOUNT_ATTR_RDONLY |
+                                    (lock_down ? MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC : 0),
+                };
                 if (syscall(SYS_mount_setattr, AT_FDCWD, target, AT_RECURSIVE, &attr, sizeof(attr)) == 0)
                         return 0;
                 if (errno != ENOSYS)
                         return hutch_error_set(err, errno, "make '%s' read-only", target);
         }
         unsigned long flags = MS_BIND | MS_REMOUNT | MS_RDONLY | locked_flags(target);
+        if (lock_down)
+                flags |= MS_NOSUID | MS_NODEV | MS_NOEXEC;
         if (mount(NULL, target, NULL, flags, NULL) < 0)
                 return hutch_error_set(err, errno, "remount '%s' read-only", target);
         return 0;
@@ -135,6 +147,11 @@ static int remount_flags(const char *target, unsigned long flags, struct hutch_e
         if (mount(NULL, target, NULL, MS_BIND | MS_REMOUNT | flags | locked_flags(target), NULL) < 0)
                 return hutch_error_set(err, errno, "remount '%s' with its options", target);
         return 0;
+}
+
+static int remount_readonly(const char *target, bool recursive, struct hutch_error **err)
+{
+        return remount_restricted(target, recursive, false, err);
 }
 
 enum target_kind { TARGET_DIR, TARGET_FILE };
@@ -362,7 +379,7 @@ static int copy_layer(int srcfd, int dstfd, int depth)
                 }
                 /* a file replaces whatever the layers below had there */
                 (void) hutch_rm_rf_at(dstfd, name);
-                r = hutch_copy_entry(srcfd, name, dstfd, name, true);
+                r = hutch_copy_entry(srcfd, name, dstfd, name, HUTCH_COPY_OWNERS);
         }
         (void) closedir(d);
         return r;
@@ -597,7 +614,9 @@ static int setup_sys(const struct runtime_config *cfg, int rootfd, struct hutch_
         _cleanup_close_ int top = hutch_open_in_root(rootfd, "/sys", O_PATH | O_NOFOLLOW | O_DIRECTORY, 0);
         if (top < 0)
                 return hutch_error_set(err, -top, "open the container's /sys");
-        return remount_readonly(hutch_fd_path(top, path, sizeof(path)), true, err);
+        /* like a sysfs of its own: ro, nosuid, nodev, noexec, the mounts
+         * below it too (the host's /sys/fs/cgroup, debugfs, ...) */
+        return remount_restricted(hutch_fd_path(top, path, sizeof(path)), true, true, err);
 }
 
 static int mask_paths(const struct runtime_config *cfg, int rootfd, struct hutch_error **err)
@@ -694,7 +713,7 @@ static int seed_volume(int rootfd, const struct runtime_mount *m, struct hutch_e
 
         if (from < 0 || to < 0 || !dir_is_empty(to))
                 return 0; /* nothing to copy, or already in use */
-        r = hutch_copy_tree(from, to, true);
+        r = hutch_copy_tree(from, to, HUTCH_COPY_OWNERS);
         if (r < 0)
                 return hutch_error_set(err, -r, "copy the image's '%s' into volume '%s'", m->destination, m->source);
         struct stat st;
@@ -811,19 +830,24 @@ int runtime_mounts_pivot(const struct runtime_config *cfg, const char *root, str
         return 0;
 }
 
-int runtime_mount_overlay_readonly(char *const *lowerdirs, const char *target, struct hutch_error **err)
+int runtime_mount_overlay_at(char *const *lowerdirs, const char *upper, const char *work, const char *target,
+                             struct hutch_error **err)
 {
-        int r = mount_overlay_fsconfig(lowerdirs, NULL, NULL, target);
+        const char *what = upper ? "an overlay" : "a read-only overlay";
+        int r = mount_overlay_fsconfig(lowerdirs, upper, work, target);
         if (r == 0)
                 return 0;
         if (r != -EINVAL && r != -ENOSYS && r != -EPROTO)
-                return hutch_error_set(err, -r, "mount a read-only overlay on '%s'", target);
+                return hutch_error_set(err, -r, "mount %s on '%s'", what, target);
         _cleanup_strv_ char **lowers = NULL;
         for (size_t i = 0; lowerdirs[i]; i++)
                 hutch_strv_push(&lowers, runtime_overlay_escape(lowerdirs[i]));
         _cleanup_free_ char *lower = hutch_strv_join(lowers, ":");
-        _cleanup_free_ char *opts = xasprintf("lowerdir=%s,userxattr", lower);
-        if (mount("overlay", target, "overlay", MS_RDONLY, opts) < 0)
-                return hutch_error_set(err, errno, "mount a read-only overlay on '%s'", target);
+        _cleanup_free_ char *eu = upper ? runtime_overlay_escape(upper) : NULL;
+        _cleanup_free_ char *ew = upper ? runtime_overlay_escape(work) : NULL;
+        _cleanup_free_ char *opts = upper ? xasprintf("lowerdir=%s,upperdir=%s,workdir=%s,userxattr", lower, eu, ew)
+                                          : xasprintf("lowerdir=%s,userxattr", lower);
+        if (mount("overlay", target, "overlay", upper ? 0 : MS_RDONLY, opts) < 0)
+                return hutch_error_set(err, errno, "mount %s on '%s'", what, target);
         return 0;
 }

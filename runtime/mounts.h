@@ -25,10 +25,13 @@ int runtime_mounts_container(const struct runtime_config *cfg, const char *root,
  * asked. */
 int runtime_mounts_pivot(const struct runtime_config *cfg, const char *root, struct hutch_error **err);
 
-/* Mounts a read-only overlay of lowerdirs (topmost first, at least two) on
- * target: a view of a container's files (hutch export).  Call it in a
- * mount namespace of one's own, as root of the user namespace. */
-int runtime_mount_overlay_readonly(char *const *lowerdirs, const char *target, struct hutch_error **err);
+/* Mounts a kernel overlay of lowerdirs (topmost first) on target: a view of
+ * a stopped container's files (hutch export, cp).  Read-only when upper is
+ * NULL (then at least two lowerdirs), else writable into upper with work as
+ * its workdir.  Call it in a mount namespace of one's own, as root of the
+ * user namespace. */
+int runtime_mount_overlay_at(char *const *lowerdirs, const char *upper, const char *work, const char *target,
+                             struct hutch_error **err);
 
 /* Escapes ',' ':' and '\' for an overlay option value. */
 char *runtime_overlay_escape(const char *path);

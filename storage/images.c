@@ -116,42 +116,164 @@ static int parse_record(yajl_val v, struct storage_image *img)
         return 0;
 }
 
+/* The records in root's "images" list; with salvage, invalid records are
+ * skipped (and counted in *ret_dropped) instead of failing the whole list. */
+static int parse_list(yajl_val root, bool salvage, struct storage_images *ret, size_t *ret_dropped)
+{
+        yajl_val list = hutch_json_get_array(root, "images");
+        struct storage_images imgs = { 0 };
+        size_t dropped = 0;
+
+        if (list == NULL)
+                return -EINVAL;
+        imgs.v = xcalloc(list->u.array.len ? list->u.array.len : 1, sizeof(*imgs.v));
+        for (size_t i = 0; i < list->u.array.len; i++) {
+                if (parse_record(list->u.array.values[i], &imgs.v[imgs.n]) < 0) {
+                        storage_image_clear(&imgs.v[imgs.n]);
+                        if (!salvage) {
+                                storage_images_clear(&imgs);
+                                return -(int) i - 2; /* which record: -2 is the first */
+                        }
+                        dropped++;
+                        continue;
+                }
+                imgs.n++;
+        }
+        *ret = imgs;
+        if (ret_dropped)
+                *ret_dropped = dropped;
+        return 0;
+}
+
+int storage_images_parse(const char *buf, size_t len, struct storage_images *ret, struct hutch_error **err)
+{
+        yajl_val root = hutch_json_parse(buf, len, err);
+        int r;
+
+        if (root == NULL)
+                return -EUCLEAN;
+        r = parse_list(root, false, ret, NULL);
+        yajl_tree_free(root);
+        if (r == -EINVAL)
+                hutch_error_set(err, 0, "no 'images' list");
+        else if (r < 0)
+                hutch_error_set(err, 0, "record %d is invalid", -r - 2);
+        return r < 0 ? -EUCLEAN : 0;
+}
+
+/* The names listed in the text from p on ("names": [ "a", "b" ]): what
+ * can still be told of records the parser could not keep. */
+static void scan_names(const char *p, const char *end, char ***ret)
+{
+        static const char key[] = "\"names\"";
+
+        while ((p = memmem(p, (size_t) (end - p), key, sizeof(key) - 1)) != NULL) {
+                p += sizeof(key) - 1;
+                while (p < end && (*p == ' ' || *p == '\n' || *p == '\t' || *p == ':' || *p == '\r'))
+                        p++;
+                if (p >= end || *p != '[')
+                        continue;
+                for (p++; p < end && *p != ']';) {
+                        const char *q;
+                        if (*p != '"') {
+                                p++;
+                                continue;
+                        }
+                        q = ++p;
+                        while (q < end && *q != '"' && *q != '\\' && *q > ' ' && (unsigned char) *q < 0x7f)
+                                q++;
+                        if (q < end && *q == '"' && q > p && q - p < 512) {
+                                _cleanup_free_ char *name = xstrndup(p, (size_t) (q - p));
+                                if (!hutch_strv_contains(*ret, name))
+                                        hutch_strv_append(ret, name);
+                        }
+                        p = q < end ? q + 1 : end;
+                }
+        }
+}
+
+size_t storage_images_salvage(const char *buf, size_t len, struct storage_images *ret, char ***ret_lost_names)
+{
+        static const char close_list[] = "]}";
+        _cleanup_free_ char *text = xmalloc(len + sizeof(close_list));
+        struct storage_images imgs = { 0 };
+        size_t dropped = 0, cut = 0;
+        yajl_val root;
+        int attempts = 0;
+
+        /* Whole but with bad records: keep the good ones. */
+        root = hutch_json_parse(buf, len, NULL);
+        if (root) {
+                if (parse_list(root, true, &imgs, &dropped) == 0 && dropped == 0) {
+                        /* nothing to salvage: it parses */
+                        yajl_tree_free(root);
+                        *ret = imgs;
+                        return 0;
+                }
+                yajl_tree_free(root);
+                if (imgs.v == NULL)
+                        goto nothing;
+                *ret = imgs;
+                /* names of the dropped records cannot be told apart from the kept ones' */
+                return dropped;
+        }
+        /* Cut short (a full disk, a crash of the filesystem, someone's
+         * truncate): the records written before the cut are whole.  Close
+         * the list after each "}" from the end until the text parses. */
+        memcpy(text, buf, len);
+        for (size_t i = len; i > 0 && attempts < 4096; i--) {
+                if (buf[i - 1] != '}')
+                        continue;
+                attempts++;
+                memcpy(text + i, close_list, sizeof(close_list));
+                root = hutch_json_parse(text, i + sizeof(close_list) - 1, NULL);
+                if (root == NULL)
+                        continue;
+                if (parse_list(root, true, &imgs, &dropped) == 0) {
+                        yajl_tree_free(root);
+                        cut = i;
+                        break;
+                }
+                yajl_tree_free(root);
+        }
+nothing:
+        if (imgs.v == NULL)
+                imgs.v = xcalloc(1, sizeof(*imgs.v));
+        scan_names(buf + cut, buf + len, ret_lost_names);
+        /* names the kept records still have are not lost */
+        for (size_t i = 0; i < imgs.n && *ret_lost_names; i++)
+                for (char **n = imgs.v[i].names; *n; n++)
+                        while (hutch_strv_contains(*ret_lost_names, *n)) {
+                                char **v = *ret_lost_names;
+                                size_t k = 0;
+                                while (!STREQ(v[k], *n))
+                                        k++;
+                                free(v[k]);
+                                memmove(v + k, v + k + 1, (hutch_strv_length(v) - k) * sizeof(char *));
+                        }
+        *ret = imgs;
+        return dropped + 1;
+}
+
 int storage_images_read(struct storage_store *s, struct storage_images *ret, struct hutch_error **err)
 {
         _cleanup_free_ char *buf = NULL;
-        struct storage_images imgs = { 0 };
         size_t len = 0;
-        yajl_val root, list;
         int r;
 
         if (faccessat(s->images_fd, RECORDS, F_OK, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT) {
-                *ret = imgs; /* no image yet */
+                *ret = (struct storage_images){ 0 }; /* no image yet */
                 return 0;
         }
         r = hutch_read_file_at(s->images_fd, RECORDS, STORAGE_IMAGES_MAX_BYTES, &buf, &len, err);
         if (r < 0)
                 return hutch_error_prefix(err, "image records");
-        root = hutch_json_parse(buf, len, err);
-        if (root == NULL)
-                return hutch_error_prefix(err, "image records '%s/images/%s'", s->root, RECORDS);
-        list = hutch_json_get_array(root, "images");
-        if (list == NULL) {
-                yajl_tree_free(root);
-                return hutch_error_set(err, 0, "image records '%s/images/%s': no 'images' list", s->root, RECORDS);
-        }
-        imgs.v = xcalloc(list->u.array.len ? list->u.array.len : 1, sizeof(*imgs.v));
-        for (size_t i = 0; i < list->u.array.len; i++) {
-                if (parse_record(list->u.array.values[i], &imgs.v[imgs.n]) < 0) {
-                        storage_image_clear(&imgs.v[imgs.n]);
-                        yajl_tree_free(root);
-                        storage_images_clear(&imgs);
-                        return hutch_error_set(err, 0, "image records '%s/images/%s': record %zu is invalid", s->root,
-                                               RECORDS, i);
-                }
-                imgs.n++;
-        }
-        yajl_tree_free(root);
-        *ret = imgs;
+        r = storage_images_parse(buf, len, ret, err);
+        if (r < 0)
+                return hutch_error_prefix(err,
+                                          "image records '%s/images/%s' are damaged ('hutch system check --repair' "
+                                          "keeps what is whole)",
+                                          s->root, RECORDS);
         return 0;
 }
 

@@ -49,6 +49,14 @@ struct storage_images {
 
 /* Reads the records (none yet is an empty list). */
 int storage_images_read(struct storage_store *s, struct storage_images *ret, struct hutch_error **err);
+/* Parses the records document; a damaged one returns -EUCLEAN. */
+int storage_images_parse(const char *buf, size_t len, struct storage_images *ret, struct hutch_error **err);
+/* What can be kept of a damaged records document: every whole, valid
+ * record (before the cut, when it was cut short).  The names the lost
+ * records had, as far as the text still shows them, go to
+ * *ret_lost_names.  Returns 0 when the document was not damaged, else how
+ * many records were lost (at least 1; a cut loses an unknown number). */
+size_t storage_images_salvage(const char *buf, size_t len, struct storage_images *ret, char ***ret_lost_names);
 /* Replaces the records (hold storage_store_lock_records()). */
 int storage_images_write(struct storage_store *s, const struct storage_images *imgs, struct hutch_error **err);
 void storage_images_clear(struct storage_images *imgs);

@@ -144,7 +144,9 @@ int storage_store_lock_exclusive(struct storage_store *s, bool wait, struct hutc
         return hutch_error_set(err, -r, "lock '%s/storage.lock'", s->root);
 }
 
-static void clean_dir(int dirfd, bool (*is_leftover)(const char *name), const char *what)
+/* Calls fn for each entry of dirfd is_leftover accepts (all with NULL). */
+static void walk_leftovers(int dirfd, const char *dir, bool (*is_leftover)(const char *name),
+                           void (*fn)(int dirfd, const char *dir, const char *name, void *data), void *data)
 {
         _cleanup_dir_ DIR *d = NULL;
         struct dirent *de;
@@ -158,15 +160,11 @@ static void clean_dir(int dirfd, bool (*is_leftover)(const char *name), const ch
                 return;
         }
         while ((de = readdir(d)) != NULL) {
-                int r;
                 if (STREQ(de->d_name, ".") || STREQ(de->d_name, ".."))
                         continue;
                 if (is_leftover && !is_leftover(de->d_name))
                         continue;
-                log_debug("removing leftover %s '%s'", what, de->d_name);
-                r = hutch_rm_rf_at(dirfd, de->d_name);
-                if (r < 0)
-                        log_debug_errno(-r, "remove leftover '%s'", de->d_name);
+                fn(dirfd, dir, de->d_name, data);
         }
 }
 
@@ -187,14 +185,32 @@ static bool not_digest_hex(const char *name)
         return false;
 }
 
+void storage_store_list_leftovers(struct storage_store *s,
+                                  void (*fn)(int dirfd, const char *dir, const char *name, void *data), void *data)
+{
+        /* the one definition of a leftover: clean_leftovers removes these */
+        walk_leftovers(s->tmp_fd, "tmp", NULL, fn, data);
+        walk_leftovers(s->layers_fd, "layers", tmp_name, fn, data);
+        walk_leftovers(s->blobs_fd, "blobs/sha256", not_digest_hex, fn, data);
+        walk_leftovers(s->images_fd, "images", tmp_name, fn, data);
+}
+
+static void remove_leftover(int dirfd, const char *dir, const char *name, void *data)
+{
+        int r;
+
+        (void) data;
+        log_debug("removing leftover '%s/%s'", dir, name);
+        r = hutch_rm_rf_at(dirfd, name);
+        if (r < 0)
+                log_debug_errno(-r, "remove leftover '%s/%s'", dir, name);
+}
+
 void storage_store_clean_leftovers(struct storage_store *s)
 {
         if (!s->exclusive)
                 return;
-        clean_dir(s->tmp_fd, NULL, "staging file");
-        clean_dir(s->layers_fd, tmp_name, "layer");
-        clean_dir(s->blobs_fd, not_digest_hex, "blob");
-        clean_dir(s->images_fd, tmp_name, "record");
+        storage_store_list_leftovers(s, remove_leftover, NULL);
 }
 
 int storage_store_lock_records(struct storage_store *s, struct hutch_error **err)

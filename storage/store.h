@@ -59,6 +59,11 @@ int storage_store_lock_exclusive(struct storage_store *s, bool wait, struct hutc
 /* Removes what killed commands left behind (everything in tmp/, ".tmp-" names); needs
  * the exclusive lock. */
 void storage_store_clean_leftovers(struct storage_store *s);
+/* Calls fn for each of those leftovers (dir: "tmp", "layers", ... below
+ * root; name: the entry in dirfd); meaningful only with the exclusive lock,
+ * else they may be another command's work in progress. */
+void storage_store_list_leftovers(struct storage_store *s,
+                                  void (*fn)(int dirfd, const char *dir, const char *name, void *data), void *data);
 
 /* Exclusive lock on the image records; returns an fd to close, or < 0. */
 int storage_store_lock_records(struct storage_store *s, struct hutch_error **err);

@@ -11,6 +11,9 @@
 #      namespace: the host's devices are left alone); hutchtest's run gets a
 #      small tmpfs for the disk-full tests (tests/setup-smallfs.sh) and runs
 #      in cgroups delegated to it for pause/unpause (tests/setup-cgroup.sh);
+#      then the [badsub KIND] tests as hutchnosub, each with a crafted
+#      /etc/subuid and /etc/subgid bound over the host's in a private mount
+#      namespace;
 #   6. shellcheck and clang-format checks, a short run of each fuzz target;
 #   7. the start-up benchmark (figures only, never a failure).
 #
@@ -208,7 +211,7 @@ user_cmd() {
                 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
                 XDG_RUNTIME_DIR="/run/user/$uid" CI="${CI:-}"
                 HUTCH_TEST_SMALLFS="${HUTCH_TEST_SMALLFS:-}" HUTCH_TEST_CGROUP="${HUTCH_TEST_CGROUP:-}"
-                HUTCH_TEST_NOSUID_DIR="${HUTCH_TEST_SMALLFS:-}"
+                HUTCH_TEST_NOSUID_DIR="${HUTCH_TEST_SMALLFS:-}" HUTCH_TEST_BADSUB="${HUTCH_TEST_BADSUB:-}"
                 HUTCH="$stage/bin/hutch" HUTCH_SRCDIR="$stage/src"
                 ASAN_OPTIONS="$SYSTEM_ASAN_OPTIONS" UBSAN_OPTIONS="$UBSAN_OPTIONS"
                 bash -c 'cd "$HOME" && exec "$@"' _)
@@ -264,16 +267,16 @@ count_tap() {
 # ---- 5. system tests -----------------------------------------------------------
 
 step "system tests as $test_user (bats)"
-# Every test but the [nosub] ones (bats 1.8 has no tags: a regex for names
-# that do not start with "[nosub]").
-not_nosub='^([^[]|\[[^n]|\[n[^o]|\[no[^s]|\[nos[^u]|\[nosu[^b]|\[nosub[^]])'
+# Every test but the [nosub] and [badsub ...] ones, which the passes below
+# run (bats 1.8 has no tags: a regex for names that do not start with "[").
+not_tagged='^[^[]'
 # A full disk for real (a small tmpfs) and a delegated cgroup, for this run only.
 HUTCH_TEST_SMALLFS=$("$srcdir/tests/setup-smallfs.sh" up "$test_user") || HUTCH_TEST_SMALLFS=
 HUTCH_TEST_CGROUP=$("$srcdir/tests/setup-cgroup.sh" up "$test_user") || HUTCH_TEST_CGROUP=
 echo "disk-full tests on: ${HUTCH_TEST_SMALLFS:-(none)}; delegated cgroup: ${HUTCH_TEST_CGROUP:-(none)}"
 user_cmd "$test_user"
 "$srcdir/tests/setup-cgroup.sh" exec "$test_user" -- "${USER_CMD[@]}" \
-        bats --tap --filter "$not_nosub" "$stage/src/tests/system" 2>&1 | tee "$logdir/system.tap"
+        bats --tap --filter "$not_tagged" "$stage/src/tests/system" 2>&1 | tee "$logdir/system.tap"
 count_tap "$logdir/system.tap" "${PIPESTATUS[0]}" "system tests"
 "$srcdir/tests/setup-cgroup.sh" down "$test_user" || true
 "$srcdir/tests/setup-smallfs.sh" down "$test_user" || true
@@ -304,6 +307,34 @@ if ! unshare --mount --propagation private true 2>/dev/null; then
 fi
 "${mask[@]}" "${USER_CMD[@]}" bats --tap --filter '\[nosub\]' "$stage/src/tests/system" 2>&1 | tee "$logdir/system-nosub.tap"
 count_tap "$logdir/system-nosub.tap" "${PIPESTATUS[0]}" "system tests ($nosub_user)"
+
+step "system tests with bad subordinate ranges as $nosub_user (bats --filter '[badsub KIND]')"
+# Checklist #40: for each kind of bad /etc/subuid entry, a private mount
+# namespace in which /etc/subuid and /etc/subgid are a crafted file giving
+# $nosub_user that range; the host's files stay as they are.
+# shellcheck disable=SC2016 # a script for bash -c
+badsub_script='
+set -e
+mount --bind "$1" /etc/subuid
+mount --bind "$1" /etc/subgid
+shift
+"$@"
+'
+badsub_dir=$(mktemp -d /tmp/hutch-badsub.XXXXXX)
+nosub_uid=$(id -u "$nosub_user")
+printf '%s:%s:65536\n' "$nosub_user" "$nosub_uid" >"$badsub_dir/own"
+printf '%s:0:65536\n' "$nosub_user" >"$badsub_dir/zero"
+printf '%s:300000:65536\n%s:330000:65536\n' "$nosub_user" "$nosub_user" >"$badsub_dir/overlap"
+chmod 0755 "$badsub_dir"
+chmod 0644 "$badsub_dir"/*
+for kind in own zero overlap; do
+        HUTCH_TEST_BADSUB=$kind user_cmd "$nosub_user"
+        unshare --mount --propagation private bash -c "$badsub_script" _ "$badsub_dir/$kind" \
+                "${USER_CMD[@]}" bats --tap --filter "\\[badsub $kind\\]" \
+                "$stage/src/tests/system" 2>&1 | tee "$logdir/system-badsub-$kind.tap"
+        count_tap "$logdir/system-badsub-$kind.tap" "${PIPESTATUS[0]}" "system tests ($nosub_user, bad ranges: $kind)"
+done
+rm -rf "$badsub_dir"
 
 # ---- 6. checks ----------------------------------------------------------------------
 

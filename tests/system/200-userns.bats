@@ -8,6 +8,12 @@
 # Tests named "[nosub] ..." need a user without subordinate ranges:
 # tests/run-tests.sh runs them as hutchnosub (bats --filter '\[nosub\]'), with
 # /dev/fuse and /dev/net/tun made inaccessible to it.  They skip otherwise.
+#
+# Tests named "[badsub KIND] ..." need /etc/subuid and /etc/subgid that give
+# the user a bad range (checklist #40): tests/run-tests.sh runs each as
+# hutchnosub in a private mount namespace where both files are a crafted one,
+# with HUTCH_TEST_BADSUB=KIND (own: a range holding the user's own ID; zero:
+# one holding ID 0; overlap: two ranges that overlap).  They skip otherwise.
 
 load helpers
 
@@ -145,6 +151,36 @@ load helpers
         run_hutch 125 run --rm --network none --rootfs "$ROOTFS" -u 1000 id -u
         assert_error_message "1000"
         assert_equal "$output" "" "the container did not run"
+}
+
+# badsub_test KIND MESSAGE-REGEX: with the crafted ranges of KIND, every
+# command that maps IDs refuses with MESSAGE and runs nothing: no silent
+# fallback to a single-ID map.
+badsub_test() {
+        local kind=$1 message=$2
+        if [ "${HUTCH_TEST_BADSUB:-}" != "$kind" ]; then
+                skip "needs /etc/subuid with a bad range ($kind) (the [badsub] passes of tests/run-tests.sh run this)"
+        fi
+        run_hutch 125 run --rm --network none --rootfs "$ROOTFS" echo ran
+        assert_error_message "$message"
+        assert_match "$stderr" "/etc/subuid" "the error names the file"
+        assert_equal "$output" "" "the container did not run"
+        run_hutch 125 unshare true
+        assert_error_message "$message"
+        run_hutch 125 run --rm --network none --userns keep-id --rootfs "$ROOTFS" echo ran
+        assert_error_message "$message"
+}
+
+@test "[badsub own] a subordinate range that holds the user's own UID is refused, not used or skipped" {
+        badsub_test own "range '$(id -un):$(id -u):[0-9]+' includes ID 0 or the user's own ID $(id -u)"
+}
+
+@test "[badsub zero] a subordinate range that holds ID 0 is refused, not used or skipped" {
+        badsub_test zero "range '$(id -un):0:[0-9]+' includes ID 0"
+}
+
+@test "[badsub overlap] overlapping subordinate ranges are refused, not used or skipped" {
+        badsub_test overlap "subordinate ranges [0-9]+\\+[0-9]+ and [0-9]+\\+[0-9]+ overlap"
 }
 
 @test "[nosub] /dev/fuse unusable: --storage-driver fuse-overlayfs fails naming chmod 0666 /dev/fuse" {

@@ -241,7 +241,7 @@ assert_not_reached() {
         run_hutch run -d --network none --name swapper -v "$vol:/data" probe:1 \
                 /bin/hutch-probe swap /data/sub /data/link 600
         sleep 0.3
-        for i in $(seq "${HUTCH_TEST_RACE_RUNS:-300}"); do
+        for i in $(seq "${HUTCH_TEST_RACE_RUNS:-1000}"); do
                 # nested mounts below the swapped path: directories to make,
                 # a tmpfs and a bind
                 run_hutch '?' run --rm --network none -v "$vol:/data" --tmpfs /data/sub/made/tmp \

@@ -350,9 +350,106 @@ EXP
         assert_equal "$(cat "$host/out/d2/f")" "x"
         run_hutch 125 cp cpc:/nonexistent "$host/out/"
         run_hutch 125 cp "$host/in" "$host/out"
-        run_hutch stop -t 1 cpc
-        run_hutch 125 cp "$host/in/a" cpc:/tmp/
-        assert_match "$stderr" "not running"
+        run_hutch rm -f cpc
+}
+
+@test "containers: cp follows Docker's rules for SRC, SRC/. and DST, replaces what it copied before, and -L follows a link" {
+        local host="$BATS_TEST_TMPDIR/host"
+        mkdir -p "$host/src/sub" "$host/out"
+        echo a >"$host/src/a"
+        echo b >"$host/src/sub/b"
+        run_hutch run -d --network none --name cpr bb:1 sleep 1000
+        # a directory to a new path becomes that path; to an existing
+        # directory it goes inside under its name
+        run_hutch cp "$host/src" cpr:/data
+        run_hutch cp "$host/src" cpr:/data
+        # SRC/. copies the contents; again, the files are replaced
+        run_hutch cp "$host/src/." cpr:/contents
+        echo a2 >"$host/src/a"
+        run_hutch cp "$host/src/." cpr:/contents
+        run_hutch exec cpr sh -c 'find /data /contents | sort; cat /contents/a'
+        assert_equal "$output" "/contents
+/contents/a
+/contents/sub
+/contents/sub/b
+/data
+/data/a
+/data/src
+/data/src/a
+/data/src/sub
+/data/src/sub/b
+/data/sub
+/data/sub/b
+a2"
+        # a file into a directory (by its name), as a new name, over a file
+        run_hutch cp "$host/src/a" cpr:/tmp
+        run_hutch cp "$host/src/sub/b" cpr:/tmp/a
+        run_hutch exec cpr cat /tmp/a
+        assert_equal "$output" b
+        # errors: DST/ that does not exist, a directory onto a file, SRC/ that is a file
+        run_hutch 125 cp "$host/src/a" cpr:/nowhere/
+        assert_error_message "destination directory must exist"
+        run_hutch 125 cp "$host/src" cpr:/etc/passwd
+        assert_error_message "cannot copy a directory onto a file"
+        run_hutch 125 cp cpr:/etc/passwd/ "$host/out/x"
+        assert_error_message "Not a directory"
+        run_hutch 125 cp "$host/src/a/." cpr:/tmp
+        run_hutch 125 cp - cpr:/tmp
+        assert_error_message "not supported"
+        # out of the container: SRC/. into a new directory
+        run_hutch cp cpr:/contents/. "$host/out/c"
+        assert_equal "$(cd "$host/out/c" && find . | sort | tr '\n' ' ')" ". ./a ./sub ./sub/b "
+        # a link is copied as a link; -L copies what it points at, found in the container
+        run_hutch exec cpr sh -c 'ln -s /etc/hostname /hn; ln -s hn /hn2'
+        run_hutch cp cpr:/hn "$host/out/"
+        assert_equal "$(readlink "$host/out/hn")" /etc/hostname
+        run_hutch cp -L cpr:/hn2 "$host/out/hn-copy"
+        [ ! -L "$host/out/hn-copy" ] || die "-L copied the link"
+        run_hutch exec cpr cat /etc/hostname
+        assert_equal "$(cat "$host/out/hn-copy")" "$output" "-L: the container's file"
+        # owners: yours by default; with -a the container's, through the ID map
+        require_subids
+        run_hutch exec cpr sh -c 'echo x > /owned; chown 1000:1000 /owned'
+        run_hutch cp cpr:/owned "$host/out/owned"
+        assert_equal "$(stat -c %u "$host/out/owned")" "$(id -u)"
+        run_hutch cp -a cpr:/owned "$host/out/owned-a"
+        local first
+        first=$(subid_ranges uid | head -1 | cut -d' ' -f1)
+        assert_equal "$(stat -c %u "$host/out/owned-a")" "$((first + 999))" "-a: container UID 1000, mapped"
+        run_hutch unshare rm -f "$host/out/owned-a"
+        run_hutch rm -f cpr
+}
+
+@test "containers: cp into and out of a stopped container, inside its root" {
+        local host="$BATS_TEST_TMPDIR/host"
+        mkdir -p "$host/out"
+        echo into-stopped >"$host/f"
+        run_hutch create --network none --name cps bb:1 cat /f
+        # never started: the image's files and our copy
+        run_hutch cp "$host/f" cps:/f
+        run_hutch cp cps:/etc/passwd "$host/out/passwd"
+        assert_equal "$(head -1 "$host/out/passwd")" "$(head -1 "$ROOTFS/etc/passwd")"
+        run_hutch start -a cps
+        assert_equal "$output" into-stopped "the container saw the copied file"
+        # after it ran: what it wrote, and a deleted image file stays deleted
+        run_hutch run --network none --name cps2 bb:1 sh -c 'echo ran > /ran; rm /etc/group'
+        run_hutch cp cps2:/ran "$host/out/ran"
+        assert_equal "$(cat "$host/out/ran")" ran
+        run_hutch 125 cp cps2:/etc/group "$host/out/group"
+        [ ! -e "$host/out/group" ] || die "a deleted file was copied"
+        # a copy where the container deleted a file of the image
+        run_hutch cp "$host/f" cps2:/etc/group
+        run_hutch cp cps2:/etc/group "$host/out/group"
+        assert_equal "$(cat "$host/out/group")" into-stopped
+        # links in a stopped container resolve inside it too
+        run_hutch run --network none --name cps3 bb:1 sh -c "ln -s / /escape; ln -s $host /hostdir"
+        run_hutch cp cps3:/escape/etc/passwd "$host/out/p3"
+        assert_equal "$(cat "$host/out/p3")" "$(cat "$ROOTFS/etc/passwd")"
+        run_hutch 125 cp "$host/f" cps3:/hostdir/planted
+        [ ! -e "$host/planted" ] || die "cp wrote through a stopped container's symlink onto the host"
+        # nothing left behind: no mount, no run directory
+        assert_equal "$(grep -c "$HUTCH_RUNROOT" /proc/self/mountinfo)" 0 "no mount left"
+        assert_equal "$(find "$HUTCH_RUNROOT" -mindepth 1 -maxdepth 1 -type d | wc -l)" 0 "no run directory left"
 }
 
 @test "containers: --restart on-failure:N and always restart a detached container; stop ends it" {

@@ -728,3 +728,155 @@ EOF
         run_hutch pull -q --cert-dir "$CA_DIR" "$OPEN/from-layout/bb:2"
         assert_equal "$output" "$IMAGE_ID"
 }
+
+# ---- reliability (checklist #34, #35) ----
+
+# assert_only_leftovers: the last `system check` found nothing but files a
+# killed command left (which the next command that finds the store idle
+# removes); never a damaged or half-made image.
+assert_only_leftovers() {
+        local l
+        [ "$status" -eq 0 ] || assert_match "$stderr" "problems? found in the store"
+        for l in "${lines[@]}"; do
+                case $l in
+                "No problems found: "* | *" no image uses: 'hutch image prune' removes them.") ;;
+                *": left by an interrupted command") ;;
+                *) die "after a killed pull, system check found: $l" ;;
+                esac
+        done
+}
+
+# start_bg NAME ARGS...: starts hutch ARGS in a session of its own, output
+# in $BATS_TEST_TMPDIR/NAME.out and .err; appends its PID to BG and NAME to
+# BG_NAMES.
+start_bg() {
+        local name=$1
+        shift
+        hutch_cmd "$@"
+        echo "\$ hutch $* &"
+        setsid "${HUTCH_CMD[@]}" </dev/null >"$BATS_TEST_TMPDIR/$name.out" 2>"$BATS_TEST_TMPDIR/$name.err" 3>&- &
+        BG+=("$!")
+        BG_NAMES+=("$name")
+}
+
+# assert_no_session_left SID: no process of session SID is alive (one
+# killed with it may take a moment to exit: 5 s at most; zombies are dead,
+# whenever init reaps them).
+assert_no_session_left() {
+        local left i
+        for ((i = 0; i < 100; i++)); do
+                left=$(ps -eo sid=,pid=,stat=,comm= | awk -v s="$1" '$1 == s && $3 !~ /^Z/')
+                [ -n "$left" ] || return 0
+                sleep 0.05
+        done
+        die "processes of the killed command live on: $left"
+}
+
+@test "reliability #34: a pull SIGKILLed at 100 random points: the next command works, check is clean, nothing half-made, no mount left" {
+        local i max image=$OPEN/test/bb:v1 mounts_before
+        mounts_before=$(grep -c "$HUTCH_ROOT" /proc/self/mountinfo || true)
+        max=$(duration_ms pull -q --cert-dir "$CA_DIR" "$image")
+        run_hutch rmi -a
+        for i in $(seq 1 100); do
+                kill_at_random "$((max + 20))" pull -q --cert-dir "$CA_DIR" "$image"
+                assert_no_session_left "$KILLED_SID"
+                # what the kill left, right after it: leftovers at most
+                run_hutch '?' system check --quick
+                assert_only_leftovers
+                # the next command works, and lists only whole images
+                run_hutch images -q --no-trunc
+                [ -z "$output" ] || assert_equal "$output" "$IMAGE_ID" "the killed pull's image is whole or absent"
+                if [ $((i % 4)) -eq 0 ]; then
+                        # a pull over what is there finishes it and tidies up
+                        run_hutch pull -q --cert-dir "$CA_DIR" "$image"
+                        assert_equal "$output" "$IMAGE_ID"
+                        run_hutch system check
+                        assert_match "$output" "^No problems found: 1 image, 2 layers, 4 blobs"
+                        assert_equal "$(find "$HUTCH_ROOT/tmp" -mindepth 1)" "" "tmp/ is empty after the next pull"
+                        assert_equal "$(find "$HUTCH_ROOT/layers" -maxdepth 1 -name '*.tmp-*')" "" "no incomplete layer"
+                fi
+                # half the time from an empty store, half over what is there
+                if [ $((i % 2)) -eq 0 ]; then run_hutch rmi -a; fi
+        done
+        run_hutch pull -q --cert-dir "$CA_DIR" "$image"
+        run_hutch run --rm "$image" cat /etc/greeting
+        assert_equal "$output" "hello-from-the-registry"
+        run_hutch system check
+        assert_match "$output" "^No problems found: 1 image, 2 layers, 4 blobs"
+        assert_equal "$(grep -c "$HUTCH_ROOT" /proc/self/mountinfo || true)" "$mounts_before" "no mount of the store left"
+}
+
+@test "reliability #35: ten concurrent pulls plus rmi and run on one store stay consistent; a killed lock holder blocks nobody" {
+        local i n=0 failed="" deadline
+        BG=() BG_NAMES=()
+        run_hutch pull -q --cert-dir "$CA_DIR" "$OPEN/test/bb:v1"
+        for i in 1 2 3; do run_hutch tag "$OPEN/test/bb:v1" "localhost/other:$i"; done
+        # ten pulls (three names; the zstd image has other blobs of the same
+        # layers), three rmi and three run, all at once
+        for i in $(seq 1 10); do
+                case $((i % 3)) in
+                0) start_bg "p$i" pull -q --cert-dir "$CA_DIR" "$OPEN/test/bb:v1" ;;
+                1) start_bg "p$i" pull -q --cert-dir "$CA_DIR" "$OPEN/test/zstd:v1" ;;
+                2) start_bg "p$i" pull -q --cert-dir "$CA_DIR" "$OPEN/test/multi:latest" ;;
+                esac
+        done
+        for i in 1 2 3; do
+                start_bg "rmi$i" rmi "localhost/other:$i"
+                start_bg "run$i" run --rm --network none "$OPEN/test/bb:v1" cat /etc/greeting
+        done
+        # no deadlock: everything ends within the time one command may take
+        deadline=$((SECONDS + HUTCH_TEST_TIMEOUT))
+        for i in "${!BG[@]}"; do
+                while kill -0 "${BG[$i]}" 2>/dev/null && [ "$SECONDS" -lt "$deadline" ]; do sleep 0.1; done
+                if kill -0 "${BG[$i]}" 2>/dev/null; then
+                        kill -KILL -- "-${BG[$i]}" 2>/dev/null || true
+                        failed="$failed ${BG_NAMES[$i]}(hung)"
+                fi
+                if ! wait "${BG[$i]}"; then failed="$failed ${BG_NAMES[$i]}"; fi
+                check_no_sanitizer_report "$(cat "$BATS_TEST_TMPDIR/${BG_NAMES[$i]}.err")"
+                n=$((n + 1))
+        done
+        for i in "${BG_NAMES[@]}"; do
+                [[ $failed != *" $i"* ]] || echo "$i: $(cat "$BATS_TEST_TMPDIR/$i.out" "$BATS_TEST_TMPDIR/$i.err")"
+        done
+        assert_equal "$failed" "" "every command succeeded"
+        assert_equal "$n" 16
+        for i in $(seq 1 3); do
+                assert_equal "$(cat "$BATS_TEST_TMPDIR/run$i.out")" "hello-from-the-registry"
+        done
+        for i in $(seq 1 10); do
+                assert_match "$(cat "$BATS_TEST_TMPDIR/p$i.out")" "^($IMAGE_ID|$ZSTD_ID|$MULTI_HOST_ID)$"
+        done
+        # consistent: the store checks clean and lists what was pulled
+        run_hutch system check
+        assert_match "$output" "^No problems found: [0-9]+ images?, 2 layers, "
+        run_hutch images --format '{{.Repository}}:{{.Tag}}'
+        assert_equal "$(sort <<<"$output" | tr '\n' ' ')" "$OPEN/test/bb:v1 $OPEN/test/multi:latest $OPEN/test/zstd:v1 "
+        run_hutch run --rm --network none "$OPEN/test/zstd:v1" cat /etc/greeting
+        assert_equal "$output" "hello-from-the-registry"
+
+        # a killed holder of the store lock (a foreground run keeps it shared
+        # while its container runs): the next rmi collects the layers at once
+        start_hutch_bg "$BATS_TEST_TMPDIR/holder.out" run --rm --network none "$OPEN/test/zstd:v1" sleep 100
+        find_container_process "$HUTCH_PID" sleep >/dev/null
+        run_hutch rmi "$OPEN/test/bb:v1" "$OPEN/test/multi:latest" "$OPEN/test/zstd:v1"
+        assert_equal "$(find "$HUTCH_ROOT/layers" -mindepth 1 -maxdepth 1 | wc -l)" 2 "layers kept while a container uses them"
+        kill_tree "$HUTCH_PID"
+        wait "$HUTCH_PID" 2>/dev/null || true
+        run_hutch image prune
+        assert_equal "$(find "$HUTCH_ROOT/layers" -mindepth 1 -maxdepth 1 | wc -l)" 0 "layers collected once the holder died"
+        # a pull waiting for the records lock, whose holder is killed with kill -9
+        setsid flock "$HUTCH_ROOT/images/images.lock" -c "echo held >'$BATS_TEST_TMPDIR/held'; exec sleep 100" 3>&- &
+        local holder=$!
+        wait_for_file_content "$BATS_TEST_TMPDIR/held" held 10
+        start_hutch_bg "$BATS_TEST_TMPDIR/waiter.out" pull -q --cert-dir "$CA_DIR" "$OPEN/test/bb:v1"
+        sleep 1
+        kill -0 "$HUTCH_PID" || die "the pull did not wait for the records lock: $(cat "$BATS_TEST_TMPDIR/waiter.out.err")"
+        kill -KILL -- "-$holder"
+        wait "$holder" 2>/dev/null || true
+        wait_hutch_bg 30
+        assert_equal "$status" 0 "the pull went on once the holder died: $(cat "$BATS_TEST_TMPDIR/waiter.out.err")"
+        assert_equal "$(cat "$BATS_TEST_TMPDIR/waiter.out")" "$IMAGE_ID"
+        run_hutch system check
+        assert_match "$output" "^No problems found: 1 image"
+}

@@ -273,6 +273,45 @@ kill_tree() {
         done
 }
 
+# ---- SIGKILL at random points (checklist #34) ----
+
+# now_ms: a monotonic-enough clock in milliseconds.
+now_ms() {
+        local t=${EPOCHREALTIME/./}
+        echo $((t / 1000))
+}
+
+# duration_ms ARGS...: how long hutch ARGS takes here (the kill points
+# are spread over it); the command must succeed.
+duration_ms() {
+        local t0
+        t0=$(now_ms)
+        run_hutch "$@" >/dev/null || return 1
+        echo $(($(now_ms) - t0))
+}
+
+# kill_at_random MAX_MS ARGS...: starts hutch ARGS in a session of its own
+# and, after a random delay of up to MAX_MS, SIGKILLs that whole session at
+# once (hutch and the helpers it forked; a -d monitor that has made its own
+# session lives on, as it would).  Sets $status, and $KILLED_SID to the
+# session's ID.
+kill_at_random() {
+        local max=$1 d pid
+        shift
+        d=$((RANDOM % (max + 1)))
+        hutch_cmd "$@"
+        echo "\$ hutch $* & (SIGKILL after ${d} ms)"
+        setsid "${HUTCH_CMD[@]}" </dev/null >"$BATS_TEST_TMPDIR/k.out" 2>"$BATS_TEST_TMPDIR/k.err" 3>&- &
+        pid=$!
+        KILLED_SID=$pid
+        sleep "$((d / 1000)).$(printf %03d $((d % 1000)))"
+        kill -KILL -- "-$pid" 2>/dev/null || true
+        status=0
+        wait "$pid" || status=$?
+        echo "status $status"
+        check_no_sanitizer_report "$(cat "$BATS_TEST_TMPDIR/k.err")"
+}
+
 # ---- assertions ---------------------------------------------------------------
 
 # assert ACTUAL OP EXPECTED [DESCRIPTION]

@@ -225,6 +225,25 @@ static void check_in_root(bool use_openat2)
         _cleanup_free_ char *escaped = xasprintf("%s/a", tmpdir);
         assert_int_equal(stat(escaped, &st), -1);
 
+        /* a link to nothing gets its target made inside the root (an
+         * absolute target, a relative one that climbs out, and a loop) */
+        _cleanup_free_ char *host_target = xasprintf("%s/made", outside);
+        (void) symlinkat(host_target, root, "dangling");
+        fd = hutch_mkdir_p_in_root(root, "/dangling/x", 0755);
+        assert_true(fd >= 0);
+        close(fd);
+        _cleanup_free_ char *inside_target = xasprintf("%s/x", host_target + 1);
+        assert_int_equal(fstatat(root, inside_target, &st, 0), 0);
+        assert_int_equal(stat(host_target, &st), -1);
+        (void) symlinkat("../../../../rel-made", root, "dangling-rel");
+        fd = hutch_mkdir_p_in_root(root, "dangling-rel", 0755);
+        assert_true(fd >= 0);
+        close(fd);
+        assert_int_equal(fstatat(root, "rel-made", &st, 0), 0);
+        (void) symlinkat("loop-b", root, "loop-a");
+        (void) symlinkat("loop-a", root, "loop-b");
+        assert_true(hutch_mkdir_p_in_root(root, "/loop-a/x", 0755) < 0);
+
         /* O_NOFOLLOW on the last component refuses the link */
         fd = hutch_open_in_root(root, "abs", O_RDONLY | O_NOFOLLOW, 0);
         assert_true(fd < 0);

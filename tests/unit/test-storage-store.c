@@ -585,6 +585,101 @@ static void test_records(void **state)
         storage_images_clear(&imgs);
 }
 
+/* A damaged records file: whatever is whole is kept, the names of the rest
+ * are told, and no cut point crashes or invents a record. */
+static void test_records_salvage(void **state)
+{
+        struct tmp *t = *state;
+        _cleanup_(storage_store_free_cleanup) struct storage_store *s = open_store(t->root, STORAGE_STORE_WRITE);
+        static const char *const digests[] = {
+                D1, D2, "sha256:4444444444444444444444444444444444444444444444444444444444444444"
+        };
+        static const char *const names[] = { "localhost/a:1", "localhost/b:1", "localhost/c:1" };
+        struct storage_images imgs = { 0 }, got = { 0 };
+        struct hutch_error *err = NULL;
+        _cleanup_free_ char *text = NULL, *bad = NULL;
+        size_t len, end_of_second;
+        const char *p;
+
+        for (size_t i = 0; i < 3; i++) {
+                struct storage_image img;
+                make_image(&img, digests[i], names[i]);
+                storage_images_add(&imgs, &img);
+                storage_image_clear(&img);
+        }
+        assert_int_equal(storage_images_write(s, &imgs, &err), 0);
+        assert_int_equal(hutch_read_file_at(s->images_fd, "images.json", 1 << 20, &text, &len, &err), 0);
+
+        /* whole: nothing to salvage */
+        char **lost = NULL;
+        assert_int_equal(storage_images_salvage(text, len, &got, &lost), 0);
+        assert_int_equal(got.n, 3);
+        assert_null(lost);
+        storage_images_clear(&got);
+
+        /* cut right after the second record: two kept, the third's name told */
+        p = strstr(text, names[2]);
+        assert_non_null(p);
+        while (p > text && *p != '{')
+                p--; /* the third record's "{" */
+        while (p > text && *p != '}')
+                p--; /* the second's "}" */
+        end_of_second = (size_t) (p - text) + 1;
+        assert_true(storage_images_salvage(text, end_of_second + 5, &got, &lost) >= 1);
+        assert_int_equal(got.n, 2);
+        assert_string_equal(got.v[1].names[0], names[1]);
+        assert_null(lost);
+        storage_images_clear(&got);
+        assert_true(storage_images_salvage(text, len - 40, &got, &lost) >= 1);
+        assert_int_equal(got.n, 2);
+        assert_non_null(lost);
+        assert_string_equal(lost[0], names[2]);
+        assert_null(lost[1]);
+        hutch_strv_free(lost);
+        lost = NULL;
+        storage_images_clear(&got);
+
+        /* every cut: a prefix of the records, never more */
+        size_t whole = len;
+        while (whole > 0 && (text[whole - 1] == '\n' || text[whole - 1] == ' '))
+                whole--;
+        for (size_t cut = 0; cut < whole; cut++) {
+                size_t before = 0;
+                assert_int_equal(storage_images_parse(text, cut, &got, &err), -EUCLEAN);
+                hutch_error_clear(&err);
+                assert_true(storage_images_salvage(text, cut, &got, &lost) >= 1);
+                assert_true(got.n <= 3);
+                for (size_t i = 0; i < got.n; i++)
+                        assert_string_equal(got.v[i].id, imgs.v[i].id);
+                before = got.n;
+                assert_true(before < 3 || cut >= end_of_second);
+                storage_images_clear(&got);
+                hutch_strv_free(lost);
+                lost = NULL;
+        }
+
+        /* whole, but one record invalid: the others are kept */
+        bad = xstrdup(text);
+        char *id = strstr(bad, storage_digest_hex(D2));
+        assert_non_null(id);
+        id[0] = 'X';
+        assert_true(storage_images_parse(bad, len, &got, &err) < 0);
+        hutch_error_clear(&err);
+        assert_int_equal(storage_images_salvage(bad, len, &got, &lost), 1);
+        assert_int_equal(got.n, 2);
+        assert_string_equal(got.v[0].names[0], names[0]);
+        assert_string_equal(got.v[1].names[0], names[2]);
+        storage_images_clear(&got);
+        hutch_strv_free(lost);
+        lost = NULL;
+
+        /* not JSON at all: nothing kept */
+        assert_int_equal(storage_images_salvage("\0\0\0", 3, &got, &lost), 1);
+        assert_int_equal(got.n, 0);
+        storage_images_clear(&got);
+        storage_images_clear(&imgs);
+}
+
 /* Callers that only want to know (cmd_image_run_resolve(..., NULL)) pass no error. */
 static void test_null_err(void **state)
 {
@@ -810,6 +905,7 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_store_layout_and_mode, setup_store, teardown_store),
                 cmocka_unit_test_setup_teardown(test_blobs, setup_store, teardown_store),
                 cmocka_unit_test_setup_teardown(test_records, setup_store, teardown_store),
+                cmocka_unit_test_setup_teardown(test_records_salvage, setup_store, teardown_store),
                 cmocka_unit_test_setup_teardown(test_locks, setup_store, teardown_store),
                 cmocka_unit_test_setup_teardown(test_null_err, setup_store, teardown_store),
                 cmocka_unit_test_setup_teardown(test_leftovers_and_gc, setup_store, teardown_store),
