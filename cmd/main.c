@@ -4,6 +4,7 @@
 #include "cmd/cmd.h"
 #include "cmd/cmd-containers.h"
 #include "cmd/cmd-storage.h"
+#include "cmd/oci.h"
 #include "cmd/paths.h"
 #include "lib/cleanup.h"
 #include "lib/log.h"
@@ -129,6 +130,10 @@ static const struct cmd_command commands[] = {
           cmd_import_options, NULL, NULL },
         { "tag", "IMAGE TARGET_NAME...", "Add names to an image", cmd_tag, cmd_tag_options, NULL, NULL },
         { "rmi", "[OPTIONS] IMAGE...", "Remove images", cmd_rmi, cmd_rmi_options, NULL, NULL },
+        { "oci", "[--root DIR] COMMAND",
+          "The OCI runtime command line (create, start, state, kill, delete, run, "
+          "list, spec)",
+          cmd_oci, cmd_oci_options, NULL, NULL },
         { "unshare", "[COMMAND [ARG...]]", "Run a command (default: a shell) in the storage user namespace",
           cmd_unshare, cmd_unshare_options, NULL, NULL },
         { 0 },
@@ -202,6 +207,12 @@ static void run_sealed_if_entering_container(int argc, char **argv, char **full_
         const char *c = argv[0];
         if (STREQ(c, "container") && argc > 1)
                 c = argv[1];
+        if (STREQ(c, "oci")) /* its create and run make a container: see cmd/oci.h */
+                for (int i = 1; i < argc; i++)
+                        if (STREQ(argv[i], "create") || STREQ(argv[i], "run")) {
+                                c = "run";
+                                break;
+                        }
         if (!STREQ(c, "run") && !STREQ(c, "start") && !STREQ(c, "restart") && !STREQ(c, "exec"))
                 return;
         int r = hutch_exe_reexec_sealed(full_argv);

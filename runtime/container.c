@@ -79,6 +79,7 @@ enum sync_type {
         SYNC_REPLY,      /* P->C: value = 0 or -errno */
         SYNC_REPORT,     /* C->P: setup failed (a hutch_child_report follows in text) */
         SYNC_PTY,        /* C->P: the terminal's master fd follows (SCM_RIGHTS) */
+        SYNC_READY,      /* C->P: wait_start: ready to exec, waiting on start_fd */
 };
 
 struct sync_msg {
@@ -407,6 +408,15 @@ static __attribute__((noreturn)) void child_process(struct child *c)
                 child_fail(c, 125, err);
         if (runtime_user_resolve(cfg->user, passwd, group, &user, &err) < 0)
                 child_fail(c, 125, err);
+        for (size_t i = 0; i < cfg->n_extra_groups; i++) {
+                bool have = false;
+                for (size_t k = 0; k < user.n_groups; k++)
+                        have |= user.groups[k] == cfg->extra_groups[i];
+                if (have)
+                        continue;
+                user.groups = xreallocarray(user.groups, user.n_groups + 1, sizeof(gid_t));
+                user.groups[user.n_groups++] = cfg->extra_groups[i];
+        }
 
         env = hutch_strv_copy(cfg->env);
         if (env_get(env, "PATH") == NULL)
@@ -518,6 +528,19 @@ static __attribute__((noreturn)) void child_process(struct child *c)
                         hutch_error_set(&err, r, "load the seccomp filter");
                         child_fail(c, 125, err);
                 }
+        }
+        if (cfg->wait_start) {
+                /* OCI create: set up and ready; `start` sends the byte */
+                char b;
+                ssize_t n;
+                if (sync_send(c->sync, SYNC_READY, 0, NULL, 0) < 0)
+                        _exit(EXIT_FAILURE);
+                do
+                        n = read(cfg->start_fd, &b, 1);
+                while (n < 0 && errno == EINTR);
+                if (n != 1)
+                        _exit(EXIT_FAILURE); /* deleted before it started */
+                (void) close(cfg->start_fd);
         }
         child_exec(c, cfg->args, env);
 }
@@ -941,8 +964,8 @@ static int container_start(const struct runtime_config *cfg, struct runtime_cont
         for (;;) {
                 struct sync_msg m;
                 ssize_t n = sync_recv(sync[0], &m);
-                if (n == 0)
-                        break; /* close-on-exec: the command is running */
+                if (n == 0 || (n > 0 && m.type == SYNC_READY))
+                        break; /* close-on-exec: the command is running (or waits for start_fd) */
                 if (n < 0) {
                         hutch_error_set(err, (int) -n, "wait for the container to start");
                         goto fail;

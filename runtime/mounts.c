@@ -138,6 +138,17 @@ static int remount_restricted(const char *target, bool recursive, bool lock_down
         return 0;
 }
 
+/* An OCI mount's nosuid/nodev/noexec (and ro) on a bind: a remount of
+ * the bind alone (not recursive: the flags of mounts below it are theirs)
+ * that keeps the flags the kernel locked. */
+static int remount_flags(const char *target, unsigned long flags, struct hutch_error **err)
+{
+        flags &= MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
+        if (mount(NULL, target, NULL, MS_BIND | MS_REMOUNT | flags | locked_flags(target), NULL) < 0)
+                return hutch_error_set(err, errno, "remount '%s' with its options", target);
+        return 0;
+}
+
 static int remount_readonly(const char *target, bool recursive, struct hutch_error **err)
 {
         return remount_restricted(target, recursive, false, err);
@@ -406,6 +417,12 @@ int runtime_mounts_root(const struct runtime_config *cfg, runtime_fuse_request_f
         }
 
         enum runtime_rootfs_mode mode = cfg->rootfs.mode;
+        if (mode == RUNTIME_ROOTFS_BIND) {
+                r = do_mount(cfg->rootfs.lowerdirs[0], merged, NULL, MS_BIND | MS_REC, NULL, err);
+                if (r < 0)
+                        return r;
+                goto done;
+        }
         if (mode == RUNTIME_ROOTFS_OVERLAY) {
                 r = mount_overlay(cfg, upper, work, merged, err);
                 if (r == 0)
@@ -434,7 +451,8 @@ int runtime_mounts_root(const struct runtime_config *cfg, runtime_fuse_request_f
         }
         switch (mode) {
         case RUNTIME_ROOTFS_OVERLAY:
-        case RUNTIME_ROOTFS_FUSE_OVERLAYFS: break;
+        case RUNTIME_ROOTFS_FUSE_OVERLAYFS:
+        case RUNTIME_ROOTFS_BIND: break;
         case RUNTIME_ROOTFS_COPY: {
                 /* Topmost layer wins: copy bottom-up over each other.  A kept
                  * container's copy is made once; its own changes stay. */
@@ -732,7 +750,8 @@ static int setup_user_mounts(const struct runtime_config *cfg, int rootfd, struc
                         if (t < 0)
                                 return t;
                         if (mount_on_fd("tmpfs", t, m->destination, "tmpfs",
-                                        MS_NOSUID | MS_NODEV | (m->readonly ? MS_RDONLY : 0), m->options, err) < 0)
+                                        MS_NOSUID | MS_NODEV | m->flags | (m->readonly ? MS_RDONLY : 0), m->options,
+                                        err) < 0)
                                 return -1;
                         continue;
                 }
@@ -753,6 +772,14 @@ static int setup_user_mounts(const struct runtime_config *cfg, int rootfd, struc
                         if (top < 0)
                                 return hutch_error_set(err, -top, "reopen '%s'", m->destination);
                         if (remount_readonly(hutch_fd_path(top, fdp, sizeof(fdp)), true, err) < 0)
+                                return -1;
+                }
+                if (m->flags) {
+                        _cleanup_close_ int top = hutch_open_in_root(rootfd, m->destination, O_PATH, 0);
+                        if (top < 0)
+                                return hutch_error_set(err, -top, "reopen '%s'", m->destination);
+                        if (remount_flags(hutch_fd_path(top, fdp, sizeof(fdp)),
+                                          m->flags | (m->readonly ? MS_RDONLY : 0), err) < 0)
                                 return -1;
                 }
         }

@@ -115,6 +115,8 @@ enum runtime_rootfs_mode {
         RUNTIME_ROOTFS_OVERLAY = 0,    /* kernel overlayfs in the user namespace */
         RUNTIME_ROOTFS_FUSE_OVERLAYFS, /* fuse-overlayfs, mounted into the child's namespace */
         RUNTIME_ROOTFS_COPY,           /* a copy of the lower dirs (last resort) */
+        RUNTIME_ROOTFS_BIND,           /* lowerdirs[0] itself, bound (an OCI bundle's root.path):
+                                        * the container writes to it unless readonly */
 };
 
 struct runtime_rootfs {
@@ -138,10 +140,11 @@ struct runtime_mount {
         char *source;      /* host path for binds */
         char *destination; /* absolute path in the container */
         bool readonly;
-        char *options;    /* tmpfs data ("size=64m,mode=1777") */
-        bool seed;        /* an empty source directory first gets a copy of what the
+        unsigned long flags; /* more of MS_NOSUID, MS_NODEV, MS_NOEXEC (OCI mount options) */
+        char *options;       /* tmpfs data ("size=64m,mode=1777") */
+        bool seed;           /* an empty source directory first gets a copy of what the
                         * image has at destination (named volumes) */
-        bool own_program; /* a program of hutch's (hutch-init), bound read-only: when
+        bool own_program;    /* a program of hutch's (hutch-init), bound read-only: when
                            * this user could change the file, a private copy in
                            * state_dir is bound instead, as root in the container
                            * (the user) could otherwise remount the bind writable
@@ -173,10 +176,12 @@ struct runtime_hooks {
 };
 
 struct runtime_config {
-        char **args; /* argv; args[0] searched in the container's PATH */
-        char **env;  /* KEY=VALUE */
-        char *cwd;   /* NULL: the user's home or "/" */
-        char *user;  /* --user spec; NULL: root */
+        char **args;         /* argv; args[0] searched in the container's PATH */
+        char **env;          /* KEY=VALUE */
+        char *cwd;           /* NULL: the user's home or "/" */
+        char *user;          /* --user spec; NULL: root */
+        gid_t *extra_groups; /* supplementary groups added to the user's (OCI additionalGids) */
+        size_t n_extra_groups;
         char *hostname;
         struct runtime_rootfs rootfs;
         struct runtime_mount *mounts;
@@ -203,6 +208,14 @@ struct runtime_config {
         bool terminal;       /* a pseudo-terminal of the container's devpts as its stdio */
         bool redirect_stdio; /* give the container stdio[] instead of ours */
         int stdio[3];        /* fds for its 0, 1, 2 (close-on-exec in the caller) */
+        /* OCI create: with wait_start, runtime_container_start returns once
+         * the container is ready to exec (everything set up, privileges
+         * dropped, seccomp loaded) and the container then blocks reading one
+         * byte from start_fd (inherited, close-on-exec): a byte execs the
+         * command, end of file makes it exit.  A failed exec after that is
+         * only seen in its exit status (126, 127). */
+        bool wait_start;
+        int start_fd;
 };
 
 struct runtime_container;
