@@ -322,6 +322,7 @@ static int cmd_system_prune(const struct cmd_command *cmd, int argc, char **argv
         char *none[] = { (char *) "prune", NULL }, *with_all[] = { (char *) "prune", (char *) "--all", NULL };
         printf("Deleted Containers:\n");
         fflush(stdout);
+        optind = 0; /* getopt afresh for each argv */
         r = cmd_container_prune(&containers, 1, none, err);
         if (r < 0)
                 return r;
@@ -329,6 +330,7 @@ static int cmd_system_prune(const struct cmd_command *cmd, int argc, char **argv
         if (with_volumes) {
                 printf("\nDeleted Volumes:\n");
                 fflush(stdout);
+                optind = 0;
                 r = cmd_volume_prune(&volumes, 1, none, err);
                 if (r < 0)
                         return r;
@@ -336,6 +338,7 @@ static int cmd_system_prune(const struct cmd_command *cmd, int argc, char **argv
         }
         printf("\nDeleted Images:\n");
         fflush(stdout);
+        optind = 0;
         r = cmd_image_prune(&images, all ? 2 : 1, all ? with_all : none, err);
         if (r < 0)
                 return r;

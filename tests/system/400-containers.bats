@@ -524,6 +524,31 @@ a2"
         run_hutch rm -f pp
 }
 
+@test "containers: system prune removes stopped containers and unused images; -a and --volumes more; running ones and what they use stay" {
+        tar -C "$ROOTFS" -cf "$BATS_TEST_TMPDIR/r.tar" .
+        run_hutch import --change 'LABEL v=2' "$BATS_TEST_TMPDIR/r.tar" other:1
+        run_hutch run --network none --name stopped other:1 true
+        run_hutch run -d --network none --name live -v used:/data bb:1 sleep 1000
+        run_hutch volume create unused
+        run_hutch system prune -f
+        assert_match "$output" "Deleted Containers:"
+        run_hutch ps -a --format '{{.Names}}'
+        assert_equal "$output" live "the stopped container is gone, the running one stays"
+        run_hutch images --format '{{.Repository}}:{{.Tag}}'
+        assert_equal "$(sort <<<"$output" | tr "\n" " ")" "localhost/bb:1 localhost/other:1 " "named images stay without -a"
+        run_hutch volume ls -q
+        assert_equal "$(sort <<<"$output" | tr '\n' ' ')" "unused used " "volumes stay without --volumes"
+        run_hutch system prune -a -f --volumes
+        assert_match "$output" "Deleted Volumes:"
+        run_hutch images --format '{{.Repository}}:{{.Tag}}'
+        assert_equal "$output" "localhost/bb:1" "the running container's image stays"
+        run_hutch volume ls -q
+        assert_equal "$output" used "the running container's volume stays"
+        run_hutch exec live true
+        run_hutch 125 system prune extra
+        run_hutch rm -f live
+}
+
 @test "containers: system df counts the store; system reset --force empties it, running containers included" {
         run_hutch run --network none --name kept bb:1 true
         run_hutch run -d --network none --name live bb:1 sleep 1000
