@@ -3,6 +3,7 @@
 
 #include "cmd/cgroup.h"
 #include "cmd/cmd-containers.h"
+#include "cmd/attach.h"
 #include "cmd/cmd-storage.h"
 #include "cmd/ctrlog.h"
 #include "cmd/template.h"
@@ -49,11 +50,17 @@ int cmd_create(const struct cmd_command *cmd, int argc, char **argv, struct hutc
 
 /* ---- start ---- */
 
-enum { OPT_ATTACH = 'a' };
+enum { OPT_ATTACH = 'a', OPT_START_INTERACTIVE = 'i', OPT_START_DETACH_KEYS = 0x100 };
 
 const struct cmd_option cmd_start_options[] = {
         { "attach", 'a', no_argument, NULL, "run in the foreground with the container's output (default: detached)",
           OPT_ATTACH },
+        { "interactive", 'i', no_argument, NULL,
+          "with -a: the container's input too (a container made with -it is attached to as by 'hutch attach', "
+          "so the detach keys leave it running)",
+          OPT_START_INTERACTIVE },
+        { "detach-keys", 0, required_argument, "KEYS", "keys that detach (default ctrl-p,ctrl-q; '' for none)",
+          OPT_START_DETACH_KEYS },
         { 0 },
 };
 
@@ -62,7 +69,7 @@ int cmd_start(const struct cmd_command *cmd, int argc, char **argv, struct hutch
         _cleanup_free_ char *root = cmd_storage_root();
         struct storage_container rec = { 0 };
         char id[STORAGE_CONTAINER_ID_LEN + 1];
-        char *optval = NULL;
+        char *optval = NULL, *detach_keys = NULL;
         bool attach = false;
         int c, r;
 
@@ -73,6 +80,11 @@ int cmd_start(const struct cmd_command *cmd, int argc, char **argv, struct hutch
                         return -1;
                 if (c == OPT_ATTACH)
                         attach = true;
+                if (c == OPT_START_DETACH_KEYS) {
+                        if (cmd_detach_keys_check(cmd, optval, err) < 0)
+                                return -1;
+                        detach_keys = optval;
+                }
         }
         if (optind + 1 != argc)
                 return cmd_usage_error(cmd, err, "'%s' needs exactly one CONTAINER", cmd->full_name);
@@ -86,16 +98,22 @@ int cmd_start(const struct cmd_command *cmd, int argc, char **argv, struct hutch
 
         /* Run it again from its recorded `run` arguments. */
         size_t n = hutch_strv_length(rec.args);
-        _cleanup_free_ char **run_argv = xcalloc(n + 2, sizeof(char *));
-        run_argv[0] = "start";
+        _cleanup_free_ char **run_argv = xcalloc(n + 4, sizeof(char *));
+        size_t k = 0;
+        run_argv[k++] = "start";
+        if (detach_keys) {
+                /* before the IMAGE, where run's options end */
+                run_argv[k++] = "--detach-keys";
+                run_argv[k++] = detach_keys;
+        }
         for (size_t i = 0; i < n; i++)
-                run_argv[i + 1] = rec.args[i];
+                run_argv[k++] = rec.args[i];
         const struct cmd_command run_cmd = {
                 "run", NULL, "Run a command in a new container", NULL, cmd_run_options, NULL, "hutch start"
         };
         optind = 0;
-        r = cmd_run_container(&run_cmd, (int) n + 1, run_argv, attach ? CMD_RUN_START_ATTACHED : CMD_RUN_START_DETACHED,
-                              id, err);
+        r = cmd_run_container(&run_cmd, (int) k, run_argv, attach ? CMD_RUN_START_ATTACHED : CMD_RUN_START_DETACHED, id,
+                              err);
         if (r == 0 && !attach)
                 printf("%s\n", name);
         storage_container_clear(&rec);

@@ -10,6 +10,7 @@
 #include "cmd/cmd-storage.h"
 #include "cmd/ctrlog.h"
 #include "cmd/tty.h"
+#include "cmd/attach.h"
 #include "cmd/image-run.h"
 #include "cmd/keepid.h"
 #include "cmd/parse-opts.h"
@@ -47,7 +48,7 @@
 
 /* ---- exec ---- */
 
-enum { OPT_EXEC_ENV_FILE = 0x300, OPT_EXEC_PRIVILEGED };
+enum { OPT_EXEC_ENV_FILE = 0x300, OPT_EXEC_PRIVILEGED, OPT_EXEC_DETACH_KEYS };
 
 const struct cmd_option cmd_exec_options[] = {
         { "interactive", 'i', no_argument, NULL, "keep stdin open (it always passes through)", 'i' },
@@ -59,6 +60,10 @@ const struct cmd_option cmd_exec_options[] = {
         { "user", 'u', required_argument, "USER[:GROUP]", "user and group to run as", 'u' },
         { "privileged", 0, no_argument, NULL, "every capability of the user namespace, no seccomp filter",
           OPT_EXEC_PRIVILEGED },
+        { "detach-keys", 0, required_argument, "KEYS",
+          "accepted for Docker compatibility and checked: an exec session ends with its command, it cannot be "
+          "detached",
+          OPT_EXEC_DETACH_KEYS },
         { 0 },
 };
 
@@ -123,6 +128,10 @@ int cmd_exec(const struct cmd_command *cmd, int argc, char **argv, struct hutch_
                 case 'i': interactive = true; break;
                 case 't': tty = true; break;
                 case 'd': detach = true; break;
+                case OPT_EXEC_DETACH_KEYS:
+                        if (cmd_detach_keys_check(cmd, optval, err) < 0)
+                                return -1;
+                        break;
                 case 'e':
                         if (cmd_parse_env_arg(optval, cmd_run_host_getenv, &env, err) < 0)
                                 return -1;

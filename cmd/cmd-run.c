@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include "cmd/cmd.h"
+#include "cmd/attach.h"
 #include "cmd/network.h"
 #include "cmd/cgroup.h"
 #include "cmd/run.h"
@@ -34,6 +35,7 @@
 #include "storage/containers.h"
 #include "storage/volumes.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -72,6 +74,7 @@ enum {
         OPT_PRIVILEGED,
         OPT_SECURITY_OPT,
         OPT_USERNS,
+        OPT_DETACH_KEYS,
         /* networking (cmd/network.c) */
         OPT_PUBLISH_ALL,
         OPT_EXPOSE,
@@ -133,6 +136,10 @@ const struct cmd_option cmd_run_options[] = {
         { "tty", 't', no_argument, NULL, "give the container a pseudo-terminal", 't' },
         { "init", 0, no_argument, NULL, "run a small init as PID 1 that forwards signals and reaps zombies", OPT_INIT },
         { "detach", 'd', no_argument, NULL, "run in the background and print the container's ID", OPT_DETACH },
+        { "detach-keys", 0, required_argument, "KEYS",
+          "with -it (kept containers): keys that detach and leave the container running (default ctrl-p,ctrl-q; "
+          "'' for none)",
+          OPT_DETACH_KEYS },
         { "cap-add", 0, required_argument, "CAP", "add a capability (or ALL)", OPT_CAP_ADD },
         { "cap-drop", 0, required_argument, "CAP", "drop a capability (or ALL)", OPT_CAP_DROP },
         { "privileged", 0, no_argument, NULL,
@@ -264,6 +271,11 @@ int cmd_run_parse_args(const struct cmd_command *cmd, int argc, char **argv, str
                 case 'i': a->interactive = true; break;
                 case 't': a->tty = true; break;
                 case OPT_DETACH: a->detach = true; break;
+                case OPT_DETACH_KEYS:
+                        if (cmd_detach_keys_check(cmd, optval, err) < 0)
+                                return -1;
+                        a->detach_keys = optval;
+                        break;
                 case OPT_INIT: a->init = true; break;
                 case OPT_READ_ONLY: a->readonly = true; break;
                 case OPT_NETWORK: /* checked by cmd_network_prepare */ a->network = optval; break;
@@ -365,6 +377,7 @@ static void drain_log(struct monitor *m, int stream)
                 ssize_t n = read(m->log_fds[stream], buf, sizeof(buf));
                 if (n > 0) {
                         cmd_log_writer_add(m->log, stream, buf, (size_t) n);
+                        cmd_attach_server_output(m->attach, stream, buf, (size_t) n);
                         continue;
                 }
                 if (n < 0 && errno == EINTR)
@@ -380,11 +393,35 @@ static int on_log(struct hutch_loop *loop, int fd, uint32_t events, void *data)
         char buf[65536];
         ssize_t n = read(fd, buf, sizeof(buf));
 
-        if (n > 0)
+        if (n > 0) {
                 cmd_log_writer_add(m->log, stream, buf, (size_t) n);
-        else if (n == 0 || (errno != EAGAIN && errno != EINTR))
+                cmd_attach_server_output(m->attach, stream, buf, (size_t) n);
+        } else if (n == 0 || (errno != EAGAIN && errno != EINTR))
                 (void) hutch_loop_remove(loop, fd);
         return 0;
+}
+
+/* Closes what the monitor inherited from whoever started hutch: every fd
+ * of ours is close-on-exec, so one without the flag came from outside.  A
+ * long-lived monitor holding, say, the write end of its caller's output
+ * pipe would keep that reader waiting for an end until the container
+ * exits. */
+static void close_inherited_fds(void)
+{
+        DIR *d = opendir("/proc/self/fd");
+        struct dirent *de;
+
+        if (d == NULL)
+                return;
+        while ((de = readdir(d)) != NULL) {
+                int fd;
+                if (hutch_parse_int(de->d_name, 3, INT_MAX, &fd) < 0 || fd == dirfd(d))
+                        continue;
+                int flags = fcntl(fd, F_GETFD);
+                if (flags >= 0 && !(flags & FD_CLOEXEC))
+                        (void) close(fd);
+        }
+        closedir(d);
 }
 
 /* Becomes the detached monitor: a new session, no terminal, the container's
@@ -418,6 +455,7 @@ static int detach_monitor(int *ready_fd, struct hutch_error **err)
                         (void) dup2(devnull, STDERR_FILENO);
                         (void) close(devnull);
                 }
+                close_inherited_fds();
                 *ready_fd = p[1];
                 return 0;
         }
@@ -438,6 +476,11 @@ static int detach_monitor(int *ready_fd, struct hutch_error **err)
                 }
         }
         return hutch_error_set_status(err, status, 0, "%s", msg);
+}
+
+static void tee_to_attach(void *data, int stream, const char *buf, size_t n)
+{
+        cmd_attach_server_output(data, stream, buf, n);
 }
 
 static int on_release_timer(struct hutch_loop *loop, int fd, uint32_t events, void *data)
@@ -749,6 +792,9 @@ int cmd_run_container(const struct cmd_command *cmd, int argc, char **argv, enum
         bool restart_after = false;
         bool keep = false, parent_of_monitor = false, record_new = false, start_tried = false;
         int ready_fd = -1, log_pipe[3][2] = { { -1, -1 }, { -1, -1 }, { -1, -1 } };
+        int stdin_pipe[2] = { -1, -1 }; /* -d -i without -t: the monitor holds the write end */
+        struct cmd_attach_server *attach_srv = NULL;
+        bool attach_after = false; /* run -it of a kept container: a detached monitor, then attach to it */
         struct cmd_log_writer *logw = NULL;
         struct run_args a = { 0 };
         struct runtime_config cfg = { 0 };
@@ -855,6 +901,15 @@ int cmd_run_container(const struct cmd_command *cmd, int argc, char **argv, enum
         if (r < 0)
                 goto out;
         keep = have_img && (!a.rm || a.detach || existing_id || mode == CMD_RUN_CREATE);
+        /* Kept, interactive and with a terminal, the container runs under a
+         * detached monitor and this process attaches to it, so the detach
+         * keys leave it running (Docker's run -it).  --rm and
+         * non-interactive runs keep the one-process foreground path. */
+        if (keep && !a.detach && !a.rm && a.interactive && a.tty &&
+            (mode == CMD_RUN_FOREGROUND || mode == CMD_RUN_START_ATTACHED)) {
+                attach_after = true;
+                a.detach = true;
+        }
         if (keep) {
                 store_root = cmd_storage_root();
                 if (existing_id) {
@@ -1037,7 +1092,7 @@ int cmd_run_container(const struct cmd_command *cmd, int argc, char **argv, enum
                         goto out;
                 if (r == 1) {
                         parent_of_monitor = true;
-                        if (mode != CMD_RUN_START_DETACHED)
+                        if (mode != CMD_RUN_START_DETACHED && !attach_after)
                                 printf("%s\n", id);
                         exit_code = 0;
                         r = 0;
@@ -1054,6 +1109,14 @@ int cmd_run_container(const struct cmd_command *cmd, int argc, char **argv, enum
                         }
                 cfg.redirect_stdio = true;
                 cfg.stdio[0] = -1; /* /dev/null, from detach_monitor */
+                if (a.interactive && !a.tty && keep) {
+                        /* `hutch attach` writes to it through the monitor */
+                        if (pipe2(stdin_pipe, O_CLOEXEC) < 0) {
+                                r = hutch_error_set(err, errno, "pipe");
+                                goto out;
+                        }
+                        cfg.stdio[0] = stdin_pipe[0];
+                }
                 cfg.stdio[1] = log_pipe[1][1];
                 cfg.stdio[2] = log_pipe[2][1];
         }
@@ -1077,6 +1140,10 @@ int cmd_run_container(const struct cmd_command *cmd, int argc, char **argv, enum
                         (void) close(log_pipe[i][1]);
                         log_pipe[i][1] = -1;
                 }
+        if (stdin_pipe[0] >= 0) {
+                (void) close(stdin_pipe[0]);
+                stdin_pipe[0] = -1;
+        }
         if (keep) {
                 rec.status = STORAGE_CONTAINER_RUNNING;
                 rec.pid = runtime_container_pid(container);
@@ -1113,6 +1180,24 @@ int cmd_run_container(const struct cmd_command *cmd, int argc, char **argv, enum
                                 goto out;
                         }
                 }
+        if (keep && a.detach) {
+                struct cmd_attach_server_config acfg = { .state_dir = cfg.state_dir,
+                                                         .container = container,
+                                                         .tty_master = runtime_container_pty(container),
+                                                         .stdin_fd = stdin_pipe[1],
+                                                         .interactive = a.interactive,
+                                                         .hold_until_attached = attach_after };
+                struct hutch_error *e = NULL;
+                stdin_pipe[1] = -1; /* the server's now */
+                if (cmd_attach_server_start(loop, &acfg, &attach_srv, &e) < 0) {
+                        log_warn("%s: `hutch attach` will not work for this container, ignoring", e->msg);
+                        hutch_error_free(e);
+                } else {
+                        m.attach = attach_srv;
+                        if (m.tty)
+                                cmd_tty_set_tee(m.tty, tee_to_attach, attach_srv);
+                }
+        }
         /* networking (cmd/network.c): slirp and the port forwarders run on this loop. */
         r = cmd_network_attach(net, loop, err);
         if (r < 0) {
@@ -1175,6 +1260,8 @@ int cmd_run_container(const struct cmd_command *cmd, int argc, char **argv, enum
                 rec.finished_at = (int64_t) time(NULL);
                 record_save(store_root, &rec);
         }
+        /* after the record: an attached client that sees the exit finds it there */
+        cmd_attach_server_finish(attach_srv, exit_code);
         r = 0;
         if (keep && a.detach && a.restart)
                 restart_after = should_restart(store_root, id, a.restart, a.restart_max, exit_code);
@@ -1217,6 +1304,10 @@ out:
                         if (log_pipe[i][k] >= 0)
                                 (void) close(log_pipe[i][k]);
         logw = cmd_log_writer_free(logw);
+        for (int k = 0; k < 2; k++)
+                if (stdin_pipe[k] >= 0)
+                        (void) close(stdin_pipe[k]);
+        attach_srv = cmd_attach_server_free(attach_srv); /* before the loop it is registered on */
         if (container && r < 0) {
                 (void) runtime_container_signal(container, SIGKILL);
                 (void) runtime_container_reap(container, NULL);
@@ -1267,6 +1358,14 @@ out:
         cmd_userns_clear(&uns);
         if (restart_after && id)
                 restart_container(id); /* only returns when it could not */
+        if (attach_after && parent_of_monitor && r == 0) {
+                struct cmd_attach_options o = { .detach_keys = a.detach_keys,
+                                                .sig_proxy = true,
+                                                .sig_proxy_tty = true };
+                char name[13];
+                snprintf(name, sizeof(name), "%.12s", id);
+                return cmd_attach_container(id, name, &o, err);
+        }
         if (r > 0)
                 return 0; /* --help */
         return r < 0 ? r : exit_code;

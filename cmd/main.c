@@ -3,6 +3,7 @@
 
 #include "cmd/cmd.h"
 #include "cmd/cmd-containers.h"
+#include "cmd/attach.h"
 #include "cmd/cmd-storage.h"
 #include "cmd/oci.h"
 #include "cmd/paths.h"
@@ -50,6 +51,8 @@ static const struct cmd_command container_subcommands[] = {
         { "create", "[OPTIONS] IMAGE [COMMAND [ARG...]]", "Create a container", cmd_create, cmd_run_options, NULL,
           NULL },
         { "start", "[-a] CONTAINER", "Start a container", cmd_start, cmd_start_options, NULL, NULL },
+        { "attach", "[OPTIONS] CONTAINER", "Attach to a running container's input and output", cmd_attach,
+          cmd_attach_options, NULL, NULL },
         { "exec", "[OPTIONS] CONTAINER COMMAND [ARG...]", "Run a command in a running container", cmd_exec,
           cmd_exec_options, NULL, NULL },
         { "export", "[-o FILE] CONTAINER", "Write a container's files as a tar", cmd_export, cmd_export_options, NULL,
@@ -84,6 +87,8 @@ static const struct cmd_command commands[] = {
         { "create", "[OPTIONS] IMAGE [COMMAND [ARG...]]", "Create a container without starting it", cmd_create,
           cmd_run_options, NULL, NULL },
         { "start", "[-a] CONTAINER", "Start a created or exited container", cmd_start, cmd_start_options, NULL, NULL },
+        { "attach", "[OPTIONS] CONTAINER", "Attach to a running container's input and output (detach: ctrl-p,ctrl-q)",
+          cmd_attach, cmd_attach_options, NULL, NULL },
         { "ps", "[OPTIONS]", "List containers", cmd_ps, cmd_ps_options, NULL, NULL },
         { "rm", "[OPTIONS] CONTAINER...", "Remove containers", cmd_rm, cmd_rm_options, NULL, NULL },
         { "exec", "[OPTIONS] CONTAINER COMMAND [ARG...]", "Run a command in a running container", cmd_exec,

@@ -18,6 +18,7 @@ struct storage_container;
 struct runtime_container;
 struct cmd_log_writer;
 struct cmd_tty;
+struct cmd_attach_server;
 
 struct run_args {
         char *rootfs;
@@ -44,6 +45,7 @@ struct run_args {
         bool detach;
         bool tty, interactive;
         bool init;
+        char *detach_keys;              /* --detach-keys: NULL (the default) */
         char *userns;                   /* --userns: NULL (the default map) or keep-id[:...] */
         struct cmd_network_options net; /* networking (cmd/network.c); strvs owned */
 };
@@ -51,9 +53,10 @@ struct run_args {
 struct monitor {
         struct runtime_container *container;
         int exit_code;
-        struct cmd_log_writer *log; /* detached: where the container's output goes */
-        int log_fds[3];             /* read ends of its stdout (1) and stderr (2) */
-        struct cmd_tty *tty;        /* -t: the container's terminal */
+        struct cmd_log_writer *log;       /* detached: where the container's output goes */
+        int log_fds[3];                   /* read ends of its stdout (1) and stderr (2) */
+        struct cmd_tty *tty;              /* -t: the container's terminal */
+        struct cmd_attach_server *attach; /* kept and detached: `hutch attach` clients */
 };
 
 int cmd_run_parse_args(const struct cmd_command *cmd, int argc, char **argv, struct run_args *a,

@@ -20,10 +20,14 @@ struct cmd_tty {
         struct cmd_log_writer *log;
         bool raw;
         struct termios saved;
+        void (*tee)(void *data, int stream, const char *buf, size_t n);
+        void *tee_data;
 };
 
 static void copy_out(struct cmd_tty *t, const char *buf, size_t n)
 {
+        if (t->tee)
+                t->tee(t->tee_data, 1, buf, n);
         if (t->log)
                 cmd_log_writer_add(t->log, 1, buf, n);
         else
@@ -61,6 +65,29 @@ static int on_stdin(struct hutch_loop *loop, int fd, uint32_t events, void *data
         return 0;
 }
 
+bool cmd_tty_raw_begin(int fd, struct termios *saved)
+{
+        struct termios raw;
+
+        if (!isatty(fd) || tcgetattr(fd, saved) < 0)
+                return false;
+        raw = *saved;
+        cfmakeraw(&raw);
+        raw.c_oflag |= OPOST; /* keep our own newlines readable */
+        return tcsetattr(fd, TCSADRAIN, &raw) == 0;
+}
+
+void cmd_tty_raw_end(int fd, const struct termios *saved)
+{
+        (void) tcsetattr(fd, TCSADRAIN, saved);
+}
+
+void cmd_tty_set_tee(struct cmd_tty *t, void (*fn)(void *data, int stream, const char *buf, size_t n), void *data)
+{
+        t->tee = fn;
+        t->tee_data = data;
+}
+
 void cmd_tty_resize(struct cmd_tty *t)
 {
         struct winsize ws;
@@ -81,12 +108,8 @@ int cmd_tty_attach(struct hutch_loop *loop, int master, bool forward_stdin, stru
                 free(t);
                 return hutch_error_set(err, errno, "watch the container's terminal");
         }
-        if (!log && isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &t->saved) == 0) {
-                struct termios raw = t->saved;
-                cfmakeraw(&raw);
-                raw.c_oflag |= OPOST; /* keep our own newlines readable */
-                if (tcsetattr(STDIN_FILENO, TCSADRAIN, &raw) == 0)
-                        t->raw = true;
+        if (!log && isatty(STDIN_FILENO)) {
+                t->raw = cmd_tty_raw_begin(STDIN_FILENO, &t->saved);
                 cmd_tty_resize(t);
         }
         if (forward_stdin && !log && hutch_loop_add(loop, STDIN_FILENO, EPOLLIN, on_stdin, t) < 0) {
@@ -113,7 +136,7 @@ struct cmd_tty *cmd_tty_free(struct cmd_tty *t)
         if (t == NULL)
                 return NULL;
         if (t->raw)
-                (void) tcsetattr(STDIN_FILENO, TCSADRAIN, &t->saved);
+                cmd_tty_raw_end(STDIN_FILENO, &t->saved);
         free(t);
         return NULL;
 }

@@ -8,6 +8,8 @@
 #include "lib/error.h"
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <termios.h>
 
 struct hutch_loop;
 struct cmd_log_writer;
@@ -20,6 +22,12 @@ int cmd_tty_attach(struct hutch_loop *loop, int master, bool forward_stdin, stru
 void cmd_tty_resize(struct cmd_tty *t);
 /* Copies what the container wrote before it exited. */
 void cmd_tty_drain(struct cmd_tty *t);
+/* Also hands the container's output to fn (the attach server). */
+void cmd_tty_set_tee(struct cmd_tty *t, void (*fn)(void *data, int stream, const char *buf, size_t n), void *data);
+/* Puts the terminal fd in raw mode, saving its settings; false when fd is
+ * no terminal (or refuses).  cmd_tty_raw_end() restores them. */
+bool cmd_tty_raw_begin(int fd, struct termios *saved);
+void cmd_tty_raw_end(int fd, const struct termios *saved);
 /* Restores the user's terminal. */
 struct cmd_tty *cmd_tty_free(struct cmd_tty *t);
 

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include "cmd/cmd.h"
+#include "cmd/attach-proto.h"
 #include "cmd/cgroup.h"
 #include "cmd/ctrlog.h"
 #include "cmd/parse-opts.h"
@@ -470,6 +471,136 @@ static void test_keepid(void **state)
         hutch_error_clear(&err);
 }
 
+static void check_keys(const char *spec, const char *want, size_t n_want)
+{
+        struct hutch_error *err = NULL;
+        uint8_t keys[CMD_DETACH_KEYS_MAX];
+        size_t n = 99;
+
+        assert_int_equal(cmd_detach_keys_parse(spec, keys, &n, &err), 0);
+        assert_null(err);
+        assert_int_equal(n, n_want);
+        assert_memory_equal(keys, want, n);
+}
+
+static void test_detach_keys_parse(void **state)
+{
+        struct hutch_error *err = NULL;
+        uint8_t keys[CMD_DETACH_KEYS_MAX];
+        size_t n = 7;
+
+        check_keys("ctrl-p,ctrl-q", "\x10\x11", 2);
+        check_keys(CMD_DETACH_KEYS_DEFAULT, "\x10\x11", 2);
+        check_keys("ctrl-x,y", "\x18y", 2);
+        check_keys("CTRL-A", "\x01", 1);
+        check_keys("ctrl-@,ctrl-[,ctrl-\\,ctrl-],ctrl-^,ctrl-_", "\x00\x1b\x1c\x1d\x1e\x1f", 6);
+        check_keys("a,b,c", "abc", 3);
+        /* "" turns detaching off */
+        assert_int_equal(cmd_detach_keys_parse("", keys, &n, &err), 0);
+        assert_int_equal(n, 0);
+
+        const char *bad[] = { "ctrl-", "ctrl-1", "ctrl-pp", "ab",     ",",      "a,",
+                              ",a",    "a,,b",   "ctrl-p,", "ctrl+p", "ctrl-~", "a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,p,q" };
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+                n = 7;
+                assert_true(cmd_detach_keys_parse(bad[i], keys, &n, &err) < 0);
+                assert_non_null(err);
+                assert_non_null(strstr(err->msg, "invalid detach keys"));
+                assert_int_equal(n, 7); /* untouched on failure */
+                hutch_error_clear(&err);
+        }
+}
+
+/* Feeds in one byte at a time (as a slow typist) or all at once. */
+static size_t feed(struct cmd_detach_state *st, const char *in, bool bytewise, char *out, bool *detach)
+{
+        size_t o = 0, n = strlen(in);
+        *detach = false;
+        if (!bytewise)
+                return cmd_detach_feed(st, (const uint8_t *) in, n, (uint8_t *) out, detach);
+        for (size_t i = 0; i < n && !*detach; i++)
+                o += cmd_detach_feed(st, (const uint8_t *) in + i, 1, (uint8_t *) out + o, detach);
+        return o;
+}
+
+static void test_detach_feed(void **state)
+{
+        char out[256];
+        bool detach;
+
+        for (int bytewise = 0; bytewise < 2; bytewise++) {
+                struct cmd_detach_state st = { .keys = { 0x10, 0x11 }, .n_keys = 2 };
+                size_t o = feed(&st, "ls\r", bytewise, out, &detach);
+                assert_int_equal(o, 3);
+                assert_memory_equal(out, "ls\r", 3);
+                assert_false(detach);
+                /* ctrl-p alone is held back, then given out when no ctrl-q follows */
+                o = feed(&st, "\x10", bytewise, out, &detach);
+                assert_int_equal(o, 0);
+                o = feed(&st, "x", bytewise, out, &detach);
+                assert_int_equal(o, 2);
+                assert_memory_equal(out, "\x10x", 2);
+                /* the sequence detaches; what follows it is not sent */
+                o = feed(&st,
+                         "ab\x10\x11"
+                         "cd",
+                         bytewise, out, &detach);
+                assert_true(detach);
+                assert_int_equal(o, 2);
+                assert_memory_equal(out, "ab", 2);
+                /* ctrl-p ctrl-p ctrl-q: the first goes out, the rest detaches */
+                st.matched = 0;
+                o = feed(&st, "\x10\x10\x11", bytewise, out, &detach);
+                assert_true(detach);
+                assert_int_equal(o, 1);
+                assert_memory_equal(out, "\x10", 1);
+
+                /* a repeated prefix: a,a,b typed as aaab detaches after one a */
+                struct cmd_detach_state rep = { .keys = { 'a', 'a', 'b' }, .n_keys = 3 };
+                o = feed(&rep, "aaab", bytewise, out, &detach);
+                assert_true(detach);
+                assert_int_equal(o, 1);
+                assert_memory_equal(out, "a", 1);
+
+                /* no keys: everything passes */
+                struct cmd_detach_state none = { .n_keys = 0 };
+                o = feed(&none, "\x10\x11", bytewise, out, &detach);
+                assert_false(detach);
+                assert_int_equal(o, 2);
+        }
+}
+
+static void test_attach_frames(void **state)
+{
+        uint8_t buf[CMD_ATTACH_HEADER_LEN + 8];
+        struct cmd_attach_frame f;
+
+        cmd_attach_frame_header(buf, CMD_ATTACH_STDIN, 3);
+        memcpy(buf + CMD_ATTACH_HEADER_LEN, "abc", 3);
+        for (size_t len = 0; len < CMD_ATTACH_HEADER_LEN + 3; len++)
+                assert_int_equal(cmd_attach_frame_parse(buf, len, &f), 0); /* incomplete */
+        assert_int_equal(cmd_attach_frame_parse(buf, CMD_ATTACH_HEADER_LEN + 3, &f), CMD_ATTACH_HEADER_LEN + 3);
+        assert_int_equal(f.type, CMD_ATTACH_STDIN);
+        assert_int_equal(f.len, 3);
+        assert_memory_equal(f.payload, "abc", 3);
+
+        /* fixed sizes are enforced as soon as the header is there */
+        cmd_attach_frame_header(buf, CMD_ATTACH_RESIZE, 3);
+        assert_int_equal(cmd_attach_frame_parse(buf, CMD_ATTACH_HEADER_LEN, &f), -EBADMSG);
+        cmd_attach_frame_header(buf, CMD_ATTACH_EXIT, 4);
+        memcpy(buf + CMD_ATTACH_HEADER_LEN, "\0\0\0\x03", 4);
+        assert_int_equal(cmd_attach_frame_parse(buf, CMD_ATTACH_HEADER_LEN + 4, &f), CMD_ATTACH_HEADER_LEN + 4);
+        cmd_attach_frame_header(buf, CMD_ATTACH_STDOUT, CMD_ATTACH_MAX_PAYLOAD + 1);
+        assert_int_equal(cmd_attach_frame_parse(buf, CMD_ATTACH_HEADER_LEN, &f), -EBADMSG);
+        buf[0] = 0;
+        assert_int_equal(cmd_attach_frame_parse(buf, CMD_ATTACH_HEADER_LEN, &f), -EBADMSG);
+        buf[0] = 0xff;
+        assert_int_equal(cmd_attach_frame_parse(buf, CMD_ATTACH_HEADER_LEN, &f), -EBADMSG);
+        /* a length near 4 GiB never wraps */
+        memcpy(buf, "\x02\xff\xff\xff\xff", 5);
+        assert_int_equal(cmd_attach_frame_parse(buf, CMD_ATTACH_HEADER_LEN, &f), -EBADMSG);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -486,6 +617,9 @@ int main(void)
                 cmocka_unit_test(test_device),
                 cmocka_unit_test(test_log_lines),
                 cmocka_unit_test(test_log_writer_roundtrip),
+                cmocka_unit_test(test_detach_keys_parse),
+                cmocka_unit_test(test_detach_feed),
+                cmocka_unit_test(test_attach_frames),
         };
         return cmocka_run_group_tests_name("cmd", tests, NULL, NULL);
 }

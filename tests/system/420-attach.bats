@@ -1,0 +1,293 @@
+#!/usr/bin/env bats
+# shellcheck disable=SC2154,SC2153 # status, output, stderr, ROOTFS, ... are set by helpers.bash
+# shellcheck disable=SC2016 # the container's shell expands these
+# hutch attach and the detach keys: terminals driven through a real
+# pseudo-terminal with expect, pipes, signals, several clients, and
+# `run -it` of a kept container, which can be detached from.
+
+load helpers
+
+setup() {
+        basic_setup
+        IMAGE_TAR="$BATS_FILE_TMPDIR/rootfs.tar"
+        if [ ! -e "$IMAGE_TAR" ]; then
+                tar -C "$ROOTFS" -cf "$IMAGE_TAR" .
+        fi
+        run_hutch import "$IMAGE_TAR" bb:1
+}
+
+teardown() {
+        # never leave a detached container running
+        "$HUTCH" --root "$HUTCH_ROOT" --runroot "$HUTCH_RUNROOT" ps -aq 2>/dev/null | while read -r id; do
+                "$HUTCH" --root "$HUTCH_ROOT" --runroot "$HUTCH_RUNROOT" rm -f "$id" >/dev/null 2>&1
+        done
+        basic_teardown
+}
+
+# run_expect BODY ARGS...: spawns `hutch ARGS...` (from a script file, so no
+# quoting reaches expect) under a pseudo-terminal and runs the expect BODY;
+# a timeout or an unexpected end fails.  Sets $status (hutch's exit status)
+# and $output.
+run_expect() {
+        local body=$1
+        shift
+        local cmdfile script
+        cmdfile=$(mktemp "$BATS_TEST_TMPDIR/cmd.XXXXXX")
+        script=$(mktemp "$BATS_TEST_TMPDIR/exp.XXXXXX")
+        hutch_cmd "$@"
+        {
+                echo '#!/bin/bash'
+                printf 'exec'
+                printf ' %q' "${HUTCH_CMD[@]}"
+                echo
+        } >"$cmdfile"
+        chmod +x "$cmdfile"
+        cat >"$script" <<EXP
+set timeout 20
+spawn $cmdfile
+expect_after {
+        timeout { puts "\nEXPECT: timed out"; exit 124 }
+        eof { puts "\nEXPECT: hutch ended early"; exit 99 }
+}
+$body
+catch wait result
+exit [lindex \$result 3]
+EXP
+        echo "\$ hutch $* (under expect)"
+        run timeout -k 5 60 expect "$script" 3>&-
+        echo "$output"
+        assert_not_match "$output" "EXPECT: " "the session went as expected"
+}
+
+# Waits until the attach client $1 (a PID) has its signalfd: it has the
+# monitor's hello, so it gets all output from now on.
+wait_attached() {
+        local pid=$1 i fd
+        for ((i = 0; i < 400; i++)); do
+                for fd in /proc/"$pid"/fd/*; do
+                        if [ "$(readlink "$fd" 2>/dev/null)" = "anon_inode:[signalfd]" ]; then
+                                return 0
+                        fi
+                done
+                sleep 0.05
+        done
+        die "attach (pid $pid) never connected" "$(cat "$HUTCH_BG_ERR" 2>/dev/null)"
+}
+
+container_state() {
+        "$HUTCH" --root "$HUTCH_ROOT" --runroot "$HUTCH_RUNROOT" ps -a --format json </dev/null 3>&- |
+                jq -r --arg n "$1" '.[] | select(.Names[0] == $n) | .State'
+}
+
+@test "attach: type into a -dit shell, detach with ctrl-p ctrl-q, attach again and exit 3" {
+        require_cmd expect
+        run_hutch run -dit --network none --name c1 bb:1 sh
+        run_expect '
+send "echo hi-\$((40+2))\r"
+expect "hi-42"
+send "\x10\x11"
+expect eof' attach c1
+        assert_equal "$status" "0" "a detach exits 0"
+        assert_match "$output" "hi-42"
+        assert_equal "$(container_state c1)" "running" "the container still runs"
+        run_hutch ps
+        assert_match "$output" "c1"
+        assert_match "$output" "Up"
+
+        run_expect '
+send "echo again-\$((2+3))\r"
+expect "again-5"
+send "exit 3\r"
+expect eof' attach c1
+        assert_equal "$status" "3" "attach ends with the container's exit code"
+        assert_equal "$(container_state c1)" "exited"
+        run_hutch ps -a --format json
+        assert_equal "$(jq -r '.[0].ExitCode' <<<"$output")" "3"
+        # the log was written while we were attached
+        run_hutch logs c1
+        assert_match "$output" "hi-42"
+        assert_match "$output" "again-5"
+}
+
+@test "attach: --detach-keys ctrl-x,y detaches; ctrl-p ctrl-q then is plain input" {
+        require_cmd expect
+        run_hutch run -dit --network none --name c2 bb:1 sh
+        run_expect '
+send "echo one-\$((0+1))\r"
+expect "one-1"
+send "\x18y"
+expect eof' attach --detach-keys ctrl-x,y c2
+        assert_equal "$status" "0"
+        assert_equal "$(container_state c2)" "running"
+        # with detaching off, the default keys reach the shell; exit ends it
+        # (control keys only once attach has the terminal in raw mode: the
+        # prompt it answers a return with says so)
+        run_expect '
+send "\r"
+expect "# "
+send "\x10\x11"
+send "\x03"
+send "exit 4\r"
+expect eof' attach --detach-keys '' c2
+        assert_equal "$status" "4"
+}
+
+@test "attach: bad detach keys, stopped and unknown containers are clear errors" {
+        run_hutch run -d --network none --name c3 bb:1 sleep 1000
+        for keys in ctrl-1 ab 'ctrl-p,' ctrl+p; do
+                run_hutch 125 attach --detach-keys "$keys" c3
+                assert_match "$stderr" "Error: invalid detach keys '"
+                assert_match "$stderr" "ctrl-X"
+        done
+        run_hutch 125 run --detach-keys ctrl-pp --network none bb:1 true
+        assert_match "$stderr" "invalid detach keys"
+        run_hutch 125 exec --detach-keys ',' c3 true
+        assert_match "$stderr" "invalid detach keys"
+        run_hutch 125 start --detach-keys 'ctrl-' c3
+        assert_match "$stderr" "invalid detach keys"
+        run_hutch 125 attach --sig-proxy=maybe c3
+        assert_match "$stderr" "invalid --sig-proxy"
+        run_hutch exec --detach-keys ctrl-a c3 echo exec-ok
+        assert_equal "$output" "exec-ok"
+
+        run_hutch stop -t 1 c3
+        run_hutch 125 attach c3
+        assert_match "$stderr" "container 'c3' is not running"
+        run_hutch create --network none --name c4 bb:1 true
+        run_hutch 125 attach c4
+        assert_match "$stderr" "is not running"
+        run_hutch 125 attach no-such-container
+        assert_match "$stderr" "no such container"
+        run_hutch 125 attach
+        assert_match "$stderr" "needs exactly one CONTAINER"
+}
+
+@test "attach: run -d -i gives the container a stdin pipe; attach sends piped input and ends with it" {
+        run_hutch run -d -i --network none --name cat1 bb:1 sh -c 'cat; echo cat-done >&2; exit 5'
+        local input="$BATS_TEST_TMPDIR/input"
+        printf 'hello\nworld\n' >"$input"
+        # a pipe, as `printf ... | hutch attach` gives
+        hutch_cmd attach cat1
+        run bash -c 'printf "hello\nworld\n" | timeout -k 5 30 "$@"' _ "${HUTCH_CMD[@]}" 3>&-
+        echo "$output"
+        assert_equal "$status" "5" "cat ended with the input, the container with 5"
+        assert_match "$output" "hello"
+        assert_match "$output" "world"
+        assert_match "$output" "cat-done"
+
+        # a regular file works too (epoll cannot watch one)
+        run_hutch run -d -i --network none --name cat2 bb:1 cat
+        RUN_HUTCH_STDIN=$input run_hutch attach cat2
+        assert_equal "$output" "$(printf 'hello\nworld')"
+
+        # without -i the container's stdin is /dev/null and stays so
+        local w="$BATS_TEST_TMPDIR/w"
+        mkdir -p "$w"
+        run_hutch run -d --network none --name noin -v "$w:/w" bb:1 \
+                sh -c 'while [ ! -e /w/go ]; do sleep 0.05; done; cat; echo no-input-$?'
+        start_hutch_bg "$BATS_TEST_TMPDIR/noin.out" attach noin
+        wait_attached "$HUTCH_PID"
+        touch "$w/go"
+        wait_hutch_bg
+        assert_equal "$status" "0"
+        assert_equal "$(cat "$BATS_TEST_TMPDIR/noin.out")" "no-input-0"
+}
+
+@test "attach: a non-tty container's stdout and stderr stay apart; exit code passes through" {
+        local w="$BATS_TEST_TMPDIR/w"
+        mkdir -p "$w"
+        run_hutch run -d --network none --name out1 -v "$w:/w" bb:1 \
+                sh -c 'while [ ! -e /w/go ]; do sleep 0.05; done; echo to-out; echo to-err >&2; exit 4'
+        start_hutch_bg "$BATS_TEST_TMPDIR/att.out" attach out1
+        wait_attached "$HUTCH_PID"
+        touch "$w/go"
+        wait_hutch_bg
+        assert_equal "$status" "4"
+        assert_equal "$(cat "$BATS_TEST_TMPDIR/att.out")" "to-out"
+        assert_equal "$(cat "$BATS_TEST_TMPDIR/att.out.err")" "to-err"
+}
+
+@test "attach: sig-proxy forwards SIGTERM to the container; --sig-proxy=false does not" {
+        run_hutch run -d --network none --name sig1 bb:1 \
+                sh -c 'trap "echo got-term; exit 7" TERM; while :; do sleep 0.1; done'
+        start_hutch_bg "$BATS_TEST_TMPDIR/sig.out" attach --sig-proxy=false sig1
+        wait_attached "$HUTCH_PID"
+        kill -TERM "$HUTCH_PID"
+        wait_hutch_bg
+        assert_equal "$status" "143" "attach itself ended"
+        assert_equal "$(container_state sig1)" "running" "the container did not get it"
+
+        start_hutch_bg "$BATS_TEST_TMPDIR/sig2.out" attach sig1
+        wait_attached "$HUTCH_PID"
+        kill -TERM "$HUTCH_PID"
+        wait_hutch_bg
+        assert_equal "$status" "7" "the container's trap ran and its exit code came back"
+        assert_match "$(cat "$BATS_TEST_TMPDIR/sig2.out")" "got-term"
+}
+
+@test "attach: two clients at once both see the output and the exit" {
+        local w="$BATS_TEST_TMPDIR/w"
+        mkdir -p "$w"
+        run_hutch run -d --network none --name two -v "$w:/w" bb:1 \
+                sh -c 'while [ ! -e /w/go ]; do sleep 0.05; done; echo both-see-this; exit 2'
+        start_hutch_bg "$BATS_TEST_TMPDIR/a.out" attach two
+        local first=$HUTCH_PID
+        wait_attached "$first"
+        start_hutch_bg "$BATS_TEST_TMPDIR/b.out" attach --no-stdin two
+        local second=$HUTCH_PID
+        wait_attached "$second"
+        touch "$w/go"
+        HUTCH_PID=$first
+        wait_hutch_bg
+        assert_equal "$status" "2"
+        HUTCH_PID=$second
+        wait_hutch_bg
+        assert_equal "$status" "2"
+        assert_equal "$(cat "$BATS_TEST_TMPDIR/a.out")" "both-see-this"
+        assert_equal "$(cat "$BATS_TEST_TMPDIR/b.out")" "both-see-this"
+        # the socket went with the container
+        assert_equal "$(find "$HUTCH_RUNROOT" -name attach)" ""
+}
+
+@test "attach: run -it of a kept container detaches and is attached to again; start -a -i too" {
+        require_cmd expect
+        run_expect '
+expect "# "
+send "echo first-\$((3*3))\r"
+expect "first-9"
+send "\x10\x11"
+expect eof' run -it --network none --name rit bb:1 sh
+        assert_equal "$status" "0" "a detach exits 0"
+        assert_match "$output" "first-9"
+        assert_equal "$(container_state rit)" "running"
+        # the monitor is detached: no stdio of ours, its own session
+        run_expect '
+send "echo back-\$((4*4))\r"
+expect "back-16"
+send "exit 6\r"
+expect eof' attach rit
+        assert_equal "$status" "6"
+        assert_equal "$(container_state rit)" "exited"
+
+        run_expect '
+expect "# "
+send "echo restarted-\$((5*5))\r"
+expect "restarted-25"
+send "\x01d"
+expect eof' start -a -i --detach-keys ctrl-a,d rit
+        assert_equal "$status" "0"
+        assert_equal "$(container_state rit)" "running"
+        run_hutch stop -t 1 rit
+}
+
+@test "attach: run -it --rm keeps the one-process foreground path" {
+        require_cmd expect
+        # ctrl-p ctrl-q are plain input there: the shell exits by itself
+        run_expect '
+expect "# "
+send "exit 8\r"
+expect eof' run --rm -it --network none bb:1 sh
+        assert_equal "$status" "8"
+        run_hutch ps -aq
+        assert_equal "$output" ""
+}
