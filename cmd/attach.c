@@ -244,8 +244,7 @@ static int connect_monitor(const char *id, const char *name, struct hutch_error 
         return fd;
 }
 
-int cmd_attach_container(const char *id, const char *name, const struct cmd_attach_options *o,
-                         struct hutch_error **err)
+int cmd_attach_container(const char *id, const char *name, const struct cmd_attach_options *o, struct hutch_error **err)
 {
         struct client c = { .sock = -1, .end = END_NONE };
         struct hutch_loop *loop = NULL;

@@ -15,12 +15,12 @@ struct runtime_container;
 struct cmd_attach_server;
 
 struct cmd_attach_server_config {
-        const char *state_dir;                /* the container's run-time directory (0700) */
-        struct runtime_container *container;  /* signals from sig-proxy go to it */
-        int tty_master;                       /* -t: the terminal's master, else -1 */
-        int stdin_fd;                         /* -i without -t: the container's stdin pipe (taken), else -1 */
-        bool interactive;                     /* clients' input is relayed */
-        bool hold_until_attached;             /* keep output for the first client (run -it) */
+        const char *state_dir;               /* the container's run-time directory (0700) */
+        struct runtime_container *container; /* signals from sig-proxy go to it */
+        int tty_master;                      /* -t: the terminal's master, else -1 */
+        int stdin_fd;                        /* -i without -t: the container's stdin pipe (taken), else -1 */
+        bool interactive;                    /* clients' input is relayed */
+        bool hold_until_attached;            /* keep output for the first client (run -it) */
 };
 
 int cmd_attach_server_start(struct hutch_loop *loop, const struct cmd_attach_server_config *cfg,

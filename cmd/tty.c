@@ -26,12 +26,12 @@ struct cmd_tty {
 
 static void copy_out(struct cmd_tty *t, const char *buf, size_t n)
 {
-        if (t->tee)
-                t->tee(t->tee_data, 1, buf, n);
         if (t->log)
                 cmd_log_writer_add(t->log, 1, buf, n);
         else
                 (void) hutch_write_all(STDOUT_FILENO, buf, n);
+        if (t->tee)
+                t->tee(t->tee_data, 1, buf, n);
 }
 
 static int on_master(struct hutch_loop *loop, int fd, uint32_t events, void *data)

@@ -31,7 +31,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                         if (k <= 0)
                                 break;
                         if ((size_t) k > size - off || f.len > CMD_ATTACH_MAX_PAYLOAD ||
-                            f.payload != data + off + CMD_ATTACH_HEADER_LEN || (size_t) k != CMD_ATTACH_HEADER_LEN + f.len)
+                            f.payload != data + off + CMD_ATTACH_HEADER_LEN ||
+                            (size_t) k != CMD_ATTACH_HEADER_LEN + f.len)
                                 abort();
                         off += (size_t) k;
                 }
