@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# shellcheck disable=SC2154,SC2153 # status, output, stderr, ROOTFS, ... are set by helpers.bash
+# shellcheck disable=SC2154,SC2153,SC2030,SC2031 # status, output, stderr, ROOTFS, ... are set by helpers.bash
 # shellcheck disable=SC2016 # the container's shell expands these
 # hutch attach and the detach keys: terminals driven through a real
 # pseudo-terminal with expect, pipes, signals, several clients, and
@@ -290,4 +290,47 @@ expect eof' run --rm -it --network none bb:1 sh
         assert_equal "$status" "8"
         run_hutch ps -aq
         assert_equal "$output" ""
+}
+
+@test "attach: at most 8 clients; a client that stops reading is dropped while the log goes on" {
+        run_hutch run -d --network none --name many bb:1 sleep 1000
+        local pids=() i
+        for ((i = 0; i < 8; i++)); do
+                start_hutch_bg "$BATS_TEST_TMPDIR/m$i.out" attach --no-stdin many
+                pids+=("$HUTCH_PID")
+                wait_attached "$HUTCH_PID"
+        done
+        run_hutch 125 attach --no-stdin many
+        assert_match "$stderr" "too many clients attached \(at most 8\)"
+        for i in "${pids[@]}"; do
+                kill -KILL "$i"
+                HUTCH_PID=$i
+                wait_hutch_bg || true
+        done
+        run_hutch stop -t 1 many
+
+        # a flood of output and a client that stopped reading it
+        run_hutch run -d --network none --name flood bb:1 \
+                sh -c 'while :; do echo 0123456789012345678901234567890123456789012345678901234567890123456789; done'
+        start_hutch_bg "$BATS_TEST_TMPDIR/flood.out" attach --no-stdin flood
+        local client=$HUTCH_PID
+        wait_attached "$client"
+        kill -STOP "$client"
+        local ctr monitor size1 size2
+        ctr=$("$HUTCH" --root "$HUTCH_ROOT" --runroot "$HUTCH_RUNROOT" inspect --format '{{.State.Pid}}' flood)
+        monitor=$(cut -d' ' -f4 "/proc/$ctr/stat")
+        sleep 3
+        size1=$(du -sk "$HUTCH_ROOT/containers" | cut -f1)
+        sleep 1
+        size2=$(du -sk "$HUTCH_ROOT/containers" | cut -f1)
+        assert "$size2" -gt "$size1" "the log is still written"
+        local rss
+        rss=$(awk '/^VmRSS/ {print $2}' "/proc/$monitor/status")
+        assert "$rss" -lt 65536 "the monitor's memory stays bounded (${rss} kB)"
+        kill -CONT "$client"
+        wait_hutch_bg
+        assert_equal "$status" "125" "the dropped client says so"
+        assert_match "$(cat "$BATS_TEST_TMPDIR/flood.out.err")" "lost the connection to the monitor of container 'flood'"
+        assert_equal "$(container_state flood)" "running"
+        run_hutch stop -t 1 flood
 }
