@@ -56,8 +56,8 @@ const struct cmd_option cmd_start_options[] = {
         { "attach", 'a', no_argument, NULL, "run in the foreground with the container's output (default: detached)",
           OPT_ATTACH },
         { "interactive", 'i', no_argument, NULL,
-          "with -a: the container's input too (a container made with -it is attached to as by 'hutch attach', "
-          "so the detach keys leave it running)",
+          "accepted as Docker's: with -a, a container made with -i gets its input, and one made with -it is "
+          "attached to as by 'hutch attach' (the detach keys leave it running)",
           OPT_START_INTERACTIVE },
         { "detach-keys", 0, required_argument, "KEYS", "keys that detach (default ctrl-p,ctrl-q; '' for none)",
           OPT_START_DETACH_KEYS },

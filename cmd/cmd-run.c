@@ -1210,7 +1210,9 @@ int cmd_run_container(const struct cmd_command *cmd, int argc, char **argv, enum
          * execs `hutch start`): no_new_privs disarms that setuid helper.
          * See docs/security.md. */
         bool removes_later = (keep && rec.auto_remove) || (!keep && anon && anon[0]);
-        bool restarts = keep && a.detach && a.restart && !STREQ(a.restart, "no");
+        /* run -it's monitor is detached only to be detachable: a foreground
+         * run never restarts (docs/security.md) */
+        bool restarts = keep && a.detach && !attach_after && a.restart && !STREQ(a.restart, "no");
         if (!removes_later && !restarts) {
                 _cleanup_free_ char *cache = cmd_cache_dir();
                 struct hutch_error *e = NULL;
@@ -1263,7 +1265,7 @@ int cmd_run_container(const struct cmd_command *cmd, int argc, char **argv, enum
         /* after the record: an attached client that sees the exit finds it there */
         cmd_attach_server_finish(attach_srv, exit_code);
         r = 0;
-        if (keep && a.detach && a.restart)
+        if (keep && a.detach && !attach_after && a.restart)
                 restart_after = should_restart(store_root, id, a.restart, a.restart_max, exit_code);
         if (keep && rec.auto_remove) {
                 /* --rm with -d: the monitor removes the container itself */
