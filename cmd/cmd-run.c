@@ -370,14 +370,23 @@ static int loopback_hook(void *ctx, int sock)
         return netns_loopback_up();
 }
 
+/* The container's output: into its log, to attached clients, and in the
+ * foreground to our own stdout or stderr (until that is closed). */
+static void deliver_output(struct monitor *m, int stream, const char *buf, size_t n)
+{
+        cmd_log_writer_add(m->log, stream, buf, n);
+        cmd_attach_server_output(m->attach, stream, buf, n);
+        if (m->echo[stream] && hutch_write_all(stream, buf, n) < 0)
+                m->echo[stream] = false; /* EPIPE: `hutch run ... | head` */
+}
+
 static void drain_log(struct monitor *m, int stream)
 {
         char buf[65536];
         for (;;) {
                 ssize_t n = read(m->log_fds[stream], buf, sizeof(buf));
                 if (n > 0) {
-                        cmd_log_writer_add(m->log, stream, buf, (size_t) n);
-                        cmd_attach_server_output(m->attach, stream, buf, (size_t) n);
+                        deliver_output(m, stream, buf, (size_t) n);
                         continue;
                 }
                 if (n < 0 && errno == EINTR)
@@ -393,10 +402,9 @@ static int on_log(struct hutch_loop *loop, int fd, uint32_t events, void *data)
         char buf[65536];
         ssize_t n = read(fd, buf, sizeof(buf));
 
-        if (n > 0) {
-                cmd_log_writer_add(m->log, stream, buf, (size_t) n);
-                cmd_attach_server_output(m->attach, stream, buf, (size_t) n);
-        } else if (n == 0 || (errno != EAGAIN && errno != EINTR))
+        if (n > 0)
+                deliver_output(m, stream, buf, (size_t) n);
+        else if (n == 0 || (errno != EAGAIN && errno != EINTR))
                 (void) hutch_loop_remove(loop, fd);
         return 0;
 }
@@ -1119,6 +1127,24 @@ int cmd_run_container(const struct cmd_command *cmd, int argc, char **argv, enum
                 }
                 cfg.stdio[1] = log_pipe[1][1];
                 cfg.stdio[2] = log_pipe[2][1];
+        } else if (keep) {
+                /* A kept container run in the foreground has a log too, as
+                 * in Docker (`hutch logs` after `run` or `start -a`): its
+                 * output passes through us, to the log and our stdout and
+                 * stderr; stdin stays ours.  --rm runs keep the direct path. */
+                _cleanup_free_ char *log_path = storage_container_path(store_root, id, "ctr.log");
+                r = cmd_log_writer_open(log_path, 0, &logw, err);
+                if (r < 0)
+                        goto out;
+                for (int i = 1; i <= 2 && !a.tty; i++) {
+                        if (pipe2(log_pipe[i], O_CLOEXEC) < 0) {
+                                r = hutch_error_set(err, errno, "pipe");
+                                goto out;
+                        }
+                        cfg.redirect_stdio = true;
+                        cfg.stdio[0] = -1; /* ours */
+                        cfg.stdio[i] = log_pipe[i][1];
+                }
         }
 
         sfd = cmd_run_signalfd(&oldmask, err);
@@ -1156,7 +1182,10 @@ int cmd_run_container(const struct cmd_command *cmd, int argc, char **argv, enum
         struct monitor m = { .container = container,
                              .exit_code = EXIT_HUTCH_FAILED,
                              .log = logw,
-                             .log_fds = { -1, log_pipe[1][0], log_pipe[2][0] } };
+                             .log_fds = { -1, log_pipe[1][0], log_pipe[2][0] },
+                             .echo = { false, !a.detach, !a.detach } };
+        if (logw && !a.detach)
+                (void) signal(SIGPIPE, SIG_IGN); /* after the start: the container gets the default */
         loop = hutch_loop_new();
         if (loop == NULL) {
                 r = hutch_error_set(err, errno, "create the event loop");
@@ -1168,7 +1197,10 @@ int cmd_run_container(const struct cmd_command *cmd, int argc, char **argv, enum
                 goto out;
         }
         if (runtime_container_pty(container) >= 0) {
-                r = cmd_tty_attach(loop, runtime_container_pty(container), a.interactive, logw, &m.tty, err);
+                r = cmd_tty_attach(loop, runtime_container_pty(container), a.interactive, a.detach ? logw : NULL,
+                                   &m.tty, err);
+                if (r == 0 && !a.detach && logw)
+                        cmd_tty_set_log(m.tty, logw);
                 if (r < 0)
                         goto out;
         }

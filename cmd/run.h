@@ -53,8 +53,9 @@ struct run_args {
 struct monitor {
         struct runtime_container *container;
         int exit_code;
-        struct cmd_log_writer *log;       /* detached: where the container's output goes */
+        struct cmd_log_writer *log;       /* a kept container's: where its output goes */
         int log_fds[3];                   /* read ends of its stdout (1) and stderr (2) */
+        bool echo[3];                     /* in the foreground: to our stdout and stderr too */
         struct cmd_tty *tty;              /* -t: the container's terminal */
         struct cmd_attach_server *attach; /* kept and detached: `hutch attach` clients */
 };

@@ -18,6 +18,7 @@ struct cmd_tty {
         struct hutch_loop *loop;
         int master;
         struct cmd_log_writer *log;
+        bool echo; /* to our stdout: the foreground */
         bool raw;
         struct termios saved;
         void (*tee)(void *data, int stream, const char *buf, size_t n);
@@ -28,7 +29,7 @@ static void copy_out(struct cmd_tty *t, const char *buf, size_t n)
 {
         if (t->log)
                 cmd_log_writer_add(t->log, 1, buf, n);
-        else
+        if (t->echo)
                 (void) hutch_write_all(STDOUT_FILENO, buf, n);
         if (t->tee)
                 t->tee(t->tee_data, 1, buf, n);
@@ -103,6 +104,7 @@ int cmd_tty_attach(struct hutch_loop *loop, int master, bool forward_stdin, stru
         t->loop = loop;
         t->master = master;
         t->log = log;
+        t->echo = log == NULL;
         (void) fcntl(master, F_SETFL, fcntl(master, F_GETFL) | O_NONBLOCK);
         if (hutch_loop_add(loop, master, EPOLLIN, on_master, t) < 0) {
                 free(t);
@@ -118,6 +120,11 @@ int cmd_tty_attach(struct hutch_loop *loop, int master, bool forward_stdin, stru
         }
         *ret = t;
         return 0;
+}
+
+void cmd_tty_set_log(struct cmd_tty *t, struct cmd_log_writer *log)
+{
+        t->log = log;
 }
 
 void cmd_tty_drain(struct cmd_tty *t)

@@ -22,6 +22,9 @@ int cmd_tty_attach(struct hutch_loop *loop, int master, bool forward_stdin, stru
 void cmd_tty_resize(struct cmd_tty *t);
 /* Copies what the container wrote before it exited. */
 void cmd_tty_drain(struct cmd_tty *t);
+/* Also writes the container's output to log (a foreground run of a kept
+ * container, whose output goes to the user's terminal). */
+void cmd_tty_set_log(struct cmd_tty *t, struct cmd_log_writer *log);
 /* Also hands the container's output to fn (the attach server). */
 void cmd_tty_set_tee(struct cmd_tty *t, void (*fn)(void *data, int stream, const char *buf, size_t n), void *data);
 /* Puts the terminal fd in raw mode, saving its settings; false when fd is

@@ -87,6 +87,40 @@ teardown() {
         [ ! -e "$upper" ] || die "the container layer is still there"
 }
 
+@test "containers: a container run in the foreground has logs too (run, start -a, run -t); its output still reaches us" {
+        run_hutch 3 run --network none --name fg bb:1 sh -c 'echo out; echo err >&2; exit 3'
+        assert_equal "$output" out
+        assert_equal "$stderr" err
+        run_hutch logs fg
+        assert_equal "$output" out "stdout in the log"
+        assert_equal "$stderr" err "stderr in the log"
+        run_hutch 3 start -a fg
+        run_hutch logs fg
+        assert_equal "$output" "out
+out" "start -a appends to the log"
+        # our stdout closed early: the container runs on, the log keeps all
+        "$HUTCH" --root "$HUTCH_ROOT" --runroot "$HUTCH_RUNROOT" run --network none --name many bb:1 seq 1 20000 |
+                head -n 1 >"$BATS_TEST_TMPDIR/first"
+        assert_equal "$(cat "$BATS_TEST_TMPDIR/first")" 1
+        run_hutch wait many
+        assert_equal "$output" 0 "the container was not killed by our closed pipe"
+        run_hutch logs --tail 1 many
+        assert_equal "$output" 20000
+        # stdin is still ours
+        RUN_HUTCH_STDIN="$BATS_TEST_TMPDIR/first" run_hutch run -i --network none --name in bb:1 cat
+        assert_equal "$output" 1
+        # a terminal's output is logged as the terminal wrote it
+        require_cmd script
+        script -qec "$HUTCH --root $HUTCH_ROOT --runroot $HUTCH_RUNROOT run -t --network none --name tty bb:1 echo on-tty" \
+                /dev/null >"$BATS_TEST_TMPDIR/tty.out" </dev/null
+        assert_match "$(cat "$BATS_TEST_TMPDIR/tty.out")" "on-tty"
+        run_hutch logs tty
+        assert_equal "$(tr -d '\r' <<<"$output")" on-tty
+        # --rm runs keep no log (and no container)
+        run_hutch run --rm --network none bb:1 echo gone
+        assert_equal "$output" gone
+}
+
 @test "containers: run -d starts in the background; logs, stop with the image's StopSignal, wait" {
         run_hutch run -d --network none --name svc bb:1 sh -c 'trap "echo got-usr1; exit 9" USR1; i=0; while :; do echo out $i; echo err $i >&2; i=$((i+1)); sleep 0.1; done'
         assert_match "$output" '^[0-9a-f]{64}$'
