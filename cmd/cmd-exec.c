@@ -10,6 +10,7 @@
 #include "cmd/cmd-storage.h"
 #include "cmd/ctrlog.h"
 #include "cmd/tty.h"
+#include "cmd/attach-proto.h"
 #include "cmd/attach.h"
 #include "cmd/image-run.h"
 #include "cmd/keepid.h"
@@ -34,6 +35,7 @@
 #include "storage/volumes.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <sched.h>
@@ -61,8 +63,7 @@ const struct cmd_option cmd_exec_options[] = {
         { "privileged", 0, no_argument, NULL, "every capability of the user namespace, no seccomp filter",
           OPT_EXEC_PRIVILEGED },
         { "detach-keys", 0, required_argument, "KEYS",
-          "accepted for Docker compatibility and checked: an exec session ends with its command, it cannot be "
-          "detached",
+          "with -it: keys that detach and leave the command running (default ctrl-p,ctrl-q; '' for none)",
           OPT_EXEC_DETACH_KEYS },
         { 0 },
 };
@@ -103,6 +104,36 @@ int cmd_run_container_args(const struct storage_container *rec, struct run_args 
         return r > 0 ? hutch_error_set(err, EINVAL, "the container's record is unusable") : r;
 }
 
+/* The user detached from `exec -it`: the command runs on.  A child of
+ * ours, in a session of its own, keeps the terminal's master open (its
+ * output read and dropped, as nobody is attached) until the command
+ * exits, so the command never sees a hangup; we return at once. */
+static void leave_running(struct runtime_container *proc)
+{
+        fflush(stdout);
+        fflush(stderr);
+        pid_t pid = fork();
+        if (pid != 0)
+                return; /* (a failed fork: the command gets a hangup, as before) */
+        (void) setsid();
+        hutch_close_inherited_fds();
+        int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+        for (int i = 0; i < 3 && devnull >= 0; i++)
+                (void) dup2(devnull, i);
+        struct pollfd p[2] = { { .fd = runtime_container_pty(proc), .events = POLLIN },
+                               { .fd = runtime_container_pidfd(proc), .events = POLLIN } };
+        char buf[65536];
+        while (poll(p, 2, -1) >= 0 || errno == EINTR) {
+                if (p[1].revents)
+                        break; /* the command exited */
+                if (p[0].revents & POLLIN)
+                        (void) read(p[0].fd, buf, sizeof(buf));
+                else if (p[0].revents)
+                        p[0].fd = -1; /* hung up: every peer closed */
+        }
+        _exit(0);
+}
+
 int cmd_exec(const struct cmd_command *cmd, int argc, char **argv, struct hutch_error **err)
 {
         _cleanup_free_ char *root = cmd_storage_root();
@@ -115,7 +146,7 @@ int cmd_exec(const struct cmd_command *cmd, int argc, char **argv, struct hutch_
         struct hutch_loop *loop = NULL;
         _cleanup_close_ int pidfd = -1, sfd = -1;
         char id[STORAGE_CONTAINER_ID_LEN + 1];
-        char *optval = NULL, *workdir = NULL, *user = NULL;
+        char *optval = NULL, *workdir = NULL, *user = NULL, *detach_keys = NULL;
         bool detach = false, privileged = false, have_img = false, blocked = false, tty = false, interactive = false;
         struct cmd_tty *term = NULL;
         sigset_t oldmask;
@@ -131,6 +162,7 @@ int cmd_exec(const struct cmd_command *cmd, int argc, char **argv, struct hutch_
                 case OPT_EXEC_DETACH_KEYS:
                         if (cmd_detach_keys_check(cmd, optval, err) < 0)
                                 return -1;
+                        detach_keys = optval;
                         break;
                 case 'e':
                         if (cmd_parse_env_arg(optval, cmd_run_host_getenv, &env, err) < 0)
@@ -239,10 +271,26 @@ int cmd_exec(const struct cmd_command *cmd, int argc, char **argv, struct hutch_
                 if (r < 0)
                         goto out;
                 m.tty = term;
+                uint8_t keys[CMD_DETACH_KEYS_MAX];
+                size_t n_keys = 0;
+                if (interactive && cmd_detach_keys_parse(detach_keys ? detach_keys : CMD_DETACH_KEYS_DEFAULT, keys,
+                                                         &n_keys, err) < 0) {
+                        r = -1;
+                        goto out;
+                }
+                cmd_tty_set_detach_keys(term, keys, n_keys);
         }
         r = hutch_loop_run(loop);
         if (r < 0) {
                 hutch_error_set(err, -r, "wait for the command");
+                goto out;
+        }
+        if (cmd_tty_detached(term)) {
+                term = cmd_tty_free(term); /* the user's terminal back */
+                fputc('\n', stderr);
+                leave_running(proc);
+                exit_code = 0;
+                r = 0;
                 goto out;
         }
         exit_code = m.exit_code;

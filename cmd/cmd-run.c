@@ -35,7 +35,6 @@
 #include "storage/containers.h"
 #include "storage/volumes.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -409,29 +408,6 @@ static int on_log(struct hutch_loop *loop, int fd, uint32_t events, void *data)
         return 0;
 }
 
-/* Closes what the monitor inherited from whoever started hutch: every fd
- * of ours is close-on-exec, so one without the flag came from outside.  A
- * long-lived monitor holding, say, the write end of its caller's output
- * pipe would keep that reader waiting for an end until the container
- * exits. */
-static void close_inherited_fds(void)
-{
-        DIR *d = opendir("/proc/self/fd");
-        struct dirent *de;
-
-        if (d == NULL)
-                return;
-        while ((de = readdir(d)) != NULL) {
-                int fd;
-                if (hutch_parse_int(de->d_name, 3, INT_MAX, &fd) < 0 || fd == dirfd(d))
-                        continue;
-                int flags = fcntl(fd, F_GETFD);
-                if (flags >= 0 && !(flags & FD_CLOEXEC))
-                        (void) close(fd);
-        }
-        closedir(d);
-}
-
 /* Becomes the detached monitor: a new session, no terminal, the container's
  * output into its log.  The parent learns over ready_fd whether the
  * container started ("OK") or why not.  Returns 0 in the monitor, 1 in the
@@ -463,7 +439,7 @@ static int detach_monitor(int *ready_fd, struct hutch_error **err)
                         (void) dup2(devnull, STDERR_FILENO);
                         (void) close(devnull);
                 }
-                close_inherited_fds();
+                hutch_close_inherited_fds();
                 *ready_fd = p[1];
                 return 0;
         }

@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include "cmd/attach-proto.h"
 #include "cmd/ctrlog.h"
 #include "cmd/tty.h"
 #include "lib/fs.h"
@@ -12,6 +13,7 @@
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <termios.h>
+#include <string.h>
 #include <unistd.h>
 
 struct cmd_tty {
@@ -23,6 +25,8 @@ struct cmd_tty {
         struct termios saved;
         void (*tee)(void *data, int stream, const char *buf, size_t n);
         void *tee_data;
+        struct cmd_detach_state detach; /* n_keys 0: input is never a detach */
+        bool detached;
 };
 
 static void copy_out(struct cmd_tty *t, const char *buf, size_t n)
@@ -54,7 +58,13 @@ static int on_stdin(struct hutch_loop *loop, int fd, uint32_t events, void *data
         char buf[4096];
         ssize_t n = read(fd, buf, sizeof(buf));
 
-        if (n > 0) {
+        if (n > 0 && t->detach.n_keys > 0) {
+                uint8_t out[sizeof(buf) + CMD_DETACH_KEYS_MAX];
+                size_t o = cmd_detach_feed(&t->detach, (const uint8_t *) buf, (size_t) n, out, &t->detached);
+                (void) hutch_write_all(t->master, out, o);
+                if (t->detached)
+                        hutch_loop_quit(loop, 0);
+        } else if (n > 0) {
                 (void) hutch_write_all(t->master, buf, (size_t) n);
         } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
                 (void) hutch_loop_remove(loop, fd);
@@ -87,6 +97,17 @@ void cmd_tty_set_tee(struct cmd_tty *t, void (*fn)(void *data, int stream, const
 {
         t->tee = fn;
         t->tee_data = data;
+}
+
+void cmd_tty_set_detach_keys(struct cmd_tty *t, const uint8_t *keys, size_t n)
+{
+        t->detach = (struct cmd_detach_state){ .n_keys = n };
+        memcpy(t->detach.keys, keys, n);
+}
+
+bool cmd_tty_detached(const struct cmd_tty *t)
+{
+        return t && t->detached;
 }
 
 void cmd_tty_resize(struct cmd_tty *t)

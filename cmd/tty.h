@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <termios.h>
 
 struct hutch_loop;
@@ -27,6 +28,11 @@ void cmd_tty_drain(struct cmd_tty *t);
 void cmd_tty_set_log(struct cmd_tty *t, struct cmd_log_writer *log);
 /* Also hands the container's output to fn (the attach server). */
 void cmd_tty_set_tee(struct cmd_tty *t, void (*fn)(void *data, int stream, const char *buf, size_t n), void *data);
+/* Watches the user's input for the detach sequence keys (n of them, from
+ * cmd_detach_keys_parse): once typed, the loop quits and
+ * cmd_tty_detached() says so. */
+void cmd_tty_set_detach_keys(struct cmd_tty *t, const uint8_t *keys, size_t n);
+bool cmd_tty_detached(const struct cmd_tty *t);
 /* Puts the terminal fd in raw mode, saving its settings; false when fd is
  * no terminal (or refuses).  cmd_tty_raw_end() restores them. */
 bool cmd_tty_raw_begin(int fd, struct termios *saved);

@@ -2,11 +2,13 @@
 
 #include "cleanup.h"
 #include "fs.h"
+#include "parse.h"
 #include "proc.h"
 #include "xalloc.h"
 
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -266,4 +268,22 @@ int hutch_run_wait_both(char *const a[], char *const b[], struct hutch_error **e
         int ra = finish_captured(a, &sa, err);
         int rb = finish_captured(b, &sb, err);
         return ra < 0 ? ra : rb;
+}
+
+void hutch_close_inherited_fds(void)
+{
+        DIR *d = opendir("/proc/self/fd");
+        struct dirent *de;
+
+        if (d == NULL)
+                return;
+        while ((de = readdir(d)) != NULL) {
+                int fd;
+                if (hutch_parse_int(de->d_name, 3, INT_MAX, &fd) < 0 || fd == dirfd(d))
+                        continue;
+                int flags = fcntl(fd, F_GETFD);
+                if (flags >= 0 && !(flags & FD_CLOEXEC))
+                        (void) close(fd);
+        }
+        closedir(d);
 }

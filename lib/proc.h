@@ -8,6 +8,11 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+/* Closes the fds >= 3 a long-lived process of ours inherited from whoever
+ * started hutch: every fd of ours is close-on-exec, so one without the
+ * flag came from outside.  A monitor holding, say, the write end of its
+ * caller's output pipe would keep that reader waiting for an end. */
+void hutch_close_inherited_fds(void);
 /* Closes every fd >= first (async-signal-safe). */
 int hutch_close_fds_from(int first);
 /* Sends/receives one fd over a unix socket with SCM_RIGHTS. */

@@ -344,3 +344,41 @@ expect eof' run --rm -it --network none bb:1 sh
         assert_equal "$(container_state flood)" "running"
         run_hutch stop -t 1 flood
 }
+
+@test "attach: exec -it detaches with ctrl-p ctrl-q and the command runs on; --detach-keys '' passes the keys through" {
+        require_cmd expect
+        run_hutch run -d --network none --name ex bb:1 sleep 1000
+        # the exec'd shell leaves a mark after the detach: it ran on
+        run_expect '
+send "\r"
+expect "# "
+send "(sleep 1; touch /tmp/after-detach) &\r"
+expect "# "
+send "\x10\x11"
+expect eof' exec -it ex sh
+        assert_equal "$status" "0" "a detach exits 0"
+        local i
+        for i in $(seq 50); do
+                "$HUTCH" --root "$HUTCH_ROOT" --runroot "$HUTCH_RUNROOT" exec ex test -e /tmp/after-detach \
+                        </dev/null 3>&- 2>/dev/null && break
+                sleep 0.1
+        done
+        run_hutch exec ex sh -c 'test -e /tmp/after-detach && echo marked; ps -o args | grep -c "^sh$"'
+        assert_equal "${lines[0]}" marked "the shell ran on after the detach"
+        assert_equal "${lines[1]}" 1 "the detached shell still runs"
+        # custom keys; and with none, ctrl-p ctrl-q are input and exit ends it
+        run_expect '
+send "\r"
+expect "# "
+send "\x18y"
+expect eof' exec -it --detach-keys ctrl-x,y ex sh
+        assert_equal "$status" "0"
+        run_expect '
+send "\r"
+expect "# "
+send "\x10\x11"
+send "exit 5\r"
+expect eof' exec -it --detach-keys '' ex sh
+        assert_equal "$status" "5"
+        run_hutch rm -f ex
+}
