@@ -355,7 +355,6 @@ int cmd_attach(const struct cmd_command *cmd, int argc, char **argv, struct hutc
         _cleanup_free_ char *root = cmd_storage_root();
         struct cmd_attach_options o = { .sig_proxy = true };
         struct storage_container rec = { 0 };
-        char id[STORAGE_CONTAINER_ID_LEN + 1];
         char *optval = NULL;
         int c, r;
 
@@ -380,19 +379,17 @@ int cmd_attach(const struct cmd_command *cmd, int argc, char **argv, struct hutc
         if (optind + 1 != argc)
                 return cmd_usage_error(cmd, err, "'%s' needs exactly one CONTAINER", cmd->full_name);
         const char *name = argv[optind];
-        r = storage_container_lookup(root, name, id, err);
-        if (r < 0)
-                return r;
-        r = storage_container_load(root, id, &rec, err);
+        r = storage_container_find(root, name, &rec, err);
         if (r < 0)
                 return r;
         bool running = rec.status == STORAGE_CONTAINER_RUNNING && storage_container_pid_alive(rec.pid, rec.pid_start);
-        storage_container_clear(&rec);
         if (!running)
-                return hutch_error_set_status(err, EXIT_HUTCH_FAILED, 0,
-                                              "container '%s' is not running: you cannot attach to a stopped "
-                                              "container, start it first",
-                                              name);
-        r = cmd_attach_container(id, name, &o, err);
+                r = hutch_error_set_status(err, EXIT_HUTCH_FAILED, 0,
+                                           "container '%s' is not running: you cannot attach to a stopped "
+                                           "container, start it first",
+                                           name);
+        else
+                r = cmd_attach_container(rec.id, name, &o, err);
+        storage_container_clear(&rec);
         return r;
 }

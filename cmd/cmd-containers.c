@@ -68,7 +68,6 @@ int cmd_start(const struct cmd_command *cmd, int argc, char **argv, struct hutch
 {
         _cleanup_free_ char *root = cmd_storage_root();
         struct storage_container rec = { 0 };
-        char id[STORAGE_CONTAINER_ID_LEN + 1];
         char *optval = NULL, *detach_keys = NULL;
         bool attach = false;
         int c, r;
@@ -89,10 +88,7 @@ int cmd_start(const struct cmd_command *cmd, int argc, char **argv, struct hutch
         if (optind + 1 != argc)
                 return cmd_usage_error(cmd, err, "'%s' needs exactly one CONTAINER", cmd->full_name);
         const char *name = argv[optind];
-        r = storage_container_lookup(root, name, id, err);
-        if (r < 0)
-                return r;
-        r = storage_container_load(root, id, &rec, err);
+        r = storage_container_find(root, name, &rec, err);
         if (r < 0)
                 return r;
 
@@ -112,8 +108,8 @@ int cmd_start(const struct cmd_command *cmd, int argc, char **argv, struct hutch
                 "run", NULL, "Run a command in a new container", NULL, cmd_run_options, NULL, "hutch start"
         };
         optind = 0;
-        r = cmd_run_container(&run_cmd, (int) k, run_argv, attach ? CMD_RUN_START_ATTACHED : CMD_RUN_START_DETACHED, id,
-                              err);
+        r = cmd_run_container(&run_cmd, (int) k, run_argv, attach ? CMD_RUN_START_ATTACHED : CMD_RUN_START_DETACHED,
+                              rec.id, err);
         if (r == 0 && !attach)
                 printf("%s\n", name);
         storage_container_clear(&rec);
@@ -509,12 +505,10 @@ int cmd_rm(const struct cmd_command *cmd, int argc, char **argv, struct hutch_er
         for (int i = optind; i < argc; i++) {
                 struct hutch_error *e = NULL;
                 struct storage_container rec = { 0 };
-                char id[STORAGE_CONTAINER_ID_LEN + 1];
                 _cleanup_close_ int lock = -1;
 
                 lock = storage_containers_lock(root, &e);
-                if (lock >= 0 && storage_container_lookup(root, argv[i], id, &e) == 0 &&
-                    storage_container_load(root, id, &rec, &e) == 0) {
+                if (lock >= 0 && storage_container_find(root, argv[i], &rec, &e) == 0) {
                         bool running = rec.status == STORAGE_CONTAINER_RUNNING &&
                                        storage_container_pid_alive(rec.pid, rec.pid_start);
                         if (running && !force)
@@ -523,13 +517,13 @@ int cmd_rm(const struct cmd_command *cmd, int argc, char **argv, struct hutch_er
                                                 rec.name);
                         else if (running) {
                                 /* no --restart may bring it back meanwhile */
-                                (void) storage_container_set_stop_requested(root, id, true, NULL);
+                                (void) storage_container_set_stop_requested(root, rec.id, true, NULL);
                                 if (kill_container(&rec, &e) == 0)
-                                        wait_exit_recorded(root, id);
+                                        wait_exit_recorded(root, rec.id);
                         }
                 }
                 if (e == NULL)
-                        (void) cmd_container_remove(root, id, &e);
+                        (void) cmd_container_remove(root, rec.id, &e);
                 if (e == NULL && volumes)
                         (void) cmd_anon_volumes_remove(root, rec.anon_volumes, &e);
                 storage_container_clear(&rec);
@@ -549,11 +543,7 @@ int cmd_rm(const struct cmd_command *cmd, int argc, char **argv, struct hutch_er
 /* Looks a container up and loads its record, with its state refreshed. */
 static int find_container(const char *root, const char *name, struct storage_container *ret, struct hutch_error **err)
 {
-        char id[STORAGE_CONTAINER_ID_LEN + 1];
-        int r = storage_container_lookup(root, name, id, err);
-        if (r < 0)
-                return r;
-        r = storage_container_load(root, id, ret, err);
+        int r = storage_container_find(root, name, ret, err);
         if (r < 0)
                 return r;
         refresh_state(ret);

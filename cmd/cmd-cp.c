@@ -442,7 +442,6 @@ int cmd_cp(const struct cmd_command *cmd, int argc, char **argv, struct hutch_er
         _cleanup_free_ char *state_dir = NULL, *mnt = NULL, *runroot = NULL;
         _cleanup_close_ int state_lock = -1;
         struct storage_container ct = { 0 };
-        char id[STORAGE_CONTAINER_ID_LEN + 1];
         const char *src_path = NULL, *dst_path = NULL;
         struct cp_job j = { .pidfd = -1, .host_side = { .dir = -1 } };
         char *optval = NULL;
@@ -478,9 +477,7 @@ int cmd_cp(const struct cmd_command *cmd, int argc, char **argv, struct hutch_er
                          j.to_container ? "into" : "out of", j.to_container ? dst_ctr : src_ctr);
         j.desc = desc;
 
-        r = storage_container_lookup(root, j.to_container ? dst_ctr : src_ctr, id, err);
-        if (r == 0)
-                r = storage_container_load(root, id, &ct, err);
+        r = storage_container_find(root, j.to_container ? dst_ctr : src_ctr, &ct, err);
         if (r < 0)
                 goto out;
         if (ct.status == STORAGE_CONTAINER_RUNNING) {
@@ -534,7 +531,7 @@ int cmd_cp(const struct cmd_command *cmd, int argc, char **argv, struct hutch_er
         r = cmd_ensure_private_dir(runroot, err);
         if (r < 0)
                 goto out;
-        state_dir = xasprintf("%s/%s", runroot, id);
+        state_dir = xasprintf("%s/%s", runroot, ct.id);
         r = cmd_state_dir_make(state_dir, &state_lock, err);
         if (r < 0) {
                 hutch_error_prefix(err, "%s", desc);
@@ -601,7 +598,6 @@ int cmd_export(const struct cmd_command *cmd, int argc, char **argv, struct hutc
         _cleanup_close_ int out = -1;
         struct storage_container ct = { 0 };
         struct export_job j = { .out_fd = -1 };
-        char id[STORAGE_CONTAINER_ID_LEN + 1];
         const char *output = NULL;
         char *optval = NULL;
         int c, r;
@@ -618,11 +614,11 @@ int cmd_export(const struct cmd_command *cmd, int argc, char **argv, struct hutc
                 return cmd_usage_error(cmd, err, "'%s' needs exactly one CONTAINER", cmd->full_name);
         if (output == NULL && isatty(STDOUT_FILENO))
                 return hutch_error_set(err, 0, "refusing to write a tar to a terminal: redirect it or use -o FILE");
-        r = storage_container_lookup(root, argv[optind], id, err);
-        if (r == 0)
-                r = storage_container_load(root, id, &ct, err);
+        r = storage_container_find(root, argv[optind], &ct, err);
         if (r == 0)
                 r = cmd_container_files_get(root, &ct, &j.files, err);
+        if (r == 0)
+                mnt = storage_container_path(root, ct.id, "export-mnt");
         storage_container_clear(&ct);
         if (r < 0)
                 goto done;
@@ -632,7 +628,6 @@ int cmd_export(const struct cmd_command *cmd, int argc, char **argv, struct hutc
                 r = hutch_error_set(err, errno, "open '%s'", output ? output : "standard output");
                 goto done;
         }
-        mnt = storage_container_path(root, id, "export-mnt");
         if (mkdir(mnt, 0700) < 0 && errno != EEXIST) {
                 r = hutch_error_set(err, errno, "create '%s'", mnt);
                 goto done;

@@ -145,7 +145,6 @@ int cmd_exec(const struct cmd_command *cmd, int argc, char **argv, struct hutch_
         struct runtime_container *proc = NULL;
         struct hutch_loop *loop = NULL;
         _cleanup_close_ int pidfd = -1, sfd = -1;
-        char id[STORAGE_CONTAINER_ID_LEN + 1];
         char *optval = NULL, *workdir = NULL, *user = NULL, *detach_keys = NULL;
         bool detach = false, privileged = false, have_img = false, blocked = false, tty = false, interactive = false;
         struct cmd_tty *term = NULL;
@@ -191,9 +190,7 @@ int cmd_exec(const struct cmd_command *cmd, int argc, char **argv, struct hutch_
         for (int i = optind + 1; i < argc; i++)
                 hutch_strv_append(&args, argv[i]);
 
-        r = storage_container_lookup(root, name, id, err);
-        if (r == 0)
-                r = storage_container_load(root, id, &rec, err);
+        r = storage_container_find(root, name, &rec, err);
         if (r < 0)
                 goto out;
         pidfd = rec.status == STORAGE_CONTAINER_RUNNING ? hutch_pidfd_open(rec.pid) : -1;

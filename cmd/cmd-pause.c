@@ -19,13 +19,9 @@ const struct cmd_option cmd_pause_options[] = { { 0 } };
 static int find_running(const char *root, const char *name, struct storage_container *ret, int *ret_pidfd,
                         struct hutch_error **err)
 {
-        char id[STORAGE_CONTAINER_ID_LEN + 1];
         int pidfd, r;
 
-        r = storage_container_lookup(root, name, id, err);
-        if (r < 0)
-                return r;
-        r = storage_container_load(root, id, ret, err);
+        r = storage_container_find(root, name, ret, err);
         if (r < 0)
                 return r;
         pidfd = ret->status == STORAGE_CONTAINER_RUNNING ? hutch_pidfd_open(ret->pid) : -1;

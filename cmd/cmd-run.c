@@ -416,7 +416,6 @@ static int detach_monitor(int *ready_fd, struct hutch_error **err)
 {
         int p[2];
         pid_t pid;
-        char buf[1024];
 
         if (pipe2(p, O_CLOEXEC) < 0)
                 return hutch_error_set(err, errno, "pipe");
@@ -444,22 +443,10 @@ static int detach_monitor(int *ready_fd, struct hutch_error **err)
                 return 0;
         }
         (void) close(p[1]);
-        ssize_t n = hutch_read_full(p[0], buf, sizeof(buf) - 1);
+        int r = hutch_report_read(p[0], NULL, 0, EXIT_HUTCH_FAILED,
+                                  "the container monitor exited before the container started", err);
         (void) close(p[0]);
-        buf[n > 0 ? n : 0] = '\0';
-        if (strncmp(buf, "OK", 2) == 0)
-                return 1;
-        int status = EXIT_HUTCH_FAILED;
-        const char *msg = "the container monitor exited before the container started";
-        if (strncmp(buf, "ERR ", 4) == 0) {
-                char *end = NULL;
-                long v = strtol(buf + 4, &end, 10);
-                if (end && *end == ' ') {
-                        status = (int) v;
-                        msg = end + 1;
-                }
-        }
-        return hutch_error_set_status(err, status, 0, "%s", msg);
+        return r < 0 ? r : 1;
 }
 
 static void tee_to_attach(void *data, int stream, const char *buf, size_t n)
@@ -1233,7 +1220,7 @@ int cmd_run_container(const struct cmd_command *cmd, int argc, char **argv, enum
                 }
         }
         if (ready_fd >= 0) {
-                (void) hutch_write_all(ready_fd, "OK\n", 3);
+                hutch_report_ok(ready_fd, NULL);
                 (void) close(ready_fd);
                 ready_fd = -1;
                 /* a detached monitor lives as long as its container: keep
@@ -1301,12 +1288,9 @@ out:
         }
         if (ready_fd >= 0) {
                 /* the monitor failed before the container ran: tell the parent */
-                char msg[600];
-                int st = err && *err && (*err)->exit_status ? (*err)->exit_status : EXIT_HUTCH_FAILED;
-                int n = snprintf(msg, sizeof(msg), "ERR %d %s", st,
-                                 err && *err ? (*err)->msg : "the container monitor failed");
-                if (n > 0)
-                        (void) hutch_write_all(ready_fd, msg, strnlen(msg, sizeof(msg)));
+                hutch_report_error(ready_fd,
+                                   err && *err && (*err)->exit_status ? (*err)->exit_status : EXIT_HUTCH_FAILED,
+                                   err && *err ? (*err)->msg : "the container monitor failed");
                 (void) close(ready_fd);
         }
         for (int i = 0; i < 3; i++)

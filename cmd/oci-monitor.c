@@ -14,7 +14,6 @@
 
 #include "cmd/paths.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -275,34 +274,6 @@ static int apply_inherited(const struct runtime_spec *s, struct hutch_error **er
         return 0;
 }
 
-static void report(int fd, int status, const char *msg)
-{
-        char buf[600];
-        int n = snprintf(buf, sizeof(buf), "ERR %d %s", status, msg);
-        if (n > 0)
-                (void) hutch_write_all(fd, buf, strnlen(buf, sizeof(buf)));
-}
-
-/* The monitor lives as long as its container: an fd it inherited from
- * whoever ran `create` (a pipe the caller waits to see closed) must not
- * live that long.  Keeps 0-2 and keep[]. */
-static void close_inherited(const int *keep, size_t n_keep)
-{
-        _cleanup_dir_ DIR *d = opendir("/proc/self/fd");
-        struct dirent *de;
-        int self = d ? dirfd(d) : -1;
-
-        while (d && (de = readdir(d)) != NULL) {
-                char *end;
-                long fd = strtol(de->d_name, &end, 10);
-                bool kept = *end != '\0' || fd < 3 || fd == self;
-                for (size_t i = 0; i < n_keep && !kept; i++)
-                        kept = keep[i] == fd;
-                if (!kept)
-                        (void) close((int) fd);
-        }
-}
-
 static __attribute__((noreturn)) void monitor_main(const struct oci_monitor_args *a, int ready)
 {
         struct hutch_error *err = NULL;
@@ -313,10 +284,12 @@ static __attribute__((noreturn)) void monitor_main(const struct oci_monitor_args
 
         (void) setsid();
         const int keep[] = { ready, a->lock_fd, a->console_fd };
-        close_inherited(keep, ARRAY_SIZE(keep));
+        /* it lives as long as its container: nothing inherited from
+         * whoever ran `create` (a pipe the caller waits to see closed) may */
+        hutch_close_fds_except(keep, ARRAY_SIZE(keep));
         m.dirfd = open(a->dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (m.dirfd < 0) {
-                report(ready, EXIT_HUTCH_FAILED, "open the state directory");
+                hutch_report_error(ready, EXIT_HUTCH_FAILED, "open the state directory");
                 _exit(EXIT_HUTCH_FAILED);
         }
         lfd = ctl_listen(m.dirfd);
@@ -371,8 +344,8 @@ static __attribute__((noreturn)) void monitor_main(const struct oci_monitor_args
                         hutch_error_free(e);
                 }
         }
-        snprintf(buf, sizeof(buf), "OK %ld", (long) runtime_container_pid(m.c));
-        (void) hutch_write_all(ready, buf, strlen(buf));
+        snprintf(buf, sizeof(buf), "%ld", (long) runtime_container_pid(m.c));
+        hutch_report_ok(ready, buf);
         (void) close(ready);
         {
                 /* the container has our stdio now; we need none */
@@ -427,15 +400,14 @@ fail_running:
         (void) runtime_container_signal(m.c, SIGKILL);
         (void) runtime_container_reap(m.c, NULL);
 fail:
-        report(ready, err && err->exit_status ? err->exit_status : EXIT_HUTCH_FAILED,
-               err && err->msg ? err->msg : "the container monitor failed");
+        hutch_report_error(ready, err && err->exit_status ? err->exit_status : EXIT_HUTCH_FAILED,
+                           err && err->msg ? err->msg : "the container monitor failed");
         _exit(EXIT_HUTCH_FAILED);
 }
 
 pid_t cmd_oci_monitor_spawn(const struct oci_monitor_args *a, struct hutch_error **err)
 {
         int p[2];
-        char buf[1024];
         pid_t pid;
 
         if (pipe2(p, O_CLOEXEC) < 0)
@@ -454,29 +426,18 @@ pid_t cmd_oci_monitor_spawn(const struct oci_monitor_args *a, struct hutch_error
                 monitor_main(a, p[1]);
         }
         (void) close(p[1]);
-        /* One read: the message is one small write, and the container,
-         * waiting to start, still holds a copy of the write end. */
-        ssize_t n;
-        do
-                n = read(p[0], buf, sizeof(buf) - 1);
-        while (n < 0 && errno == EINTR);
+        /* the container, waiting to start, still holds a copy of the write end */
+        char pid_text[32];
+        int r = hutch_report_read(p[0], pid_text, sizeof(pid_text), EXIT_HUTCH_FAILED,
+                                  "the container monitor exited before the container was created", err);
         (void) close(p[0]);
-        buf[n > 0 ? n : 0] = '\0';
         long cpid = 0;
-        if (sscanf(buf, "OK %ld", &cpid) == 1 && cpid > 0)
+        if (r == 0 && sscanf(pid_text, "%ld", &cpid) == 1 && cpid > 0)
                 return (pid_t) cpid;
-        int status = EXIT_HUTCH_FAILED;
-        const char *msg = "the container monitor exited before the container was created";
-        if (strncmp(buf, "ERR ", 4) == 0) {
-                char *end = NULL;
-                long v = strtol(buf + 4, &end, 10);
-                if (end && *end == ' ') {
-                        status = (int) v;
-                        msg = end + 1;
-                }
-        }
+        if (r == 0)
+                hutch_error_set(err, 0, "the container monitor reported no container");
         /* it exits right after a failure: reap it, no zombie behind us */
         while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
                 ;
-        return hutch_error_set_status(err, status, 0, "%s", msg);
+        return -1;
 }

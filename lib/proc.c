@@ -12,7 +12,9 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -270,7 +272,8 @@ int hutch_run_wait_both(char *const a[], char *const b[], struct hutch_error **e
         return ra < 0 ? ra : rb;
 }
 
-void hutch_close_inherited_fds(void)
+/* Closes each fd >= 3 of ours that close_it() picks. */
+static void close_fds_if(bool (*close_it)(int fd, const int *keep, size_t n_keep), const int *keep, size_t n_keep)
 {
         DIR *d = opendir("/proc/self/fd");
         struct dirent *de;
@@ -279,11 +282,77 @@ void hutch_close_inherited_fds(void)
                 return;
         while ((de = readdir(d)) != NULL) {
                 int fd;
-                if (hutch_parse_int(de->d_name, 3, INT_MAX, &fd) < 0 || fd == dirfd(d))
-                        continue;
-                int flags = fcntl(fd, F_GETFD);
-                if (flags >= 0 && !(flags & FD_CLOEXEC))
+                if (hutch_parse_int(de->d_name, 3, INT_MAX, &fd) == 0 && fd != dirfd(d) && close_it(fd, keep, n_keep))
                         (void) close(fd);
         }
         closedir(d);
+}
+
+static bool inherited(int fd, const int *keep, size_t n_keep)
+{
+        (void) keep;
+        (void) n_keep;
+        int flags = fcntl(fd, F_GETFD);
+        return flags >= 0 && !(flags & FD_CLOEXEC);
+}
+
+static bool not_kept(int fd, const int *keep, size_t n_keep)
+{
+        for (size_t i = 0; i < n_keep; i++)
+                if (keep[i] == fd)
+                        return false;
+        return true;
+}
+
+void hutch_close_inherited_fds(void)
+{
+        close_fds_if(inherited, NULL, 0);
+}
+
+void hutch_close_fds_except(const int *keep, size_t n_keep)
+{
+        close_fds_if(not_kept, keep, n_keep);
+}
+
+void hutch_report_ok(int fd, const char *data)
+{
+        char buf[600];
+        int n = snprintf(buf, sizeof(buf), "OK%s%s", data ? " " : "", data ? data : "");
+        if (n > 0)
+                (void) hutch_write_all(fd, buf, strnlen(buf, sizeof(buf)));
+}
+
+void hutch_report_error(int fd, int exit_status, const char *msg)
+{
+        char buf[600];
+        int n = snprintf(buf, sizeof(buf), "ERR %d %s", exit_status, msg);
+        if (n > 0)
+                (void) hutch_write_all(fd, buf, strnlen(buf, sizeof(buf)));
+}
+
+int hutch_report_read(int fd, char *data, size_t size, int none_status, const char *none, struct hutch_error **err)
+{
+        char buf[1024];
+        ssize_t n;
+
+        do
+                n = read(fd, buf, sizeof(buf) - 1);
+        while (n < 0 && errno == EINTR);
+        buf[n > 0 ? n : 0] = '\0';
+        if (strncmp(buf, "OK", 2) == 0 && (buf[2] == '\0' || buf[2] == ' ')) {
+                if (data && size > 0)
+                        snprintf(data, size, "%s", buf[2] ? buf + 3 : "");
+                return 0;
+        }
+        int status = none_status;
+        const char *msg = none;
+        if (strncmp(buf, "ERR ", 4) == 0) {
+                char *end = NULL;
+                long v = strtol(buf + 4, &end, 10);
+                if (end && *end == ' ') {
+                        status = (int) v;
+                        msg = end + 1;
+                }
+        }
+        return hutch_error_set_status(err, status, 0, "%s", msg);
 }

@@ -8,11 +8,24 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+/* A forked monitor's word to the command that forked it, over a pipe: one
+ * write of "OK[ DATA]" once its container runs, or "ERR STATUS MESSAGE"
+ * when it could not start it. */
+void hutch_report_ok(int fd, const char *data);
+void hutch_report_error(int fd, int exit_status, const char *msg);
+/* Reads that word with one read (a copy of the write end may stay open
+ * elsewhere): 0 with what followed "OK " in data (size bytes, "" when
+ * nothing; data may be NULL), or < 0 with err set from the ERR (its exit
+ * status kept) or to none (with none_status) when the writer closed
+ * without a word. */
+int hutch_report_read(int fd, char *data, size_t size, int none_status, const char *none, struct hutch_error **err);
 /* Closes the fds >= 3 a long-lived process of ours inherited from whoever
  * started hutch: every fd of ours is close-on-exec, so one without the
  * flag came from outside.  A monitor holding, say, the write end of its
  * caller's output pipe would keep that reader waiting for an end. */
 void hutch_close_inherited_fds(void);
+/* Closes every fd >= 3 but those of keep (a process that knows all it needs). */
+void hutch_close_fds_except(const int *keep, size_t n_keep);
 /* Closes every fd >= first (async-signal-safe). */
 int hutch_close_fds_from(int first);
 /* Sends/receives one fd over a unix socket with SCM_RIGHTS. */

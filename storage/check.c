@@ -200,28 +200,6 @@ static char *image_damage(struct check *c, const struct storage_image *img)
         return c->o->quick ? NULL : references_damage(c, img);
 }
 
-static bool blob_used(const struct storage_images *imgs, const char *hex)
-{
-        for (size_t i = 0; i < imgs->n; i++) {
-                const struct storage_image *img = &imgs->v[i];
-                if (STREQ(img->id, hex) || STREQ(storage_digest_hex(img->manifest), hex))
-                        return true;
-                for (size_t j = 0; j < img->n_layers; j++)
-                        if (STREQ(storage_digest_hex(img->layers[j].blob), hex))
-                                return true;
-        }
-        return false;
-}
-
-static bool layer_used(const struct storage_images *imgs, const char *hex)
-{
-        for (size_t i = 0; i < imgs->n; i++)
-                for (size_t j = 0; j < imgs->v[i].n_layers; j++)
-                        if (STREQ(storage_digest_hex(imgs->v[i].layers[j].chain_id), hex))
-                                return true;
-        return false;
-}
-
 static bool hex_name(const char *name)
 {
         size_t n = strlen(name);
@@ -411,7 +389,7 @@ int storage_check(struct storage_store *s, const struct storage_check_options *o
         for (char **b = blobs; *b && !opts->quick; b++) {
                 _cleanup_free_ char *digest = xasprintf("sha256:%s", *b);
                 const struct blob_hash *h;
-                if (blob_used(&imgs, *b))
+                if (storage_images_use_blob(&imgs, *b))
                         continue;
                 h = hash_blob(&c, *b);
                 if (!STREQ(h->got, digest))
@@ -510,7 +488,7 @@ int storage_check(struct storage_store *s, const struct storage_check_options *o
         /* a corrupt blob would be taken for the real one by the next pull */
         for (size_t i = 0; i < c.n_hashes; i++) {
                 _cleanup_free_ char *digest = xasprintf("sha256:%s", c.hashes[i].hex);
-                if (!STREQ(c.hashes[i].got, digest) && !blob_used(&imgs, c.hashes[i].hex))
+                if (!STREQ(c.hashes[i].got, digest) && !storage_images_use_blob(&imgs, c.hashes[i].hex))
                         remove_blob(&c, c.hashes[i].hex);
         }
         for (size_t i = 0; i < rep.n; i++)
@@ -533,9 +511,9 @@ int storage_check(struct storage_store *s, const struct storage_check_options *o
         }
 count:
         for (char **l = layers; *l; l++)
-                rep.unused_layers += !layer_used(&imgs, *l);
+                rep.unused_layers += !storage_images_use_layer(&imgs, *l);
         for (char **b = blobs; *b; b++)
-                rep.unused_blobs += !blob_used(&imgs, *b);
+                rep.unused_blobs += !storage_images_use_blob(&imgs, *b);
         r = 0;
         *ret = rep;
         rep = (struct storage_check_report){ 0 };

@@ -371,34 +371,61 @@ int storage_container_create(const char *root, const struct storage_container *c
         return 0;
 }
 
+/* The index in list of the container name_or_id names (a name, a full ID
+ * or a unique ID prefix), or -1 with err set. */
+static ssize_t find_index(const struct storage_container *list, size_t n, const char *name_or_id,
+                          struct hutch_error **err)
+{
+        size_t len = strlen(name_or_id), matches = 0;
+        ssize_t found = -1;
+
+        for (size_t i = 0; i < n; i++)
+                if (STREQ(list[i].name, name_or_id) || STREQ(list[i].id, name_or_id))
+                        return (ssize_t) i;
+        for (size_t i = 0; i < n && len > 0 && len < STORAGE_CONTAINER_ID_LEN; i++)
+                if (strncmp(list[i].id, name_or_id, len) == 0) {
+                        found = (ssize_t) i;
+                        matches++;
+                }
+        if (matches == 1)
+                return found;
+        if (matches > 1)
+                hutch_error_set_status(err, 125, 0, "container ID prefix '%s' is ambiguous", name_or_id);
+        else
+                hutch_error_set_status(err, 125, 0, "no such container '%s'", name_or_id);
+        return -1;
+}
+
 int storage_container_lookup(const char *root, const char *name_or_id, char ret_id[STORAGE_CONTAINER_ID_LEN + 1],
                              struct hutch_error **err)
 {
         struct storage_container *list = NULL;
-        size_t n = 0, matches = 0;
-        size_t len = strlen(name_or_id);
-        int r;
-
-        r = storage_container_list(root, &list, &n, err);
+        size_t n = 0;
+        int r = storage_container_list(root, &list, &n, err);
         if (r < 0)
                 return r;
-        for (size_t i = 0; i < n; i++)
-                if (STREQ(list[i].name, name_or_id) || STREQ(list[i].id, name_or_id)) {
-                        memcpy(ret_id, list[i].id, STORAGE_CONTAINER_ID_LEN + 1);
-                        storage_container_list_free(list, n);
-                        return 0;
-                }
-        for (size_t i = 0; i < n && len > 0 && len < STORAGE_CONTAINER_ID_LEN; i++)
-                if (strncmp(list[i].id, name_or_id, len) == 0) {
-                        memcpy(ret_id, list[i].id, STORAGE_CONTAINER_ID_LEN + 1);
-                        matches++;
-                }
+        ssize_t i = find_index(list, n, name_or_id, err);
+        if (i >= 0)
+                memcpy(ret_id, list[i].id, STORAGE_CONTAINER_ID_LEN + 1);
         storage_container_list_free(list, n);
-        if (matches == 1)
-                return 0;
-        if (matches > 1)
-                return hutch_error_set_status(err, 125, 0, "container ID prefix '%s' is ambiguous", name_or_id);
-        return hutch_error_set_status(err, 125, 0, "no such container '%s'", name_or_id);
+        return i >= 0 ? 0 : -1;
+}
+
+int storage_container_find(const char *root, const char *name_or_id, struct storage_container *ret,
+                           struct hutch_error **err)
+{
+        struct storage_container *list = NULL;
+        size_t n = 0;
+        int r = storage_container_list(root, &list, &n, err);
+        if (r < 0)
+                return r;
+        ssize_t i = find_index(list, n, name_or_id, err);
+        if (i >= 0) {
+                *ret = list[i];
+                list[i] = (struct storage_container){ 0 };
+        }
+        storage_container_list_free(list, n);
+        return i >= 0 ? 0 : -1;
 }
 
 uint64_t storage_process_start_time(pid_t pid)

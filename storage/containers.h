@@ -71,6 +71,9 @@ void storage_container_list_free(struct storage_container *list, size_t n);
 /* Finds a container by exact name, full ID or unique ID prefix. */
 int storage_container_lookup(const char *root, const char *name_or_id, char ret_id[STORAGE_CONTAINER_ID_LEN + 1],
                              struct hutch_error **err);
+/* The same, and its record (clear it with storage_container_clear). */
+int storage_container_find(const char *root, const char *name_or_id, struct storage_container *ret,
+                           struct hutch_error **err);
 /* Splits an anon_volumes entry; false when it is malformed. */
 bool storage_container_anon_volume_split(const char *entry, char **ret_name, char **ret_dest);
 /* Path of containers/<id>[/sub]. */

@@ -524,7 +524,7 @@ void storage_images_delete(struct storage_images *imgs, size_t idx)
         imgs->n--;
 }
 
-static bool referenced_layer(const struct storage_images *imgs, const char *hex)
+bool storage_images_use_layer(const struct storage_images *imgs, const char *hex)
 {
         for (size_t i = 0; i < imgs->n; i++)
                 for (size_t j = 0; j < imgs->v[i].n_layers; j++)
@@ -533,7 +533,7 @@ static bool referenced_layer(const struct storage_images *imgs, const char *hex)
         return false;
 }
 
-static bool referenced_blob(const struct storage_images *imgs, const char *hex)
+bool storage_images_use_blob(const struct storage_images *imgs, const char *hex)
 {
         for (size_t i = 0; i < imgs->n; i++) {
                 const struct storage_image *img = &imgs->v[i];
@@ -601,9 +601,9 @@ int storage_images_gc(struct storage_store *s, struct hutch_error **err)
         r = storage_images_read(s, &imgs, err);
         if (r < 0)
                 return r;
-        removed = sweep(s->layers_fd, &imgs, referenced_layer, "layer", err);
+        removed = sweep(s->layers_fd, &imgs, storage_images_use_layer, "layer", err);
         if (removed >= 0)
-                r = sweep(s->blobs_fd, &imgs, referenced_blob, "blob", err);
+                r = sweep(s->blobs_fd, &imgs, storage_images_use_blob, "blob", err);
         storage_images_clear(&imgs);
         if (removed < 0)
                 return removed;

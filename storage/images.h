@@ -85,6 +85,12 @@ bool storage_images_drop_name(struct storage_images *imgs, size_t idx, const cha
 size_t storage_images_add(struct storage_images *imgs, const struct storage_image *img);
 void storage_images_delete(struct storage_images *imgs, size_t idx);
 
+/* Whether a record uses the blob of that hex digest (as its config,
+ * manifest or a layer). */
+bool storage_images_use_blob(const struct storage_images *imgs, const char *hex);
+/* Whether a record uses the layer tree of that chain ID (hex). */
+bool storage_images_use_layer(const struct storage_images *imgs, const char *hex);
+
 /* Removes layers and blobs that no record references, and leftovers.
  * Takes the exclusive lock without waiting: when another command uses the
  * store it does nothing and returns 0 (a later command collects).  Run it
