@@ -385,6 +385,36 @@ static void test_release_inherited_memory(void **state)
         free(buf);
 }
 
+/* The monitors' start-up word: OK with data, ERR with its status, and
+ * a writer gone without a word. */
+static void test_report(void **state)
+{
+        struct hutch_error *err = NULL;
+        char data[32];
+        int p[2];
+
+        (void) state;
+        assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+        hutch_report_ok(p[1], "4242");
+        assert_int_equal(hutch_report_read(p[0], data, sizeof(data), 99, "none", &err), 0);
+        assert_string_equal(data, "4242");
+        hutch_report_ok(p[1], NULL);
+        assert_int_equal(hutch_report_read(p[0], data, sizeof(data), 99, "none", &err), 0);
+        assert_string_equal(data, "");
+        hutch_report_error(p[1], 126, "cannot run: boom");
+        assert_true(hutch_report_read(p[0], NULL, 0, 99, "none", &err) < 0);
+        assert_int_equal(err->exit_status, 126);
+        assert_string_equal(err->msg, "cannot run: boom");
+        hutch_error_free(err);
+        err = NULL;
+        (void) close(p[1]);
+        assert_true(hutch_report_read(p[0], data, sizeof(data), 99, "the monitor died", &err) < 0);
+        assert_int_equal(err->exit_status, 99);
+        assert_string_equal(err->msg, "the monitor died");
+        hutch_error_free(err);
+        (void) close(p[0]);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -399,6 +429,7 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_atomic_write_and_read, setup_tmp, teardown_tmp),
                 cmocka_unit_test(test_send_recv_fd),
                 cmocka_unit_test(test_run_wait),
+                cmocka_unit_test(test_report),
                 cmocka_unit_test(test_loop),
                 cmocka_unit_test(test_release_inherited_memory),
         };
