@@ -60,8 +60,6 @@ struct cmd_attach_server {
         bool interactive, input_eof, input_watched;
         struct queue input;
         struct client *clients[MAX_CLIENTS];
-        bool holding; /* run -it: output waits for the first client */
-        struct queue held;
 };
 
 static size_t queue_len(const struct queue *q)
@@ -309,6 +307,35 @@ static int on_client(struct hutch_loop *loop, int fd, uint32_t events, void *dat
         return 0;
 }
 
+/* Takes the connected cfd as a client and greets it; false (cfd still the
+ * caller's) when every slot is taken. */
+static bool client_add(struct cmd_attach_server *s, int cfd)
+{
+        int slot = -1;
+        for (int i = 0; i < MAX_CLIENTS && slot < 0; i++)
+                if (s->clients[i] == NULL)
+                        slot = i;
+        if (slot < 0)
+                return false;
+        struct client *c = xzalloc(sizeof(*c));
+        c->s = s;
+        c->fd = cfd;
+        c->in = xmalloc(CMD_ATTACH_HEADER_LEN + CMD_ATTACH_MAX_PAYLOAD);
+        if (hutch_loop_add(s->loop, cfd, EPOLLIN, on_client, c) < 0) {
+                (void) close(cfd);
+                free(c->in);
+                free(c);
+                return true;
+        }
+        c->events = EPOLLIN;
+        s->clients[slot] = c;
+        uint8_t hello[2] = { s->tty_master >= 0, s->interactive && s->input_fd >= 0 };
+        queue_frame(&c->out, CMD_ATTACH_HELLO, hello, sizeof(hello));
+        if (client_flush(c))
+                client_watch(c);
+        return true;
+}
+
 static int on_listen(struct hutch_loop *loop, int fd, uint32_t events, void *data)
 {
         struct cmd_attach_server *s = data;
@@ -325,41 +352,14 @@ static int on_listen(struct hutch_loop *loop, int fd, uint32_t events, void *dat
                         (void) close(cfd);
                         continue;
                 }
-                int slot = -1;
-                for (int i = 0; i < MAX_CLIENTS && slot < 0; i++)
-                        if (s->clients[i] == NULL)
-                                slot = i;
-                if (slot < 0) {
+                if (!client_add(s, cfd)) {
                         uint8_t msg[CMD_ATTACH_HEADER_LEN + 64];
                         int m = snprintf((char *) msg + CMD_ATTACH_HEADER_LEN, 64,
                                          "too many clients attached (at most %d)", MAX_CLIENTS);
                         cmd_attach_frame_header(msg, CMD_ATTACH_ERROR, (size_t) m);
                         (void) send(cfd, msg, CMD_ATTACH_HEADER_LEN + (size_t) m, MSG_NOSIGNAL | MSG_DONTWAIT);
                         (void) close(cfd);
-                        continue;
                 }
-                struct client *c = xzalloc(sizeof(*c));
-                c->s = s;
-                c->fd = cfd;
-                c->in = xmalloc(CMD_ATTACH_HEADER_LEN + CMD_ATTACH_MAX_PAYLOAD);
-                if (hutch_loop_add(loop, cfd, EPOLLIN, on_client, c) < 0) {
-                        (void) close(cfd);
-                        free(c->in);
-                        free(c);
-                        continue;
-                }
-                c->events = EPOLLIN;
-                s->clients[slot] = c;
-                uint8_t hello[2] = { s->tty_master >= 0, s->interactive && s->input_fd >= 0 };
-                queue_frame(&c->out, CMD_ATTACH_HELLO, hello, sizeof(hello));
-                if (s->holding) {
-                        /* run -it: what the container wrote before we came */
-                        queue_push(&c->out, s->held.data + s->held.start, queue_len(&s->held));
-                        queue_free(&s->held);
-                        s->holding = false;
-                }
-                if (client_flush(c))
-                        client_watch(c);
         }
 }
 
@@ -374,7 +374,6 @@ int cmd_attach_server_start(struct hutch_loop *loop, const struct cmd_attach_ser
         s->container = cfg->container;
         s->tty_master = cfg->tty_master;
         s->interactive = cfg->interactive;
-        s->holding = cfg->hold_until_attached;
         s->input_fd = -1;
         s->listen_fd = -1;
         s->dirfd = -1;
@@ -413,9 +412,15 @@ int cmd_attach_server_start(struct hutch_loop *loop, const struct cmd_attach_ser
                 r = hutch_error_set(err, errno, "watch the attach socket");
                 goto fail;
         }
+        if (cfg->first_client >= 0) {
+                (void) fcntl(cfg->first_client, F_SETFL, fcntl(cfg->first_client, F_GETFL) | O_NONBLOCK);
+                (void) client_add(s, cfg->first_client); /* the first of MAX_CLIENTS slots: always free */
+        }
         *ret = s;
         return 0;
 fail:
+        if (cfg->first_client >= 0)
+                (void) close(cfg->first_client);
         (void) cmd_attach_server_free(s);
         return r;
 }
@@ -427,14 +432,6 @@ void cmd_attach_server_output(struct cmd_attach_server *s, int stream, const cha
         enum cmd_attach_type type = stream == 2 ? CMD_ATTACH_STDERR : CMD_ATTACH_STDOUT;
         for (size_t off = 0; off < n; off += CMD_ATTACH_MAX_PAYLOAD) {
                 size_t k = n - off < CMD_ATTACH_MAX_PAYLOAD ? n - off : CMD_ATTACH_MAX_PAYLOAD;
-                if (s->holding) {
-                        if (queue_len(&s->held) + k + CMD_ATTACH_HEADER_LEN > CLIENT_QUEUE_MAX) {
-                                queue_free(&s->held); /* nobody came: the log has it */
-                                s->holding = false;
-                        } else {
-                                queue_frame(&s->held, type, buf + off, k);
-                        }
-                }
                 for (int i = 0; i < MAX_CLIENTS; i++)
                         if (s->clients[i])
                                 client_send(s->clients[i], type, buf + off, k);
@@ -498,7 +495,6 @@ struct cmd_attach_server *cmd_attach_server_free(struct cmd_attach_server *s)
         }
         if (s->dirfd >= 0)
                 (void) close(s->dirfd);
-        queue_free(&s->held);
         free(s);
         return NULL;
 }

@@ -246,7 +246,15 @@ static int connect_monitor(const char *id, const char *name, struct hutch_error 
 
 int cmd_attach_container(const char *id, const char *name, const struct cmd_attach_options *o, struct hutch_error **err)
 {
-        struct client c = { .sock = -1, .end = END_NONE };
+        int sock = connect_monitor(id, name, err);
+        if (sock < 0)
+                return sock;
+        return cmd_attach_connected(sock, name, o, err);
+}
+
+int cmd_attach_connected(int sock, const char *name, const struct cmd_attach_options *o, struct hutch_error **err)
+{
+        struct client c = { .sock = sock, .end = END_NONE };
         struct hutch_loop *loop = NULL;
         struct termios saved;
         bool raw = false, blocked = false;
@@ -257,10 +265,7 @@ int cmd_attach_container(const char *id, const char *name, const struct cmd_atta
         r = cmd_detach_keys_parse(o->detach_keys ? o->detach_keys : CMD_DETACH_KEYS_DEFAULT, c.detach.keys,
                                   &c.detach.n_keys, err);
         if (r < 0)
-                return r;
-        c.sock = connect_monitor(id, name, err);
-        if (c.sock < 0)
-                return c.sock;
+                goto out;
         /* the first frame says what the container has */
         struct cmd_attach_frame hello = { 0 };
         while ((r = cmd_attach_frame_parse(c.in, c.in_len, &hello)) == 0) {

@@ -20,7 +20,8 @@ struct cmd_attach_server_config {
         int tty_master;                      /* -t: the terminal's master, else -1 */
         int stdin_fd;                        /* -i without -t: the container's stdin pipe (taken), else -1 */
         bool interactive;                    /* clients' input is relayed */
-        bool hold_until_attached;            /* keep output for the first client (run -it) */
+        int first_client;                    /* run -it: the connected end of the CLI's socket pair
+                                              * (taken), else -1 */
 };
 
 int cmd_attach_server_start(struct hutch_loop *loop, const struct cmd_attach_server_config *cfg,
@@ -43,6 +44,10 @@ struct cmd_attach_options {
  * returns its exit code when it exits, 0 after a detach. */
 int cmd_attach_container(const char *id, const char *name, const struct cmd_attach_options *o,
                          struct hutch_error **err);
+/* The same over a connection the caller has (taken): run -it hands its
+ * monitor one end of a socket pair, so no output and no exit can come
+ * before the attach. */
+int cmd_attach_connected(int sock, const char *name, const struct cmd_attach_options *o, struct hutch_error **err);
 
 /* Checks a --detach-keys value of cmd (a usage error when it is bad). */
 int cmd_detach_keys_check(const struct cmd_command *cmd, const char *spec, struct hutch_error **err);

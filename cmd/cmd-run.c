@@ -763,7 +763,8 @@ int cmd_run_container(const struct cmd_command *cmd, int argc, char **argv, enum
         bool restart_after = false;
         bool keep = false, parent_of_monitor = false, record_new = false, start_tried = false;
         int ready_fd = -1, log_pipe[3][2] = { { -1, -1 }, { -1, -1 }, { -1, -1 } };
-        int stdin_pipe[2] = { -1, -1 }; /* -d -i without -t: the monitor holds the write end */
+        int stdin_pipe[2] = { -1, -1 };  /* -d -i without -t: the monitor holds the write end */
+        int attach_pair[2] = { -1, -1 }; /* run -it of a kept container: [0] ours, [1] the monitor's first client */
         struct cmd_attach_server *attach_srv = NULL;
         bool attach_after = false; /* run -it of a kept container: a detached monitor, then attach to it */
         struct cmd_log_writer *logw = NULL;
@@ -1057,10 +1058,19 @@ int cmd_run_container(const struct cmd_command *cmd, int argc, char **argv, enum
                         goto out;
         }
 
+        if (attach_after && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, attach_pair) < 0) {
+                r = hutch_error_set(err, errno, "socketpair");
+                goto out;
+        }
         if (a.detach) {
                 r = detach_monitor(&ready_fd, err);
                 if (r < 0)
                         goto out;
+                /* each side keeps its own end of the pair */
+                if (attach_pair[0] >= 0) {
+                        (void) close(attach_pair[r == 1 ? 1 : 0]);
+                        attach_pair[r == 1 ? 1 : 0] = -1;
+                }
                 if (r == 1) {
                         parent_of_monitor = true;
                         if (mode != CMD_RUN_START_DETACHED && !attach_after)
@@ -1181,10 +1191,15 @@ int cmd_run_container(const struct cmd_command *cmd, int argc, char **argv, enum
                                                          .tty_master = runtime_container_pty(container),
                                                          .stdin_fd = stdin_pipe[1],
                                                          .interactive = a.interactive,
-                                                         .hold_until_attached = attach_after };
+                                                         .first_client = attach_pair[1] };
                 struct hutch_error *e = NULL;
                 stdin_pipe[1] = -1; /* the server's now */
-                if (cmd_attach_server_start(loop, &acfg, &attach_srv, &e) < 0) {
+                attach_pair[1] = -1;
+                r = cmd_attach_server_start(loop, &acfg, &attach_srv, attach_after ? err : &e);
+                if (r < 0 && attach_after)
+                        goto out; /* run -it: nothing to attach to */
+                if (r < 0) {
+                        r = 0;
                         log_warn("%s: `hutch attach` will not work for this container, ignoring", e->msg);
                         hutch_error_free(e);
                 } else {
@@ -1301,6 +1316,12 @@ out:
         for (int k = 0; k < 2; k++)
                 if (stdin_pipe[k] >= 0)
                         (void) close(stdin_pipe[k]);
+        if (attach_pair[1] >= 0)
+                (void) close(attach_pair[1]);
+        if (attach_pair[0] >= 0 && !(attach_after && parent_of_monitor && r == 0)) {
+                (void) close(attach_pair[0]);
+                attach_pair[0] = -1;
+        }
         attach_srv = cmd_attach_server_free(attach_srv); /* before the loop it is registered on */
         if (container && r < 0) {
                 (void) runtime_container_signal(container, SIGKILL);
@@ -1358,7 +1379,7 @@ out:
                                                 .sig_proxy_tty = true };
                 char name[13];
                 snprintf(name, sizeof(name), "%.12s", id);
-                return cmd_attach_container(id, name, &o, err);
+                return cmd_attach_connected(attach_pair[0], name, &o, err);
         }
         if (r > 0)
                 return 0; /* --help */

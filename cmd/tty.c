@@ -83,8 +83,9 @@ bool cmd_tty_raw_begin(int fd, struct termios *saved)
         if (!isatty(fd) || tcgetattr(fd, saved) < 0)
                 return false;
         raw = *saved;
+        /* output too, as Docker's and Podman's clients: the container's
+         * terminal has made its newlines \r\n already */
         cfmakeraw(&raw);
-        raw.c_oflag |= OPOST; /* keep our own newlines readable */
         return tcsetattr(fd, TCSADRAIN, &raw) == 0;
 }
 

@@ -287,6 +287,21 @@ expect eof' start -a -i --detach-keys ctrl-a,d rit
         run_hutch stop -t 1 rit
 }
 
+@test "attach: run -it of a kept container that ends at once still shows its output and exit code (20 runs)" {
+        require_cmd expect
+        # the container may be gone before the CLI reads a byte: the monitor's
+        # first client is a socket pair made before it, never a later connect
+        local i
+        for ((i = 0; i < 20; i++)); do
+                run_expect '
+expect "quick-6"
+expect eof' run -it --network none bb:1 sh -c 'echo quick-$((2*3)); exit 4'
+                assert_equal "$status" "4" "run $i: the container's exit code"
+        done
+        run_hutch ps -a --format '{{.Status}}'
+        assert_equal "$(grep -c 'Exited (4)' <<<"$output")" "20"
+}
+
 @test "attach: run -it --rm keeps the one-process foreground path" {
         require_cmd expect
         # ctrl-p ctrl-q are plain input there: the shell exits by itself
