@@ -874,6 +874,7 @@ static char *container_json(const char *root, const struct storage_container *c,
         yajl_gen_map_close(g);
         _cleanup_free_ char *logpath = storage_container_path(root, c->id, "ctr.log");
         hutch_json_gen_kv_string(g, "LogPath", logpath);
+        hutch_json_gen_kv_int(g, "RestartCount", c->restart_count);
         cmd_run_gen_config(c, g);
         yajl_gen_map_close(g);
         out = hutch_json_gen_steal(g, NULL);

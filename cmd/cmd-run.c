@@ -736,6 +736,7 @@ static void record_save(const char *root, const struct storage_container *rec)
                 cur.pid_start = rec->pid_start;
                 cur.started_at = rec->started_at;
                 cur.finished_at = rec->finished_at;
+                cur.restart_count = rec->restart_count;
                 r = storage_container_save(root, &cur, &e);
                 storage_container_clear(&cur);
         } else {
@@ -764,9 +765,9 @@ int cmd_run_container(const struct cmd_command *cmd, int argc, char **argv, enum
         bool keep = false, parent_of_monitor = false, record_new = false, start_tried = false;
         int ready_fd = -1, log_pipe[3][2] = { { -1, -1 }, { -1, -1 }, { -1, -1 } };
         int stdin_pipe[2] = { -1, -1 };  /* -d -i without -t: the monitor holds the write end */
-        int attach_pair[2] = { -1, -1 }; /* run -it of a kept container: [0] ours, [1] the monitor's first client */
+        int attach_pair[2] = { -1, -1 }; /* attach_after: [0] ours, [1] the monitor's first client */
         struct cmd_attach_server *attach_srv = NULL;
-        bool attach_after = false; /* run -it of a kept container: a detached monitor, then attach to it */
+        bool attach_after = false; /* run -it, or a restart policy: a detached monitor, then attach to it */
         struct cmd_log_writer *logw = NULL;
         struct run_args a = { 0 };
         struct runtime_config cfg = { 0 };
@@ -872,16 +873,18 @@ int cmd_run_container(const struct cmd_command *cmd, int argc, char **argv, enum
         r = cmd_network_check(cmd, &a.net, id, &net_mode, err);
         if (r < 0)
                 goto out;
-        keep = have_img && (!a.rm || a.detach || existing_id || mode == CMD_RUN_CREATE);
-        /* Kept, interactive and with a terminal, the container runs under a
-         * detached monitor and this process attaches to it, so the detach
-         * keys leave it running (Docker's run -it).  --rm and
-         * non-interactive runs keep the one-process foreground path. */
-        if (keep && !a.detach && !a.rm && a.interactive && a.tty &&
-            (mode == CMD_RUN_FOREGROUND || mode == CMD_RUN_START_ATTACHED)) {
+        /* A container of an image run in the foreground with a terminal
+         * (Docker's run -it, --rm too) or with a restart policy runs under a
+         * detached monitor, and this process attaches to it: the detach keys
+         * leave it running, and the monitor restarts it after we are gone.
+         * Other runs, the benchmarked run --rm among them, keep the
+         * one-process foreground path. */
+        if (have_img && !a.detach && (mode == CMD_RUN_FOREGROUND || mode == CMD_RUN_START_ATTACHED) &&
+            ((a.interactive && a.tty) || (a.restart && !STREQ(a.restart, "no")))) {
                 attach_after = true;
                 a.detach = true;
         }
+        keep = have_img && (!a.rm || a.detach || existing_id || mode == CMD_RUN_CREATE);
         if (keep) {
                 store_root = cmd_storage_root();
                 if (existing_id) {
@@ -902,9 +905,13 @@ int cmd_run_container(const struct cmd_command *cmd, int argc, char **argv, enum
                                         exit_code = 0;
                                         goto out;
                                 }
-                        } else if (rec.stop_requested) {
-                                /* started by hand: an earlier `stop` no longer holds back --restart */
-                                (void) storage_container_set_stop_requested(store_root, existing_id, false, NULL);
+                        } else {
+                                /* started by hand: the policy starts over, as Docker's, and an
+                                 * earlier `stop` no longer holds it back */
+                                rec.restart_count = 0;
+                                if (rec.stop_requested)
+                                        (void) storage_container_set_stop_requested(store_root, existing_id, false,
+                                                                                    NULL);
                         }
                 } else {
                         _cleanup_close_ int lock = -1;
@@ -1220,9 +1227,7 @@ int cmd_run_container(const struct cmd_command *cmd, int argc, char **argv, enum
          * execs `hutch start`): no_new_privs disarms that setuid helper.
          * See docs/security.md. */
         bool removes_later = (keep && rec.auto_remove) || (!keep && anon && anon[0]);
-        /* run -it's monitor is detached only to be detachable: a foreground
-         * run never restarts (docs/security.md) */
-        bool restarts = keep && a.detach && !attach_after && a.restart && !STREQ(a.restart, "no");
+        bool restarts = keep && a.detach && a.restart && !STREQ(a.restart, "no");
         if (!removes_later && !restarts) {
                 _cleanup_free_ char *cache = cmd_cache_dir();
                 struct hutch_error *e = NULL;
@@ -1272,18 +1277,20 @@ int cmd_run_container(const struct cmd_command *cmd, int argc, char **argv, enum
                 rec.finished_at = (int64_t) time(NULL);
                 record_save(store_root, &rec);
         }
-        /* after the record: an attached client that sees the exit finds it there */
-        cmd_attach_server_finish(attach_srv, exit_code);
         r = 0;
-        if (keep && a.detach && !attach_after && a.restart)
+        if (keep && a.detach && a.restart)
                 restart_after = should_restart(store_root, id, a.restart, a.restart_max, exit_code);
         if (keep && rec.auto_remove) {
-                /* --rm with -d: the monitor removes the container itself */
+                /* --rm with -d or -it: the monitor removes the container itself */
                 logw = cmd_log_writer_free(logw);
                 r = cmd_container_remove(store_root, id, err);
                 if (r == 0)
                         r = cmd_anon_volumes_remove(store_root, rec.anon_volumes, err);
         }
+        /* After the record, or the removal: an attached client that sees the
+         * exit finds the container as `ps` will show it (Docker's run --rm
+         * returns once the container is gone). */
+        cmd_attach_server_finish(attach_srv, exit_code);
 
 out:
         if (r < 0 && record_new && !start_tried && mode != CMD_RUN_CREATE && !parent_of_monitor) {

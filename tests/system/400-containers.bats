@@ -547,6 +547,36 @@ a2"
         run_hutch 125 run -d --rm --restart always bb:1 true
 }
 
+@test "containers: a foreground run with --restart shows its output and exit code, then its monitor restarts it" {
+        run_hutch 3 run --network none --restart on-failure:2 --name fg bb:1 sh -c 'echo ran-$((1+1)); echo err >&2; exit 3'
+        assert_equal "$output" "ran-2"
+        assert_equal "$stderr" "err"
+        for _ in $(seq 100); do
+                [ "$("$HUTCH" --root "$HUTCH_ROOT" --runroot "$HUTCH_RUNROOT" logs fg 2>/dev/null | grep -c ran)" = 3 ] && break
+                sleep 0.1
+        done
+        run_hutch wait fg
+        assert_equal "$output" "3"
+        sleep 1
+        run_hutch logs fg
+        assert_equal "$(grep -c ran-2 <<<"$output")" "3" "the first run and two restarts"
+        run_hutch inspect --format '{{.RestartCount}} {{.State.Status}}' fg
+        assert_equal "$output" "2 exited"
+        # started by hand, the policy starts over (Docker's): two restarts again
+        run_hutch 3 start -a fg
+        assert_equal "$output" "ran-2"
+        for _ in $(seq 100); do
+                [ "$("$HUTCH" --root "$HUTCH_ROOT" --runroot "$HUTCH_RUNROOT" logs fg 2>/dev/null | grep -c ran)" = 6 ] && break
+                sleep 0.1
+        done
+        run_hutch wait fg
+        sleep 1
+        run_hutch inspect --format '{{.RestartCount}} {{.State.Status}}' fg
+        assert_equal "$output" "2 exited"
+        run_hutch logs fg
+        assert_equal "$(grep -c ran-2 <<<"$output")" "6"
+}
+
 @test "containers: port lists the published ports of a running container" {
         run_hutch run -d --name pp -p 127.0.0.1:18123:80 -p 18124:81/udp bb:1 sleep 1000
         run_hutch port pp

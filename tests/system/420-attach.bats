@@ -302,16 +302,57 @@ expect eof' run -it --network none bb:1 sh -c 'echo quick-$((2*3)); exit 4'
         assert_equal "$(grep -c 'Exited (4)' <<<"$output")" "20"
 }
 
-@test "attach: run -it --rm keeps the one-process foreground path" {
+@test "attach: run --rm -it detaches too; the container is removed when it exits, before run or attach returns" {
         require_cmd expect
-        # ctrl-p ctrl-q are plain input there: the shell exits by itself
         run_expect '
 expect "# "
 send "exit 8\r"
 expect eof' run --rm -it --network none bb:1 sh
         assert_equal "$status" "8"
         run_hutch ps -aq
-        assert_equal "$output" ""
+        assert_equal "$output" "" "removed before run returned"
+
+        run_expect '
+expect "# "
+send "echo rm-\$((2*4))\r"
+expect "rm-8"
+send "\x10\x11"
+expect eof' run --rm -it --network none --name rmit bb:1 sh
+        assert_equal "$status" "0" "a detach exits 0"
+        assert_equal "$(container_state rmit)" "running"
+        run_expect '
+send "exit 9\r"
+expect eof' attach rmit
+        assert_equal "$status" "9"
+        run_hutch ps -aq
+        assert_equal "$output" "" "removed before attach returned"
+}
+
+@test "attach: run -it --restart on-failure:1 exits with the code and the monitor restarts the container, with its terminal" {
+        require_cmd expect
+        run_expect '
+expect "# "
+send "exit 3\r"
+expect eof' run -it --restart on-failure:1 --network none --name itr bb:1 sh
+        assert_equal "$status" "3"
+        local i
+        for ((i = 0; i < 100; i++)); do
+                [ "$(container_state itr)" = running ] && break
+                sleep 0.1
+        done
+        assert_equal "$(container_state itr)" "running" "restarted after we were gone"
+        run_hutch inspect --format '{{.RestartCount}}' itr
+        assert_equal "$output" "1"
+        run_expect '
+send "echo again-\$((6*7))\r"
+expect "again-42"
+send "exit 4\r"
+expect eof' attach itr
+        assert_equal "$status" "4"
+        sleep 1
+        assert_equal "$(container_state itr)" "exited" "on-failure:1 restarts once"
+        run_hutch inspect --format '{{.State.ExitCode}} {{.RestartCount}}' itr
+        assert_equal "$output" "4 1"
 }
 
 @test "attach: at most 8 clients; a client that stops reading is dropped while the log goes on" {
