@@ -156,3 +156,160 @@ commit_cycle() {
 @test "commit: copy driver: the changes are computed against the image, diff lists them" {
         commit_cycle copy
 }
+
+@test "commit: --change, -m and -a: the image's config kept and changed, history appended" {
+        run_hutch run --network none --name c1 bb:1 sh -c 'mkdir /work; echo hi > /work/f'
+        # without --change the image's settings stay (not the run's command)
+        run_hutch commit c1 plain
+        run_hutch image inspect plain
+        assert_equal "$(jq -c '.[0].Config.Cmd' <<<"$output")" '["sh","-c","echo from-cmd"]'
+        assert_equal "$(jq -c '.[0].Config.Env' <<<"$output")" '["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin","BASE=1"]'
+        run_hutch commit -q -m "the message" -a "Tess Ter" \
+                -c 'CMD ["cat","f"]' -c 'ENV MORE=2' -c 'WORKDIR=/work' -c 'USER 1000' -c 'LABEL a=b' \
+                -c 'EXPOSE 8080' -c 'ENTRYPOINT ["/bin/busybox"]' c1 changed:v1
+        run_hutch image inspect changed:v1
+        local j=$output
+        assert_equal "$(jq -c '.[0].Config.Cmd' <<<"$j")" '["cat","f"]'
+        assert_equal "$(jq -c '.[0].Config.Entrypoint' <<<"$j")" '["/bin/busybox"]'
+        assert_equal "$(jq -r '.[0].Config.Env[-1]' <<<"$j")" 'MORE=2'
+        assert_equal "$(jq -r '.[0].Config.WorkingDir' <<<"$j")" '/work'
+        assert_equal "$(jq -r '.[0].Config.User' <<<"$j")" '1000'
+        assert_equal "$(jq -r '.[0].Config.Labels.a' <<<"$j")" 'b'
+        assert_equal "$(jq -r '.[0].Config.ExposedPorts[0]' <<<"$j")" '8080/tcp'
+        assert_equal "$(jq -r '.[0].Author' <<<"$j")" 'Tess Ter'
+        run_hutch run --rm --network none changed:v1
+        assert_equal "$output" "hi"
+        run_hutch history --format json changed:v1
+        assert_equal "$(jq -r '.[0].comment' <<<"$output")" 'the message'
+        assert_equal "$(jq -r '.[0].author' <<<"$output")" 'Tess Ter'
+        assert_equal "$(jq -r '.[0].created_by' <<<"$output")" "sh -c mkdir /work; echo hi > /work/f"
+        assert_equal "$(jq -r '.[1].created_by' <<<"$output")" 'hutch import'
+        assert_equal "$(jq -r 'length' <<<"$output")" '2'
+        run_hutch history changed:v1
+        assert_match "${lines[0]}" '^CREATED +CREATED BY +COMMENT'
+        assert_match "${lines[1]}" 'sh -c mkdir /work; echo hi > /work/f +the message$'
+        assert_match "${lines[2]}" 'hutch import'
+        # a commit without a name is dangling, as Docker makes it
+        run_hutch commit c1
+        local id=$output
+        run_hutch images --no-trunc --format '{{.ID}} {{.Repository}}'
+        assert_match "$output" "${id:0:12} <none>"
+}
+
+@test "commit: a running container is read as it is; diff --format json" {
+        run_hutch run -d --network none --name live bb:1 sh -c 'echo running > /state; rm /etc/os-release; sleep 600'
+        local i
+        for i in $(seq 50); do
+                run_hutch diff live
+                if [ "$output" = "$(printf 'C /etc\nD /etc/os-release\nA /state')" ]; then break; fi
+                sleep 0.1
+        done
+        assert_equal "$output" "$(printf 'C /etc\nD /etc/os-release\nA /state')"
+        run_hutch diff --format json live
+        assert_equal "$(jq -c . <<<"$output")" '{"changed":["/etc"],"added":["/state"],"deleted":["/etc/os-release"]}'
+        run_hutch commit live live:snap
+        run_hutch ps --format '{{.Names}} {{.Status}}'
+        assert_match "$output" "live Up"
+        run_hutch run --rm --network none live:snap sh -c 'cat /state; ls /etc/os-release 2>&1 || true'
+        assert_equal "$output" "$(printf 'running\nls: /etc/os-release: No such file or directory')"
+}
+
+@test "commit: file capabilities are kept in the layer" {
+        require_cmd setcap getcap
+        run_hutch run --network none --name c1 bb:1 sh -c 'cp /bin/busybox /capped'
+        run_hutch inspect --format '{{.Id}}' c1
+        local id=$output
+        run_hutch unshare setcap cap_net_raw+ep "$HUTCH_ROOT/containers/$id/upper/capped"
+        run_hutch commit c1 caps:1
+        run_hutch image inspect caps:1
+        local top
+        top=$(jq -r '.[0].RootFS.Layers[-1]' <<<"$output")
+        # the blob is the uncompressed tar: its xattr is in the PAX header
+        tar --xattrs --xattrs-include='security.*' -tvvf "$HUTCH_ROOT/blobs/sha256/${top#sha256:}" capped >/dev/null
+        run bash -c "grep -a -c 'SCHILY.xattr.security.capability' '$HUTCH_ROOT/blobs/sha256/${top#sha256:}'"
+        assert_equal "$output" "1" "the layer carries security.capability"
+        run_hutch unshare sh -c "getcap $HUTCH_ROOT/layers/*/capped"
+        assert_match "$output" "capped cap_net_raw=ep"
+}
+
+@test "commit: save and load the committed image; push it to a registry and pull it back" {
+        run_hutch run --network none --name c1 bb:1 sh -c 'echo saved > /saved; rm /etc/os-release'
+        run_hutch commit c1 localhost/saved:1
+        local id=$output
+        run_hutch save -o "$BATS_TEST_TMPDIR/d.tar" localhost/saved:1
+        run_hutch save --format oci-archive -o "$BATS_TEST_TMPDIR/o.tar" localhost/saved:1
+        run_hutch rm c1
+        run_hutch rmi localhost/saved:1 bb:1
+        run_hutch load -i "$BATS_TEST_TMPDIR/d.tar"
+        run_hutch images --no-trunc -q localhost/saved:1
+        assert_equal "$output" "$id" "the same image ID after a docker-archive round trip"
+        run_hutch run --rm --network none localhost/saved:1 sh -c 'cat /saved; ls /etc/os-release 2>&1 || true'
+        assert_equal "$output" "$(printf 'saved\nls: /etc/os-release: No such file or directory')"
+        run_hutch rmi localhost/saved:1
+        run_hutch load -i "$BATS_TEST_TMPDIR/o.tar"
+        run_hutch images --no-trunc -q localhost/saved:1
+        assert_equal "$output" "$id" "the same image ID after an oci-archive round trip"
+        run_hutch system check
+
+        # a registry (plain HTTP) takes the uncompressed layer
+        local reg=/usr/bin/docker-registry d="$BATS_TEST_TMPDIR/reg" port=""
+        [ -x "$reg" ] || skip "no docker-registry"
+        mkdir -p "$d/data"
+        local try
+        for try in 1 2 3 4 5; do
+                port=$(shuf -i 20000-60000 -n 1)
+                printf 'version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: 127.0.0.1:%s\n' \
+                        "$d/data" "$port" >"$d/config.yml"
+                "$reg" serve "$d/config.yml" >"$d/log" 2>&1 3>&- &
+                echo $! >"$d/pid"
+                for _ in $(seq 50); do
+                        if curl -s -o /dev/null "http://127.0.0.1:$port/v2/"; then break 2; fi
+                        sleep 0.1
+                done
+                kill "$(cat "$d/pid")" 2>/dev/null || true
+                port=""
+        done
+        [ -n "$port" ] || die "docker-registry did not start: $(cat "$d/log")"
+        run_hutch push --tls-verify=false localhost/saved:1 "127.0.0.1:$port/t/saved:1"
+        run_hutch rmi localhost/saved:1
+        run_hutch pull --tls-verify=false "127.0.0.1:$port/t/saved:1"
+        kill "$(cat "$d/pid")" 2>/dev/null || true
+        run_hutch images --no-trunc -q "127.0.0.1:$port/t/saved:1"
+        assert_equal "$output" "$id" "the same image ID after a push and pull"
+        run_hutch run --rm --network none "127.0.0.1:$port/t/saved:1" cat /saved
+        assert_equal "$output" "saved"
+}
+
+@test "commit: bad input is refused and nothing stored is lost" {
+        run_hutch run --network none --name c1 bb:1 sh -c 'echo x > /x'
+        run_hutch images --no-trunc -q
+        local before=$output
+        run_hutch 125 commit nosuch img:1
+        assert_error_message "no such container"
+        run_hutch 125 diff nosuch
+        assert_error_message "no such container"
+        run_hutch 125 commit -c 'FROB x' c1 img:1
+        assert_error_message "invalid --change 'FROB x'"
+        run_hutch 125 commit -c 'CMD' c1 img:1
+        assert_error_message "invalid --change"
+        run_hutch 125 commit c1 'Bad Name'
+        run_hutch 125 commit c1 'img@sha256:0000000000000000000000000000000000000000000000000000000000000000'
+        assert_error_message "cannot carry a digest"
+        run_hutch 125 commit
+        run_hutch 125 commit c1 a b
+        run_hutch images --no-trunc -q
+        assert_equal "$output" "$before" "nothing was stored"
+        # a container whose image was removed meanwhile (rmi -f would
+        # remove the container too: another hutch's records change instead)
+        local recs="$HUTCH_ROOT/images/images.json"
+        jq -c '.images = []' "$recs" >"$recs.new"
+        mv "$recs.new" "$recs"
+        run_hutch 125 commit c1 img:1
+        assert_error_message "was removed"
+        run_hutch 125 diff c1
+        assert_error_message "was removed"
+        run_hutch images -q
+        assert_equal "$output" ""
+        run_hutch rm c1
+        run_hutch system check
+}
