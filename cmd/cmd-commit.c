@@ -72,7 +72,8 @@ static int sources_open(struct storage_store *s, const char *root, const struct 
                 if (fd < 0) {
                         int e = errno;
                         sources_clear(&x);
-                        return hutch_error_set(err, e, "open layer %s of image %.12s", img->layers[i].chain_id, img->id);
+                        return hutch_error_set(err, e, "open layer %s of image %.12s", img->layers[i].chain_id,
+                                               img->id);
                 }
                 x.lower_fds[x.n_lower++] = fd;
         }
@@ -569,8 +570,7 @@ const struct cmd_option cmd_commit_options[] = {
           "apply CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, STOPSIGNAL, USER, VOLUME or WORKDIR (as INSTR=VALUE or "
           "\"INSTR VALUE\")",
           OPT_CHANGE },
-        { "message", 'm', required_argument, "TEXT", "the commit message (the history entry's comment)",
-          OPT_MESSAGE },
+        { "message", 'm', required_argument, "TEXT", "the commit message (the history entry's comment)", OPT_MESSAGE },
         { "author", 'a', required_argument, "AUTHOR", "the image's author (\"Name <email>\")", OPT_AUTHOR },
         { "quiet", 'q', no_argument, NULL, "print only the image ID (the default output too)", OPT_QUIET },
         { "pause", 'p', no_argument, NULL, "ignored: a running container is read as it is, not paused", 'p' },

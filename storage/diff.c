@@ -41,7 +41,7 @@ static char *entry_in_dir(const char *path, const char *leaf_prefix, bool own_na
         }
         if (own_name) /* path is the directory itself */
                 return *path == '/' && path[1] == '\0' ? xstrdup(leaf_prefix)
-                       : xasprintf("%s/%s", path + strspn(path, "/"), leaf_prefix);
+                                                       : xasprintf("%s/%s", path + strspn(path, "/"), leaf_prefix);
         if (dlen == 0)
                 return xasprintf("%s%s", leaf_prefix, base);
         return xasprintf("%.*s/%s%s", (int) dlen, dir, leaf_prefix, base);
@@ -399,9 +399,7 @@ static int walk_dir(struct walk *w, int dirfd, const char *path, const struct vi
                 if (fstatat(dirfd, *p, &st, AT_SYMLINK_NOFOLLOW) < 0)
                         return hutch_error_set(err, errno, "stat '%s/%s'", path, *p);
                 if (!w->src->full_copy) {
-                        target = whiteout_dev(&st) ? *p
-                                 : S_ISREG(st.st_mode) ? storage_whiteout_target(*p)
-                                                       : NULL;
+                        target = whiteout_dev(&st) ? *p : S_ISREG(st.st_mode) ? storage_whiteout_target(*p) : NULL;
                         if (target) {
                                 /* only what the image has is deleted */
                                 if (!opaque && view_find(lower, target, &lst, &layer))
