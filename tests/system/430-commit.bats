@@ -18,7 +18,6 @@ setup() {
                 tar -C "$extra" -rf "$IMAGE_TAR" data
         fi
         run_hutch import --change 'CMD=["sh","-c","echo from-cmd"]' --change 'ENV=BASE=1' "$IMAGE_TAR" bb:1
-        BASE_ID=$output
 }
 
 teardown() {
@@ -198,8 +197,7 @@ commit_cycle() {
 
 @test "commit: a running container is read as it is; diff --format json" {
         run_hutch run -d --network none --name live bb:1 sh -c 'echo running > /state; rm /etc/os-release; sleep 600'
-        local i
-        for i in $(seq 50); do
+        for _ in $(seq 50); do
                 run_hutch diff live
                 if [ "$output" = "$(printf 'C /etc\nD /etc/os-release\nA /state')" ]; then break; fi
                 sleep 0.1
@@ -255,8 +253,7 @@ commit_cycle() {
         local reg=/usr/bin/docker-registry d="$BATS_TEST_TMPDIR/reg" port=""
         [ -x "$reg" ] || skip "no docker-registry"
         mkdir -p "$d/data"
-        local try
-        for try in 1 2 3 4 5; do
+        for _ in 1 2 3 4 5; do
                 port=$(shuf -i 20000-60000 -n 1)
                 printf 'version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: 127.0.0.1:%s\n' \
                         "$d/data" "$port" >"$d/config.yml"
@@ -312,4 +309,37 @@ commit_cycle() {
         assert_equal "$output" ""
         run_hutch rm c1
         run_hutch system check
+}
+
+@test "commit: a full disk fails clearly, stores nothing and gives the space back" {
+        if [ -z "${HUTCH_TEST_SMALLFS:-}" ]; then
+                skip "no small filesystem to fill: as root, 'tests/setup-smallfs.sh up $(id -un)' mounts one; pass its path in HUTCH_TEST_SMALLFS"
+        fi
+        local small="$HUTCH_TEST_SMALLFS/t-commit-$BATS_TEST_NUMBER"
+        mkdir "$small"
+        chmod 0700 "$small"
+        # setup's store holds files of subordinate IDs: remove it while it is ours
+        "$HUTCH" --root "$HUTCH_ROOT" --runroot "$HUTCH_RUNROOT" unshare rm -rf "$HUTCH_ROOT" </dev/null
+        export HUTCH_ROOT="$small/store"
+        run_hutch import "$IMAGE_TAR" bb:1
+        # 14 MB of changes: staged, stored as a blob and unpacked they need
+        # three times that, more than the 40 MB filesystem has left
+        run_hutch run --network none --name big bb:1 sh -c 'head -c 14000000 /dev/urandom > /big'
+        local before used
+        before=$("$HUTCH" --root "$HUTCH_ROOT" images -q --no-trunc; ls -A "$HUTCH_ROOT/layers" "$HUTCH_ROOT/blobs/sha256")
+        used=$(df -k --output=used "$HUTCH_TEST_SMALLFS" | tail -n1)
+        run_hutch 125 commit big big:1
+        assert_error_message "No space left on device"
+        assert_equal "$("$HUTCH" --root "$HUTCH_ROOT" images -q --no-trunc; ls -A "$HUTCH_ROOT/layers" "$HUTCH_ROOT/blobs/sha256")" \
+                "$before" "nothing stored, nothing lost"
+        assert "$(df -k --output=used "$HUTCH_TEST_SMALLFS" | tail -n1)" -le "$((used + 64))" "the space is given back"
+        assert_equal "$(ls -A "$HUTCH_ROOT/tmp")" "" "no staging left"
+        # a smaller change commits
+        run_hutch run --network none --name small bb:1 sh -c 'echo s > /s'
+        run_hutch commit small small:1
+        run_hutch run --rm --network none small:1 cat /s
+        assert_equal "$output" "s"
+        run_hutch system check
+        run_hutch rm -f big small
+        "$HUTCH" --root "$HUTCH_ROOT" --runroot "$HUTCH_RUNROOT" unshare rm -rf "$small" </dev/null >/dev/null 2>&1 || true
 }
