@@ -514,7 +514,8 @@ int storage_diff(const struct storage_diff_source *src, struct storage_tar_write
                 storage_changes_clear(&out);
                 return r;
         }
-        qsort(out.v, out.n, sizeof(*out.v), cmp_change);
+        if (out.n > 1)
+                qsort(out.v, out.n, sizeof(*out.v), cmp_change);
         *ret = out;
         return 0;
 }

@@ -141,8 +141,8 @@ static void test_overlay_upper(void **state)
         struct trees *t = *state;
 
         mk(t->upper, "etc");
-        put(t->upper, "etc/.wh.a", "");        /* deleted */
-        put(t->upper, "etc/new", "n");         /* added */
+        put(t->upper, "etc/.wh.a", "");       /* deleted */
+        put(t->upper, "etc/new", "n");        /* added */
         put(t->upper, "etc/.wh.nothere", ""); /* hides nothing: no change */
         mk(t->upper, "data");
         put(t->upper, "data/.wh..wh..opq", ""); /* opaque: x and sub hidden */
@@ -242,8 +242,8 @@ static void test_history(void **state)
                 "\"history\":[{\"empty_layer\":\"yes\"}]",
         };
         for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-                _cleanup_free_ char *doc = xasprintf("{\"config\":{},\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[]},%s}",
-                                                     bad[i]);
+                _cleanup_free_ char *doc =
+                        xasprintf("{\"config\":{},\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[]},%s}", bad[i]);
                 c = NULL;
                 assert_true(storage_config_parse(doc, strlen(doc), &c, &err) < 0);
                 assert_null(c);
