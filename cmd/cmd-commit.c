@@ -573,7 +573,7 @@ const struct cmd_option cmd_commit_options[] = {
         { "message", 'm', required_argument, "TEXT", "the commit message (the history entry's comment)", OPT_MESSAGE },
         { "author", 'a', required_argument, "AUTHOR", "the image's author (\"Name <email>\")", OPT_AUTHOR },
         { "quiet", 'q', no_argument, NULL, "print only the image ID (the default output too)", OPT_QUIET },
-        { "pause", 'p', no_argument, NULL, "ignored: a running container is read as it is, not paused", 'p' },
+        { "pause", 'p', optional_argument, "BOOL", "ignored: a running container is read as it is, not paused", 'p' },
         { 0 },
 };
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bats
 # shellcheck disable=SC2154,SC2153 # status, output, stderr, ROOTFS, ... are set by helpers.bash
 # shellcheck disable=SC2016 # the container's shell expands these
+# shellcheck disable=SC2030,SC2031 # a test may move its own HUTCH_ROOT
 # hutch diff, hutch commit and hutch history: a container's changes as an
 # image layer, with each storage driver.
 
@@ -342,4 +343,32 @@ commit_cycle() {
         run_hutch system check
         run_hutch rm -f big small
         "$HUTCH" --root "$HUTCH_ROOT" --runroot "$HUTCH_RUNROOT" unshare rm -rf "$small" </dev/null >/dev/null 2>&1 || true
+}
+
+@test "commit: the mount points the runtime makes in an image without them are neither listed nor committed" {
+        local min="$BATS_TEST_TMPDIR/min"
+        mkdir -p "$min/bin"
+        cp "$ROOTFS/bin/busybox" "$min/bin/"
+        ln -s busybox "$min/bin/sh"
+        tar -C "$min" -cf "$BATS_TEST_TMPDIR/min.tar" .
+        run_hutch import "$BATS_TEST_TMPDIR/min.tar" min
+        local d
+        for d in $(drivers); do
+                run_hutch --storage-driver "$d" run --network none --name "m-$d" min /bin/busybox true
+                run_hutch diff "m-$d"
+                assert_equal "$output" "" "no /dev, /proc, /sys, /etc/hosts... with driver $d"
+                run_hutch --storage-driver "$d" run --network none --name "n-$d" min /bin/busybox sh -c 'echo mine > /etc/mine'
+                run_hutch diff "n-$d"
+                assert_equal "$output" "$(printf 'A /etc\nA /etc/mine')" "driver $d"
+                run_hutch commit --pause=false "n-$d" "min-$d"
+                run_hutch --storage-driver "$d" run --rm --network none "min-$d" /bin/busybox sh -c \
+                        '/bin/busybox cat /etc/mine; /bin/busybox wc -c < /etc/hostname'
+                assert_equal "${lines[0]}" "mine"
+                assert "${lines[1]}" -gt 0 "the runtime's /etc/hostname is mounted over the committed image"
+                run_hutch image inspect "min-$d"
+                local top
+                top=$(jq -r '.[0].RootFS.Layers[-1]' <<<"$output")
+                run tar -tf "$HUTCH_ROOT/blobs/sha256/${top#sha256:}"
+                assert_equal "$output" "$(printf 'etc/\netc/mine')" "the layer holds only the container's own change"
+        done
 }
