@@ -189,6 +189,8 @@ commit_cycle() {
         assert_match "${lines[0]}" '^CREATED +CREATED BY +COMMENT'
         assert_match "${lines[1]}" 'sh -c mkdir /work; echo hi > /work/f +the message$'
         assert_match "${lines[2]}" 'hutch import'
+        run_hutch image history -q changed:v1
+        assert_equal "${#lines[@]}" "2" "image history: the same entries"
         # a commit without a name is dangling, as Docker makes it
         run_hutch commit c1
         local id=$output
@@ -203,6 +205,8 @@ commit_cycle() {
                 if [ "$output" = "$(printf 'C /etc\nD /etc/os-release\nA /state')" ]; then break; fi
                 sleep 0.1
         done
+        assert_equal "$output" "$(printf 'C /etc\nD /etc/os-release\nA /state')"
+        run_hutch container diff live
         assert_equal "$output" "$(printf 'C /etc\nD /etc/os-release\nA /state')"
         run_hutch diff --format json live
         assert_equal "$(jq -c . <<<"$output")" '{"changed":["/etc"],"added":["/state"],"deleted":["/etc/os-release"]}'
