@@ -327,8 +327,9 @@ commit_cycle() {
         "$HUTCH" --root "$HUTCH_ROOT" --runroot "$HUTCH_RUNROOT" unshare rm -rf "$HUTCH_ROOT" </dev/null
         export HUTCH_ROOT="$small/store"
         run_hutch import "$IMAGE_TAR" bb:1
-        # 14 MB of changes: staged, stored as a blob and unpacked they need
-        # three times that, more than the 40 MB filesystem has left
+        # 14 MB of changes: stored as a blob and unpacked they need twice
+        # that, more than the 40 MB filesystem has left (the unpacking fails,
+        # and the blob already stored is collected again)
         run_hutch run --network none --name big bb:1 sh -c 'head -c 14000000 /dev/urandom > /big'
         local before used
         before=$("$HUTCH" --root "$HUTCH_ROOT" images -q --no-trunc; ls -A "$HUTCH_ROOT/layers" "$HUTCH_ROOT/blobs/sha256")
