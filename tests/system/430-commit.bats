@@ -26,6 +26,10 @@ teardown() {
                 "$HUTCH" --root "$HUTCH_ROOT" --runroot "$HUTCH_RUNROOT" rm -f "$id" >/dev/null 2>&1
         done
         basic_teardown
+        # the disk-full test's store, on the shared small filesystem
+        if [ -n "${SMALL_DIR:-}" ] && [ -d "$SMALL_DIR" ]; then
+                "$HUTCH" --root "$HUTCH_ROOT" --runroot "$HUTCH_RUNROOT" unshare rm -rf "$SMALL_DIR" </dev/null >/dev/null 2>&1 || true
+        fi
 }
 
 # drivers: the storage drivers this machine can run
@@ -321,6 +325,7 @@ commit_cycle() {
                 skip "no small filesystem to fill: as root, 'tests/setup-smallfs.sh up $(id -un)' mounts one; pass its path in HUTCH_TEST_SMALLFS"
         fi
         local small="$HUTCH_TEST_SMALLFS/t-commit-$BATS_TEST_NUMBER"
+        SMALL_DIR=$small
         mkdir "$small"
         chmod 0700 "$small"
         # setup's store holds files of subordinate IDs: remove it while it is ours
@@ -347,7 +352,6 @@ commit_cycle() {
         assert_equal "$output" "s"
         run_hutch system check
         run_hutch rm -f big small
-        "$HUTCH" --root "$HUTCH_ROOT" --runroot "$HUTCH_RUNROOT" unshare rm -rf "$small" </dev/null >/dev/null 2>&1 || true
 }
 
 @test "commit: the mount points the runtime makes in an image without them are neither listed nor committed" {
