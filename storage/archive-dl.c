@@ -236,6 +236,14 @@ int archive_entry_xattr_next(struct archive_entry *a0, const char **a1, const vo
         return fn ? fn(a0, a1, a2, a3) : ARCHIVE_FATAL;
 }
 
+void archive_entry_xattr_add_entry(struct archive_entry *a0, const char *a1, const void *a2, size_t a3)
+{
+        static void (*fn)(struct archive_entry *, const char *, const void *, size_t);
+        LOAD(fn, "archive_entry_xattr_add_entry");
+        if (fn)
+                fn(a0, a1, a2, a3);
+}
+
 int archive_entry_xattr_reset(struct archive_entry *a0)
 {
         static int (*fn)(struct archive_entry *);
@@ -390,6 +398,15 @@ struct archive *archive_write_new(void)
         static struct archive *(*fn)(void);
         LOAD(fn, "archive_write_new");
         return fn ? fn() : NULL;
+}
+
+int archive_write_open2(struct archive *a0, void *a1, archive_open_callback *a2, archive_write_callback *a3,
+                        archive_close_callback *a4, archive_free_callback *a5)
+{
+        static int (*fn)(struct archive *, void *, archive_open_callback *, archive_write_callback *,
+                         archive_close_callback *, archive_free_callback *);
+        LOAD(fn, "archive_write_open2");
+        return fn ? fn(a0, a1, a2, a3, a4, a5) : ARCHIVE_FATAL;
 }
 
 int archive_write_open_fd(struct archive *a0, int _fd)
