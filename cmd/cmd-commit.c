@@ -118,7 +118,18 @@ struct diff_job {
         bool json;
 };
 
-static void print_json(const struct storage_changes *c)
+/* Prints g's document (freeing g) on a line of its own. */
+static void print_json(yajl_gen g)
+{
+        size_t len;
+        _cleanup_free_ char *text = hutch_json_gen_steal(g, &len);
+        yajl_gen_free(g);
+        fwrite(text, 1, len, stdout);
+        if (len == 0 || text[len - 1] != '\n')
+                putchar('\n');
+}
+
+static void print_changes_json(const struct storage_changes *c)
 {
         static const struct {
                 const char *key;
@@ -127,8 +138,6 @@ static void print_json(const struct storage_changes *c)
                        { "added", STORAGE_CHANGE_ADD },
                        { "deleted", STORAGE_CHANGE_DELETE } };
         yajl_gen g = yajl_gen_alloc(NULL);
-        _cleanup_free_ char *text = NULL;
-        size_t len;
 
         yajl_gen_config(g, yajl_gen_beautify, 1);
         yajl_gen_map_open(g);
@@ -146,11 +155,7 @@ static void print_json(const struct storage_changes *c)
                 yajl_gen_array_close(g);
         }
         yajl_gen_map_close(g);
-        text = hutch_json_gen_steal(g, &len);
-        yajl_gen_free(g);
-        fwrite(text, 1, len, stdout);
-        if (len == 0 || text[len - 1] != '\n')
-                putchar('\n');
+        print_json(g);
 }
 
 static int diff_in_userns(void *p)
@@ -180,7 +185,7 @@ static int diff_in_userns(void *p)
                 return cmd_storage_report(err);
         }
         if (j->json)
-                print_json(&ch);
+                print_changes_json(&ch);
         else
                 for (size_t i = 0; i < ch.n; i++)
                         printf("%c %s\n", ch.v[i].kind, ch.v[i].path);
@@ -713,7 +718,6 @@ int cmd_history(const struct cmd_command *cmd, int argc, char **argv, struct hut
                 return r;
         if (json) {
                 yajl_gen g = yajl_gen_alloc(NULL);
-                _cleanup_free_ char *text = NULL;
                 yajl_gen_config(g, yajl_gen_beautify, 1);
                 yajl_gen_array_open(g);
                 for (size_t i = cfg->n_history; i-- > 0;) {
@@ -728,11 +732,7 @@ int cmd_history(const struct cmd_command *cmd, int argc, char **argv, struct hut
                         yajl_gen_map_close(g);
                 }
                 yajl_gen_array_close(g);
-                text = hutch_json_gen_steal(g, &len);
-                yajl_gen_free(g);
-                fwrite(text, 1, len, stdout);
-                if (len == 0 || text[len - 1] != '\n')
-                        putchar('\n');
+                print_json(g);
                 return 0;
         }
         if (!quiet)
