@@ -336,6 +336,21 @@ for kind in own zero overlap; do
 done
 rm -rf "$badsub_dir"
 
+step "README's first command, contrib/quickstart.sh, for $test_user (as sudo would run it)"
+# Installed in a prefix of its own, so nothing else here uses that binary.
+qs_prefix=$(mktemp -d /var/tmp/hutch-quickstart-prefix.XXXXXX)
+chmod 0755 "$qs_prefix"
+if SUDO_USER=$test_user PREFIX=$qs_prefix "$srcdir/contrib/quickstart.sh" >"$logdir/quickstart.log" 2>&1 &&
+        grep -q '^hello from ' "$logdir/quickstart.log" &&
+        grep -q "^uid=0(root) gid=0(root)" "$logdir/quickstart.log"; then
+        tail -n 4 "$logdir/quickstart.log"
+        pass "contrib/quickstart.sh ran a container as $test_user"
+else
+        tail -n 30 "$logdir/quickstart.log"
+        fail "contrib/quickstart.sh (see $logdir/quickstart.log)"
+fi
+rm -rf "$qs_prefix" "$srcdir/build-quickstart"
+
 # ---- 6. checks ----------------------------------------------------------------------
 
 # Both checks list files with git ls-files; root may run git in a checkout
