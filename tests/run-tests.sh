@@ -13,7 +13,8 @@
 #      in cgroups delegated to it for pause/unpause (tests/setup-cgroup.sh);
 #      then the [badsub KIND] tests as hutchnosub, each with a crafted
 #      /etc/subuid and /etc/subgid bound over the host's in a private mount
-#      namespace;
+#      namespace; README's first command (contrib/quickstart.sh) for
+#      hutchtest, installing into a prefix of its own;
 #   6. shellcheck and clang-format checks, a short run of each fuzz target;
 #   7. the start-up benchmark (figures only, never a failure).
 #
