@@ -5,6 +5,7 @@
 #include "cmd/cmd-containers.h"
 #include "cmd/attach.h"
 #include "cmd/cmd-storage.h"
+#include "cmd/commit.h"
 #include "cmd/oci.h"
 #include "cmd/paths.h"
 #include "lib/cleanup.h"
@@ -59,6 +60,11 @@ static const struct cmd_command container_subcommands[] = {
           NULL },
         { "cp", "[OPTIONS] CONTAINER:SRC DST | SRC CONTAINER:DST", "Copy files between a container and the host",
           cmd_cp, cmd_cp_options, NULL, NULL },
+        { "diff", "[OPTIONS] CONTAINER", "List the files a container added (A), changed (C) and deleted (D)", cmd_diff,
+          cmd_diff_options, NULL, NULL },
+        { "commit", "[OPTIONS] CONTAINER [REPOSITORY[:TAG]]",
+          "Make an image of a container's changes (a running one is read as it is, not paused)", cmd_commit,
+          cmd_commit_options, NULL, NULL },
         { "port", "CONTAINER [PORT[/PROTO]]", "List a container's published ports", cmd_port, cmd_port_options, NULL,
           NULL },
         { "top", "CONTAINER", "Show a container's processes", cmd_top, cmd_top_options, NULL, NULL },
@@ -97,6 +103,11 @@ static const struct cmd_command commands[] = {
           NULL },
         { "cp", "[OPTIONS] CONTAINER:SRC DST | SRC CONTAINER:DST", "Copy files between a container and the host",
           cmd_cp, cmd_cp_options, NULL, NULL },
+        { "diff", "[OPTIONS] CONTAINER", "List the files a container added (A), changed (C) and deleted (D)", cmd_diff,
+          cmd_diff_options, NULL, NULL },
+        { "commit", "[OPTIONS] CONTAINER [REPOSITORY[:TAG]]",
+          "Make an image of a container's changes (a running one is read as it is, not paused)", cmd_commit,
+          cmd_commit_options, NULL, NULL },
         { "port", "CONTAINER [PORT[/PROTO]]", "List a container's published ports", cmd_port, cmd_port_options, NULL,
           NULL },
         { "top", "CONTAINER", "Show a container's processes", cmd_top, cmd_top_options, NULL, NULL },
@@ -124,6 +135,8 @@ static const struct cmd_command commands[] = {
           NULL, NULL },
         { "version", "[OPTIONS]", "Show the hutch version", cmd_version, cmd_version_options, NULL, NULL },
         { "images", "[OPTIONS] [REPOSITORY]", "List images", cmd_images, cmd_images_options, NULL, NULL },
+        { "history", "[OPTIONS] IMAGE", "Show how an image's layers were made (newest first)", cmd_history,
+          cmd_history_options, NULL, NULL },
         { "image", "COMMAND", "Manage images (ls, rm, tag, prune, inspect, load, save, import)", cmd_group, NULL,
           cmd_image_subcommands, NULL },
         { "load", "[OPTIONS]", "Load images from a docker-archive or oci-archive", cmd_load, cmd_load_options, NULL,

@@ -236,6 +236,14 @@ int archive_entry_xattr_next(struct archive_entry *a0, const char **a1, const vo
         return fn ? fn(a0, a1, a2, a3) : ARCHIVE_FATAL;
 }
 
+void archive_entry_xattr_add_entry(struct archive_entry *a0, const char *a1, const void *a2, size_t a3)
+{
+        static void (*fn)(struct archive_entry *, const char *, const void *, size_t);
+        LOAD(fn, "archive_entry_xattr_add_entry");
+        if (fn)
+                fn(a0, a1, a2, a3);
+}
+
 int archive_entry_xattr_reset(struct archive_entry *a0)
 {
         static int (*fn)(struct archive_entry *);

@@ -389,6 +389,54 @@ static int parse_labels(yajl_val cfg, const char *what, char ***ret, struct hutc
         return 0;
 }
 
+static int parse_history(yajl_val root, const char *what, struct storage_image_config *c, struct hutch_error **err)
+{
+        yajl_val h = hutch_json_get(root, "history");
+
+        if (h == NULL || YAJL_IS_NULL(h))
+                return 0;
+        if (!YAJL_IS_ARRAY(h))
+                return bad(err, what, "'history' is not a list");
+        if (h->u.array.len > STORAGE_CONFIG_MAX_HISTORY)
+                return hutch_error_set(err, 0, "%s: more than %d history entries", what, STORAGE_CONFIG_MAX_HISTORY);
+        c->history = xcalloc(h->u.array.len + 1, sizeof(*c->history));
+        for (size_t i = 0; i < h->u.array.len; i++) {
+                yajl_val e = h->u.array.values[i];
+                struct storage_history *x = &c->history[c->n_history++];
+                yajl_val empty;
+                if (!YAJL_IS_OBJECT(e))
+                        return bad(err, what, "a 'history' entry is not an object");
+                if (get_opt_string(e, "created", what, &x->created, err) < 0 ||
+                    get_opt_string(e, "created_by", what, &x->created_by, err) < 0 ||
+                    get_opt_string(e, "author", what, &x->author, err) < 0 ||
+                    get_opt_string(e, "comment", what, &x->comment, err) < 0)
+                        return -EINVAL;
+                empty = hutch_json_get(e, "empty_layer");
+                if (empty && !YAJL_IS_NULL(empty)) {
+                        if (!YAJL_IS_TRUE(empty) && !YAJL_IS_FALSE(empty))
+                                return bad(err, what, "'history.empty_layer' is not a boolean");
+                        x->empty_layer = YAJL_IS_TRUE(empty);
+                }
+        }
+        return 0;
+}
+
+void storage_config_add_history(struct storage_image_config *c, const char *created, const char *created_by,
+                                const char *author, const char *comment, bool empty_layer)
+{
+        struct storage_history *x;
+
+        c->history = xreallocarray(c->history, c->n_history + 1, sizeof(*c->history));
+        x = &c->history[c->n_history++];
+        *x = (struct storage_history){
+                .created = created ? xstrdup(created) : NULL,
+                .created_by = created_by ? xstrdup(created_by) : NULL,
+                .author = author ? xstrdup(author) : NULL,
+                .comment = comment ? xstrdup(comment) : NULL,
+                .empty_layer = empty_layer,
+        };
+}
+
 int storage_config_parse(const char *buf, size_t len, struct storage_image_config **ret, struct hutch_error **err)
 {
         static const char what[] = "image config";
@@ -451,6 +499,8 @@ int storage_config_parse(const char *buf, size_t len, struct storage_image_confi
                 c->diff_ids[i] = xstrdup(e->u.string);
                 c->n_diff_ids++;
         }
+        if (parse_history(root, what, c, err) < 0)
+                return -EINVAL;
         *ret = steal_ptr(&c);
         return 0;
 }
@@ -474,6 +524,13 @@ struct storage_image_config *storage_image_config_free(struct storage_image_conf
         hutch_strv_free(c->volumes);
         hutch_strv_free(c->labels);
         hutch_strv_free(c->diff_ids);
+        for (size_t i = 0; i < c->n_history; i++) {
+                free(c->history[i].created);
+                free(c->history[i].created_by);
+                free(c->history[i].author);
+                free(c->history[i].comment);
+        }
+        free(c->history);
         free(c);
         return NULL;
 }
@@ -590,7 +647,28 @@ char *storage_config_generate(const struct storage_image_config *c, size_t *ret_
         hutch_json_gen_kv_string(g, "type", "layers");
         gen_strv(g, "diff_ids", c->diff_ids);
         yajl_gen_map_close(g);
-        if (c->created) {
+        if (c->n_history) {
+                hutch_json_gen_string(g, "history");
+                yajl_gen_array_open(g);
+                for (size_t i = 0; i < c->n_history; i++) {
+                        const struct storage_history *x = &c->history[i];
+                        yajl_gen_map_open(g);
+                        if (x->created)
+                                hutch_json_gen_kv_string(g, "created", x->created);
+                        if (x->created_by)
+                                hutch_json_gen_kv_string(g, "created_by", x->created_by);
+                        if (x->author)
+                                hutch_json_gen_kv_string(g, "author", x->author);
+                        if (x->comment)
+                                hutch_json_gen_kv_string(g, "comment", x->comment);
+                        if (x->empty_layer) {
+                                hutch_json_gen_string(g, "empty_layer");
+                                yajl_gen_bool(g, 1);
+                        }
+                        yajl_gen_map_close(g);
+                }
+                yajl_gen_array_close(g);
+        } else if (c->created) {
                 hutch_json_gen_string(g, "history");
                 yajl_gen_array_open(g);
                 yajl_gen_map_open(g);

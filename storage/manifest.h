@@ -60,6 +60,14 @@ struct storage_index {
         size_t n_manifests;
 };
 
+/* One entry of an image config's "history" (what made each layer). */
+struct storage_history {
+        char *created, *created_by, *author, *comment; /* each may be NULL */
+        bool empty_layer;
+};
+
+#define STORAGE_CONFIG_MAX_HISTORY (4 * STORAGE_MANIFEST_MAX_LAYERS)
+
 struct storage_image_config {
         char *architecture, *os, *variant;
         char *created; /* RFC 3339 text as found, or NULL */
@@ -74,6 +82,9 @@ struct storage_image_config {
         /* rootfs */
         char **diff_ids;
         size_t n_diff_ids;
+        /* "history", oldest first (none: n_history 0) */
+        struct storage_history *history;
+        size_t n_history;
 };
 
 /* Parses an image manifest.  media_type is the type the referrer gave
@@ -92,6 +103,10 @@ struct storage_index *storage_index_free(struct storage_index *idx);
 int storage_config_parse(const char *buf, size_t len, struct storage_image_config **ret, struct hutch_error **err);
 struct storage_image_config *storage_image_config_free(struct storage_image_config *c);
 
+/* Appends a history entry (the strings are copied; each may be NULL). */
+void storage_config_add_history(struct storage_image_config *c, const char *created, const char *created_by,
+                                const char *author, const char *comment, bool empty_layer);
+
 #include "lib/cleanup.h"
 DEFINE_CLEANUP(struct storage_manifest *, storage_manifest_free)
 DEFINE_CLEANUP(struct storage_index *, storage_index_free)
@@ -107,7 +122,9 @@ void storage_chain_ids(char *const *diff_ids, size_t n, char (*ret)[STORAGE_DIGE
  * media_type, digest and size are used). */
 char *storage_manifest_generate(const struct storage_descriptor *config, const struct storage_descriptor *layers,
                                 size_t n_layers, size_t *ret_len);
-/* Generates an image config from c (diff_ids and all).  created may be NULL. */
+/* Generates an image config from c (diff_ids and all).  created may be NULL.
+ * Its history is c's; with none, one entry "hutch import" when created is
+ * set. */
 char *storage_config_generate(const struct storage_image_config *c, size_t *ret_len);
 /* The media type of a manifest document (after storage_manifest_parse). */
 const char *storage_manifest_media_type(const struct storage_manifest *m);
