@@ -1,9 +1,11 @@
 /* Fuzzes the Dockerfile parser and the word expansion (cmd/dockerfile.c):
  * the input is parsed as a Dockerfile, then every instruction's text is
- * expanded the way the build driver does, with a small environment. */
+ * expanded the way the build driver does, with a small environment; and
+ * as a .dockerignore, matched against a few paths. */
 #include "config.h"
 
 #include "cmd/dockerfile.h"
+#include "cmd/dockerignore.h"
 #include "lib/error.h"
 #include "lib/strv.h"
 
@@ -40,6 +42,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
         struct dockerfile *df = NULL;
         struct hutch_error *err = NULL;
+
+        struct dockerignore *di = NULL;
+        if (dockerignore_parse((const char *) data, size, &di, &err) == 0) {
+                static const char *const paths[] = { "a", "a/b/c.txt", "docs/x.md", ".git/HEAD", "." };
+                for (size_t k = 0; k < sizeof(paths) / sizeof(paths[0]); k++)
+                        (void) dockerignore_excluded(di, paths[k]);
+                dockerignore_free(di);
+        }
+        hutch_error_clear(&err);
 
         if (dockerfile_parse((const char *) data, size, &df, &err) < 0) {
                 if (!err || !err->msg || df)

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include "cmd/dockerfile.h"
+#include "cmd/dockerignore.h"
 #include "lib/cleanup.h"
 #include "lib/strv.h"
 #include "lib/xalloc.h"
@@ -392,6 +393,94 @@ static void test_expand_bounds(void **state)
         free(v);
 }
 
+static struct dockerignore *ignore_ok(const char *text)
+{
+        struct dockerignore *di = NULL;
+        struct hutch_error *err = NULL;
+        if (dockerignore_parse(text, strlen(text), &di, &err) < 0)
+                fail_msg("%s", err->msg);
+        return di;
+}
+
+static void test_dockerignore_patterns(void **state)
+{
+        (void) state;
+        assert_true(dockerignore_pattern_match("*.txt", "a.txt"));
+        assert_false(dockerignore_pattern_match("*.txt", "d/a.txt"));
+        assert_true(dockerignore_pattern_match("*/*.txt", "d/a.txt"));
+        assert_true(dockerignore_pattern_match("**/*.txt", "a.txt"));
+        assert_true(dockerignore_pattern_match("**/*.txt", "x/y/z/a.txt"));
+        assert_true(dockerignore_pattern_match("**", "x/y"));
+        assert_true(dockerignore_pattern_match("a/**", "a/b/c"));
+        assert_true(dockerignore_pattern_match("a/**/c", "a/c"));
+        assert_true(dockerignore_pattern_match("a/**/c", "a/b/b/c"));
+        assert_false(dockerignore_pattern_match("a/**/c", "a/b/cd"));
+        assert_true(dockerignore_pattern_match("?.md", "x.md"));
+        assert_false(dockerignore_pattern_match("?.md", "/.md"));
+        assert_true(dockerignore_pattern_match("[a-c]x", "bx"));
+        assert_false(dockerignore_pattern_match("[^a-c]x", "bx"));
+        assert_true(dockerignore_pattern_match("[^a-c]x", "dx"));
+        assert_true(dockerignore_pattern_match("\\*", "*"));
+        assert_false(dockerignore_pattern_match("\\*", "a"));
+        assert_false(dockerignore_pattern_match("[ab", "a"));
+
+        bool above;
+        char *c = dockerignore_clean_path("./a//b/../c/", &above);
+        assert_string_equal(c, "a/c");
+        assert_false(above);
+        free(c);
+        c = dockerignore_clean_path("/../x", &above);
+        assert_string_equal(c, "x");
+        assert_true(above);
+        free(c);
+        c = dockerignore_clean_path("/", &above);
+        assert_string_equal(c, ".");
+        free(c);
+}
+
+static void test_dockerignore_rules(void **state)
+{
+        (void) state;
+        struct dockerignore *di = ignore_ok("# comment\n"
+                                            "  *.log  \n"
+                                            "/secret\n"
+                                            "build/\n"
+                                            "docs/**\n"
+                                            "!docs/keep.md\n"
+                                            "**/tmp\n");
+        assert_true(dockerignore_has_exceptions(di));
+        assert_true(dockerignore_excluded(di, "x.log"));
+        assert_false(dockerignore_excluded(di, "d/x.log"));
+        assert_true(dockerignore_excluded(di, "secret"));
+        assert_true(dockerignore_excluded(di, "secret/inner/file"));
+        assert_true(dockerignore_excluded(di, "build"));
+        assert_true(dockerignore_excluded(di, "build/a.o"));
+        assert_true(dockerignore_excluded(di, "docs/a.md"));
+        assert_false(dockerignore_excluded(di, "docs/keep.md"));
+        assert_true(dockerignore_excluded(di, "a/b/tmp/x"));
+        assert_true(dockerignore_excluded(di, "tmp"));
+        assert_false(dockerignore_excluded(di, "src/main.c"));
+        assert_false(dockerignore_excluded(di, "# comment"));
+        dockerignore_free(di);
+
+        /* the last match wins */
+        di = ignore_ok("!a\na\n");
+        assert_true(dockerignore_excluded(di, "a"));
+        dockerignore_free(di);
+        di = ignore_ok("*\n!src\n");
+        assert_false(dockerignore_excluded(di, "src/x.c"));
+        assert_true(dockerignore_excluded(di, "Dockerfile"));
+        dockerignore_free(di);
+
+        struct dockerignore *bad = NULL;
+        struct hutch_error *err = NULL;
+        assert_true(dockerignore_parse("ok\n[x\n", 6, &bad, &err) < 0);
+        assert_non_null(strstr(err->msg, "line 2: syntax error"));
+        hutch_error_clear(&err);
+        assert_true(dockerignore_parse("!\n", 2, &bad, &err) < 0);
+        hutch_error_clear(&err);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -405,6 +494,8 @@ int main(void)
                 cmocka_unit_test(test_expand_word),
                 cmocka_unit_test(test_expand_words),
                 cmocka_unit_test(test_expand_bounds),
+                cmocka_unit_test(test_dockerignore_patterns),
+                cmocka_unit_test(test_dockerignore_rules),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
