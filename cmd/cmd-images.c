@@ -2,6 +2,8 @@
  * group. */
 #include "config.h"
 
+#include "cmd/build-image.h"
+#include "cmd/build.h"
 #include "cmd/cmd-storage.h"
 #include "cmd/template.h"
 #include "lib/cleanup.h"
@@ -617,6 +619,7 @@ static int rmi_in_userns(void *p)
                 r = storage_images_gc(s, &err);
         if (r < 0)
                 return cmd_storage_report(err);
+        cmd_build_cache_prune(s); /* the build cache entries of removed images */
         return 0;
 }
 
@@ -822,6 +825,7 @@ out:
 /* ---- hutch image ... ---- */
 
 const struct cmd_command cmd_image_subcommands[] = {
+        CMD_BUILD_COMMAND,
         { "ls", "[OPTIONS] [REPOSITORY]", "List images", cmd_images, cmd_images_options, NULL, NULL },
         { "list", "[OPTIONS] [REPOSITORY]", "List images", cmd_images, cmd_images_options, NULL, NULL },
         { "rm", "[OPTIONS] IMAGE...", "Remove images", cmd_rmi, cmd_rmi_options, NULL, NULL },
