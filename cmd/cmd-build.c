@@ -343,11 +343,30 @@ static int run_in_child(struct build *b, char **argv, enum cmd_run_mode mode, bo
                 fflush(stderr);
                 _exit(r < 0 ? EXIT_HUTCH_FAILED : r);
         }
-        while (waitpid(pid, &status, 0) < 0)
-                if (errno != EINTR) {
+        bool killed = false;
+        for (;;) {
+                pid_t w = waitpid(pid, &status, interrupted ? WNOHANG : 0);
+                if (w == pid)
+                        break;
+                if (w < 0 && errno != EINTR) {
                         (void) munmap(res, sizeof(*res));
                         return hutch_error_set(err, errno, "wait for the build container");
                 }
+                if (interrupted && !killed && mode == CMD_RUN_FOREGROUND) {
+                        /* Ctrl-C: the step's process may ignore SIGINT (a PID 1
+                         * without a handler does), so it is killed, as Docker's
+                         * builder kills a cancelled RUN */
+                        struct storage_container rec = { 0 };
+                        struct hutch_error *e = NULL;
+                        if (storage_container_find(b->root, b->container, &rec, &e) == 0 && rec.pid > 0 &&
+                            storage_container_pid_alive(rec.pid, rec.pid_start))
+                                killed = kill(rec.pid, SIGKILL) == 0;
+                        hutch_error_free(e);
+                        storage_container_clear(&rec);
+                }
+                if (interrupted && w == 0)
+                        (void) usleep(100 * 1000);
+        }
         if (res->failed)
                 r = hutch_error_set_status(err, res->exit_status, 0, "%s", res->msg);
         else if (WIFSIGNALED(status))
