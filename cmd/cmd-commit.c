@@ -33,8 +33,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define IO_BLOCK (256u << 10)
-
 /* The container's layer and its image's layers, opened. */
 struct sources {
         int upper_fd;
@@ -72,7 +70,8 @@ static int sources_open(struct storage_store *s, const char *root, const struct 
                 if (fd < 0) {
                         int e = errno;
                         sources_clear(&x);
-                        return hutch_error_set(err, e, "open layer %s of image %.12s", img->layers[i].chain_id, img->id);
+                        return hutch_error_set(err, e, "open layer %s of image %.12s", img->layers[i].chain_id,
+                                               img->id);
                 }
                 x.lower_fds[x.n_lower++] = fd;
         }
@@ -254,66 +253,57 @@ static const char *oci_layer_type(const char *t)
         return t;
 }
 
-/* Writes the container's changes as a layer tar into a blob writer. */
+/* The tar streams into the blob writer, which hashes it: no staging copy. */
+struct blob_sink {
+        struct storage_blob_writer *w;
+        struct hutch_error *err;
+};
+
+static ssize_t sink_write(void *data, const void *buf, size_t len)
+{
+        struct blob_sink *k = data;
+        int r = storage_blob_writer_write(k->w, buf, len, &k->err);
+
+        if (r < 0) {
+                errno = -r;
+                return -1;
+        }
+        return (ssize_t) len;
+}
+
+/* Writes the container's changes as a layer tar into a new blob writer. */
 static int write_layer_blob(struct storage_store *s, const struct sources *src, struct storage_blob_writer **ret,
                             struct hutch_error **err)
 {
         _cleanup_(storage_tar_writer_free_cleanup) struct storage_tar_writer *tar = NULL;
         _cleanup_(storage_blob_writer_free_cleanup) struct storage_blob_writer *w = NULL;
-        _cleanup_free_ char *rel = NULL, *dir = NULL, *buf = NULL;
-        _cleanup_close_ int fd = -1;
         struct storage_changes ch = { 0 };
         struct storage_diff_source ds = { src->upper_fd, src->lower_fds, src->n_lower, src->full_copy };
+        struct blob_sink k = { 0 };
         int r;
 
-        /* the tar is staged in tmp/ (swept by the next command if we are
-         * killed) and then streamed into the blob writer, which hashes it */
-        r = storage_store_mkdtemp(s, "commit", &rel, err);
+        r = storage_blob_writer_new(s, NULL, &w, err);
         if (r < 0)
                 return r;
-        dir = storage_store_path(s, rel);
-        _cleanup_free_ char *path = xasprintf("%s/layer.tar", dir);
-        fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-        if (fd < 0) {
-                r = hutch_error_set(err, errno, "create '%s'", path);
-                goto out;
-        }
-        r = storage_tar_writer_new(fd, &tar, err);
+        k.w = w;
+        r = storage_tar_writer_new(-1, sink_write, &k, &tar, err);
         if (r >= 0)
                 r = storage_diff(&ds, tar, &ch, err);
         storage_changes_clear(&ch);
         if (r >= 0)
                 r = storage_tar_writer_finish(tar, err);
-        if (r < 0)
-                goto out;
-        r = storage_blob_writer_new(s, NULL, &w, err);
-        if (r < 0)
-                goto out;
-        if (lseek(fd, 0, SEEK_SET) < 0) {
-                r = hutch_error_set(err, errno, "rewind '%s'", path);
-                goto out;
+        /* before w: an unfinished archive writes its end on the way out */
+        tar = storage_tar_writer_free(tar);
+        if (r < 0 && k.err && err) {
+                /* the store's own error (a full disk) says more than libarchive's */
+                hutch_error_free(*err);
+                *err = steal_ptr(&k.err);
         }
-        buf = xmalloc(IO_BLOCK);
-        for (;;) {
-                ssize_t n = read(fd, buf, IO_BLOCK);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0) {
-                        r = hutch_error_set(err, errno, "read '%s'", path);
-                        goto out;
-                }
-                if (n == 0)
-                        break;
-                r = storage_blob_writer_write(w, buf, (size_t) n, err);
-                if (r < 0)
-                        goto out;
-        }
-        r = storage_blob_writer_finish(w, err);
+        hutch_error_free(k.err);
+        if (r >= 0)
+                r = storage_blob_writer_finish(w, err);
         if (r >= 0)
                 *ret = steal_ptr(&w);
-out:
-        (void) unlink(path);
-        (void) rmdir(dir);
         return r;
 }
 
@@ -485,6 +475,18 @@ static int commit_image(struct commit_job *j, char ret_id[STORAGE_DIGEST_HEX_LEN
                 goto out;
         memcpy(ret_id, img.id, STORAGE_DIGEST_HEX_LEN + 1);
 out:
+        if (r < 0) {
+                /* what this commit stored before it failed (a blob, a layer
+                 * tree) is named by no record: collect it now when no other
+                 * command uses the store, else a later command does */
+                struct hutch_error *e = NULL;
+                if (lock >= 0) {
+                        (void) close(lock);
+                        lock = -1;
+                }
+                if (storage_images_gc(s, &e) < 0)
+                        hutch_error_free(e);
+        }
         storage_image_clear(&img);
         storage_images_clear(&cur);
         storage_images_clear(&imgs);
@@ -569,11 +571,10 @@ const struct cmd_option cmd_commit_options[] = {
           "apply CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, STOPSIGNAL, USER, VOLUME or WORKDIR (as INSTR=VALUE or "
           "\"INSTR VALUE\")",
           OPT_CHANGE },
-        { "message", 'm', required_argument, "TEXT", "the commit message (the history entry's comment)",
-          OPT_MESSAGE },
+        { "message", 'm', required_argument, "TEXT", "the commit message (the history entry's comment)", OPT_MESSAGE },
         { "author", 'a', required_argument, "AUTHOR", "the image's author (\"Name <email>\")", OPT_AUTHOR },
         { "quiet", 'q', no_argument, NULL, "print only the image ID (the default output too)", OPT_QUIET },
-        { "pause", 'p', no_argument, NULL, "ignored: a running container is read as it is, not paused", 'p' },
+        { "pause", 'p', optional_argument, "BOOL", "ignored: a running container is read as it is, not paused", 'p' },
         { 0 },
 };
 

@@ -5,6 +5,7 @@
 #include "cmd/build-image.h"
 #include "cmd/build.h"
 #include "cmd/cmd-storage.h"
+#include "cmd/commit.h"
 #include "cmd/template.h"
 #include "lib/cleanup.h"
 #include "lib/fs.h"
@@ -839,5 +840,7 @@ const struct cmd_command cmd_image_subcommands[] = {
         { "save", "[OPTIONS] IMAGE...", "Save images to an archive", cmd_save, cmd_save_options, NULL, NULL },
         { "import", "[OPTIONS] TARBALL [NAME]", "Make an image from a root filesystem tarball", cmd_import,
           cmd_import_options, NULL, NULL },
+        { "history", "[OPTIONS] IMAGE", "Show how an image's layers were made (newest first)", cmd_history,
+          cmd_history_options, NULL, NULL },
         { 0 },
 };

@@ -400,6 +400,15 @@ struct archive *archive_write_new(void)
         return fn ? fn() : NULL;
 }
 
+int archive_write_open2(struct archive *a0, void *a1, archive_open_callback *a2, archive_write_callback *a3,
+                        archive_close_callback *a4, archive_free_callback *a5)
+{
+        static int (*fn)(struct archive *, void *, archive_open_callback *, archive_write_callback *,
+                         archive_close_callback *, archive_free_callback *);
+        LOAD(fn, "archive_write_open2");
+        return fn ? fn(a0, a1, a2, a3, a4, a5) : ARCHIVE_FATAL;
+}
+
 int archive_write_open_fd(struct archive *a0, int _fd)
 {
         static int (*fn)(struct archive *, int _fd);

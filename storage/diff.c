@@ -41,7 +41,7 @@ static char *entry_in_dir(const char *path, const char *leaf_prefix, bool own_na
         }
         if (own_name) /* path is the directory itself */
                 return *path == '/' && path[1] == '\0' ? xstrdup(leaf_prefix)
-                       : xasprintf("%s/%s", path + strspn(path, "/"), leaf_prefix);
+                                                       : xasprintf("%s/%s", path + strspn(path, "/"), leaf_prefix);
         if (dlen == 0)
                 return xasprintf("%s%s", leaf_prefix, base);
         return xasprintf("%.*s/%s%s", (int) dlen, dir, leaf_prefix, base);
@@ -186,6 +186,7 @@ static int list_dir(int dirfd, bool skip_whiteouts, char ***ret)
                 free(l);
                 return e;
         }
+        rewinddir(d); /* the fd may have been read before: the offset is shared */
         while ((de = readdir(d)) != NULL) {
                 if (STREQ(de->d_name, ".") || STREQ(de->d_name, ".."))
                         continue;
@@ -282,6 +283,61 @@ static char *join(const char *dir, const char *name)
         return xasprintf("%s/%s", dir, name);
 }
 
+/* Mount points the runtime makes where the image has none, empty: not the
+ * container's doing (Docker keeps them in a layer of its own), so neither
+ * listed nor committed. */
+static bool runtime_target(const char *path, int dirfd, const char *name, const struct stat *st)
+{
+        static const char *const targets[] = { "/dev",       "/proc",         "/sys",
+                                               "/etc/hosts", "/etc/hostname", "/etc/resolv.conf" };
+
+        for (size_t i = 0; i < ARRAY_SIZE(targets); i++) {
+                if (!STREQ(path, targets[i]))
+                        continue;
+                if (S_ISREG(st->st_mode))
+                        return st->st_size == 0;
+                if (!S_ISDIR(st->st_mode))
+                        return false;
+                _cleanup_close_ int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                _cleanup_strv_ char **l = NULL;
+                /* fuse-overlayfs marks the directories it makes opaque */
+                return fd >= 0 && list_dir(fd, true, &l) == 0 && l[0] == NULL;
+        }
+        return false;
+}
+
+static int walk_added(struct walk *w, int dirfd, const char *path, int depth, struct hutch_error **err);
+
+/* An entry the image does not have (child: its path, taken over). */
+static int add_entry(struct walk *w, int dirfd, char *child, const char *name, const struct stat *st, int depth,
+                     struct hutch_error **err)
+{
+        size_t at = w->out->n;
+        int r;
+
+        if (runtime_target(child, dirfd, name, st)) {
+                free(child);
+                return 0;
+        }
+        push(w->out, child, STORAGE_CHANGE_ADD);
+        if (!S_ISDIR(st->st_mode))
+                return 0;
+        _cleanup_close_ int sub = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (sub < 0)
+                return hutch_error_set(err, errno, "open '%s'", child);
+        r = walk_added(w, sub, child, depth + 1, err);
+        if (r < 0)
+                return r;
+        /* a directory made only to hold mount points (/etc for /etc/hosts):
+         * not empty, yet nothing below it was added */
+        if (w->out->n == at + 1) {
+                _cleanup_strv_ char **l = NULL;
+                if (list_dir(sub, true, &l) == 0 && l[0] != NULL)
+                        pop(w->out);
+        }
+        return 0;
+}
+
 /* Everything below an added directory is added. */
 static int walk_added(struct walk *w, int dirfd, const char *path, int depth, struct hutch_error **err)
 {
@@ -298,15 +354,9 @@ static int walk_added(struct walk *w, int dirfd, const char *path, int depth, st
                 if (STREQ(*p, WH_OPAQUE) || fstatat(dirfd, *p, &st, AT_SYMLINK_NOFOLLOW) < 0 || whiteout_dev(&st) ||
                     (!w->src->full_copy && S_ISREG(st.st_mode) && storage_whiteout_target(*p)))
                         continue;
-                push(w->out, join(path, *p), STORAGE_CHANGE_ADD);
-                if (S_ISDIR(st.st_mode)) {
-                        _cleanup_close_ int sub = openat(dirfd, *p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-                        if (sub < 0)
-                                return hutch_error_set(err, errno, "open '%s/%s'", path, *p);
-                        r = walk_added(w, sub, w->out->v[w->out->n - 1].path, depth + 1, err);
-                        if (r < 0)
-                                return r;
-                }
+                r = add_entry(w, dirfd, join(path, *p), *p, &st, depth, err);
+                if (r < 0)
+                        return r;
         }
         return 0;
 }
@@ -324,15 +374,8 @@ static int walk_entry(struct walk *w, int dirfd, const char *path, const char *n
         char *child = join(path, name);
         int r;
 
-        if (!in_lower) {
-                push(w->out, child, STORAGE_CHANGE_ADD);
-                if (!S_ISDIR(st->st_mode))
-                        return 0;
-                _cleanup_close_ int sub = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-                if (sub < 0)
-                        return hutch_error_set(err, errno, "open '%s'", child);
-                return walk_added(w, sub, child, depth + 1, err);
-        }
+        if (!in_lower)
+                return add_entry(w, dirfd, child, name, st, depth, err);
         if (!S_ISDIR(st->st_mode) || !S_ISDIR(lst.st_mode)) {
                 /* in the copy driver's tree an unchanged entry is there too */
                 if (w->src->full_copy && same_meta(st, &lst) &&
@@ -399,9 +442,7 @@ static int walk_dir(struct walk *w, int dirfd, const char *path, const struct vi
                 if (fstatat(dirfd, *p, &st, AT_SYMLINK_NOFOLLOW) < 0)
                         return hutch_error_set(err, errno, "stat '%s/%s'", path, *p);
                 if (!w->src->full_copy) {
-                        target = whiteout_dev(&st) ? *p
-                                 : S_ISREG(st.st_mode) ? storage_whiteout_target(*p)
-                                                       : NULL;
+                        target = whiteout_dev(&st) ? *p : S_ISREG(st.st_mode) ? storage_whiteout_target(*p) : NULL;
                         if (target) {
                                 /* only what the image has is deleted */
                                 if (!opaque && view_find(lower, target, &lst, &layer))
@@ -516,7 +557,8 @@ int storage_diff(const struct storage_diff_source *src, struct storage_tar_write
                 storage_changes_clear(&out);
                 return r;
         }
-        qsort(out.v, out.n, sizeof(*out.v), cmp_change);
+        if (out.n > 1)
+                qsort(out.v, out.n, sizeof(*out.v), cmp_change);
         *ret = out;
         return 0;
 }

@@ -35,8 +35,8 @@ enum storage_change_kind {
 };
 
 struct storage_change {
-        char *path; /* "/etc/passwd" */
-        char kind;  /* enum storage_change_kind */
+        char *path;   /* "/etc/passwd" */
+        char kind;    /* enum storage_change_kind */
         bool opaque;  /* a directory whose lower contents are all hidden (C) */
         bool covered; /* a deletion an opaque directory above already makes (D) */
 };

@@ -28,6 +28,8 @@ struct export
         struct seen *links;
         size_t n_links;
         bool caps; /* keep security.capability (image layers) */
+        ssize_t (*sink)(void *data, const void *buf, size_t len);
+        void *sink_data;
 };
 
 static const char *first_path(struct export *x, const struct stat *st)
@@ -148,6 +150,15 @@ static int write_entry(struct export *x, int dirfd, const char *name, const char
         return write_dir(x, sub, prefix, depth, err);
 }
 
+static la_ssize_t sink_write(struct archive *a, void *data, const void *buf, size_t len)
+{
+        struct export *x = data;
+
+        (void) a;
+        return x->sink(x->sink_data, buf, len);
+}
+
+/* Writes to out_fd, or through x->sink when it is set. */
 static int export_start(struct export *x, int out_fd, struct hutch_error **err)
 {
         int r;
@@ -157,7 +168,8 @@ static int export_start(struct export *x, int out_fd, struct hutch_error **err)
                 return hutch_error_set(err, ENOMEM, "libarchive could not be loaded (install 'libarchive13')");
         if (archive_write_set_format_pax_restricted(x->a) != ARCHIVE_OK ||
             archive_write_set_bytes_in_last_block(x->a, 1) != ARCHIVE_OK ||
-            archive_write_open_fd(x->a, out_fd) != ARCHIVE_OK) {
+            (x->sink ? archive_write_open2(x->a, x, NULL, sink_write, NULL, NULL)
+                     : archive_write_open_fd(x->a, out_fd)) != ARCHIVE_OK) {
                 r = hutch_error_set(err, archive_errno(x->a), "start the archive: %s", archive_error_string(x->a));
                 archive_write_free(x->a);
                 x->a = NULL;
@@ -197,12 +209,15 @@ struct storage_tar_writer {
         struct export x;
 };
 
-int storage_tar_writer_new(int out_fd, struct storage_tar_writer **ret, struct hutch_error **err)
+int storage_tar_writer_new(int out_fd, ssize_t (*sink)(void *data, const void *buf, size_t len), void *sink_data,
+                           struct storage_tar_writer **ret, struct hutch_error **err)
 {
         struct storage_tar_writer *w = xzalloc(sizeof(*w));
         int r;
 
         w->x.caps = true;
+        w->x.sink = sink;
+        w->x.sink_data = sink_data;
         r = export_start(&w->x, out_fd, err);
         if (r < 0) {
                 free(w);

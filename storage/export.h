@@ -4,6 +4,8 @@
 
 #include "lib/error.h"
 
+#include <sys/types.h>
+
 /* Writes the tree below dirfd (name NULL), or its entry name (a directory
  * with what is below it) under that name, to out_fd as a POSIX tar: owners,
  * modes, mtimes, symlinks and hardlinks kept; device nodes and sockets left
@@ -15,7 +17,10 @@ int storage_export_tree(int dirfd, const char *name, int out_fd, struct hutch_er
  * security.capability xattr of regular files; a file hardlinked to one
  * written before becomes a hardlink entry. */
 struct storage_tar_writer;
-int storage_tar_writer_new(int out_fd, struct storage_tar_writer **ret, struct hutch_error **err);
+/* Writes to out_fd, or, when sink is not NULL, through sink(sink_data, ...)
+ * (returning len, or -1 with errno set). */
+int storage_tar_writer_new(int out_fd, ssize_t (*sink)(void *data, const void *buf, size_t len), void *sink_data,
+                           struct storage_tar_writer **ret, struct hutch_error **err);
 /* dirfd/name (never followed), stored as path (directories: "path/"); no
  * recursion.  Whiteouts, sockets and device nodes are left out. */
 int storage_tar_writer_add(struct storage_tar_writer *w, int dirfd, const char *name, const char *path,

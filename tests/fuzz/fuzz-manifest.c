@@ -64,7 +64,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                         abort();
                 if (c2->n_diff_ids != c->n_diff_ids || !strv_equal(c->diff_ids, c2->diff_ids) ||
                     !strv_equal(c->cmd, c2->cmd) || !strv_equal(c->entrypoint, c2->entrypoint) ||
-                    !strv_equal(c->env, c2->env) || !strv_equal(c->labels, c2->labels))
+                    !strv_equal(c->env, c2->env) || !strv_equal(c->labels, c2->labels) || c2->n_history != c->n_history)
                         abort();
                 for (char **e = c->env; e && *e; e++)
                         if (strchr(*e, '=') == NULL)
