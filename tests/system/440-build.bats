@@ -334,8 +334,8 @@ EOF
         "$HUTCH" --root "$HUTCH_ROOT" --runroot "$HUTCH_RUNROOT" build "$CTX" >"$BATS_TEST_TMPDIR/out" 2>&1 &
         local pid=$!
         HUTCH_BG_PIDS+=("$pid")
-        local i
-        for i in $(seq 1 100); do
+        local _
+        for _ in $(seq 1 100); do
                 grep -q '^started' "$BATS_TEST_TMPDIR/out" && break
                 sleep 0.2
         done
