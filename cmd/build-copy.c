@@ -348,7 +348,7 @@ static void glob_expand(struct tarw *w, int dirfd, const char *prefix, const cha
         }
 }
 
-bool build_copy_is_archive(int fd, const char *name, bool *ret_supported)
+bool build_copy_is_archive(int fd, const char *name)
 {
         unsigned char h[512];
         ssize_t n = pread(fd, h, sizeof(h), 0);
@@ -357,23 +357,18 @@ bool build_copy_is_archive(int fd, const char *name, bool *ret_supported)
         bool tar_name = strstr(base, ".tar") || strstr(base, ".tgz") || strstr(base, ".tbz") || strstr(base, ".txz") ||
                         strstr(base, ".tzst");
 
-        *ret_supported = true;
         if (n >= 262 && memcmp(h + 257, "ustar", 5) == 0)
                 return true;
+        /* compressed: Docker looks inside; we trust a tar-like name */
         if (n < 6 || !tar_name)
                 return false;
-        if ((h[0] == 0x1f && h[1] == 0x8b) || (h[0] == 0x28 && h[1] == 0xb5 && h[2] == 0x2f && h[3] == 0xfd))
-                return true;
-        if ((memcmp(h,
-                    "\xfd"
-                    "7zXZ",
-                    5) == 0 &&
-             h[5] == 0) ||
-            memcmp(h, "BZh", 3) == 0) {
-                *ret_supported = false;
-                return true;
-        }
-        return false;
+        return (h[0] == 0x1f && h[1] == 0x8b) || (h[0] == 0x28 && h[1] == 0xb5 && h[2] == 0x2f && h[3] == 0xfd) ||
+               (memcmp(h,
+                       "\xfd"
+                       "7zXZ",
+                       5) == 0 &&
+                h[5] == 0) ||
+               memcmp(h, "BZh", 3) == 0;
 }
 
 /* Adds one ADD archive to the digest (its bytes), returns 0. */
@@ -425,13 +420,7 @@ static int copy_one(struct tarw *w, const char *rel, bool many)
         }
         if (c->add && S_ISREG(st.st_mode)) {
                 _cleanup_close_ int fd = openat(pfd, base, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
-                bool supported;
-                if (fd >= 0 && build_copy_is_archive(fd, base, &supported)) {
-                        if (!supported)
-                                return hutch_error_set(w->err, ENOTSUP,
-                                                       "ADD: '%s': xz and bzip2 archives are not supported (use a "
-                                                       "plain, gzip or zstd tar)",
-                                                       rel);
+                if (fd >= 0 && build_copy_is_archive(fd, base)) {
                         hutch_strv_append(&w->archives, rel);
                         return hash_archive(w, fd, rel);
                 }

@@ -44,9 +44,8 @@ struct build_copy {
 int build_copy_write(const struct build_copy *c, int out_fd, char ret_digest[STORAGE_DIGEST_BUFSIZE],
                      char ***ret_archives, struct hutch_error **err);
 
-/* Is the file (an open regular file, at offset 0 after) an archive ADD
- * extracts?  Sets *ret_supported false for formats the unpacker cannot read
- * (xz, bzip2). */
-bool build_copy_is_archive(int fd, const char *name, bool *ret_supported);
+/* Is the file (an open regular file) an archive ADD extracts: a plain tar,
+ * or a gzip, zstd, xz or bzip2 one with a tar-like name? */
+bool build_copy_is_archive(int fd, const char *name);
 
 #endif

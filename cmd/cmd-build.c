@@ -849,7 +849,9 @@ static int copy_in_userns(void *p)
                         if (afd < 0 || dirfd < 0)
                                 return copy_report(
                                         (hutch_error_set(&e, afd < 0 ? -afd : errno, "ADD '%s'", archives[i]), e));
-                        if (storage_layer_unpack(afd, dirfd, &uo, NULL, &e) < 0)
+                        struct storage_unpack_options ao = { .whiteouts = STORAGE_WHITEOUT_AUFS,
+                                                             .any_compression = true };
+                        if (storage_layer_unpack(afd, dirfd, &ao, NULL, &e) < 0)
                                 return copy_report((hutch_error_prefix(&e, "ADD '%s'", archives[i]), e));
                 }
         }

@@ -40,6 +40,10 @@ assert_no_containers() {
         echo "from the tar" >"$BATS_TEST_TMPDIR/tarsrc/t/in-tar.txt"
         tar -C "$BATS_TEST_TMPDIR/tarsrc" -czf "$CTX/files.tar.gz" t
         tar -C "$BATS_TEST_TMPDIR/tarsrc" -cf - t | zstd -q >"$CTX/files.tar.zst"
+        tar -C "$BATS_TEST_TMPDIR/tarsrc" -cJf "$CTX/files.tar.xz" t
+        tar -C "$BATS_TEST_TMPDIR/tarsrc" -cjf "$CTX/files.tbz2" t
+        tar -C "$BATS_TEST_TMPDIR/tarsrc" -cf "$CTX/plain-tar" t
+        gzip -c "$CTX/plain.txt" >"$CTX/not-a-tar.gz"
         cat >"$CTX/Dockerfile" <<'EOF'
 # a comment
 FROM bb:1
@@ -51,6 +55,8 @@ COPY file.txt ./
 COPY dir/ /data/
 ADD files.tar.gz /unpacked/
 ADD files.tar.zst /unpacked-zst/
+ADD files.tar.xz files.tbz2 plain-tar /more/
+ADD not-a-tar.gz /kept/
 ADD plain.txt /added.txt
 RUN echo "$GREETING from $NAME" > /ran.txt \
     # a comment inside the continuation
@@ -65,7 +71,7 @@ ENTRYPOINT ["sh", "-c"]
 CMD ["echo default; id -un; pwd"]
 EOF
         run_hutch build -t app:1 "$CTX"
-        [[ "$output" == *"STEP 1/19: FROM bb:1"* ]] || die "no STEP lines: $output"
+        [[ "$output" == *"STEP 1/21: FROM bb:1"* ]] || die "no STEP lines: $output"
         [[ "$output" == *"Successfully tagged localhost/app:1"* ]] || die "no tag line"
         assert_no_containers
 
@@ -75,8 +81,8 @@ EOF
         [ "${lines[1]}" = tester ] || die "USER: ${lines[1]}"
         [ "${lines[2]}" = /app/sub ] || die "WORKDIR: ${lines[2]}"
 
-        run_hutch run --rm --network none app:1 'cat /app/file.txt /data/sub/inner.txt /unpacked/t/in-tar.txt /unpacked-zst/t/in-tar.txt /added.txt /ran.txt'
-        [ "$output" = "$(printf 'file content\ninner\nfrom the tar\nfrom the tar\nplain\nhello from the app')" ] ||
+        run_hutch run --rm --network none app:1 'cat /app/file.txt /data/sub/inner.txt /unpacked/t/in-tar.txt /unpacked-zst/t/in-tar.txt /added.txt /ran.txt; ls /more; ls /more/t; ls /kept'
+        [ "$output" = "$(printf 'file content\ninner\nfrom the tar\nfrom the tar\nplain\nhello from the app\nt\nin-tar.txt\nnot-a-tar.gz')" ] ||
                 die "files: $output"
         # COPY: owned by root (0:0) by default, whatever owns them on the host
         run_hutch run --rm --network none app:1 'stat -c %u:%g /app/file.txt /data/sub/inner.txt; ls -d /vol'
@@ -262,6 +268,23 @@ EOF
         # nothing stored before was lost
         run_hutch run --rm --network none bb:1
         [ "$output" = from-base ] || die "the base image: $output"
+}
+
+@test "build: long names, links and spaces survive COPY (PAX headers); JSON form" {
+        local long
+        long="$(printf 'a%.0s' {1..60})/$(printf 'b%.0s' {1..60})"
+        mkdir -p "$CTX/$long"
+        echo long >"$CTX/$long/$(printf 'c%.0s' {1..120})"
+        echo "sp ace" >"$CTX/with space.txt"
+        ln -s "$(printf 'x%.0s' {1..150})" "$CTX/longlink"
+        cat >"$CTX/Dockerfile" <<'EOF'
+FROM bb:1
+COPY . /c/
+COPY ["with space.txt", "/sp/"]
+EOF
+        run_hutch build -t long:1 "$CTX"
+        run_hutch run --rm --network none long:1 sh -c 'cat /c/a*/b*/c* /sp/with\ space.txt; readlink /c/longlink | wc -c'
+        [ "$output" = "$(printf 'long\nsp ace\n151')" ] || die "long names: $output"
 }
 
 @test "build: a symlink in the context is copied as a link, never followed out of it" {
