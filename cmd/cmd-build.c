@@ -437,11 +437,10 @@ static int expand_pairs(struct build *b, struct stage *st, const struct df_instr
                         return hutch_error_set(err, EINVAL, "line %u: %s names can not be blank", in->line,
                                                in->keyword);
                 }
+                /* ENV A=2 B=$A gives B the value A had before the
+                 * instruction, as Docker's does */
                 hutch_strv_push(&pairs, k);
                 hutch_strv_push(&pairs, v);
-                /* ENV K=V K2=$K: later pairs see the earlier ones */
-                if (in->kind == DF_ENV)
-                        hutch_strv_push(&env, xasprintf("%s=%s", pairs[i], pairs[i + 1]));
         }
         *ret_pairs = pairs;
         return 0;

@@ -50,6 +50,8 @@ FROM bb:1
 ARG GREETING=hello
 ENV APP=/app NAME="the app"
 ENV LEGACY value with  spaces
+ENV APP=/changed-later OLD=$APP
+ENV APP=/app
 WORKDIR $APP
 COPY file.txt ./
 COPY dir/ /data/
@@ -64,6 +66,7 @@ RUN echo "$GREETING from $NAME" > /ran.txt \
 LABEL version=1.0 "com.example.name"="$NAME"
 EXPOSE 8080 53/udp
 VOLUME ["/vol"]
+RUN echo discarded > /vol/x
 STOPSIGNAL SIGUSR1
 WORKDIR sub
 USER tester
@@ -71,9 +74,12 @@ ENTRYPOINT ["sh", "-c"]
 CMD ["echo default; id -un; pwd"]
 EOF
         run_hutch build -t app:1 "$CTX"
-        [[ "$output" == *"STEP 1/21: FROM bb:1"* ]] || die "no STEP lines: $output"
+        [[ "$output" == *"STEP 1/24: FROM bb:1"* ]] || die "no STEP lines: $output"
         [[ "$output" == *"Successfully tagged localhost/app:1"* ]] || die "no tag line"
         assert_no_containers
+        # the RUN after VOLUME wrote into an anonymous volume: gone with its container
+        run_hutch volume ls -q
+        [ -z "$output" ] || die "volumes left behind: $output"
 
         # ENTRYPOINT + CMD, USER, WORKDIR (relative to the first), created in the image
         run_hutch run --rm --network none app:1
@@ -85,11 +91,11 @@ EOF
         [ "$output" = "$(printf 'file content\ninner\nfrom the tar\nfrom the tar\nplain\nhello from the app\nt\nin-tar.txt\nnot-a-tar.gz')" ] ||
                 die "files: $output"
         # COPY: owned by root (0:0) by default, whatever owns them on the host
-        run_hutch run --rm --network none app:1 'stat -c %u:%g /app/file.txt /data/sub/inner.txt; ls -d /vol'
-        [ "$output" = "$(printf '0:0\n0:0\n/vol')" ] || die "owners: $output"
+        run_hutch run --rm --network none app:1 'stat -c %u:%g /app/file.txt /data/sub/inner.txt; ls -A /vol | wc -l'
+        [ "$output" = "$(printf '0:0\n0:0\n0')" ] || die "owners, volume: $output"
         # ENV (both forms); ARG is not in the image's environment
-        run_hutch run --rm --network none app:1 'echo "[$APP] [$NAME] [$LEGACY] [${GREETING-unset}]"'
-        [ "$output" = "[/app] [the app] [value with  spaces] [unset]" ] || die "env: $output"
+        run_hutch run --rm --network none app:1 'echo "[$APP] [$NAME] [$LEGACY] [${GREETING-unset}] [$OLD]"'
+        [ "$output" = "[/app] [the app] [value with  spaces] [unset] [/app]" ] || die "env: $output"
 
         run_hutch image inspect --format '{{json .Config.Labels}} {{json .Config.ExposedPorts}} {{json .Config.Volumes}} {{.Config.StopSignal}} {{.Config.User}}' app:1
         [[ "$output" == *'"com.example.name":"the app"'* ]] || die "labels: $output"
