@@ -289,14 +289,51 @@ int build_cache_get(struct storage_store *s, const char *key_hex, char ret_id[ST
         return 0;
 }
 
-void build_cache_put(struct storage_store *s, const char *key_hex, const char *id)
+void build_cache_put(struct storage_store *s, const char *key_hex, const char *id, const char *parent)
 {
         _cleanup_close_ int dir = cache_dir(s, true);
-        _cleanup_free_ char *line = xasprintf("%s\n", id);
+        _cleanup_free_ char *line = xasprintf("%s\n", id), *pline = xasprintf("%s\n", parent);
+        _cleanup_free_ char *pname = xasprintf("p-%s", id);
         struct hutch_error *e = NULL;
 
+        /* only a cache: on failure the next build redoes the step */
         if (dir < 0 || hutch_write_file_atomic(dir, key_hex, line, strlen(line), 0600, &e) < 0)
-                hutch_error_free(e); /* only a cache: the next build redoes the step */
+                hutch_error_free(e);
+        else if (hex64(parent, strlen(parent)) &&
+                 hutch_write_file_atomic(dir, pname, pline, strlen(pline), 0600, &e) < 0)
+                hutch_error_free(e);
+}
+
+char **build_cache_parents(struct storage_store *s, const struct storage_images *imgs)
+{
+        int dir = cache_dir(s, false);
+        char **out = NULL;
+
+        if (dir < 0)
+                return NULL;
+        DIR *d = fdopendir(dir);
+        if (!d) {
+                (void) close(dir);
+                return NULL;
+        }
+        struct dirent *de;
+        while ((de = readdir(d)) != NULL) {
+                _cleanup_free_ char *buf = NULL;
+                struct hutch_error *e = NULL;
+                size_t len;
+                if (strncmp(de->d_name, "p-", 2) != 0 || storage_images_find_id(imgs, de->d_name + 2) < 0)
+                        continue;
+                if (hutch_read_file_at(dirfd(d), de->d_name, 256, &buf, &len, &e) < 0) {
+                        hutch_error_free(e);
+                        continue;
+                }
+                while (len > 0 && buf[len - 1] == '\n')
+                        buf[--len] = '\0';
+                if (hex64(buf, len))
+                        hutch_strv_append(&out, buf);
+        }
+        (void) closedir(d);
+        return out;
 }
 
 void cmd_build_cache_prune(struct storage_store *s)
@@ -328,6 +365,9 @@ void cmd_build_cache_prune(struct storage_store *s)
                         while (len > 0 && buf[len - 1] == '\n')
                                 buf[--len] = '\0';
                         stale = !hex64(buf, len) || storage_images_find_id(&imgs, buf) < 0;
+                        /* p-<child>: stale once the child is gone */
+                        if (strncmp(de->d_name, "p-", 2) == 0)
+                                stale = stale || storage_images_find_id(&imgs, de->d_name + 2) < 0;
                 }
                 hutch_error_clear(&e);
                 if (stale)

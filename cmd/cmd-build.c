@@ -386,9 +386,9 @@ static int commit_step(struct build *b, struct stage *st, const char *created_by
         if (cmd_commit_container(b->root, b->container, &o, id, err) < 0)
                 return -1;
         container_drop(b);
+        build_cache_put(b->s, key, id, st->id);
         if (stage_load(b, st, id, err) < 0)
                 return -1;
-        build_cache_put(b->s, key, id);
         out(b, " ---> %.12s\n", id);
         return 0;
 }
@@ -404,9 +404,9 @@ static int config_step(struct build *b, struct stage *st, const char *text, cons
                 return -1;
         if (build_image_derive(b->s, st->id, st->cfg, by, id, err) < 0)
                 return -1;
+        build_cache_put(b->s, key, id, st->id);
         if (stage_load(b, st, id, err) < 0)
                 return -1;
-        build_cache_put(b->s, key, id);
         out(b, " ---> %.12s\n", id);
         return 0;
 }
@@ -1093,9 +1093,9 @@ static int do_workdir(struct build *b, struct stage *st, const struct df_instruc
         if (cmd_commit_container(b->root, b->container, &o, id, err) < 0)
                 return -1;
         container_drop(b);
+        build_cache_put(b->s, key, id, st->id);
         if (stage_load(b, st, id, err) < 0)
                 return -1;
-        build_cache_put(b->s, key, id);
         out(b, " ---> %.12s\n", id);
         return 0;
 }

@@ -77,6 +77,11 @@ EOF
         [[ "$output" == *"STEP 1/24: FROM bb:1"* ]] || die "no STEP lines: $output"
         [[ "$output" == *"Successfully tagged localhost/app:1"* ]] || die "no tag line"
         assert_no_containers
+        # the step images are intermediate: listed only with -a
+        run_hutch images -q
+        [ "${#lines[@]}" -eq 2 ] || die "images lists intermediate images: $output"
+        run_hutch images -a -q
+        [ "${#lines[@]}" -gt 10 ] || die "images -a lacks the intermediate images: $output"
         # the RUN after VOLUME wrote into an anonymous volume: gone with its container
         run_hutch volume ls -q
         [ -z "$output" ] || die "volumes left behind: $output"
