@@ -384,3 +384,42 @@ EOF
         run_hutch build "$CTX"
         [[ "$output" == *"Using cache"* ]] || die "the finished step was lost: $output"
 }
+
+@test "build: links planted in the image: --chown reads /etc/passwd inside it, WORKDIR is made inside it" {
+        echo data >"$CTX/f"
+        mkdir -p "$BATS_TEST_TMPDIR/hostdir"
+        cat >"$CTX/Dockerfile" <<EOF
+FROM bb:1
+RUN ln -s $BATS_TEST_TMPDIR/hostdir /wd
+WORKDIR /wd/sub
+COPY f ./
+RUN ls -d $BATS_TEST_TMPDIR/hostdir/sub/f
+EOF
+        run_hutch build "$CTX"
+        [ ! -e "$BATS_TEST_TMPDIR/hostdir/sub" ] || die "WORKDIR or COPY wrote on the host"
+
+        printf 'FROM bb:1\nRUN rm /etc/passwd && ln -s /dev/zero /etc/passwd\nCOPY --chown=tester f /f\n' >"$CTX/Dockerfile"
+        run_hutch 125 build "$CTX"
+        [[ "$stderr" == *"--chown"* ]] || die "a /dev/zero passwd: $stderr"
+        assert_no_containers
+}
+
+@test "build: RUN --network, build --network none, HEALTHCHECK ignored with a warning, COPY --link accepted" {
+        echo x >"$CTX/x"
+        cat >"$CTX/Dockerfile" <<'EOF'
+FROM bb:1
+RUN --network=none ip -o link | grep -vc ': lo:' > /links || true
+HEALTHCHECK --interval=5s CMD true
+COPY --link x /x
+EOF
+        run_hutch build --network none -t net:1 "$CTX"
+        [[ "$stderr" == *"HEALTHCHECK is not recorded"* ]] || die "no HEALTHCHECK warning: $stderr"
+        run_hutch run --rm --network none net:1 cat /links /x
+        [ "$output" = "$(printf '0\nx')" ] || die "RUN --network=none: $output"
+        printf 'FROM bb:1\nRUN --network=bridge true\n' >"$CTX/Dockerfile"
+        run_hutch 125 build "$CTX"
+        [[ "$stderr" == *"RUN --network: 'bridge'"* ]] || die "bad RUN --network: $stderr"
+        printf 'FROM bb:1\nRUN --frobnicate true\n' >"$CTX/Dockerfile"
+        run_hutch 125 build "$CTX"
+        [[ "$stderr" == *"line 2: RUN: unknown flag '--frobnicate'"* ]] || die "unknown flag: $stderr"
+}
