@@ -857,7 +857,10 @@ static int parse_directive(const char *line, size_t len, struct dockerfile *df, 
                 *seen_escape = true;
                 return 1;
         }
-        return 1; /* syntax=, check= and others: known to be directives, ignored */
+        if ((kl == 6 && strncasecmp(line + ks, "syntax", 6) == 0) ||
+            (kl == 5 && strncasecmp(line + ks, "check", 5) == 0))
+                return 1; /* known, and nothing for us to do */
+        return 0;         /* an unknown one is a comment, and ends the directives (as Docker's) */
 }
 
 /* Does the physical line end with the escape char (trailing blanks allowed)?

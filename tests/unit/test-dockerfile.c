@@ -132,6 +132,11 @@ static void test_escape_directive(void **state)
         assert_string_equal(df->stages[0].instrs[0].rest, "a  b");
         dockerfile_free(df);
 
+        /* an unknown directive is a comment and ends the directives */
+        df = parse_ok("# foo=bar\n# escape=`\nFROM a\nRUN a \\\n b\n");
+        assert_int_equal(df->escape, '\\');
+        dockerfile_free(df);
+
         parse_fails("# escape=x\nFROM a\n", "invalid escape token");
         parse_fails("# escape=`\n# escape=\\\nFROM a\n", "only one escape");
 }
