@@ -330,11 +330,10 @@ static char *pairs_text(const char *kw, char *const *pairs)
         return t;
 }
 
+/* rel (absolute, or relative to base) as a clean absolute path in the image. */
 static char *join_path(const char *base, const char *rel)
 {
-        if (rel[0] == '/')
-                return xstrdup(rel);
-        _cleanup_free_ char *j = xasprintf("%s/%s", base && *base ? base : "/", rel);
+        _cleanup_free_ char *j = rel[0] == '/' ? xstrdup(rel) : xasprintf("%s/%s", base && *base ? base : "/", rel);
         _cleanup_free_ char *clean = dockerignore_clean_path(j, NULL);
         return STREQ(clean, ".") ? xstrdup("/") : xasprintf("/%s", clean);
 }
