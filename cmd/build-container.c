@@ -89,7 +89,9 @@ int build_container_run(struct build_steps *b, char **argv, enum cmd_run_mode mo
         }
         if (pid == 0) {
                 struct hutch_error *e = NULL;
-                int nul = open("/dev/null", O_WRONLY | O_CLOEXEC);
+                int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+                if (nul >= 0) /* a step never reads the build's input (Docker's RUN has none) */
+                        (void) dup2(nul, STDIN_FILENO);
                 if (nul >= 0 && (hide_stdout || b->quiet))
                         (void) dup2(nul, STDOUT_FILENO);
                 if (nul >= 0 && b->quiet)

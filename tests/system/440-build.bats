@@ -120,16 +120,17 @@ EOF
 FROM bb:1
 SHELL ["/bin/sh", "-ec"]
 RUN ["/bin/sh", "-c", "echo exec-form > /exec"]
-RUN echo "$0 $-" > /shell
-ENTRYPOINT ["cat", "/exec", "/shell"]
+RUN echo "$0 $-" > /shell; cat > /stdin
+ENTRYPOINT ["cat", "/exec", "/shell", "/stdin"]
 EOF
-        run_hutch build -q "$CTX"
+        echo "the build's own input" >"$BATS_TEST_TMPDIR/input"
+        RUN_HUTCH_STDIN="$BATS_TEST_TMPDIR/input" run_hutch build -q "$CTX"
         [ "${#lines[@]}" -eq 1 ] || die "-q printed more than the ID: $output"
         [[ "${lines[0]}" =~ ^[0-9a-f]{64}$ ]] || die "-q: not an ID: $output"
         run_hutch run --rm --network none "${lines[0]}"
         [ "${lines[0]}" = exec-form ] || die "exec form: $output"
         [[ "${lines[1]}" == "/bin/sh "*e* ]] || die "SHELL not used: $output"
-        [ "${#lines[@]}" -eq 2 ] || die "the base CMD was kept: $output"
+        [ "${#lines[@]}" -eq 2 ] || die "the base CMD was kept, or RUN read the build's input: $output"
 }
 
 @test "build: multi-stage COPY --from, --target, FROM an earlier stage" {
@@ -211,7 +212,7 @@ RUN echo $$ > /run-pid
 COPY f /f
 RUN cat /f > /g
 EOF
-        run_hutch build -q "$CTX"
+        run_hutch build -q -t cache:1 "$CTX"
         id1=${lines[0]}
         run_hutch build "$CTX"
         [ "$(grep -c 'Using cache' <<<"$output")" -eq 3 ] || die "expected 3 cache hits: $output"
@@ -228,7 +229,16 @@ EOF
         [[ "$output" != *"Using cache"* ]] || die "--no-cache used the cache: $output"
 
         # an image the cache points to is removed: the build redoes the step
+        [ -n "$(ls "$HUTCH_ROOT/build-cache")" ] || die "no cache records in the store"
         run_hutch image prune -f
+        # the records of removed images went with them; those of cache:1 stay
+        local f n=0
+        for f in "$HUTCH_ROOT"/build-cache/*; do
+                [ -e "$f" ] || continue
+                run_hutch image inspect --format '{{.Id}}' "$(cat "$f")"
+                n=$((n + 1))
+        done
+        [ "$n" -gt 0 ] || die "image prune removed the cache records of a named image"
         run_hutch build "$CTX"
         [[ "$output" == *"Successfully built"* ]] || die "build after prune: $output"
         assert_no_containers
