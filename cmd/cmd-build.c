@@ -1036,6 +1036,17 @@ int cmd_build(const struct cmd_command *cmd, int argc, char **argv, struct hutch
         r = cmd_storage_open(STORAGE_STORE_WRITE, &b.s, err);
         if (r < 0)
                 goto out;
+        {
+                /* BuildKit's automatic platform ARGs (FROM --platform=$BUILDPLATFORM) */
+                _cleanup_free_ char *plat = xasprintf("linux/%s", storage_host_arch());
+                static const char *const names[] = { "BUILDPLATFORM", "TARGETPLATFORM" };
+                for (size_t i = 0; i < 2; i++)
+                        env_set(&b.meta, names[i], plat);
+                env_set(&b.meta, "BUILDOS", "linux");
+                env_set(&b.meta, "TARGETOS", "linux");
+                env_set(&b.meta, "BUILDARCH", storage_host_arch());
+                env_set(&b.meta, "TARGETARCH", storage_host_arch());
+        }
         for (size_t i = 0; i < b.df->n_meta_args; i++) {
                 r = do_arg(&b, &b.meta, NULL, &b.df->meta_args[i], true, err);
                 if (r < 0)

@@ -136,7 +136,7 @@ EOF
 @test "build: multi-stage COPY --from, --target, FROM an earlier stage" {
         cat >"$CTX/Dockerfile" <<'EOF'
 ARG BASE=bb:1
-FROM $BASE AS builder
+FROM --platform=$BUILDPLATFORM $BASE AS builder
 RUN echo built > /artifact && echo junk > /junk
 FROM builder AS second
 RUN echo second > /second
