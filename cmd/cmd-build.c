@@ -430,6 +430,9 @@ static int do_config(struct build *b, struct stage *st, const struct df_instruct
         case DF_ENV:
                 for (size_t i = 0; pairs[i]; i += 2)
                         env_set(&c->env, pairs[i], pairs[i + 1]);
+                if (hutch_strv_length(c->env) > DOCKERFILE_MAX_VARIABLES)
+                        return hutch_error_set(err, E2BIG, "line %u: more than %u ENV variables", in->line,
+                                               DOCKERFILE_MAX_VARIABLES);
                 break;
         case DF_LABEL:
                 for (size_t i = 0; pairs[i]; i += 2)
@@ -755,6 +758,9 @@ static int do_arg(struct build *b, char ***args, char *const *env, const struct 
                         v = env_get(b->meta, k); /* ARG NAME in a stage takes the value from before FROM */
                 if (v)
                         env_set(args, k, v);
+                if (hutch_strv_length(*args) > DOCKERFILE_MAX_VARIABLES)
+                        return hutch_error_set(err, E2BIG, "line %u: more than %u ARGs", in->line,
+                                               DOCKERFILE_MAX_VARIABLES);
         }
         return 0;
 }

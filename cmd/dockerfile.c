@@ -304,6 +304,7 @@ struct lexer {
         bool have_word;
         struct svec words;
         size_t total;
+        unsigned refs; /* variable references: each is a scan of env */
         int depth;
         struct hutch_error **err;
 };
@@ -347,6 +348,8 @@ static int lex_dollar(struct lexer *lx, struct sbuf *out, bool quoted)
         size_t start;
 
         /* s[lx->i] is just past '$' */
+        if (++lx->refs > DOCKERFILE_MAX_REFERENCES)
+                return hutch_error_set(lx->err, E2BIG, "more than %u variable references", DOCKERFILE_MAX_REFERENCES);
         if (s[lx->i] != '{') {
                 start = lx->i;
                 if (isdigit((unsigned char) s[lx->i]))

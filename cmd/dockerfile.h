@@ -11,8 +11,10 @@
  * Limits (hostile input gets an error, never unbounded work): the file at
  * most DOCKERFILE_MAX_SIZE bytes, a logical line (continuations joined) at
  * most DOCKERFILE_MAX_LINE bytes, at most DOCKERFILE_MAX_INSTRUCTIONS
- * instructions, an expansion result at most DOCKERFILE_MAX_EXPANSION bytes.
- * Every pass is linear in its input. */
+ * instructions, an expansion result at most DOCKERFILE_MAX_EXPANSION bytes
+ * and DOCKERFILE_MAX_REFERENCES variable references; the driver keeps a
+ * stage's ARGs and ENVs under DOCKERFILE_MAX_VARIABLES, so a lookup scan is
+ * bounded too.  Every pass is linear in its input. */
 #ifndef HUTCH_CMD_DOCKERFILE_H
 #define HUTCH_CMD_DOCKERFILE_H
 
@@ -25,6 +27,8 @@
 #define DOCKERFILE_MAX_LINE         (256u << 10)
 #define DOCKERFILE_MAX_INSTRUCTIONS 4096u
 #define DOCKERFILE_MAX_EXPANSION    (1u << 20)
+#define DOCKERFILE_MAX_REFERENCES   (1u << 14) /* "$X" in one expansion */
+#define DOCKERFILE_MAX_VARIABLES    4096u      /* ARGs and ENVs of a stage (the driver's limit) */
 
 enum df_kind {
         DF_ADD,

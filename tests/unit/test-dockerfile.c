@@ -385,6 +385,17 @@ static void test_expand_bounds(void **state)
         hutch_error_clear(&err);
         free(s);
 
+        /* many references are refused (each one scans the environment) */
+        size_t nrefs = DOCKERFILE_MAX_REFERENCES + 1;
+        s = xmalloc(nrefs * 2 + 1);
+        for (size_t i = 0; i < nrefs; i++)
+                memcpy(s + 2 * i, "$X", 2);
+        s[nrefs * 2] = '\0';
+        assert_true(dockerfile_expand_word(s, NULL, '\\', &out, &err) < 0);
+        assert_non_null(strstr(err->msg, "variable references"));
+        hutch_error_clear(&err);
+        free(s);
+
         /* a long value repeated is capped */
         size_t vn = 300000;
         char *v = xmalloc(vn + 8);
