@@ -282,7 +282,10 @@ int cmd_attach_connected(int sock, const char *name, const struct cmd_attach_opt
                 goto out;
         }
         if (r <= 0 || hello.type != CMD_ATTACH_HELLO) {
-                r = hutch_error_set(err, EPROTO, "the monitor of container '%s' did not answer", name);
+                r = hutch_error_set(err, EPROTO,
+                                    "the monitor of container '%s' ended without answering (see 'hutch ps -a' "
+                                    "and 'hutch logs %s')",
+                                    name, name);
                 goto out;
         }
         c.tty = hello.payload[0] != 0;

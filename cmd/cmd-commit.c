@@ -11,7 +11,9 @@
 #include "cmd/cmd-storage.h"
 #include "cmd/commit.h"
 #include "cmd/image-change.h"
+#include "cmd/parse-opts.h"
 #include "cmd/paths.h"
+#include "cmd/run.h"
 #include "lib/cleanup.h"
 #include "lib/json.h"
 #include "lib/strv.h"
@@ -116,7 +118,18 @@ struct diff_job {
         bool json;
 };
 
-static void print_json(const struct storage_changes *c)
+/* Prints g's document (freeing g) on a line of its own. */
+static void print_json(yajl_gen g)
+{
+        size_t len;
+        _cleanup_free_ char *text = hutch_json_gen_steal(g, &len);
+        yajl_gen_free(g);
+        fwrite(text, 1, len, stdout);
+        if (len == 0 || text[len - 1] != '\n')
+                putchar('\n');
+}
+
+static void print_changes_json(const struct storage_changes *c)
 {
         static const struct {
                 const char *key;
@@ -125,8 +138,6 @@ static void print_json(const struct storage_changes *c)
                        { "added", STORAGE_CHANGE_ADD },
                        { "deleted", STORAGE_CHANGE_DELETE } };
         yajl_gen g = yajl_gen_alloc(NULL);
-        _cleanup_free_ char *text = NULL;
-        size_t len;
 
         yajl_gen_config(g, yajl_gen_beautify, 1);
         yajl_gen_map_open(g);
@@ -144,11 +155,7 @@ static void print_json(const struct storage_changes *c)
                 yajl_gen_array_close(g);
         }
         yajl_gen_map_close(g);
-        text = hutch_json_gen_steal(g, &len);
-        yajl_gen_free(g);
-        fwrite(text, 1, len, stdout);
-        if (len == 0 || text[len - 1] != '\n')
-                putchar('\n');
+        print_json(g);
 }
 
 static int diff_in_userns(void *p)
@@ -178,7 +185,7 @@ static int diff_in_userns(void *p)
                 return cmd_storage_report(err);
         }
         if (j->json)
-                print_json(&ch);
+                print_changes_json(&ch);
         else
                 for (size_t i = 0; i < ch.n; i++)
                         printf("%c %s\n", ch.v[i].kind, ch.v[i].path);
@@ -308,6 +315,49 @@ static int write_layer_blob(struct storage_store *s, const struct sources *src, 
 }
 
 /* The new config: the image's, changed, with the layer and history added. */
+/* What `run` gave the container over its image, as Docker's commit keeps
+ * it: the command (with --entrypoint, the command alone), -e, -u, -w. */
+static void apply_run_settings(struct storage_image_config *cfg, const struct storage_container *ct)
+{
+        struct run_args ra = { 0 };
+        struct hutch_error *e = NULL;
+
+        if (cmd_run_container_args(ct, &ra, &e) < 0) {
+                hutch_error_free(e); /* an old record: the image's config as it is */
+                cmd_run_args_clear(&ra);
+                return;
+        }
+        if (ra.entrypoint) {
+                /* --entrypoint '' leaves none */
+                hutch_strv_free(cfg->entrypoint);
+                cfg->entrypoint = NULL;
+                cfg->has_entrypoint = *ra.entrypoint != '\0';
+                if (cfg->has_entrypoint) {
+                        cfg->entrypoint = xcalloc(2, sizeof(char *));
+                        cfg->entrypoint[0] = xstrdup(ra.entrypoint);
+                }
+                hutch_strv_free(cfg->cmd);
+                cfg->cmd = hutch_strv_copy(ra.args);
+                cfg->has_cmd = ra.args != NULL;
+        } else if (ra.args && ra.args[0]) {
+                hutch_strv_free(cfg->cmd);
+                cfg->cmd = hutch_strv_copy(ra.args);
+                cfg->has_cmd = true;
+        }
+        for (size_t i = 0; ra.env && ra.env[i]; i++)
+                if (strchr(ra.env[i], '='))
+                        cmd_env_set(&cfg->env, ra.env[i]);
+        if (ra.user) {
+                free(cfg->user);
+                cfg->user = xstrdup(ra.user);
+        }
+        if (ra.workdir) {
+                free(cfg->working_dir);
+                cfg->working_dir = xstrdup(ra.workdir);
+        }
+        cmd_run_args_clear(&ra);
+}
+
 static char *make_config(struct storage_store *s, const struct storage_image *img, const struct storage_container *ct,
                          const struct cmd_commit_options *o, const char *diff_id, size_t *ret_len,
                          struct hutch_error **err)
@@ -321,6 +371,8 @@ static char *make_config(struct storage_store *s, const struct storage_image *im
                 hutch_error_prefix(err, "the config of image %.12s", img->id);
                 return NULL;
         }
+        if (!o->keep_image_config)
+                apply_run_settings(cfg, ct);
         for (char **c = o->changes; c && *c; c++)
                 if (cmd_image_change_apply(cfg, *c, err) < 0)
                         return NULL;
@@ -666,7 +718,6 @@ int cmd_history(const struct cmd_command *cmd, int argc, char **argv, struct hut
                 return r;
         if (json) {
                 yajl_gen g = yajl_gen_alloc(NULL);
-                _cleanup_free_ char *text = NULL;
                 yajl_gen_config(g, yajl_gen_beautify, 1);
                 yajl_gen_array_open(g);
                 for (size_t i = cfg->n_history; i-- > 0;) {
@@ -681,11 +732,7 @@ int cmd_history(const struct cmd_command *cmd, int argc, char **argv, struct hut
                         yajl_gen_map_close(g);
                 }
                 yajl_gen_array_close(g);
-                text = hutch_json_gen_steal(g, &len);
-                yajl_gen_free(g);
-                fwrite(text, 1, len, stdout);
-                if (len == 0 || text[len - 1] != '\n')
-                        putchar('\n');
+                print_json(g);
                 return 0;
         }
         if (!quiet)

@@ -11,11 +11,15 @@ struct cmd_commit_options {
         const char *author;     /* the config's and history entry's author, or NULL */
         const char *name;       /* REPOSITORY[:TAG] to give the image, or NULL (dangling) */
         const char *created_by; /* the history entry's created_by; NULL: the container's command */
+        bool keep_image_config; /* build: the image's config as it is; else the container's `run`
+                                 * settings go in first, as Docker's commit does */
 };
 
 /* Makes a new image of the container's image and one more layer holding
  * what the container changed (see storage/diff.h), with the image's config
- * (--change instructions applied, a history entry appended, created now).
+ * updated as Docker's commit does: the container's command, --entrypoint,
+ * -e, -u and -w (unless keep_image_config), then the --change
+ * instructions; a history entry appended, created now.
  * A running container is read as it is (it is not paused).  On success
  * ret_image_id gets the new image's ID (64 hex digits).  Nothing stored
  * before is changed on failure; the new image's name is recorded last. */

@@ -101,9 +101,14 @@ send "echo again-\$((2+3)); stty size\r"
 expect "again-5"
 expect "33 77"
 stty rows 40 columns 90 < $spawn_out(slave,name)
-sleep 0.5
-send "stty size\r"
-expect "40 90"
+for {set i 0} {$i < 50} {incr i} {
+        send "stty size\r"
+        expect {
+                "40 90" { break }
+                -re {[0-9]+ [0-9]+} { sleep 0.2 }
+        }
+}
+if {$i == 50} { puts "\nEXPECT: the new size never reached the container"; exit 98 }
 send "exit 3\r"
 expect eof' attach c1
         assert_equal "$status" "3" "attach ends with the container's exit code"

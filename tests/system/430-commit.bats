@@ -120,9 +120,9 @@ commit_cycle() {
         if [ "$d" = copy ]; then check_driver=overlay; fi
         run_hutch --storage-driver "$check_driver" run --rm --network none new:1 sh -c "$CHECK"
         assert_equal "$output" "$EXPECTED_CHECK" "the image committed with driver $d"
-        # the image's Cmd, not the run's command (as Docker keeps it)
-        run_hutch --storage-driver "$d" run --rm --network none new:1
-        assert_equal "$output" "from-cmd"
+        # the run's command is the new image's Cmd (as Docker's commit makes it)
+        run_hutch image inspect new:1
+        assert_equal "$(jq -r '.[0].Config.Cmd[0:2] | join(" ")' <<<"$output")" "sh -c"
 
         # a container of the new image that changes nothing has no diff
         run_hutch --storage-driver "$d" run --network none --name c2 new:1 true
@@ -163,11 +163,24 @@ commit_cycle() {
 
 @test "commit: --change, -m and -a: the image's config kept and changed, history appended" {
         run_hutch run --network none --name c1 bb:1 sh -c 'mkdir /work; echo hi > /work/f'
-        # without --change the image's settings stay (not the run's command)
+        # without --change: the image's settings with the run's over them, as Docker's
         run_hutch commit c1 plain
         run_hutch image inspect plain
-        assert_equal "$(jq -c '.[0].Config.Cmd' <<<"$output")" '["sh","-c","echo from-cmd"]'
+        assert_equal "$(jq -c '.[0].Config.Cmd' <<<"$output")" '["sh","-c","mkdir /work; echo hi > /work/f"]'
         assert_equal "$(jq -c '.[0].Config.Env' <<<"$output")" '["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin","BASE=1"]'
+        run_hutch run --network none --name c3 -e BASE=2 -e NEW=x -w /tmp -u 1000:1000 --entrypoint /bin/echo bb:1 one two
+        assert_equal "$output" "one two"
+        run_hutch commit c3 fromrun
+        run_hutch image inspect fromrun
+        assert_equal "$(jq -c '.[0].Config | [.Entrypoint, .Cmd, .Env, .WorkingDir, .User]' <<<"$output")" \
+                '[["/bin/echo"],["one","two"],["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin","BASE=2","NEW=x"],"/tmp","1000:1000"]'
+        run_hutch run --rm --network none fromrun
+        assert_equal "$output" "one two"
+        run_hutch run --network none --name c4 bb:1
+        assert_equal "$output" "from-cmd"
+        run_hutch commit c4 nocmd
+        run_hutch image inspect nocmd
+        assert_equal "$(jq -c '.[0].Config.Cmd' <<<"$output")" '["sh","-c","echo from-cmd"]' "no command given: the image's"
         run_hutch commit -q -m "the message" -a "Tess Ter" \
                 -c 'CMD ["cat","f"]' -c 'ENV MORE=2' -c 'WORKDIR=/work' -c 'USER 1000' -c 'LABEL a=b' \
                 -c 'EXPOSE 8080' -c 'ENTRYPOINT ["/bin/busybox"]' c1 changed:v1
