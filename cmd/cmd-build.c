@@ -253,7 +253,7 @@ static int materialize(struct stage *st, struct build *b, struct hutch_error **e
 static int commit_step(struct build *b, struct stage *st, const char *created_by, const char *key,
                        struct hutch_error **err)
 {
-        struct cmd_commit_options o = { .created_by = created_by };
+        struct cmd_commit_options o = { .created_by = created_by, .keep_image_config = true };
         char id[STORAGE_DIGEST_HEX_LEN + 1];
 
         if (cmd_commit_container(b->root, b->bs.container, &o, id, err) < 0)
@@ -726,7 +726,8 @@ static int do_workdir(struct build *b, struct stage *st, const struct df_instruc
                 return hutch_error_prefix(err, "line %u: WORKDIR", in->line);
         char *changes[] = { text, NULL };
         struct cmd_commit_options o = { .created_by = by = xasprintf("/bin/sh -c #(nop) %s", text),
-                                        .changes = changes };
+                                        .changes = changes,
+                                        .keep_image_config = true };
         char id[STORAGE_DIGEST_HEX_LEN + 1];
         if (cmd_commit_container(b->root, b->bs.container, &o, id, err) < 0)
                 return -1;
