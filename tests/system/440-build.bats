@@ -433,3 +433,12 @@ EOF
         run_hutch 125 build "$CTX"
         [[ "$stderr" == *"line 2: RUN: unknown flag '--frobnicate'"* ]] || die "unknown flag: $stderr"
 }
+
+@test "build: with the copy storage driver too" {
+        echo copied >"$CTX/f"
+        printf 'FROM bb:1\nCOPY f /f\nRUN cat /f > /g && rm /etc/os-release\n' >"$CTX/Dockerfile"
+        run_hutch --storage-driver copy build -t drv:1 "$CTX"
+        run_hutch --storage-driver copy run --rm --network none drv:1 sh -c 'cat /g; ls /etc/os-release 2>&1 | grep -c "No such"'
+        [ "$output" = "$(printf 'copied\n1')" ] || die "copy driver: $output"
+        assert_no_containers
+}
