@@ -356,6 +356,12 @@ void cmd_build_cache_prune(struct storage_store *s)
         }
         struct dirent *de;
         while ((de = readdir(d)) != NULL) {
+                struct stat st;
+                /* a write a killed build left (hutch_write_file_atomic's
+                 * ".tmp-" name): old enough to be nobody's any more */
+                if (strncmp(de->d_name, ".tmp-", 5) == 0 &&
+                    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && st.st_mtime < time(NULL) - 3600)
+                        (void) unlinkat(dirfd(d), de->d_name, 0);
                 if (de->d_name[0] == '.')
                         continue;
                 _cleanup_free_ char *buf = NULL;
