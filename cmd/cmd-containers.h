@@ -81,4 +81,21 @@ extern const struct cmd_option cmd_start_options[];
 extern const struct cmd_option cmd_ps_options[];
 extern const struct cmd_option cmd_rm_options[];
 
+/* What a stopped container's root is made of: its own layer over the
+ * image's, or (storage driver copy) one tree of its own (cmd-cp.c; also
+ * used by build). */
+struct storage_container;
+struct cmd_container_files {
+        char **layers; /* the image's, topmost first */
+        char *upper, *work;
+        bool copied; /* upper is the whole tree (--storage-driver copy) */
+};
+int cmd_container_files_get(const char *root, const struct storage_container *ct, struct cmd_container_files *ret,
+                            struct hutch_error **err);
+/* Mounts the files on mnt, writable or not; in a user and mount namespace
+ * of our own (cmd_storage_in_userns). */
+int cmd_container_files_mount(const struct cmd_container_files *f, const char *mnt, bool writable,
+                              struct hutch_error **err);
+void cmd_container_files_clear(struct cmd_container_files *f);
+
 #endif

@@ -40,15 +40,7 @@
 
 /* ---- a stopped container's files ---- */
 
-/* What a stopped container's root is made of: its own layer over the
- * image's, or (storage driver copy) one tree of its own. */
-struct cmd_container_files {
-        char **layers; /* the image's, topmost first */
-        char *upper, *work;
-        bool copied; /* upper is the whole tree (--storage-driver copy) */
-};
-
-static void cmd_container_files_clear(struct cmd_container_files *f)
+void cmd_container_files_clear(struct cmd_container_files *f)
 {
         hutch_strv_free(f->layers);
         free(f->upper);
@@ -56,8 +48,8 @@ static void cmd_container_files_clear(struct cmd_container_files *f)
         *f = (struct cmd_container_files){ 0 };
 }
 
-static int cmd_container_files_get(const char *root, const struct storage_container *ct,
-                                   struct cmd_container_files *ret, struct hutch_error **err)
+int cmd_container_files_get(const char *root, const struct storage_container *ct, struct cmd_container_files *ret,
+                            struct hutch_error **err)
 {
         struct cmd_image_run img = { 0 };
         struct run_args a = { 0 };
@@ -88,8 +80,8 @@ static int cmd_container_files_get(const char *root, const struct storage_contai
 
 /* Mounts the files on mnt, writable or not; in a user and mount namespace
  * of our own (cmd_storage_in_userns). */
-static int cmd_container_files_mount(const struct cmd_container_files *f, const char *mnt, bool writable,
-                                     struct hutch_error **err)
+int cmd_container_files_mount(const struct cmd_container_files *f, const char *mnt, bool writable,
+                              struct hutch_error **err)
 {
         if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
                 return hutch_error_set(err, errno, "make the mount namespace private");

@@ -2,6 +2,8 @@
  * group. */
 #include "config.h"
 
+#include "cmd/build-image.h"
+#include "cmd/build.h"
 #include "cmd/cmd-storage.h"
 #include "cmd/commit.h"
 #include "cmd/template.h"
@@ -110,7 +112,7 @@ static void gen_repo_digests(yajl_gen g, const struct storage_image *img)
 /* ---- images ---- */
 
 const struct cmd_option cmd_images_options[] = {
-        { "all", 'a', no_argument, NULL, "show all images (hutch keeps no intermediate images)", OPT_ALL },
+        { "all", 'a', no_argument, NULL, "show all images (also the intermediate images of builds)", OPT_ALL },
         { "quiet", 'q', no_argument, NULL, "show only image IDs", OPT_QUIET },
         { "format", 0, required_argument, "FORMAT",
           "json, table, or a Go template over .Repository .Tag .ID .Digest .CreatedAt .CreatedSince .Size",
@@ -252,7 +254,8 @@ int cmd_images(const struct cmd_command *cmd, int argc, char **argv, struct hutc
         struct storage_images imgs = { 0 };
         struct image_filter f = { .dangling = -1 };
         _cleanup_free_ const struct storage_image **order = NULL;
-        bool quiet = false, json = false, notrunc = false, noheading = false;
+        bool quiet = false, json = false, notrunc = false, noheading = false, all = false;
+        _cleanup_strv_ char **intermediate = NULL;
         const char *tmpl = NULL;
         bool tmpl_header = false;
         char *optval = NULL;
@@ -265,6 +268,7 @@ int cmd_images(const struct cmd_command *cmd, int argc, char **argv, struct hutc
                 case OPT_QUIET: quiet = true; break;
                 case OPT_NOTRUNC: notrunc = true; break;
                 case OPT_NOHEADING: noheading = true; break;
+                case OPT_ALL: all = true; break;
                 case OPT_FORMAT:
                         if (STREQ(optval, "json"))
                                 json = true;
@@ -293,6 +297,8 @@ int cmd_images(const struct cmd_command *cmd, int argc, char **argv, struct hutc
         r = storage_images_read(s, &imgs, err);
         if (r < 0)
                 goto out;
+        if (!all)
+                intermediate = build_cache_parents(s, &imgs); /* hidden as Docker hides them */
         order = xcalloc(imgs.n + 1, sizeof(*order));
         for (size_t i = 0; i < imgs.n; i++)
                 order[i] = &imgs.v[i];
@@ -316,6 +322,8 @@ int cmd_images(const struct cmd_command *cmd, int argc, char **argv, struct hutc
                 const struct storage_image *img = order[i];
                 _cleanup_strv_ char **names = NULL;
                 if (!filter_image(&f, img, &names))
+                        continue;
+                if (!img->names[0] && hutch_strv_contains(intermediate, img->id))
                         continue;
                 if (quiet) {
                         printf("%.*s\n", notrunc ? 64 : 12, img->id);
@@ -618,6 +626,7 @@ static int rmi_in_userns(void *p)
                 r = storage_images_gc(s, &err);
         if (r < 0)
                 return cmd_storage_report(err);
+        cmd_build_cache_prune(s); /* the build cache entries of removed images */
         return 0;
 }
 
@@ -823,6 +832,7 @@ out:
 /* ---- hutch image ... ---- */
 
 const struct cmd_command cmd_image_subcommands[] = {
+        CMD_BUILD_COMMAND,
         { "ls", "[OPTIONS] [REPOSITORY]", "List images", cmd_images, cmd_images_options, NULL, NULL },
         { "list", "[OPTIONS] [REPOSITORY]", "List images", cmd_images, cmd_images_options, NULL, NULL },
         { "rm", "[OPTIONS] IMAGE...", "Remove images", cmd_rmi, cmd_rmi_options, NULL, NULL },

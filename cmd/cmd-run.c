@@ -537,7 +537,7 @@ static char *find_init(void)
 
 /* `hutch pull REF` as a child (with our global options), its progress on
  * stderr: the registry client runs in the storage user namespace. */
-static int pull_image(const char *ref, struct hutch_error **err)
+int cmd_run_pull_image(const char *ref, struct hutch_error **err)
 {
         char self[PATH_MAX];
         ssize_t n = hutch_exe_path(self, sizeof(self) - 1);
@@ -807,7 +807,7 @@ int cmd_run_container(const struct cmd_command *cmd, int argc, char **argv, enum
         } else {
                 bool pull_first = a.pull && (STREQ(a.pull, "always") || STREQ(a.pull, "newer"));
                 if (pull_first) {
-                        r = pull_image(a.image, err);
+                        r = cmd_run_pull_image(a.image, err);
                         if (r < 0)
                                 goto out;
                 }
@@ -816,7 +816,7 @@ int cmd_run_container(const struct cmd_command *cmd, int argc, char **argv, enum
                         /* not here yet: pull it, as Docker and Podman do
                          * (an image that is here but broken is an error) */
                         hutch_error_clear(err);
-                        r = pull_image(a.image, err);
+                        r = cmd_run_pull_image(a.image, err);
                         if (r == 0)
                                 r = cmd_image_run_resolve(a.image, &img, err);
                 }

@@ -4,6 +4,7 @@
 #include "cmd/cmd.h"
 #include "cmd/cmd-containers.h"
 #include "cmd/attach.h"
+#include "cmd/build.h"
 #include "cmd/cmd-storage.h"
 #include "cmd/commit.h"
 #include "cmd/oci.h"
@@ -88,6 +89,7 @@ static const struct cmd_command container_subcommands[] = {
 #include "cmd/cmd-pull.h"
 static const struct cmd_command commands[] = {
         CMD_PULL_COMMANDS,
+        CMD_BUILD_COMMAND,
         { "run", "[OPTIONS] IMAGE|--rootfs DIR [COMMAND [ARG...]]", "Run a command in a new container", cmd_run,
           cmd_run_options, NULL, NULL },
         { "create", "[OPTIONS] IMAGE [COMMAND [ARG...]]", "Create a container without starting it", cmd_create,

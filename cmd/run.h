@@ -68,6 +68,9 @@ int cmd_run_parse_mounts(const struct run_args *a, struct cmd_volume **ret, size
 /* The `run` options a container was created with, from its record. */
 int cmd_run_container_args(const struct storage_container *rec, struct run_args *ret, struct hutch_error **err);
 char *cmd_run_host_getenv(const char *k);
+/* `hutch pull -q REF` as a child (its progress on stderr), as run does for
+ * an image that is not here; build's FROM too. */
+int cmd_run_pull_image(const char *ref, struct hutch_error **err);
 
 /* Monitor loop handlers: the container's pidfd, the signalfd. */
 int cmd_run_on_exit(struct hutch_loop *loop, int fd, uint32_t events, void *data);

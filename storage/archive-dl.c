@@ -344,6 +344,13 @@ int archive_read_support_filter_xz(struct archive *a0)
         return fn ? fn(a0) : ARCHIVE_FATAL;
 }
 
+int archive_read_support_filter_bzip2(struct archive *a0)
+{
+        static int (*fn)(struct archive *);
+        LOAD(fn, "archive_read_support_filter_bzip2");
+        return fn ? fn(a0) : ARCHIVE_FATAL;
+}
+
 int archive_read_support_filter_zstd(struct archive *a0)
 {
         static int (*fn)(struct archive *);

@@ -71,6 +71,7 @@ struct unpack_ctx {
         enum storage_whiteout_format whiteouts;
         const char *opaque_xattr;
         bool no_chown;
+        bool any_compression;
 
         int in_fd, rootfd;
         struct archive *raw, *tar;
@@ -1033,6 +1034,9 @@ static int open_readers(struct unpack_ctx *c, struct hutch_error **err)
         if (archive_read_support_filter_gzip(c->raw) != ARCHIVE_OK ||
             archive_read_support_filter_zstd(c->raw) != ARCHIVE_OK)
                 return hutch_error_set(err, ENOTSUP, "libarchive lacks built-in gzip or zstd support");
+        if (c->any_compression && (archive_read_support_filter_xz(c->raw) != ARCHIVE_OK ||
+                                   archive_read_support_filter_bzip2(c->raw) != ARCHIVE_OK))
+                return hutch_error_set(err, ENOTSUP, "libarchive lacks built-in xz or bzip2 support");
         if (archive_read_support_format_raw(c->raw) != ARCHIVE_OK ||
             archive_read_support_format_tar(c->tar) != ARCHIVE_OK)
                 return hutch_error_set(err, ENOTSUP, "libarchive lacks raw or tar support");
@@ -1056,6 +1060,13 @@ static int open_readers(struct unpack_ctx *c, struct hutch_error **err)
         case ARCHIVE_FILTER_GZIP: c->res.compression = STORAGE_COMPRESSION_GZIP; break;
         case ARCHIVE_FILTER_ZSTD: c->res.compression = STORAGE_COMPRESSION_ZSTD; break;
         case ARCHIVE_FILTER_NONE: c->res.compression = STORAGE_COMPRESSION_NONE; break;
+        case ARCHIVE_FILTER_XZ:
+        case ARCHIVE_FILTER_BZIP2:
+                if (!c->any_compression)
+                        return hutch_error_set(err, ENOTSUP, "unsupported layer compression '%s'",
+                                               archive_filter_name(c->raw, 0));
+                c->res.compression = STORAGE_COMPRESSION_UNKNOWN;
+                break;
         default:
                 return hutch_error_set(err, ENOTSUP, "unsupported layer compression '%s'",
                                        archive_filter_name(c->raw, 0));
@@ -1118,6 +1129,7 @@ int storage_layer_unpack(int in_fd, int dest_dirfd, const struct storage_unpack_
         c.whiteouts = opts->whiteouts;
         c.opaque_xattr = opts->opaque_xattr ? opts->opaque_xattr : DEFAULT_OPAQUE_XATTR;
         c.no_chown = opts->no_chown;
+        c.any_compression = opts->any_compression;
         c.in_hash = storage_sha256_async_new();
         c.tar_hash = storage_sha256_async_new();
 

@@ -91,6 +91,9 @@ struct storage_unpack_options {
         /* Never chown: files stay owned by the caller and every entry's
          * owner and mode go into user.containers.override_stat. */
         bool no_chown;
+        /* Also read xz and bzip2 (libarchive's built-in readers): archives
+         * a user names (build's ADD), never image layers. */
+        bool any_compression;
 };
 
 struct storage_unpack_result {

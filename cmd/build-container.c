@@ -1,0 +1,364 @@
+/* The containers of `hutch build`'s steps; see build-container.h. */
+#include "config.h"
+
+#include "cmd/build-container.h"
+#include "cmd/cmd-storage.h"
+#include "cmd/paths.h"
+#include "cmd/run.h"
+#include "lib/cleanup.h"
+#include "lib/fs.h"
+#include "lib/strv.h"
+#include "lib/xalloc.h"
+#include "runtime/mounts.h"
+#include "runtime/runtime.h"
+#include "storage/containers.h"
+#include "storage/unpack.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static const struct cmd_command run_cmd = { "run", NULL, NULL, cmd_run, cmd_run_options, NULL, "hutch run" };
+
+char *build_container_name(void)
+{
+        unsigned char raw[6];
+        int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+        if (fd < 0 || hutch_read_full(fd, raw, sizeof(raw)) != (ssize_t) sizeof(raw))
+                for (size_t i = 0; i < sizeof(raw); i++)
+                        raw[i] = (unsigned char) (rand() ^ getpid());
+        if (fd >= 0)
+                (void) close(fd);
+        return xasprintf("hutch-build-%02x%02x%02x%02x%02x%02x", raw[0], raw[1], raw[2], raw[3], raw[4], raw[5]);
+}
+
+/* Removes the step's container (and the anonymous volumes it got). */
+void build_container_drop(struct build_steps *b)
+{
+        struct storage_container rec = { 0 };
+        struct hutch_error *e = NULL;
+
+        if (!b->container)
+                return;
+        if (storage_container_find(b->root, b->container, &rec, &e) == 0) {
+                if (cmd_container_remove(b->root, rec.id, &e) < 0 ||
+                    cmd_anon_volumes_remove(b->root, rec.anon_volumes, &e) < 0) {
+                        fprintf(stderr, "Warning: remove the build container '%s': %s\n", b->container, e->msg);
+                        hutch_error_clear(&e);
+                }
+        }
+        hutch_error_free(e);
+        storage_container_clear(&rec);
+        free(b->container);
+        b->container = NULL;
+}
+
+/* Runs `hutch run ARGS` (or create) in a child: the foreground monitor
+ * restricts itself once the container runs (no_new_privs and a seccomp
+ * filter against new user namespaces), which the build still needs.  The
+ * container's output is ours; hide_stdout (and quiet) send it to
+ * /dev/null.  Returns the container's exit status, or < 0 with err set. */
+struct run_result {
+        int failed;
+        int exit_status;
+        char msg[2048];
+};
+
+int build_container_run(struct build_steps *b, char **argv, enum cmd_run_mode mode, bool hide_stdout,
+                        struct hutch_error **err)
+{
+        struct run_result *res = mmap(NULL, sizeof(*res), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+        int status, r;
+
+        if (res == MAP_FAILED)
+                return hutch_error_set(err, errno, "mmap");
+        *res = (struct run_result){ 0 };
+        fflush(stdout);
+        fflush(stderr);
+        pid_t pid = fork();
+        if (pid < 0) {
+                (void) munmap(res, sizeof(*res));
+                return hutch_error_set(err, errno, "fork");
+        }
+        if (pid == 0) {
+                struct hutch_error *e = NULL;
+                int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+                if (nul >= 0) /* a step never reads the build's input (Docker's RUN has none) */
+                        (void) dup2(nul, STDIN_FILENO);
+                if (nul >= 0 && (hide_stdout || b->quiet))
+                        (void) dup2(nul, STDOUT_FILENO);
+                if (nul >= 0 && b->quiet)
+                        (void) dup2(nul, STDERR_FILENO);
+                for (size_t k = 0; k < 3; k++)
+                        (void) signal(k == 0 ? SIGINT : k == 1 ? SIGTERM : SIGHUP, SIG_DFL);
+                optind = 0; /* getopt starts over for run's arguments */
+                r = cmd_run_container(&run_cmd, (int) hutch_strv_length(argv), argv, mode, NULL, &e);
+                if (r < 0) {
+                        res->failed = 1;
+                        res->exit_status = e && e->exit_status ? e->exit_status : EXIT_HUTCH_FAILED;
+                        snprintf(res->msg, sizeof(res->msg), "%s", e && e->msg ? e->msg : "failed");
+                        hutch_error_free(e);
+                }
+                fflush(stdout);
+                fflush(stderr);
+                _exit(r < 0 ? EXIT_HUTCH_FAILED : r);
+        }
+        bool killed = false;
+        for (;;) {
+                pid_t w = waitpid(pid, &status, *b->interrupted ? WNOHANG : 0);
+                if (w == pid)
+                        break;
+                if (w < 0 && errno != EINTR) {
+                        (void) munmap(res, sizeof(*res));
+                        return hutch_error_set(err, errno, "wait for the build container");
+                }
+                if (*b->interrupted && !killed && mode == CMD_RUN_FOREGROUND) {
+                        /* Ctrl-C: the step's process may ignore SIGINT (a PID 1
+                         * without a handler does), so it is killed, as Docker's
+                         * builder kills a cancelled RUN */
+                        struct storage_container rec = { 0 };
+                        struct hutch_error *e = NULL;
+                        if (storage_container_find(b->root, b->container, &rec, &e) == 0 && rec.pid > 0 &&
+                            storage_container_pid_alive(rec.pid, rec.pid_start))
+                                killed = kill(rec.pid, SIGKILL) == 0;
+                        hutch_error_free(e);
+                        storage_container_clear(&rec);
+                }
+                if (*b->interrupted && w == 0)
+                        (void) usleep(100 * 1000);
+        }
+        if (res->failed)
+                r = hutch_error_set_status(err, res->exit_status, 0, "%s", res->msg);
+        else if (WIFSIGNALED(status))
+                r = hutch_error_set(err, EINTR, "the build step was killed by signal %d", WTERMSIG(status));
+        else
+                r = WEXITSTATUS(status);
+        (void) munmap(res, sizeof(*res));
+        return r;
+}
+
+/* ---- COPY, ADD, WORKDIR's directory ---- */
+
+static int read_root_file(int rootfd, const char *path, char **ret)
+{
+        _cleanup_close_ int fd = hutch_open_in_root(rootfd, path, O_RDONLY | O_NONBLOCK, 0);
+        struct stat st;
+        size_t len;
+
+        *ret = NULL;
+        if (fd < 0)
+                return fd == -ENOENT ? 0 : fd;
+        if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+                return -EINVAL; /* a device or FIFO planted as /etc/passwd */
+        return hutch_read_fd_alloc(fd, 4u << 20, ret, &len);
+}
+
+/* --chown USER[:GROUP], names from the image's /etc/passwd and /etc/group;
+ * a user alone gives its ID as the group too (Docker's rule). */
+static int resolve_chown(int rootfd, const char *spec, uid_t *uid, gid_t *gid, struct hutch_error **err)
+{
+        _cleanup_free_ char *passwd = NULL, *group = NULL;
+        struct runtime_user u = { 0 };
+        int r;
+
+        r = read_root_file(rootfd, "/etc/passwd", &passwd);
+        if (r >= 0)
+                r = read_root_file(rootfd, "/etc/group", &group);
+        if (r < 0)
+                return hutch_error_set(err, -r, "--chown: read the image's /etc/passwd or /etc/group");
+        if (runtime_user_resolve(spec, passwd, group, &u, err) < 0)
+                return hutch_error_prefix(err, "--chown");
+        *uid = u.uid;
+        *gid = strchr(spec, ':') ? u.gid : (gid_t) u.uid;
+        runtime_user_clear(&u);
+        return 0;
+}
+
+static int copy_report_to(struct copy_result *res, struct hutch_error *e)
+{
+        if (res->status == 0) {
+                res->status = EXIT_HUTCH_FAILED;
+                snprintf(res->msg, sizeof(res->msg), "%s", e && e->msg ? e->msg : "failed");
+        }
+        hutch_error_free(e);
+        return EXIT_HUTCH_FAILED;
+}
+#define copy_report(e) copy_report_to(j->res, (e))
+
+static int copy_in_userns(void *p)
+{
+        struct build_files_job *j = p;
+        struct hutch_error *e = NULL;
+        _cleanup_close_ int from_fd = -1;
+        _cleanup_strv_ char **archives = NULL;
+        char digest[STORAGE_DIGEST_BUFSIZE];
+        struct storage_unpack_options uo = { .whiteouts = STORAGE_WHITEOUT_AUFS };
+
+        if (cmd_container_files_mount(&j->files, j->mnt, true, &e) < 0)
+                return copy_report(e);
+        _cleanup_close_ int rootfd = open(j->mnt, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (rootfd < 0)
+                return copy_report((hutch_error_set(&e, errno, "open the container's root"), e));
+        if (j->mkdir) {
+                int fd = hutch_mkdir_p_in_root(rootfd, j->mkdir, 0755);
+                if (fd < 0)
+                        return copy_report((hutch_error_set(&e, -fd, "WORKDIR: create '%s'", j->mkdir), e));
+                (void) close(fd);
+                return 0;
+        }
+        if (j->from_layers) {
+                if (hutch_strv_length(j->from_layers) == 1) {
+                        from_fd = open(j->from_layers[0], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                } else {
+                        if (runtime_mount_overlay_at(j->from_layers, NULL, NULL, j->mnt_from, &e) < 0)
+                                return copy_report(e);
+                        from_fd = open(j->mnt_from, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                }
+                if (from_fd < 0)
+                        return copy_report((hutch_error_set(&e, errno, "open the --from image's files"), e));
+                j->bc.src_root = from_fd;
+        } else {
+                j->bc.src_root = j->ctx_fd;
+        }
+        if (j->chown && resolve_chown(rootfd, j->chown, &j->bc.uid, &j->bc.gid, &e) < 0)
+                return copy_report(e);
+        j->bc.set_owner = j->chown != NULL;
+        if (!j->bc.dest_is_dir) {
+                int d = hutch_open_in_root(rootfd, j->bc.dest, O_RDONLY | O_DIRECTORY, 0);
+                if (d >= 0) {
+                        j->bc.dest_is_dir = true;
+                        (void) close(d);
+                }
+        }
+
+        /* the tar goes through a pipe from a writer child to the unpacker */
+        int pfd[2];
+        if (pipe2(pfd, O_CLOEXEC) < 0)
+                return copy_report((hutch_error_set(&e, errno, "pipe"), e));
+        fflush(stdout);
+        fflush(stderr);
+        pid_t pid = fork();
+        if (pid < 0)
+                return copy_report((hutch_error_set(&e, errno, "fork"), e));
+        if (pid == 0) {
+                (void) close(pfd[0]);
+                (void) signal(SIGPIPE, SIG_IGN);
+                int r = build_copy_write(&j->bc, pfd[1], digest, &archives, &e);
+                (void) close(pfd[1]);
+                if (r < 0)
+                        _exit(copy_report(e));
+                _exit(0);
+        }
+        (void) close(pfd[1]);
+        int ur = storage_layer_unpack(pfd[0], rootfd, &uo, NULL, &e);
+        (void) close(pfd[0]);
+        int status;
+        while (waitpid(pid, &status, 0) < 0)
+                if (errno != EINTR)
+                        break;
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+                hutch_error_free(e);
+                if (j->res->status == 0)
+                        (void) copy_report((hutch_error_set(&e, 0, "the %s writer failed", j->bc.what), e));
+                return EXIT_HUTCH_FAILED; /* the writer said why */
+        }
+        if (ur < 0)
+                return copy_report(e);
+
+        /* ADD: local archives unpacked into dest (the writer listed them) */
+        if (j->bc.add) {
+                char d2[STORAGE_DIGEST_BUFSIZE];
+                if (build_copy_write(&j->bc, -1, d2, &archives, &e) < 0)
+                        return copy_report(e);
+                for (size_t i = 0; archives && archives[i]; i++) {
+                        _cleanup_close_ int afd =
+                                hutch_open_in_root(j->bc.src_root, archives[i], O_RDONLY | O_NOFOLLOW, 0);
+                        int dfd = hutch_mkdir_p_in_root(rootfd, j->bc.dest, 0755);
+                        _cleanup_close_ int dirfd =
+                                dfd >= 0 ? openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+                        if (dfd >= 0)
+                                (void) close(dfd);
+                        if (afd < 0 || dirfd < 0)
+                                return copy_report(
+                                        (hutch_error_set(&e, afd < 0 ? -afd : errno, "ADD '%s'", archives[i]), e));
+                        struct storage_unpack_options ao = { .whiteouts = STORAGE_WHITEOUT_AUFS,
+                                                             .any_compression = true };
+                        if (storage_layer_unpack(afd, dirfd, &ao, NULL, &e) < 0)
+                                return copy_report((hutch_error_prefix(&e, "ADD '%s'", archives[i]), e));
+                }
+        }
+        return 0;
+}
+
+int build_container_files(struct build_steps *b, const char *image_id, struct build_files_job *j,
+                          struct hutch_error **err)
+{
+        _cleanup_strv_ char **argv = NULL;
+        _cleanup_free_ char *runroot = cmd_run_root(), *state_dir = NULL, *mnt = NULL, *mnt_from = NULL;
+        _cleanup_close_ int state_lock = -1;
+        struct storage_container rec = { 0 };
+        int r;
+
+        b->container = build_container_name();
+        hutch_strv_append(&argv, "create");
+        hutch_strv_append(&argv, "--name");
+        hutch_strv_append(&argv, b->container);
+        hutch_strv_append(&argv, "--network");
+        hutch_strv_append(&argv, "none");
+        hutch_strv_append(&argv, "--entrypoint");
+        hutch_strv_append(&argv, "/");
+        hutch_strv_append(&argv, image_id);
+        r = build_container_run(b, argv, CMD_RUN_CREATE, true, err);
+        if (r != 0)
+                return r < 0 ? r : hutch_error_set(err, 0, "create the build container (status %d)", r);
+        r = storage_container_find(b->root, b->container, &rec, err);
+        if (r < 0)
+                return r;
+        r = cmd_container_files_get(b->root, &rec, &j->files, err);
+        if (r < 0)
+                goto out;
+        r = cmd_ensure_private_dir(runroot, err);
+        if (r < 0)
+                goto out;
+        state_dir = xasprintf("%s/%s", runroot, rec.id);
+        r = cmd_state_dir_make(state_dir, &state_lock, err);
+        if (r < 0) {
+                free(state_dir);
+                state_dir = NULL;
+                goto out;
+        }
+        mnt = xasprintf("%s/build-mnt", state_dir);
+        mnt_from = xasprintf("%s/build-from", state_dir);
+        if (mkdir(mnt, 0700) < 0 || mkdir(mnt_from, 0700) < 0) {
+                r = hutch_error_set(err, errno, "create '%s'", mnt);
+                goto out;
+        }
+        j->mnt = mnt;
+        j->mnt_from = mnt_from;
+        j->ctx_fd = b->ctx_fd;
+        j->res = mmap(NULL, sizeof(*j->res), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+        if (j->res == MAP_FAILED) {
+                j->res = NULL;
+                r = hutch_error_set(err, errno, "mmap");
+                goto out;
+        }
+        *j->res = (struct copy_result){ 0 };
+        r = cmd_storage_in_userns(copy_in_userns, j, true, err);
+        if (r > 0)
+                r = hutch_error_set(err, 0, "%s", j->res->status ? j->res->msg : "the copy failed");
+        (void) munmap(j->res, sizeof(*j->res));
+        j->res = NULL;
+out:
+        if (state_dir)
+                (void) hutch_rm_rf_at(AT_FDCWD, state_dir);
+        cmd_container_files_clear(&j->files);
+        storage_container_clear(&rec);
+        return r < 0 ? r : 0;
+}
