@@ -53,7 +53,7 @@
 enum { OPT_EXEC_ENV_FILE = 0x300, OPT_EXEC_PRIVILEGED, OPT_EXEC_DETACH_KEYS };
 
 const struct cmd_option cmd_exec_options[] = {
-        { "interactive", 'i', no_argument, NULL, "keep stdin open (it always passes through)", 'i' },
+        { "interactive", 'i', no_argument, NULL, "pass our stdin to the command (without -i it reads nothing)", 'i' },
         { "tty", 't', no_argument, NULL, "give the command a pseudo-terminal", 't' },
         { "detach", 'd', no_argument, NULL, "run the command in the background", 'd' },
         { "env", 'e', required_argument, "KEY[=VALUE]", "set an environment variable", 'e' },
@@ -144,7 +144,7 @@ int cmd_exec(const struct cmd_command *cmd, int argc, char **argv, struct hutch_
         struct runtime_config cfg = { 0 };
         struct runtime_container *proc = NULL;
         struct hutch_loop *loop = NULL;
-        _cleanup_close_ int pidfd = -1, sfd = -1;
+        _cleanup_close_ int pidfd = -1, sfd = -1, null_fd = -1;
         char *optval = NULL, *workdir = NULL, *user = NULL, *detach_keys = NULL;
         bool detach = false, privileged = false, have_img = false, blocked = false, tty = false, interactive = false;
         struct cmd_tty *term = NULL;
@@ -234,6 +234,18 @@ int cmd_exec(const struct cmd_command *cmd, int argc, char **argv, struct hutch_
         }
         cfg.user = user ? user : ra.user ? ra.user : keepid.on ? keepid_user : have_img ? img.user : NULL;
         cfg.terminal = tty;
+        if (!tty && (!interactive || detach)) {
+                /* Docker's: without -i the command reads nothing of ours, and
+                 * with -d it writes nothing to us either */
+                null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+                if (null_fd < 0) {
+                        r = hutch_error_set(err, errno, "open /dev/null");
+                        goto out;
+                }
+                cfg.redirect_stdio = true;
+                cfg.stdio[0] = null_fd;
+                cfg.stdio[1] = cfg.stdio[2] = detach ? null_fd : -1;
+        }
         {
                 _cleanup_free_ char *cache = cmd_cache_dir();
                 r = cmd_security_configure(&cfg.security, privileged || ra.privileged, ra.cap_add, ra.cap_drop,

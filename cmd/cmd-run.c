@@ -779,7 +779,7 @@ int cmd_run_container(const struct cmd_command *cmd, int argc, char **argv, enum
         bool have_img = false;
         _cleanup_free_ char *id = NULL, *runroot = NULL, *rootfs = NULL;
         _cleanup_free_ char *net_mode = NULL; /* networking: "container:<ID>" */
-        _cleanup_close_ int sfd = -1, state_lock = -1, release_timer = -1;
+        _cleanup_close_ int sfd = -1, state_lock = -1, release_timer = -1, null_stdin = -1;
         struct cmd_volume *vols = NULL;
         size_t n_vols = 0;
         struct cmd_keepid keepid = { 0 };
@@ -1125,6 +1125,19 @@ int cmd_run_container(const struct cmd_command *cmd, int argc, char **argv, enum
                         cfg.stdio[0] = -1; /* ours */
                         cfg.stdio[i] = log_pipe[i][1];
                 }
+        }
+        if (!a.detach && !a.interactive && !a.tty) {
+                /* without -i the container reads nothing of ours (Docker's:
+                 * `echo x | run IMAGE cat` prints nothing) */
+                null_stdin = open("/dev/null", O_RDONLY | O_CLOEXEC);
+                if (null_stdin < 0) {
+                        r = hutch_error_set(err, errno, "open /dev/null");
+                        goto out;
+                }
+                if (!cfg.redirect_stdio)
+                        cfg.stdio[1] = cfg.stdio[2] = -1; /* ours */
+                cfg.redirect_stdio = true;
+                cfg.stdio[0] = null_stdin;
         }
 
         sfd = cmd_run_signalfd(&oldmask, err);

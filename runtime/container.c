@@ -187,8 +187,12 @@ static int read_container_file(const char *path, char **ret, struct hutch_error 
                         *ret = NULL;
                         return 0;
                 }
-                hutch_error_set(err, e->errnum, "the container's %s: %s", path, e->msg);
-                hutch_error_free(e);
+                if (err && *err == NULL) {
+                        *err = e; /* its message once, with ours in front */
+                        hutch_error_prefix(err, "the container's %s", path);
+                } else {
+                        hutch_error_free(e);
+                }
                 return -1;
         }
         return 0;

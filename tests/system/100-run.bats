@@ -56,10 +56,14 @@ one
 one"
 }
 
-@test "run: stdin passes through" {
+@test "run: stdin passes through with -i; without it the container reads nothing (Docker's)" {
         printf 'line one\nline two\n' >"$BATS_TEST_TMPDIR/in"
-        RUN_HUTCH_STDIN="$BATS_TEST_TMPDIR/in" run_hutch run --rm --rootfs "$ROOTFS" wc -l
+        RUN_HUTCH_STDIN="$BATS_TEST_TMPDIR/in" run_hutch run --rm -i --rootfs "$ROOTFS" wc -l
         assert_equal "$(echo "$output" | tr -d ' ')" 2
+        RUN_HUTCH_STDIN="$BATS_TEST_TMPDIR/in" run_hutch run --rm --rootfs "$ROOTFS" wc -l
+        assert_equal "$(echo "$output" | tr -d ' ')" 0
+        RUN_HUTCH_STDIN="$BATS_TEST_TMPDIR/in" run_hutch run --rm --rootfs "$ROOTFS" sh -c 'readlink /proc/self/fd/0'
+        assert_equal "$output" "/dev/null"
 }
 
 @test "run: arguments reach the command unchanged" {

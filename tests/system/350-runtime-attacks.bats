@@ -311,3 +311,18 @@ assert_not_reached() {
         assert "$kb" -lt 262144 "run's peak memory in KiB"
         run_hutch rm -f big
 }
+
+@test "attacks: -u NAME with the image's /etc/passwd a link to a device or a FIFO is a clear error, never a hang" {
+        local img=$BATS_TEST_TMPDIR/pw
+        cp -a "$ROOTFS/." "$img/"
+        rm -f "$img/etc/passwd"
+        ln -s /dev/zero "$img/etc/passwd"
+        run_hutch 125 run --rm --network none -u tester --rootfs "$img" id
+        assert_equal "$stderr" "Error: the container's /etc/passwd: '/etc/passwd' is not a regular file: Invalid argument"
+        rm -f "$img/etc/passwd"
+        mkfifo "$img/etc/passwd"
+        run timeout 20 "$HUTCH" --root "$HUTCH_ROOT" --runroot "$HUTCH_RUNROOT" run --rm --network none -u tester \
+                --rootfs "$img" id </dev/null
+        assert_equal "$status" "125" "refused, not blocked on the FIFO"
+        assert_match "$output" "is not a regular file"
+}

@@ -219,6 +219,21 @@ wait_for_logs() {
         done
         run_hutch exec ex cat /tmp/bg
         assert_equal "$output" "bg"
+        # stdin only with -i, and -d writes nothing to us (Docker's)
+        printf 'in-1\nin-2\n' >"$BATS_TEST_TMPDIR/in"
+        RUN_HUTCH_STDIN="$BATS_TEST_TMPDIR/in" run_hutch exec -i ex cat
+        assert_equal "$output" "$(printf 'in-1\nin-2')"
+        RUN_HUTCH_STDIN="$BATS_TEST_TMPDIR/in" run_hutch exec ex cat
+        assert_equal "$output" ""
+        RUN_HUTCH_STDIN="$BATS_TEST_TMPDIR/in" run_hutch exec -d ex sh -c 'echo out-d; echo err-d >&2; cat > /tmp/din'
+        assert_equal "$output" ""
+        assert_equal "$stderr" ""
+        for _ in $(seq 50); do
+                [ -n "$("$HUTCH" --root "$HUTCH_ROOT" --runroot "$HUTCH_RUNROOT" exec ex sh -c 'test -e /tmp/din && echo y' 2>/dev/null)" ] && break
+                sleep 0.1
+        done
+        run_hutch exec ex cat /tmp/din
+        assert_equal "$output" "" "exec -d reads nothing of ours"
         run_hutch stop -t 1 ex
         run_hutch 125 exec ex true
         assert_match "$stderr" "is not running"
