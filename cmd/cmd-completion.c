@@ -35,8 +35,8 @@ static const struct {
         { RUN_PATHS, "restart", "=no,on-failure,always,unless-stopped" },
         { RUN_PATHS, "pull", "=missing,always,newer,never" },
         { RUN_PATHS, "userns", "=host,keep-id" },
-        { RUN_PATHS, "volume", "@file" },             /* SRC:DST: the host side first */
-        { RUN_PATHS ",exec", "workdir", "@none" },    /* a path inside the container */
+        { RUN_PATHS, "volume", "@file" },          /* SRC:DST: the host side first */
+        { RUN_PATHS ",exec", "workdir", "@none" }, /* a path inside the container */
         { "inspect", "type", "=container,image" },
         { "pull,push,login,manifest inspect", "tls-verify", "=true,false" }, /* --tls-verify=BOOL */
         { "ps,container ls,container ps,images,image ls,image list,volume ls,volume list", "format", "=json,table" },
@@ -87,8 +87,8 @@ static const char *placeholder_kind(const char *word)
         static const struct {
                 const char *word, *kind;
         } words[] = {
-                { "CONTAINER", "@container" }, { "IMAGE", "@image" }, { "REPOSITORY", "@image" },
-                { "VOLUME", "@volume" },       { "FILE", "@file" },   { "DIR", "@file" },
+                { "CONTAINER", "@container" }, { "IMAGE", "@image" },  { "REPOSITORY", "@image" },
+                { "VOLUME", "@volume" },       { "FILE", "@file" },    { "DIR", "@file" },
                 { "PATH", "@file" },           { "TARBALL", "@file" }, { "CONTEXT", "@file" },
         };
         for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)

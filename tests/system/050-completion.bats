@@ -69,8 +69,11 @@ help_commands() {
         complete_bash "hutch "
         assert_equal "$output" "$all"
         expect_bash "hutch st" start stop
-        expect_bash "hutch image " $(help_commands image)
-        expect_bash "hutch volume " $(help_commands volume)
+        local -a subs
+        mapfile -t subs < <(help_commands image)
+        expect_bash "hutch image " "${subs[@]}"
+        mapfile -t subs < <(help_commands volume)
+        expect_bash "hutch volume " "${subs[@]}"
         expect_bash "hutch system pr" prune
         expect_bash "hutch container r" rm rename restart run
         # options: the command's own, the globals before a command
