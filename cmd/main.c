@@ -7,6 +7,7 @@
 #include "cmd/build.h"
 #include "cmd/cmd-storage.h"
 #include "cmd/commit.h"
+#include "cmd/completion.h"
 #include "cmd/oci.h"
 #include "cmd/paths.h"
 #include "lib/cleanup.h"
@@ -155,6 +156,8 @@ static const struct cmd_command commands[] = {
           cmd_oci, cmd_oci_options, NULL, NULL },
         { "unshare", "[COMMAND [ARG...]]", "Run a command (default: a shell) in the storage user namespace",
           cmd_unshare, cmd_unshare_options, NULL, NULL },
+        { "completion", "bash|zsh|fish", "Print a shell completion script", cmd_completion, cmd_completion_options,
+          NULL, NULL },
         { 0 },
 };
 
@@ -251,6 +254,7 @@ int main(int argc, char **argv)
                 return EXIT_HUTCH_FAILED;
         }
         hutch_log_setup("hutch", HUTCH_LOG_WARN, HUTCH_LOG_TEXT, STDERR_FILENO);
+        cmd_completion_root = &top;
 
         first = parse_globals(argc, argv, &err);
         if (first >= 0 && first < argc)

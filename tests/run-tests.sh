@@ -95,7 +95,7 @@ RUNTIME_DEPS=(uidmap fuse-overlayfs)
 # for pull/push tests; git/shellcheck/clang-format: checks; clang and
 # libclang-rt-14-dev: fuzz targets; podman/runc: the benchmark's comparison.
 TEST_DEPS=(bats busybox-static jq procps util-linux coreutils docker-registry git shellcheck clang-format clang
-        libclang-rt-14-dev podman runc expect skopeo apache2-utils openssl curl python3 iproute2)
+        libclang-rt-14-dev podman runc expect skopeo apache2-utils openssl curl python3 iproute2 zsh fish)
 
 if [ "${HUTCH_TEST_NO_APT:-}" != 1 ]; then
         step "installing dependencies (apt-get)"
