@@ -47,7 +47,7 @@ const struct cmd_option cmd_stats_options[] = {
         { 0 },
 };
 
-#define DEFAULT_TABLE                                                                                         \
+#define DEFAULT_TABLE                                                                                      \
         "{{.ID}}\\t{{.Name}}\\t{{.CPUPerc}}\\t{{.MemUsage}}\\t{{.MemPerc}}\\t{{.NetIO}}\\t{{.BlockIO}}\\t" \
         "{{.PIDs}}"
 /* The first CPU reading is this long before the sample (CPU % is a rate). */
@@ -292,8 +292,7 @@ static int take_sample(struct stats_ctx *ctx, struct hutch_error **err)
 /* The row's fields as Docker's stats formatter prints them. */
 static yajl_gen row_json(const struct stats_ctx *ctx, const struct entry *e, yajl_gen g)
 {
-        char id[STORAGE_CONTAINER_ID_LEN + 1], cpu[32], memp[32], a[32], b[32], usage[80], net[80], blk[80],
-                pids[32];
+        char id[STORAGE_CONTAINER_ID_LEN + 1], cpu[32], memp[32], a[32], b[32], usage[80], net[80], blk[80], pids[32];
         const struct sample *s = &e->cur;
         double cpu_pct = 0.0, mem_pct = 0.0;
 
@@ -390,9 +389,10 @@ static int print_frame(const struct stats_ctx *ctx, FILE *out, struct hutch_erro
         _cleanup_strv_ char **lines = NULL;
         if (ctx->header) {
                 static const char *const renames[] = {
-                        "ID",    "CONTAINER ID", "Name",    "NAME",    "CPUPerc", "CPU %",     "MemUsage", "MEM USAGE / LIMIT",
-                        "MemPerc", "MEM %",      "NetIO",   "NET I/O", "BlockIO", "BLOCK I/O", "PIDs",     "PIDS",
-                        "Container", "CONTAINER", NULL,
+                        "ID",       "CONTAINER ID",      "Name",    "NAME",  "CPUPerc",   "CPU %",
+                        "MemUsage", "MEM USAGE / LIMIT", "MemPerc", "MEM %", "NetIO",     "NET I/O",
+                        "BlockIO",  "BLOCK I/O",         "PIDs",    "PIDS",  "Container", "CONTAINER",
+                        NULL,
                 };
                 char *header = cmd_template_header(ctx->tmpl, renames);
                 hutch_strv_append(&lines, header);

@@ -86,9 +86,9 @@ static void test_procstat(void **state)
 
         static const char *const bad[] = {
                 "",
-                "1234 a S 1 1 1 0 -1 0 0 0 0 0 1 2 3 4 20 0 1 0 99 0 5",   /* no parens */
-                "1234 (a S 1 1 1 0 -1 0 0 0 0 0 1 2 3 4 20 0 1 0 99 0 5",  /* no ')' */
-                "1234 (a) S 1 1 1 0 -1 0 0 0 0 0 1 2 3 4 20 0 1 0 99 0",   /* 23 fields */
+                "1234 a S 1 1 1 0 -1 0 0 0 0 0 1 2 3 4 20 0 1 0 99 0 5",    /* no parens */
+                "1234 (a S 1 1 1 0 -1 0 0 0 0 0 1 2 3 4 20 0 1 0 99 0 5",   /* no ')' */
+                "1234 (a) S 1 1 1 0 -1 0 0 0 0 0 1 2 3 4 20 0 1 0 99 0",    /* 23 fields */
                 "1234 (a) S 1 1 1 0 -1 0 0 0 0 0 -1 2 3 4 20 0 1 0 99 0 5", /* negative utime */
                 "1234 (a) S 1 1 1 0 -1 0 0 0 0 0 1x 2 3 4 20 0 1 0 99 0 5", /* junk in a number */
                 "1234 (a)",
@@ -194,9 +194,9 @@ static void test_iostat_cpustat(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_bytes),   cmocka_unit_test(test_cpu_percent),
+                cmocka_unit_test(test_bytes),    cmocka_unit_test(test_cpu_percent),
                 cmocka_unit_test(test_procstat), cmocka_unit_test(test_netdev),
-                cmocka_unit_test(test_keyed),   cmocka_unit_test(test_iostat_cpustat),
+                cmocka_unit_test(test_keyed),    cmocka_unit_test(test_iostat_cpustat),
         };
         return cmocka_run_group_tests_name("stats", tests, NULL, NULL);
 }
