@@ -333,6 +333,14 @@ static void container_cgroups(pid_t container_pid, const char *id, char **ret_v2
                 *ret_v1 = join_cgroup(FREEZER_V1_MOUNT, v1);
 }
 
+char *cmd_cgroup_v2_dir(pid_t container_pid, const char *id)
+{
+        _cleanup_free_ char *v2 = NULL, *v1 = NULL;
+
+        container_cgroups(container_pid, id, &v2, &v1);
+        return steal_ptr(&v2);
+}
+
 void cmd_cgroup_join(pid_t container_pid, const char *id, pid_t pid)
 {
         _cleanup_free_ char *v2 = NULL, *v1 = NULL;

@@ -41,6 +41,9 @@ int cmd_cgroup_paused(pid_t container_pid, const char *id);
 /* Freezes or thaws the container; the error says why it cannot and how to
  * enable it. */
 int cmd_cgroup_freeze(pid_t container_pid, const char *id, const char *name, bool freeze, struct hutch_error **err);
+/* The container's own cgroup v2 directory (the hutch-<id> its init is in),
+ * where `stats` reads its usage; NULL when it has none. */
+char *cmd_cgroup_v2_dir(pid_t container_pid, const char *id);
 /* Removes the (empty) cgroups hutch made for the container. */
 void cmd_cgroup_forget(const char *id);
 

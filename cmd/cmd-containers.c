@@ -8,6 +8,7 @@
 #include "cmd/ctrlog.h"
 #include "cmd/template.h"
 #include "cmd/paths.h"
+#include "cmd/procstat.h"
 #include "lib/cleanup.h"
 #include "lib/fs.h"
 #include "lib/json.h"
@@ -1088,46 +1089,10 @@ int cmd_container_prune(const struct cmd_command *cmd, int argc, char **argv, st
 
 const struct cmd_option cmd_top_options[] = { { 0 } };
 
-static bool same_pid_ns(pid_t pid, const struct stat *ns)
-{
-        char path[64];
-        struct stat st;
-        snprintf(path, sizeof(path), "/proc/%d/ns/pid", (int) pid);
-        return stat(path, &st) == 0 && st.st_ino == ns->st_ino && st.st_dev == ns->st_dev;
-}
-
-/* Reads /proc/PID/stat fields we show; false when the process is gone. */
-static bool read_proc(pid_t pid, char *comm, size_t comm_size, unsigned long long *ticks, uid_t *uid)
-{
-        char path[64], buf[2048];
-        struct stat st;
-        snprintf(path, sizeof(path), "/proc/%d/stat", (int) pid);
-        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0 || fstat(fd, &st) < 0)
-                return false;
-        ssize_t n = hutch_read_full(fd, buf, sizeof(buf) - 1);
-        if (n <= 0)
-                return false;
-        buf[n] = '\0';
-        char *open_paren = strchr(buf, '('), *close_paren = strrchr(buf, ')');
-        if (!open_paren || !close_paren || close_paren < open_paren)
-                return false;
-        snprintf(comm, comm_size, "%.*s", (int) (close_paren - open_paren - 1), open_paren + 1);
-        unsigned long long ut = 0, stt = 0;
-        /* fields 14 and 15 (utime, stime), counted after the command */
-        if (sscanf(close_paren + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &stt) != 2)
-                return false;
-        *ticks = ut + stt;
-        *uid = st.st_uid;
-        return true;
-}
-
 /* The command line from /proc (never by running anything from the image). */
-static void read_cmdline(pid_t pid, char *buf, size_t size)
+static void read_cmdline(int procfd, char *buf, size_t size)
 {
-        char path[64];
-        snprintf(path, sizeof(path), "/proc/%d/cmdline", (int) pid);
-        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+        _cleanup_close_ int fd = openat(procfd, "cmdline", O_RDONLY | O_CLOEXEC);
         ssize_t n = fd >= 0 ? hutch_read_full(fd, buf, size - 1) : -1;
         if (n <= 0) {
                 buf[0] = '\0';
@@ -1141,12 +1106,27 @@ static void read_cmdline(pid_t pid, char *buf, size_t size)
                 buf[--n] = '\0';
 }
 
+static void top_row(pid_t pid, int procfd, void *data)
+{
+        long hz = *(long *) data;
+        struct cmd_procstat st;
+        char cmdline[4096], when[32];
+        uid_t uid;
+
+        if (cmd_proc_read_stat(procfd, &st, &uid) < 0)
+                return;
+        read_cmdline(procfd, cmdline, sizeof(cmdline));
+        unsigned long long ticks = st.utime + st.stime;
+        unsigned long long secs = hz > 0 ? ticks / (unsigned long long) hz : 0;
+        snprintf(when, sizeof(when), "%02llu:%02llu:%02llu", secs / 3600, secs / 60 % 60, secs % 60);
+        printf("%-10d %-10u %-10s %s\n", (int) pid, (unsigned) uid, when, cmdline[0] ? cmdline : st.comm);
+}
+
 int cmd_top(const struct cmd_command *cmd, int argc, char **argv, struct hutch_error **err)
 {
         _cleanup_free_ char *root = cmd_storage_root();
         struct storage_container ct = { 0 };
         struct stat ns;
-        char path[64];
         int c, r;
 
         c = cmd_getopt_none(cmd, argc, argv, err);
@@ -1157,14 +1137,9 @@ int cmd_top(const struct cmd_command *cmd, int argc, char **argv, struct hutch_e
         r = find_container(root, argv[optind], &ct, err);
         if (r < 0)
                 return r;
-        if (ct.status != STORAGE_CONTAINER_RUNNING) {
-                hutch_error_set(err, 0, "container '%s' is not running", ct.name);
-                storage_container_clear(&ct);
-                return -1;
-        }
-        snprintf(path, sizeof(path), "/proc/%d/ns/pid", (int) ct.pid);
-        _cleanup_close_ int pidfd = hutch_pidfd_open(ct.pid);
-        if (pidfd < 0 || stat(path, &ns) < 0 || !storage_container_pid_alive(ct.pid, ct.pid_start)) {
+        _cleanup_close_ int procfd =
+                ct.status == STORAGE_CONTAINER_RUNNING ? cmd_proc_open(ct.pid, ct.pid_start, NULL) : -1;
+        if (procfd < 0 || fstatat(procfd, "ns/pid", &ns, 0) < 0) {
                 hutch_error_set(err, 0, "container '%s' is not running", ct.name);
                 storage_container_clear(&ct);
                 return -1;
@@ -1172,24 +1147,8 @@ int cmd_top(const struct cmd_command *cmd, int argc, char **argv, struct hutch_e
         storage_container_clear(&ct);
 
         long hz = sysconf(_SC_CLK_TCK);
-        _cleanup_dir_ DIR *d = opendir("/proc");
-        struct dirent *de;
         printf("%-10s %-10s %-10s %s\n", "PID", "HOSTUSER", "TIME", "COMMAND");
-        while (d && (de = readdir(d)) != NULL) {
-                char comm[256], cmdline[4096];
-                unsigned long long ticks;
-                uid_t uid;
-                unsigned int pid;
-                if (hutch_parse_uint(de->d_name, 1u << 22, &pid) < 0 || !same_pid_ns((pid_t) pid, &ns))
-                        continue;
-                if (!read_proc((pid_t) pid, comm, sizeof(comm), &ticks, &uid))
-                        continue;
-                read_cmdline((pid_t) pid, cmdline, sizeof(cmdline));
-                unsigned long long secs = hz > 0 ? ticks / (unsigned long long) hz : 0;
-                char when[32];
-                snprintf(when, sizeof(when), "%02llu:%02llu:%02llu", secs / 3600, secs / 60 % 60, secs % 60);
-                printf("%-10u %-10u %-10s %s\n", pid, (unsigned) uid, when, cmdline[0] ? cmdline : comm);
-        }
+        cmd_pidns_each(&ns, top_row, &hz);
         return 0;
 }
 

@@ -52,6 +52,8 @@ int cmd_export(const struct cmd_command *cmd, int argc, char **argv, struct hutc
 extern const struct cmd_option cmd_export_options[];
 int cmd_top(const struct cmd_command *cmd, int argc, char **argv, struct hutch_error **err);
 extern const struct cmd_option cmd_top_options[];
+int cmd_stats(const struct cmd_command *cmd, int argc, char **argv, struct hutch_error **err);
+extern const struct cmd_option cmd_stats_options[];
 int cmd_inspect(const struct cmd_command *cmd, int argc, char **argv, struct hutch_error **err);
 extern const struct cmd_option cmd_inspect_options[];
 int cmd_rename(const struct cmd_command *cmd, int argc, char **argv, struct hutch_error **err);
