@@ -68,7 +68,7 @@ help_commands() {
         assert_match "$all" "completion"
         complete_bash "hutch "
         assert_equal "$output" "$all"
-        expect_bash "hutch st" start stop
+        expect_bash "hutch st" start stats stop
         local -a subs
         mapfile -t subs < <(help_commands image)
         expect_bash "hutch image " "${subs[@]}"
@@ -221,7 +221,7 @@ help_commands() {
         local out
         out=$(cd "$WORK" && fish --no-config -c 'source $argv[1]; or exit 1; complete -C $argv[2]' \
                 "$BATS_TEST_TMPDIR/hutch.fish" "hutch st" 2>&1)
-        assert_equal "$out" "$(printf 'start\nstop')"
+        assert_equal "$out" "$(printf 'start\nstats\nstop')"
         out=$(cd "$WORK" && fish --no-config -c 'source $argv[1]; or exit 1; complete -C $argv[2]' \
                 "$BATS_TEST_TMPDIR/hutch.fish" "$H stop " 2>&1)
         assert_equal "$out" "runner"
