@@ -153,11 +153,11 @@ EOF
                 '--start-interval=99999999999h' '--frequency=1s'; do
                 printf 'FROM kept:1\nLABEL a=b\nHEALTHCHECK %s CMD true\n' "$bad" >"$CTX/Dockerfile"
                 run_hutch 125 build "$CTX"
-                [[ "$stderr" == "Error: line 3: HEALTHCHECK"* ]] || die "$bad: $stderr"
+                [[ "${stderr_lines[-1]}" == "Error: line 3: HEALTHCHECK"* ]] || die "$bad: $stderr"
         done
         printf 'FROM kept:1\nHEALTHCHECK --interval=5x CMD true\n' >"$CTX/Dockerfile"
         run_hutch 125 build "$CTX"
-        assert_equal "$stderr" "Error: line 2: HEALTHCHECK --interval: '5x' is not a duration (such as 30s, 1m30s or 500ms)"
+        assert_equal "${stderr_lines[-1]}" "Error: line 2: HEALTHCHECK --interval: '5x' is not a duration (such as 30s, 1m30s or 500ms)"
         printf 'FROM kept:1\nHEALTHCHECK CMD\n' >"$CTX/Dockerfile"
         run_hutch 125 build "$CTX"
         [[ "$stderr" == *"line 2: HEALTHCHECK"* ]] || die "no command: $stderr"
