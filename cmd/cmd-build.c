@@ -32,6 +32,8 @@
 #include "cmd/run.h"
 #include "lib/cleanup.h"
 #include "lib/fs.h"
+#include "lib/json.h"
+#include "lib/parse.h"
 #include "lib/strv.h"
 #include "lib/xalloc.h"
 #include "storage/manifest.h"
@@ -41,6 +43,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -338,6 +342,68 @@ static char *join_path(const char *base, const char *rel)
         return STREQ(clean, ".") ? xstrdup("/") : xasprintf("/%s", clean);
 }
 
+/* HEALTHCHECK's flags and command, as Docker stores them. */
+static int parse_healthcheck(const struct df_instruction *in, struct storage_healthcheck *h, struct hutch_error **err)
+{
+        static const char *const known[] = { "interval", "timeout", "start-period", "start-interval", "retries", NULL };
+        static const struct {
+                const char *flag;
+                size_t off;
+        } durations[] = {
+                { "interval", offsetof(struct storage_healthcheck, interval) },
+                { "timeout", offsetof(struct storage_healthcheck, timeout) },
+                { "start-period", offsetof(struct storage_healthcheck, start_period) },
+                { "start-interval", offsetof(struct storage_healthcheck, start_interval) },
+        };
+        const struct df_instruction *sub = in->sub;
+
+        if (dockerfile_check_flags(in, known, err) < 0)
+                return -1;
+        if (sub == NULL) { /* NONE (flags are ignored, as Docker does) */
+                hutch_strv_append(&h->test, "NONE");
+                return 0;
+        }
+        if (sub->json ? !sub->args[0] : !*sub->rest)
+                return hutch_error_set(err, 0, "line %u: HEALTHCHECK CMD: the command is missing", in->line);
+        if (sub->json) {
+                hutch_strv_append(&h->test, "CMD");
+                for (size_t i = 0; sub->args[i]; i++)
+                        hutch_strv_append(&h->test, sub->args[i]);
+        } else {
+                hutch_strv_append(&h->test, "CMD-SHELL");
+                hutch_strv_append(&h->test, sub->rest);
+        }
+        for (size_t i = 0; i < ARRAY_SIZE(durations); i++) {
+                const char *v = dockerfile_flag(in, durations[i].flag);
+                int64_t ns = 0;
+                if (v == NULL || !*v)
+                        continue;
+                int r = dockerfile_parse_duration(v, &ns);
+                if (r < 0)
+                        return hutch_error_set(
+                                err, 0, "line %u: HEALTHCHECK --%s: '%s' %s", in->line, durations[i].flag, v,
+                                r == -ERANGE ? "is too long" : "is not a duration (such as 30s, 1m30s or 500ms)");
+                if (ns < 0)
+                        return hutch_error_set(err, 0, "line %u: HEALTHCHECK --%s: '%s' cannot be negative", in->line,
+                                               durations[i].flag, v);
+                if (ns != 0 && ns < 1000000)
+                        return hutch_error_set(err, 0, "line %u: HEALTHCHECK --%s: '%s' cannot be less than 1ms",
+                                               in->line, durations[i].flag, v);
+                *(int64_t *) ((char *) h + durations[i].off) = ns;
+        }
+        const char *v = dockerfile_flag(in, "retries");
+        if (v && *v) {
+                int n;
+                if (hutch_parse_int(v, INT32_MIN, INT32_MAX, &n) < 0)
+                        return hutch_error_set(err, 0, "line %u: HEALTHCHECK --retries: '%s' is not a number", in->line,
+                                               v);
+                if (n < 0)
+                        return hutch_error_set(err, 0, "line %u: HEALTHCHECK --retries cannot be negative", in->line);
+                h->retries = n;
+        }
+        return 0;
+}
+
 static int do_config(struct build *b, struct stage *st, const struct df_instruction *in, struct hutch_error **err)
 {
         _cleanup_strv_ char **env = expand_env(st);
@@ -346,6 +412,9 @@ static int do_config(struct build *b, struct stage *st, const struct df_instruct
         char key[65];
         char esc = b->df->escape;
         struct storage_image_config *c;
+        struct storage_healthcheck hc = { 0 };
+        _cleanup_strv_ char **hc_test = NULL;
+        int r;
 
         switch (in->kind) {
         case DF_ENV:
@@ -417,6 +486,18 @@ static int do_config(struct build *b, struct stage *st, const struct df_instruct
                         text = xasprintf("%s %s", in->keyword, j);
                 }
                 break;
+        case DF_SHELL: {
+                _cleanup_free_ char *j = json_quote_argv(in->args);
+                text = xasprintf("SHELL %s", j);
+                break;
+        }
+        case DF_HEALTHCHECK:
+                r = parse_healthcheck(in, &hc, err);
+                hc_test = hc.test;
+                if (r < 0)
+                        return -1;
+                text = xstrdup(in->original);
+                break;
         default: return hutch_error_set(err, EINVAL, "line %u: %s is not a config instruction", in->line, in->keyword);
         }
 
@@ -478,6 +559,11 @@ static int do_config(struct build *b, struct stage *st, const struct df_instruct
                         c->has_cmd = false;
                 }
                 break;
+        case DF_SHELL:
+                hutch_strv_free(c->shell);
+                c->shell = hutch_strv_copy(in->args);
+                break;
+        case DF_HEALTHCHECK: storage_config_set_healthcheck(c, &hc); break;
         default: break;
         }
         return config_step(b, st, text, key, err);
@@ -812,6 +898,16 @@ static int do_from(struct build *b, size_t idx, struct hutch_error **err)
                 char id[STORAGE_DIGEST_HEX_LEN + 1];
                 if (image_resolve(image, id, NULL, err) < 0 || stage_load(b, st, id, err) < 0)
                         return hutch_error_prefix(err, "line %u: FROM %s", in->line, image);
+                yajl_val onbuild = hutch_json_get_array(hutch_json_get(st->cfg->kept, "config"), "OnBuild");
+                if (onbuild && onbuild->u.array.len)
+                        fprintf(stderr,
+                                "Warning: line %u: %s has ONBUILD triggers; hutch build does not run them (they stay "
+                                "in the config)\n",
+                                in->line, image);
+                if (st->cfg->shell && st->cfg->shell[0]) { /* the image's SHELL */
+                        hutch_strv_free(st->shell);
+                        st->shell = hutch_strv_copy(st->cfg->shell);
+                }
         }
         if (st->scratch)
                 out(b, " ---> scratch\n");
@@ -849,11 +945,12 @@ static int run_stage(struct build *b, size_t idx, struct hutch_error **err)
                 case DF_ADD: r = do_copy(b, st, idx, in, err); break;
                 case DF_WORKDIR: r = do_workdir(b, st, in, err); break;
                 case DF_SHELL:
-                        hutch_strv_free(st->shell);
-                        st->shell = hutch_strv_copy(in->args);
-                        break;
-                case DF_HEALTHCHECK:
-                        fprintf(stderr, "Warning: line %u: HEALTHCHECK is not recorded by hutch, ignoring\n", in->line);
+                        /* stored in the image's config, and used by this stage's later steps */
+                        r = do_config(b, st, in, err);
+                        if (r == 0) {
+                                hutch_strv_free(st->shell);
+                                st->shell = hutch_strv_copy(in->args);
+                        }
                         break;
                 case DF_ONBUILD:
                         r = hutch_error_set(err, ENOTSUP, "line %u: ONBUILD is not supported by hutch build", in->line);

@@ -738,6 +738,12 @@ static int inspect_one(struct storage_store *s, const struct storage_image *img,
                 }
                 yajl_gen_map_close(g);
         }
+        if (cfg->healthcheck)
+                storage_config_gen_healthcheck(g, cfg->healthcheck);
+        if (cfg->shell)
+                gen_strv(g, "Shell", cfg->shell, false);
+        /* OnBuild, StopTimeout, ...: what the image has, as it has it */
+        storage_config_gen_kept_config(cfg, g);
         yajl_gen_map_close(g);
         hutch_json_gen_string(g, "RootFS");
         yajl_gen_map_open(g);

@@ -1,5 +1,6 @@
 /* Dockerfile parser and Docker's shell-lexer word expansion; see dockerfile.h. */
 #include <ctype.h>
+#include <errno.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -1028,4 +1029,79 @@ int dockerfile_parse(const char *buf, size_t len, struct dockerfile **ret, struc
 out:
         free(logical.p);
         return r;
+}
+
+int dockerfile_parse_duration(const char *s, int64_t *ret_ns)
+{
+        static const struct {
+                const char *name;
+                uint64_t ns;
+        } units[] = {
+                { "ns", 1 },
+                { "us", 1000 },
+                { "\xc2\xb5s", 1000 }, /* U+00B5 micro sign */
+                { "\xce\xbcs", 1000 }, /* U+03BC Greek mu */
+                { "ms", 1000000 },
+                { "s", 1000000000ULL },
+                { "m", 60ULL * 1000000000ULL },
+                { "h", 3600ULL * 1000000000ULL },
+        };
+        bool neg = false;
+        uint64_t total = 0;
+
+        if (*s == '-' || *s == '+')
+                neg = *s++ == '-';
+        if (STREQ(s, "0")) {
+                *ret_ns = 0;
+                return 0;
+        }
+        if (*s == '\0')
+                return -EINVAL;
+        while (*s) {
+                uint64_t whole = 0, frac = 0, scale = 1;
+                bool digits = false;
+                while (*s >= '0' && *s <= '9') {
+                        if (whole > (UINT64_MAX - 9) / 10)
+                                return -ERANGE;
+                        whole = whole * 10 + (uint64_t) (*s++ - '0');
+                        digits = true;
+                }
+                if (*s == '.') {
+                        s++;
+                        while (*s >= '0' && *s <= '9') {
+                                /* digits past what a uint64 holds cannot change the result */
+                                if (scale <= UINT64_MAX / 10 / 10) {
+                                        frac = frac * 10 + (uint64_t) (*s - '0');
+                                        scale *= 10;
+                                }
+                                s++;
+                                digits = true;
+                        }
+                }
+                if (!digits)
+                        return -EINVAL;
+                size_t n = 0;
+                uint64_t unit = 0;
+                for (size_t i = 0; i < ARRAY_SIZE(units); i++) {
+                        size_t l = strlen(units[i].name);
+                        /* the longest match: "ms" before "m" */
+                        if (l > n && strncmp(s, units[i].name, l) == 0) {
+                                n = l;
+                                unit = units[i].ns;
+                        }
+                }
+                if (n == 0)
+                        return -EINVAL; /* a number without its unit */
+                s += n;
+                if (whole > (uint64_t) INT64_MAX / unit)
+                        return -ERANGE;
+                uint64_t v = whole * unit;
+                if (frac)
+                        v += (uint64_t) ((double) frac * ((double) unit / (double) scale));
+                if (v > (uint64_t) INT64_MAX || total > (uint64_t) INT64_MAX - v)
+                        return -ERANGE;
+                total += v;
+        }
+        *ret_ns = neg ? -(int64_t) total : (int64_t) total;
+        return 0;
 }

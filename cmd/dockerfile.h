@@ -20,6 +20,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "error.h"
 
@@ -114,5 +115,11 @@ const char *dockerfile_kind_name(enum df_kind kind);
  * strings, -1 (no error set) when text is not such an array.  Used for
  * exec forms. */
 int dockerfile_parse_json_array(const char *text, char ***ret);
+
+/* A duration as Go's time.ParseDuration reads it (HEALTHCHECK's flags):
+ * "0", or numbers with an optional fraction, each with a unit (ns, us,
+ * µs, ms, s, m, h), e.g. "1m30s", "1.5s", "500ms"; an optional sign.
+ * Returns 0 and nanoseconds, -EINVAL or -ERANGE (over ~292 years). */
+int dockerfile_parse_duration(const char *s, int64_t *ret_ns);
 
 #endif

@@ -389,6 +389,76 @@ static int parse_labels(yajl_val cfg, const char *what, char ***ret, struct hutc
         return 0;
 }
 
+/* The members storage_config_generate writes itself: never copied from the
+ * kept document, so a modelled field that was changed or removed wins. */
+static const char *const modelled_top[] = { "architecture", "os",     "variant", "created",
+                                            "author",       "config", "rootfs",  "history" };
+static const char *const modelled_config[] = { "Entrypoint",   "Cmd",     "Env",    "WorkingDir",  "User", "StopSignal",
+                                               "ExposedPorts", "Volumes", "Labels", "Healthcheck", "Shell" };
+
+static bool is_modelled(const char *key, const char *const *names, size_t n)
+{
+        for (size_t i = 0; i < n; i++)
+                if (STREQ(key, names[i]))
+                        return true;
+        return false;
+}
+
+static int get_duration(yajl_val obj, const char *key, const char *what, int64_t *ret, struct hutch_error **err)
+{
+        yajl_val v = hutch_json_get(obj, key);
+
+        if (v == NULL || YAJL_IS_NULL(v))
+                return 0;
+        if (!YAJL_IS_INTEGER(v) || YAJL_GET_INTEGER(v) < 0)
+                return hutch_error_set(err, 0, "%s: 'Healthcheck.%s' is not a non-negative integer", what, key);
+        *ret = YAJL_GET_INTEGER(v);
+        return 0;
+}
+
+static struct storage_healthcheck *healthcheck_free(struct storage_healthcheck *h)
+{
+        if (h) {
+                hutch_strv_free(h->test);
+                free(h);
+        }
+        return NULL;
+}
+DEFINE_CLEANUP(struct storage_healthcheck *, healthcheck_free)
+
+static int parse_healthcheck(yajl_val cfg, const char *what, struct storage_healthcheck **ret, struct hutch_error **err)
+{
+        yajl_val v = hutch_json_get(cfg, "Healthcheck");
+        _cleanup_(healthcheck_free_cleanup) struct storage_healthcheck *h = NULL;
+
+        if (v == NULL || YAJL_IS_NULL(v))
+                return 0;
+        if (!YAJL_IS_OBJECT(v))
+                return bad(err, what, "'Healthcheck' is not an object");
+        if (check_unique_keys(v, what, err) < 0)
+                return -EINVAL;
+        h = xzalloc(sizeof(*h));
+        if (get_opt_strv(v, "Test", what, &h->test, NULL, err) < 0 ||
+            get_duration(v, "Interval", what, &h->interval, err) < 0 ||
+            get_duration(v, "Timeout", what, &h->timeout, err) < 0 ||
+            get_duration(v, "StartPeriod", what, &h->start_period, err) < 0 ||
+            get_duration(v, "StartInterval", what, &h->start_interval, err) < 0 ||
+            get_duration(v, "Retries", what, &h->retries, err) < 0)
+                return -EINVAL;
+        *ret = steal_ptr(&h);
+        return 0;
+}
+
+void storage_config_set_healthcheck(struct storage_image_config *c, const struct storage_healthcheck *h)
+{
+        c->healthcheck = healthcheck_free(c->healthcheck);
+        if (h == NULL)
+                return;
+        c->healthcheck = xmalloc(sizeof(*h));
+        *c->healthcheck = *h;
+        c->healthcheck->test = hutch_strv_copy(h->test);
+}
+
 static int parse_history(yajl_val root, const char *what, struct storage_image_config *c, struct hutch_error **err)
 {
         yajl_val h = hutch_json_get(root, "history");
@@ -469,7 +539,9 @@ int storage_config_parse(const char *buf, size_t len, struct storage_image_confi
                     get_opt_string(cfg, "StopSignal", what, &c->stop_signal, err) < 0 ||
                     get_opt_keys(cfg, "ExposedPorts", what, &c->exposed_ports, err) < 0 ||
                     get_opt_keys(cfg, "Volumes", what, &c->volumes, err) < 0 ||
-                    parse_labels(cfg, what, &c->labels, err) < 0)
+                    parse_labels(cfg, what, &c->labels, err) < 0 ||
+                    parse_healthcheck(cfg, what, &c->healthcheck, err) < 0 ||
+                    get_opt_strv(cfg, "Shell", what, &c->shell, NULL, err) < 0)
                         return -EINVAL;
                 for (char **e = c->env; e && *e; e++)
                         if (strchr(*e, '=') == NULL || **e == '=')
@@ -501,6 +573,8 @@ int storage_config_parse(const char *buf, size_t len, struct storage_image_confi
         }
         if (parse_history(root, what, c, err) < 0)
                 return -EINVAL;
+        /* its depth and size were bounded by parse_root */
+        c->kept = steal_ptr(&root);
         *ret = steal_ptr(&c);
         return 0;
 }
@@ -523,6 +597,8 @@ struct storage_image_config *storage_image_config_free(struct storage_image_conf
         hutch_strv_free(c->exposed_ports);
         hutch_strv_free(c->volumes);
         hutch_strv_free(c->labels);
+        healthcheck_free(c->healthcheck);
+        hutch_strv_free(c->shell);
         hutch_strv_free(c->diff_ids);
         for (size_t i = 0; i < c->n_history; i++) {
                 free(c->history[i].created);
@@ -531,6 +607,8 @@ struct storage_image_config *storage_image_config_free(struct storage_image_conf
                 free(c->history[i].comment);
         }
         free(c->history);
+        if (c->kept)
+                yajl_tree_free(c->kept);
         free(c);
         return NULL;
 }
@@ -599,6 +677,49 @@ static void gen_set(yajl_gen g, const char *key, char **v)
         yajl_gen_map_close(g);
 }
 
+/* The members of obj (an object, or NULL) that generate does not write. */
+static void gen_kept(yajl_gen g, yajl_val obj, const char *const *modelled, size_t n_modelled)
+{
+        if (obj == NULL || !YAJL_IS_OBJECT(obj))
+                return;
+        for (size_t i = 0; i < obj->u.object.len; i++) {
+                if (is_modelled(obj->u.object.keys[i], modelled, n_modelled))
+                        continue;
+                hutch_json_gen_string(g, obj->u.object.keys[i]);
+                hutch_json_gen_value(g, obj->u.object.values[i]);
+        }
+}
+
+static yajl_val kept_config(const struct storage_image_config *c)
+{
+        return c->kept ? hutch_json_get_object(c->kept, "config") : NULL;
+}
+
+void storage_config_gen_kept_config(const struct storage_image_config *c, struct yajl_gen_t *g)
+{
+        gen_kept(g, kept_config(c), modelled_config, ARRAY_SIZE(modelled_config));
+}
+
+void storage_config_gen_healthcheck(struct yajl_gen_t *g, const struct storage_healthcheck *h)
+{
+        hutch_json_gen_string(g, "Healthcheck");
+        yajl_gen_map_open(g);
+        if (h->test)
+                gen_strv(g, "Test", h->test);
+        /* Docker leaves the zero ones out */
+        if (h->interval)
+                hutch_json_gen_kv_int(g, "Interval", h->interval);
+        if (h->timeout)
+                hutch_json_gen_kv_int(g, "Timeout", h->timeout);
+        if (h->start_period)
+                hutch_json_gen_kv_int(g, "StartPeriod", h->start_period);
+        if (h->start_interval)
+                hutch_json_gen_kv_int(g, "StartInterval", h->start_interval);
+        if (h->retries)
+                hutch_json_gen_kv_int(g, "Retries", h->retries);
+        yajl_gen_map_close(g);
+}
+
 char *storage_config_generate(const struct storage_image_config *c, size_t *ret_len)
 {
         yajl_gen g = yajl_gen_alloc(NULL);
@@ -641,6 +762,11 @@ char *storage_config_generate(const struct storage_image_config *c, size_t *ret_
         }
         if (c->stop_signal)
                 hutch_json_gen_kv_string(g, "StopSignal", c->stop_signal);
+        if (c->healthcheck)
+                storage_config_gen_healthcheck(g, c->healthcheck);
+        if (c->shell)
+                gen_strv(g, "Shell", c->shell);
+        storage_config_gen_kept_config(c, g);
         yajl_gen_map_close(g);
         hutch_json_gen_string(g, "rootfs");
         yajl_gen_map_open(g);
@@ -677,6 +803,7 @@ char *storage_config_generate(const struct storage_image_config *c, size_t *ret_
                 yajl_gen_map_close(g);
                 yajl_gen_array_close(g);
         }
+        gen_kept(g, c->kept, modelled_top, ARRAY_SIZE(modelled_top));
         yajl_gen_map_close(g);
         text = hutch_json_gen_steal(g, ret_len);
         yajl_gen_free(g);

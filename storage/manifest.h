@@ -68,6 +68,21 @@ struct storage_history {
 
 #define STORAGE_CONFIG_MAX_HISTORY (4 * STORAGE_MANIFEST_MAX_LAYERS)
 
+/* config.Healthcheck, Docker's shape: the durations are nanoseconds, 0 is
+ * "unset" (the runtime's default), as Docker leaves them out. */
+struct storage_healthcheck {
+        char **test; /* ["CMD", args...], ["CMD-SHELL", line], ["NONE"]; NULL: not given */
+        int64_t interval, timeout, start_period, start_interval;
+        int64_t retries;
+};
+
+struct yajl_val_s;
+struct yajl_gen_t;
+
+/* The members hutch models are the fields below; every other member of the
+ * document and of its "config" object (OnBuild, StopTimeout, comment,
+ * os.version, vendor keys...) is kept as parsed and written back by
+ * storage_config_generate, so that commit and build lose nothing. */
 struct storage_image_config {
         char *architecture, *os, *variant;
         char *created; /* RFC 3339 text as found, or NULL */
@@ -78,13 +93,18 @@ struct storage_image_config {
         char *working_dir, *user, *stop_signal;
         char **exposed_ports; /* "80/tcp" */
         char **volumes;
-        char **labels; /* "key=value" */
+        char **labels;                           /* "key=value" */
+        struct storage_healthcheck *healthcheck; /* NULL when unset */
+        char **shell;                            /* Shell; NULL when unset */
         /* rootfs */
         char **diff_ids;
         size_t n_diff_ids;
         /* "history", oldest first (none: n_history 0) */
         struct storage_history *history;
         size_t n_history;
+        /* the parsed document (NULL for a config made from nothing): its
+         * members that are not modelled above are written back as they were */
+        struct yajl_val_s *kept;
 };
 
 /* Parses an image manifest.  media_type is the type the referrer gave
@@ -102,6 +122,15 @@ struct storage_index *storage_index_free(struct storage_index *idx);
 /* Parses an image config (OCI or Docker; the same JSON). */
 int storage_config_parse(const char *buf, size_t len, struct storage_image_config **ret, struct hutch_error **err);
 struct storage_image_config *storage_image_config_free(struct storage_image_config *c);
+
+/* Writes the members of the document's "config" object that the struct
+ * does not model (each a key and its value, in the document's order), e.g.
+ * for `image inspect`.  g is a yajl_gen inside an open map. */
+void storage_config_gen_kept_config(const struct storage_image_config *c, struct yajl_gen_t *g);
+/* Writes "Healthcheck": {...} in Docker's shape (g inside an open map). */
+void storage_config_gen_healthcheck(struct yajl_gen_t *g, const struct storage_healthcheck *h);
+/* Replaces c's health check with a copy of h (NULL: none). */
+void storage_config_set_healthcheck(struct storage_image_config *c, const struct storage_healthcheck *h);
 
 /* Appends a history entry (the strings are copied; each may be NULL). */
 void storage_config_add_history(struct storage_image_config *c, const char *created, const char *created_by,

@@ -36,6 +36,13 @@ static void expand_all(const struct df_instruction *in, char escape)
         }
         if (in->sub)
                 expand_all(in->sub, escape);
+        /* HEALTHCHECK's durations: a flag's value, as build reads it */
+        for (size_t k = 0; in->flags && in->flags[k]; k++) {
+                const char *eq = strchr(in->flags[k], '=');
+                int64_t ns;
+                if (eq && dockerfile_parse_duration(eq + 1, &ns) == 0 && eq[1] != '-' && ns < 0)
+                        abort();
+        }
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -2,7 +2,9 @@
  * Invariants: a document is never both a manifest and an index; what is
  * accepted has valid digests, non-negative sizes and known layer media
  * types; an accepted config regenerates to a config that parses again with
- * the same settings. */
+ * the same settings (health check and shell too), and generating that again
+ * gives the same bytes: the members hutch does not model are kept as they
+ * were, and the modelled ones are not doubled by them. */
 #include "config.h"
 
 #include "lib/error.h"
@@ -64,8 +66,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                         abort();
                 if (c2->n_diff_ids != c->n_diff_ids || !strv_equal(c->diff_ids, c2->diff_ids) ||
                     !strv_equal(c->cmd, c2->cmd) || !strv_equal(c->entrypoint, c2->entrypoint) ||
-                    !strv_equal(c->env, c2->env) || !strv_equal(c->labels, c2->labels) || c2->n_history != c->n_history)
+                    !strv_equal(c->env, c2->env) || !strv_equal(c->labels, c2->labels) ||
+                    !strv_equal(c->shell, c2->shell) || (c->healthcheck == NULL) != (c2->healthcheck == NULL))
                         abort();
+                if (c->healthcheck && (!strv_equal(c->healthcheck->test, c2->healthcheck->test) ||
+                                       c->healthcheck->interval != c2->healthcheck->interval ||
+                                       c->healthcheck->timeout != c2->healthcheck->timeout ||
+                                       c->healthcheck->start_period != c2->healthcheck->start_period ||
+                                       c->healthcheck->start_interval != c2->healthcheck->start_interval ||
+                                       c->healthcheck->retries != c2->healthcheck->retries))
+                        abort();
+                /* with no history, generate makes one entry ("hutch import") */
+                if (c2->n_history != (c->n_history || !c->created ? c->n_history : 1))
+                        abort();
+                size_t len2;
+                char *gen2 = storage_config_generate(c2, &len2);
+                if (len2 != len || memcmp(gen, gen2, len) != 0)
+                        abort();
+                free(gen2);
                 for (char **e = c->env; e && *e; e++)
                         if (strchr(*e, '=') == NULL)
                                 abort();

@@ -418,6 +418,43 @@ static struct dockerignore *ignore_ok(const char *text)
         return di;
 }
 
+static void test_duration(void **state)
+{
+        static const struct {
+                const char *in;
+                int64_t ns;
+        } good[] = {
+                { "0", 0 },
+                { "30s", 30000000000LL },
+                { "1m30s", 90000000000LL },
+                { "500ms", 500000000 },
+                { "1.5s", 1500000000 },
+                { ".5m", 30000000000LL },
+                { "1h", 3600000000000LL },
+                { "2us", 2000 },
+                { "2\xc2\xb5s", 2000 },
+                { "3ns", 3 },
+                { "+1s", 1000000000 },
+                { "-1s", -1000000000 },
+                { "1h2m3s4ms5us6ns", 3723004005006LL },
+                { "2562047h", 2562047LL * 3600000000000LL },
+        };
+        static const char *const bad[] = { "", "s", "30", "1x", "1.s.", "1 s", "30S", "--1s", "1m30", ".s", "0s0" };
+        int64_t ns;
+        (void) state;
+
+        for (size_t i = 0; i < ARRAY_SIZE(good); i++) {
+                if (dockerfile_parse_duration(good[i].in, &ns) < 0)
+                        fail_msg("'%s' refused", good[i].in);
+                assert_int_equal(ns, good[i].ns);
+        }
+        for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
+                if (dockerfile_parse_duration(bad[i], &ns) == 0)
+                        fail_msg("'%s' accepted", bad[i]);
+        assert_int_equal(dockerfile_parse_duration("2562048h", &ns), -ERANGE);
+        assert_int_equal(dockerfile_parse_duration("99999999999999999999s", &ns), -ERANGE);
+}
+
 static void test_dockerignore_patterns(void **state)
 {
         (void) state;
@@ -510,6 +547,7 @@ int main(void)
                 cmocka_unit_test(test_expand_word),
                 cmocka_unit_test(test_expand_words),
                 cmocka_unit_test(test_expand_bounds),
+                cmocka_unit_test(test_duration),
                 cmocka_unit_test(test_dockerignore_patterns),
                 cmocka_unit_test(test_dockerignore_rules),
         };

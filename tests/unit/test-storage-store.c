@@ -5,6 +5,7 @@
 #include "lib/cleanup.h"
 #include "lib/error.h"
 #include "lib/fs.h"
+#include "lib/json.h"
 #include "lib/strv.h"
 #include "lib/xalloc.h"
 #include "storage/containers.h"
@@ -352,6 +353,178 @@ static void test_config(void **state)
         /* no rootfs */
         assert_true(storage_config_parse("{}", 2, &c, &err) < 0);
         hutch_error_clear(&err);
+}
+
+/* Every member Docker writes, and some no one models: a parse and a
+ * generate keep them all, while the modelled fields still win. */
+#define FULL_CONFIG                                                                                                    \
+        "{\"architecture\":\"amd64\",\"os\":\"linux\",\"os.version\":\"10.0.1\",\"os.features\":[\"win32k\"],"         \
+        "\"variant\":\"v8\",\"created\":\"2024-01-01T00:00:00Z\",\"author\":\"me\",\"comment\":\"hi\","                \
+        "\"docker_version\":\"24.0.0\",\"container\":\"abc\",\"container_config\":{\"Hostname\":\"abc\"},"             \
+        "\"x-vendor\":{\"deep\":[1,2.5,-3e10,true,null,\"s\"]},"                                                       \
+        "\"config\":{\"Hostname\":\"\",\"Domainname\":\"example.org\",\"User\":\"u\",\"AttachStdin\":false,"           \
+        "\"Tty\":false,\"Env\":[\"A=1\"],\"Cmd\":[\"sh\"],\"ArgsEscaped\":true,\"Image\":\"sha256:x\","                \
+        "\"Volumes\":null,\"WorkingDir\":\"/w\",\"Entrypoint\":null,\"OnBuild\":[\"RUN echo child\"],"                 \
+        "\"Labels\":{\"a\":\"b\"},\"StopSignal\":\"SIGTERM\",\"StopTimeout\":42,\"MacAddress\":\"02:42:ac:11:00:02\"," \
+        "\"Healthcheck\":{\"Test\":[\"CMD-SHELL\",\"true\"],\"Interval\":30000000000,\"Timeout\":5000000000,"          \
+        "\"StartPeriod\":1000000,\"StartInterval\":2000000,\"Retries\":3},\"Shell\":[\"/bin/bash\",\"-c\"],"           \
+        "\"x-unknown\":{\"n\":123456789012345678901234567890}},"                                                       \
+        "\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\"" D1 "\"]},"                                                  \
+        "\"history\":[{\"created_by\":\"x\"}]}"
+
+static yajl_val gen_tree(const struct storage_image_config *c)
+{
+        struct hutch_error *err = NULL;
+        size_t len;
+        _cleanup_free_ char *gen = storage_config_generate(c, &len);
+        yajl_val t = hutch_json_parse(gen, len, &err);
+        assert_non_null(t);
+        return t;
+}
+
+static const char *path_number(yajl_val t, const char **path)
+{
+        yajl_val v = yajl_tree_get(t, path, yajl_t_number);
+        return v ? v->u.number.r : NULL;
+}
+
+static void test_config_kept(void **state)
+{
+        struct storage_image_config *c = NULL, *c2 = NULL;
+        struct hutch_error *err = NULL;
+        yajl_val t;
+        (void) state;
+
+        assert_int_equal(storage_config_parse(FULL_CONFIG, strlen(FULL_CONFIG), &c, &err), 0);
+        assert_non_null(c->healthcheck);
+        assert_string_equal(c->healthcheck->test[0], "CMD-SHELL");
+        assert_int_equal(c->healthcheck->interval, 30000000000LL);
+        assert_int_equal(c->healthcheck->timeout, 5000000000LL);
+        assert_int_equal(c->healthcheck->start_period, 1000000);
+        assert_int_equal(c->healthcheck->start_interval, 2000000);
+        assert_int_equal(c->healthcheck->retries, 3);
+        assert_string_equal(c->shell[0], "/bin/bash");
+
+        t = gen_tree(c);
+        {
+                const char *p1[] = { "os.version", NULL }, *p2[] = { "comment", NULL },
+                           *p3[] = { "config", "OnBuild", NULL }, *p4[] = { "config", "StopTimeout", NULL },
+                           *p5[] = { "config", "x-unknown", "n", NULL }, *p6[] = { "config", "Domainname", NULL },
+                           *p7[] = { "config", "MacAddress", NULL },
+                           *p8[] = { "config", "Healthcheck", "Interval", NULL }, *p9[] = { "config", "Shell", NULL },
+                           *p10[] = { "x-vendor", "deep", NULL }, *p11[] = { "container_config", "Hostname", NULL },
+                           *p12[] = { "config", "ArgsEscaped", NULL }, *p13[] = { "os.features", NULL };
+                assert_string_equal(YAJL_GET_STRING(yajl_tree_get(t, p1, yajl_t_string)), "10.0.1");
+                assert_string_equal(YAJL_GET_STRING(yajl_tree_get(t, p2, yajl_t_string)), "hi");
+                yajl_val ob = yajl_tree_get(t, p3, yajl_t_array);
+                assert_non_null(ob);
+                assert_string_equal(YAJL_GET_STRING(ob->u.array.values[0]), "RUN echo child");
+                assert_string_equal(path_number(t, p4), "42");
+                /* a number no C type holds comes back as written */
+                assert_string_equal(path_number(t, p5), "123456789012345678901234567890");
+                assert_string_equal(YAJL_GET_STRING(yajl_tree_get(t, p6, yajl_t_string)), "example.org");
+                assert_string_equal(YAJL_GET_STRING(yajl_tree_get(t, p7, yajl_t_string)), "02:42:ac:11:00:02");
+                assert_string_equal(path_number(t, p8), "30000000000");
+                assert_int_equal(yajl_tree_get(t, p9, yajl_t_array)->u.array.len, 2);
+                yajl_val deep = yajl_tree_get(t, p10, yajl_t_array);
+                assert_int_equal(deep->u.array.len, 6);
+                assert_string_equal(deep->u.array.values[2]->u.number.r, "-3e10");
+                assert_true(YAJL_IS_NULL(deep->u.array.values[4]));
+                assert_string_equal(YAJL_GET_STRING(yajl_tree_get(t, p11, yajl_t_string)), "abc");
+                assert_true(YAJL_IS_TRUE(yajl_tree_get(t, p12, yajl_t_any)));
+                assert_non_null(yajl_tree_get(t, p13, yajl_t_array));
+        }
+        yajl_tree_free(t);
+
+        /* modelled changes win over what was kept */
+        hutch_strv_free(c->shell);
+        c->shell = NULL;
+        hutch_strv_append(&c->shell, "/bin/zsh");
+        storage_config_set_healthcheck(c, &(struct storage_healthcheck){ .test = (char *[]){ "NONE", NULL } });
+        free(c->user);
+        c->user = NULL;
+        hutch_strv_free(c->labels);
+        c->labels = NULL;
+        t = gen_tree(c);
+        {
+                const char *p1[] = { "config", "User", NULL }, *p2[] = { "config", "Labels", NULL },
+                           *p3[] = { "config", "Healthcheck", NULL }, *p4[] = { "config", "Shell", NULL },
+                           *p5[] = { "config", "OnBuild", NULL };
+                assert_null(yajl_tree_get(t, p1, yajl_t_any));
+                assert_null(yajl_tree_get(t, p2, yajl_t_any));
+                yajl_val h = yajl_tree_get(t, p3, yajl_t_object);
+                assert_int_equal(h->u.object.len, 1); /* {"Test":["NONE"]} */
+                assert_string_equal(YAJL_GET_STRING(hutch_json_get_array(h, "Test")->u.array.values[0]), "NONE");
+                yajl_val sh = yajl_tree_get(t, p4, yajl_t_array);
+                assert_int_equal(sh->u.array.len, 1);
+                assert_string_equal(YAJL_GET_STRING(sh->u.array.values[0]), "/bin/zsh");
+                assert_non_null(yajl_tree_get(t, p5, yajl_t_array));
+        }
+        yajl_tree_free(t);
+
+        /* generate → parse → generate is a fixed point */
+        {
+                size_t l1, l2;
+                _cleanup_free_ char *g1 = storage_config_generate(c, &l1);
+                assert_int_equal(storage_config_parse(g1, l1, &c2, &err), 0);
+                _cleanup_free_ char *g2 = storage_config_generate(c2, &l2);
+                assert_int_equal(l1, l2);
+                assert_memory_equal(g1, g2, l1);
+        }
+        storage_image_config_free(c2);
+        storage_image_config_free(c);
+
+        /* no health check, no kept document: nothing made up */
+        c = xzalloc(sizeof(*c));
+        t = gen_tree(c);
+        {
+                const char *p1[] = { "config", NULL };
+                assert_int_equal(yajl_tree_get(t, p1, yajl_t_object)->u.object.len, 0);
+        }
+        yajl_tree_free(t);
+        storage_image_config_free(c);
+
+        static const char *const edits[][2] = {
+                { "\"Interval\":30000000000", "\"Interval\":-1" },
+                { "\"Interval\":30000000000", "\"Interval\":\"30s\"" },
+                { "\"Retries\":3", "\"Retries\":1.5" },
+                { "\"Test\":[\"CMD-SHELL\",\"true\"]", "\"Test\":\"true\"" },
+                { "\"Retries\":3", "\"Retries\":3,\"Retries\":4" },
+                { "\"Shell\":[\"/bin/bash\",\"-c\"]", "\"Shell\":\"/bin/bash\"" },
+                { "\"Healthcheck\":{", "\"Healthcheck\":[{" },
+                /* a kept member is never read twice either */
+                { "\"StopTimeout\":42", "\"StopTimeout\":42,\"StopTimeout\":43" },
+                { "\"comment\":\"hi\"", "\"comment\":\"hi\",\"comment\":\"ho\"" },
+        };
+        for (size_t i = 0; i < ARRAY_SIZE(edits); i++) {
+                _cleanup_free_ char *doc = replace(FULL_CONFIG, edits[i][0], edits[i][1]);
+                c = NULL;
+                if (storage_config_parse(doc, strlen(doc), &c, &err) >= 0)
+                        fail_msg("config edit %zu accepted: %s", i, doc);
+                assert_null(c);
+                hutch_error_clear(&err);
+        }
+
+        /* bounds: nesting inside a kept member, and size */
+        {
+                _cleanup_free_ char *deep = xmalloc(200), *doc = NULL, *big = NULL;
+                memset(deep, '[', 70);
+                memset(deep + 70, ']', 70);
+                deep[140] = '\0';
+                _cleanup_free_ char *member = xasprintf("\"x-deep\":%s,\"os\"", deep);
+                doc = replace(FULL_CONFIG, "\"os\"", member);
+                assert_true(storage_config_parse(doc, strlen(doc), &c, &err) < 0);
+                assert_non_null(strstr(err->msg, "nested"));
+                hutch_error_clear(&err);
+                size_t n = STORAGE_CONFIG_MAX_BYTES + 16;
+                big = xmalloc(n + 1);
+                memset(big, ' ', n);
+                memcpy(big, FULL_CONFIG, strlen(FULL_CONFIG));
+                big[n] = '\0';
+                assert_true(storage_config_parse(big, n, &c, &err) < 0);
+                assert_non_null(strstr(err->msg, "larger than"));
+                hutch_error_clear(&err);
+        }
 }
 
 static void test_chain_ids(void **state)
@@ -899,6 +1072,7 @@ int main(void)
                 cmocka_unit_test(test_manifest_invalid),
                 cmocka_unit_test(test_index),
                 cmocka_unit_test(test_config),
+                cmocka_unit_test(test_config_kept),
                 cmocka_unit_test(test_chain_ids),
                 cmocka_unit_test(test_container_anon_volumes),
                 cmocka_unit_test(test_ambiguous_short_name),
