@@ -25,18 +25,6 @@
 
 #define CACHE_DIR "build-cache"
 
-static char *now_rfc3339(void)
-{
-        struct timespec ts;
-        struct tm tm;
-        char buf[64];
-
-        (void) clock_gettime(CLOCK_REALTIME, &ts);
-        (void) gmtime_r(&ts.tv_sec, &tm);
-        (void) strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
-        return xasprintf("%s.%09ldZ", buf, (long) ts.tv_nsec);
-}
-
 static int find_record(struct storage_store *s, const char *id, struct storage_images *imgs, struct hutch_error **err)
 {
         int r = storage_images_read(s, imgs, err);
@@ -92,7 +80,7 @@ int build_image_derive(struct storage_store *s, const char *id, struct storage_i
         struct storage_image img = { 0 };
         struct storage_descriptor cdesc = { 0 };
         _cleanup_free_ struct storage_descriptor *descs = NULL;
-        _cleanup_free_ char *created = now_rfc3339(), *config = NULL, *manifest = NULL;
+        _cleanup_free_ char *created = storage_now_rfc3339(), *config = NULL, *manifest = NULL;
         _cleanup_close_ int lock = -1;
         size_t clen, mlen;
         int r, k;

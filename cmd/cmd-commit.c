@@ -238,18 +238,6 @@ struct commit_job {
         struct commit_result *res;
 };
 
-static char *now_rfc3339(void)
-{
-        struct timespec ts;
-        struct tm tm;
-        char buf[64];
-
-        (void) clock_gettime(CLOCK_REALTIME, &ts);
-        (void) gmtime_r(&ts.tv_sec, &tm);
-        (void) strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
-        return xasprintf("%s.%09ldZ", buf, (long) ts.tv_nsec);
-}
-
 /* OCI media types for the layers of our OCI manifest (same bytes). */
 static const char *oci_layer_type(const char *t)
 {
@@ -363,7 +351,7 @@ static char *make_config(struct storage_store *s, const struct storage_image *im
                          struct hutch_error **err)
 {
         _cleanup_(storage_image_config_free_cleanup) struct storage_image_config *cfg = NULL;
-        _cleanup_free_ char *buf = NULL, *created = now_rfc3339(), *by = NULL;
+        _cleanup_free_ char *buf = NULL, *created = storage_now_rfc3339(), *by = NULL;
         size_t len;
 
         if (storage_blob_read(s, img->config, STORAGE_CONFIG_MAX_BYTES, &buf, &len, err) < 0 ||

@@ -674,18 +674,6 @@ out:
         return r;
 }
 
-static char *now_rfc3339(void)
-{
-        struct timespec ts;
-        struct tm tm;
-        char buf[64];
-
-        clock_gettime(CLOCK_REALTIME, &ts);
-        gmtime_r(&ts.tv_sec, &tm);
-        strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
-        return xasprintf("%s.%09ldZ", buf, ts.tv_nsec);
-}
-
 /* Checks and stores one image whose manifest, config and layers are staged. */
 static int install_image(struct load_ctx *c, const char *manifest, size_t manifest_len, struct member *config,
                          struct member **layers, const char *const *layer_types, size_t n, char **names,
@@ -1083,7 +1071,7 @@ int storage_archive_import(struct storage_store *s, int fd, const struct storage
 {
         struct load_ctx c = { .s = s };
         _cleanup_free_ char *buf = xmalloc(IO_BLOCK), *config = NULL, *manifest = NULL;
-        _cleanup_free_ char *created = now_rfc3339();
+        _cleanup_free_ char *created = storage_now_rfc3339();
         struct storage_image_config gen;
         struct storage_images loaded = { 0 };
         struct storage_descriptor cdesc = { 0 }, ldesc = { 0 };

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* yajl_tree_free returns void; wrap it for DEFINE_CLEANUP. */
 static inline int yajl_tree_free_ret(yajl_val v)
@@ -834,4 +835,16 @@ const char *storage_host_arch(void)
 #else
         return "unknown";
 #endif
+}
+
+char *storage_now_rfc3339(void)
+{
+        struct timespec ts;
+        struct tm tm;
+        char buf[64];
+
+        (void) clock_gettime(CLOCK_REALTIME, &ts);
+        (void) gmtime_r(&ts.tv_sec, &tm);
+        (void) strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
+        return xasprintf("%s.%09ldZ", buf, (long) ts.tv_nsec);
 }

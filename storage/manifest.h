@@ -132,6 +132,10 @@ void storage_config_gen_healthcheck(struct yajl_gen_t *g, const struct storage_h
 /* Replaces c's health check with a copy of h (NULL: none). */
 void storage_config_set_healthcheck(struct storage_image_config *c, const struct storage_healthcheck *h);
 
+/* Now, as the "created" of configs and history entries: RFC 3339 in UTC
+ * with nanoseconds, as Docker writes it. */
+char *storage_now_rfc3339(void);
+
 /* Appends a history entry (the strings are copied; each may be NULL). */
 void storage_config_add_history(struct storage_image_config *c, const char *created, const char *created_by,
                                 const char *author, const char *comment, bool empty_layer);

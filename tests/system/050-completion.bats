@@ -22,12 +22,6 @@ setup() {
         mkdir -p "$WORK"
 }
 
-teardown() {
-        "$HUTCH" --root "$HUTCH_ROOT" --runroot "$HUTCH_RUNROOT" ps -aq 2>/dev/null | while read -r id; do
-                "$HUTCH" --root "$HUTCH_ROOT" --runroot "$HUTCH_RUNROOT" rm -f "$id" >/dev/null 2>&1
-        done
-        basic_teardown
-}
 
 # complete_bash LINE: what bash offers for LINE (the cursor at its end), one
 # per line, sorted, in $output; the completion function is driven as bash

@@ -14,12 +14,6 @@ setup() {
         UNITS="$HUTCH_SRCDIR/contrib/systemd"
 }
 
-teardown() {
-        "$HUTCH" --root "$HUTCH_ROOT" --runroot "$HUTCH_RUNROOT" ps -aq 2>/dev/null | while read -r id; do
-                "$HUTCH" --root "$HUTCH_ROOT" --runroot "$HUTCH_RUNROOT" rm -f "$id" >/dev/null 2>&1
-        done
-        basic_teardown
-}
 
 # unit_command FILE KEY INSTANCE: the words of KEY= (ExecStart, ...) of a
 # unit file with %i replaced, in the array UNIT_ARGV; its first word must

@@ -51,10 +51,6 @@ setup() {
 }
 
 teardown() {
-        # never leave a detached container running
-        "$HUTCH" --root "$HUTCH_ROOT" --runroot "$HUTCH_RUNROOT" ps -aq 2>/dev/null | while read -r id; do
-                "$HUTCH" --root "$HUTCH_ROOT" --runroot "$HUTCH_RUNROOT" rm -f "$id" >/dev/null 2>&1
-        done
         if [ -n "$SMALL" ]; then
                 chmod -R u+w "$SMALL" 2>/dev/null || true
         fi

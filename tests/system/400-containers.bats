@@ -15,13 +15,6 @@ setup() {
         run_hutch import --change 'CMD=["sh","-c","echo from-cmd"]' --change 'STOPSIGNAL=SIGUSR1' "$IMAGE_TAR" bb:1
 }
 
-teardown() {
-        # never leave a detached container running
-        "$HUTCH" --root "$HUTCH_ROOT" --runroot "$HUTCH_RUNROOT" ps -aq 2>/dev/null | while read -r id; do
-                "$HUTCH" --root "$HUTCH_ROOT" --runroot "$HUTCH_RUNROOT" rm -f "$id" >/dev/null 2>&1
-        done
-        basic_teardown
-}
 
 @test "containers: run without --rm keeps the container and its layer; start -a runs it again" {
         run_hutch 3 run --network none --name keeper bb:1 sh -c 'echo 1 >> /count; cat /count; exit 3'

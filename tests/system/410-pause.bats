@@ -22,10 +22,8 @@ setup() {
 }
 
 teardown() {
-        local id d
-        "$HUTCH" --root "$HUTCH_ROOT" --runroot "$HUTCH_RUNROOT" ps -aq 2>/dev/null | while read -r id; do
-                "$HUTCH" --root "$HUTCH_ROOT" --runroot "$HUTCH_RUNROOT" rm -f "$id" >/dev/null 2>&1
-        done
+        local d
+        remove_containers # before their cgroups go
         # the cgroups a test made, children first (a cgroup goes once empty)
         for d in "${TEST_CGROUPS[@]}"; do
                 chmod 0755 "$d" 2>/dev/null || true

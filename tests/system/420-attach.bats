@@ -16,13 +16,6 @@ setup() {
         run_hutch import "$IMAGE_TAR" bb:1
 }
 
-teardown() {
-        # never leave a detached container running
-        "$HUTCH" --root "$HUTCH_ROOT" --runroot "$HUTCH_RUNROOT" ps -aq 2>/dev/null | while read -r id; do
-                "$HUTCH" --root "$HUTCH_ROOT" --runroot "$HUTCH_RUNROOT" rm -f "$id" >/dev/null 2>&1
-        done
-        basic_teardown
-}
 
 # run_expect BODY ARGS...: spawns `hutch ARGS...` (from a script file, so no
 # quoting reaches expect) under a pseudo-terminal and runs the expect BODY;

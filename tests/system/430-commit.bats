@@ -22,9 +22,6 @@ setup() {
 }
 
 teardown() {
-        "$HUTCH" --root "$HUTCH_ROOT" --runroot "$HUTCH_RUNROOT" ps -aq 2>/dev/null | while read -r id; do
-                "$HUTCH" --root "$HUTCH_ROOT" --runroot "$HUTCH_RUNROOT" rm -f "$id" >/dev/null 2>&1
-        done
         basic_teardown
         # the disk-full test's store, on the shared small filesystem
         if [ -n "${SMALL_DIR:-}" ] && [ -d "$SMALL_DIR" ]; then

@@ -19,12 +19,6 @@ setup() {
         mkdir -p "$CTX"
 }
 
-teardown() {
-        "$HUTCH" --root "$HUTCH_ROOT" --runroot "$HUTCH_RUNROOT" ps -aq 2>/dev/null | while read -r id; do
-                "$HUTCH" --root "$HUTCH_ROOT" --runroot "$HUTCH_RUNROOT" rm -f "$id" >/dev/null 2>&1
-        done
-        basic_teardown
-}
 
 # No container of any build step is left.
 assert_no_containers() {

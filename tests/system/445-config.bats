@@ -39,12 +39,6 @@ EOF
         mkdir -p "$CTX"
 }
 
-teardown() {
-        "$HUTCH" --root "$HUTCH_ROOT" --runroot "$HUTCH_RUNROOT" ps -aq 2>/dev/null | while read -r id; do
-                "$HUTCH" --root "$HUTCH_ROOT" --runroot "$HUTCH_RUNROOT" rm -f "$id" >/dev/null 2>&1
-        done
-        basic_teardown
-}
 
 # saved_config IMAGE: the config document `hutch save` writes for IMAGE.
 saved_config() {

@@ -19,9 +19,6 @@ setup() {
 
 teardown() {
         if [ -n "$SINK_PID" ]; then kill "$SINK_PID" 2>/dev/null || true; fi
-        "$HUTCH" --root "$HUTCH_ROOT" --runroot "$HUTCH_RUNROOT" ps -aq 2>/dev/null | while read -r id; do
-                "$HUTCH" --root "$HUTCH_ROOT" --runroot "$HUTCH_RUNROOT" rm -f "$id" >/dev/null 2>&1
-        done
         basic_teardown
 }
 

@@ -72,6 +72,18 @@ basic_setup() {
         export HUTCH_RUNROOT="$XDG_RUNTIME_DIR/hutch"
 }
 
+# Removes every container of the test's store, running ones too: their
+# monitors outlive the test otherwise.
+remove_containers() {
+        local ids
+        [ -n "${HUTCH_ROOT:-}" ] && [ -d "$HUTCH_ROOT" ] || return 0
+        ids=$("$HUTCH" --root "$HUTCH_ROOT" --runroot "$HUTCH_RUNROOT" ps -aq </dev/null 2>/dev/null 3>&-) || true
+        if [ -n "$ids" ]; then
+                # shellcheck disable=SC2086 # one ID a word
+                "$HUTCH" --root "$HUTCH_ROOT" --runroot "$HUTCH_RUNROOT" rm -f $ids </dev/null >/dev/null 2>&1 3>&- || true
+        fi
+}
+
 basic_teardown() {
         local pid
         # Background hutch processes a failed test left behind.
@@ -79,6 +91,7 @@ basic_teardown() {
                 kill_tree "$pid"
         done
         HUTCH_BG_PIDS=()
+        remove_containers
         # The store holds files of subordinate IDs that only the storage user
         # namespace may remove; bats could not clean its directory otherwise.
         if [ -n "${HUTCH_ROOT:-}" ] && [ -d "$HUTCH_ROOT" ]; then
