@@ -288,8 +288,12 @@ static int copy_in_userns(void *p)
                         if (afd < 0 || dirfd < 0)
                                 return copy_report(
                                         (hutch_error_set(&e, afd < 0 ? -afd : errno, "ADD '%s'", archives[i]), e));
+                        /* --chown applies to what the archive holds too (Docker's rule) */
                         struct storage_unpack_options ao = { .whiteouts = STORAGE_WHITEOUT_AUFS,
-                                                             .any_compression = true };
+                                                             .any_compression = true,
+                                                             .set_owner = j->bc.set_owner,
+                                                             .owner_uid = j->bc.uid,
+                                                             .owner_gid = j->bc.gid };
                         if (storage_layer_unpack(afd, dirfd, &ao, NULL, &e) < 0)
                                 return copy_report((hutch_error_prefix(&e, "ADD '%s'", archives[i]), e));
                 }

@@ -93,7 +93,8 @@ int build_image_derive(struct storage_store *s, const char *id, struct storage_i
         const struct storage_image *base = &imgs.v[k];
         free(cfg->created);
         cfg->created = xstrdup(created);
-        storage_config_add_history(cfg, created, created_by, NULL, NULL, true);
+        if (created_by)
+                storage_config_add_history(cfg, created, created_by, NULL, NULL, true);
         config = storage_config_generate(cfg, &clen);
         r = storage_blob_put(s, config, clen, cdesc.digest, err);
         if (r < 0)

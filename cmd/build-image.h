@@ -23,7 +23,8 @@ struct storage_images;
 int build_image_config_load(struct storage_store *s, const char *id, struct storage_image_config **ret,
                             struct hutch_error **err);
 /* A new image with id's layers and the config cfg (its diff_ids must be
- * id's), a history entry created_by (empty_layer) appended. */
+ * id's), a history entry created_by (empty_layer) appended; created_by
+ * NULL appends none (a change no instruction made: OnBuild cleared). */
 int build_image_derive(struct storage_store *s, const char *id, struct storage_image_config *cfg,
                        const char *created_by, char ret_id[STORAGE_DIGEST_HEX_LEN + 1], struct hutch_error **err);
 /* The base of FROM scratch: an image of one empty layer. */

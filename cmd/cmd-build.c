@@ -85,6 +85,7 @@ struct stage {
         char **args;  /* "K=V" of the ARGs in effect */
         char **shell; /* SHELL */
         bool cmd_set; /* CMD set in this stage */
+        char *base;   /* FROM's image, expanded (for messages) */
 };
 
 struct build {
@@ -498,6 +499,10 @@ static int do_config(struct build *b, struct stage *st, const struct df_instruct
                         return -1;
                 text = xstrdup(in->original);
                 break;
+        case DF_ONBUILD:
+                /* stored as written, never expanded: it runs in the child's build */
+                text = xasprintf("ONBUILD %s", in->sub->original);
+                break;
         default: return hutch_error_set(err, EINVAL, "line %u: %s is not a config instruction", in->line, in->keyword);
         }
 
@@ -564,6 +569,12 @@ static int do_config(struct build *b, struct stage *st, const struct df_instruct
                 c->shell = hutch_strv_copy(in->args);
                 break;
         case DF_HEALTHCHECK: storage_config_set_healthcheck(c, &hc); break;
+        case DF_ONBUILD:
+                if (hutch_strv_length(c->on_build) >= DOCKERFILE_MAX_INSTRUCTIONS)
+                        return hutch_error_set(err, E2BIG, "line %u: more than %u ONBUILD triggers", in->line,
+                                               DOCKERFILE_MAX_INSTRUCTIONS);
+                hutch_strv_append(&c->on_build, in->sub->original);
+                break;
         default: break;
         }
         return config_step(b, st, text, key, err);
@@ -876,6 +887,7 @@ static int do_from(struct build *b, size_t idx, struct hutch_error **err)
         if (!*image)
                 return hutch_error_set(err, EINVAL, "line %u: FROM: the image name is empty", in->line);
         st->name = ds->name ? xstrdup(ds->name) : NULL;
+        st->base = xstrdup(image);
         st->shell = hutch_strv_split("/bin/sh -c", " ");
         int k = -1;
         for (size_t i = 0; i < idx; i++)
@@ -898,12 +910,6 @@ static int do_from(struct build *b, size_t idx, struct hutch_error **err)
                 char id[STORAGE_DIGEST_HEX_LEN + 1];
                 if (image_resolve(image, id, NULL, err) < 0 || stage_load(b, st, id, err) < 0)
                         return hutch_error_prefix(err, "line %u: FROM %s", in->line, image);
-                yajl_val onbuild = hutch_json_get_array(hutch_json_get(st->cfg->kept, "config"), "OnBuild");
-                if (onbuild && onbuild->u.array.len)
-                        fprintf(stderr,
-                                "Warning: line %u: %s has ONBUILD triggers; hutch build does not run them (they stay "
-                                "in the config)\n",
-                                in->line, image);
                 if (st->cfg->shell && st->cfg->shell[0]) { /* the image's SHELL */
                         hutch_strv_free(st->shell);
                         st->shell = hutch_strv_copy(st->cfg->shell);
@@ -918,6 +924,96 @@ static int do_from(struct build *b, size_t idx, struct hutch_error **err)
 
 /* ---- the whole build ---- */
 
+static int run_instruction(struct build *b, struct stage *st, size_t idx, const struct df_instruction *in,
+                           struct hutch_error **err)
+{
+        int r = 0;
+
+        switch (in->kind) {
+        case DF_ARG: {
+                _cleanup_strv_ char **env = expand_env(st);
+                r = do_arg(b, &st->args, env, in, false, err);
+                break;
+        }
+        case DF_RUN: r = do_run(b, st, in, err); break;
+        case DF_COPY:
+        case DF_ADD: r = do_copy(b, st, idx, in, err); break;
+        case DF_WORKDIR: r = do_workdir(b, st, in, err); break;
+        case DF_SHELL:
+                /* stored in the image's config, and used by this stage's later steps */
+                r = do_config(b, st, in, err);
+                if (r == 0) {
+                        hutch_strv_free(st->shell);
+                        st->shell = hutch_strv_copy(in->args);
+                }
+                break;
+        case DF_FROM: break;
+        default: r = do_config(b, st, in, err); break;
+        }
+        return r;
+}
+
+/* The base image's ONBUILD triggers run right after FROM, in order, as if
+ * written there (Docker's classic builder).  The stage starts from an image
+ * of the base's layers with OnBuild cleared, so only the stage's own ONBUILD
+ * instructions reach its image, and a grandchild runs nothing.  Every
+ * trigger is parsed before any runs. */
+static int run_triggers(struct build *b, size_t idx, const char *image, struct hutch_error **err)
+{
+        struct stage *st = &b->stages[idx];
+        const struct df_instruction *from = b->df->stages[idx].from;
+        _cleanup_strv_ char **triggers = NULL;
+        _cleanup_free_ char *joined = NULL, *text = NULL;
+        struct df_instruction **ins = NULL;
+        size_t n;
+        char key[65], id[STORAGE_DIGEST_HEX_LEN + 1];
+        int r = -1;
+
+        if (st->scratch || !st->cfg || !st->cfg->on_build)
+                return 0;
+        triggers = steal_ptr(&st->cfg->on_build);
+        n = hutch_strv_length(triggers);
+        if (n > DOCKERFILE_MAX_INSTRUCTIONS)
+                return hutch_error_set(err, E2BIG, "line %u: %s has more than %u ONBUILD triggers", from->line, image,
+                                       DOCKERFILE_MAX_INSTRUCTIONS);
+        ins = xcalloc(n + 1, sizeof(*ins));
+        for (size_t i = 0; i < n; i++)
+                if (dockerfile_parse_trigger(triggers[i], from->line, b->df->escape, &ins[i], err) < 0) {
+                        hutch_error_prefix(err, "%s: ONBUILD trigger %zu ('%.200s')", image, i + 1, triggers[i]);
+                        goto out;
+                }
+
+        joined = hutch_strv_join(triggers, "\n");
+        text = xasprintf("(OnBuild cleared after)\n%s", joined);
+        step_key(st, text, NULL, key);
+        if (!cache_hit(b, st, key, err)) {
+                if (build_image_derive(b->s, st->id, st->cfg, NULL, id, err) < 0)
+                        goto out;
+                build_cache_put(b->s, key, id, st->id);
+                if (stage_load(b, st, id, err) < 0)
+                        goto out;
+        }
+
+        out(b, "# Executing %zu build trigger%s\n", n, n == 1 ? "" : "s");
+        for (size_t i = 0; i < n; i++) {
+                if (interrupted) {
+                        r = hutch_error_set(err, EINTR, "interrupted");
+                        goto out;
+                }
+                out(b, "ONBUILD %s\n", ins[i]->original);
+                if (run_instruction(b, st, idx, ins[i], err) < 0) {
+                        hutch_error_prefix(err, "%s: ONBUILD trigger %zu ('%.200s')", image, i + 1, triggers[i]);
+                        goto out;
+                }
+        }
+        r = 0;
+out:
+        for (size_t i = 0; i < n; i++)
+                dockerfile_instruction_free(ins[i]);
+        free(ins);
+        return r;
+}
+
 static int run_stage(struct build *b, size_t idx, struct hutch_error **err)
 {
         const struct df_stage *ds = &b->df->stages[idx];
@@ -927,38 +1023,15 @@ static int run_stage(struct build *b, size_t idx, struct hutch_error **err)
         out(b, "STEP %u/%u: %s\n", b->step, b->steps, ds->from->original);
         if (do_from(b, idx, err) < 0)
                 return -1;
+        if (run_triggers(b, idx, st->base, err) < 0)
+                return -1;
         for (size_t i = 0; i < ds->n_instrs; i++) {
                 const struct df_instruction *in = &ds->instrs[i];
-                int r = 0;
                 if (interrupted)
                         return hutch_error_set(err, EINTR, "interrupted");
                 b->step++;
                 out(b, "STEP %u/%u: %s\n", b->step, b->steps, in->original);
-                switch (in->kind) {
-                case DF_ARG: {
-                        _cleanup_strv_ char **env = expand_env(st);
-                        r = do_arg(b, &st->args, env, in, false, err);
-                        break;
-                }
-                case DF_RUN: r = do_run(b, st, in, err); break;
-                case DF_COPY:
-                case DF_ADD: r = do_copy(b, st, idx, in, err); break;
-                case DF_WORKDIR: r = do_workdir(b, st, in, err); break;
-                case DF_SHELL:
-                        /* stored in the image's config, and used by this stage's later steps */
-                        r = do_config(b, st, in, err);
-                        if (r == 0) {
-                                hutch_strv_free(st->shell);
-                                st->shell = hutch_strv_copy(in->args);
-                        }
-                        break;
-                case DF_ONBUILD:
-                        r = hutch_error_set(err, ENOTSUP, "line %u: ONBUILD is not supported by hutch build", in->line);
-                        break;
-                case DF_FROM: break;
-                default: r = do_config(b, st, in, err); break;
-                }
-                if (r < 0)
+                if (run_instruction(b, st, idx, in, err) < 0)
                         return -1;
         }
         return 0;
@@ -1044,6 +1117,7 @@ static void build_clear(struct build *b)
         build_container_drop(&b->bs);
         for (size_t i = 0; i < b->n_stages; i++) {
                 free(b->stages[i].name);
+                free(b->stages[i].base);
                 storage_image_config_free(b->stages[i].cfg);
                 hutch_strv_free(b->stages[i].args);
                 hutch_strv_free(b->stages[i].shell);

@@ -742,7 +742,8 @@ static int inspect_one(struct storage_store *s, const struct storage_image *img,
                 storage_config_gen_healthcheck(g, cfg->healthcheck);
         if (cfg->shell)
                 gen_strv(g, "Shell", cfg->shell, false);
-        /* OnBuild, StopTimeout, ...: what the image has, as it has it */
+        gen_strv(g, "OnBuild", cfg->on_build, true);
+        /* StopTimeout, ...: what the image has, as it has it */
         storage_config_gen_kept_config(cfg, g);
         yajl_gen_map_close(g);
         hutch_json_gen_string(g, "RootFS");

@@ -800,6 +800,38 @@ static int parse_instruction(const char *text, unsigned line, char escape, bool 
         return parse_args(in, escape, err);
 }
 
+/* ---- ONBUILD triggers from an image's config ---- */
+
+int dockerfile_parse_trigger(const char *text, unsigned line, char escape, struct df_instruction **ret,
+                             struct hutch_error **err)
+{
+        struct df_instruction tmp = { 0 };
+
+        if (strlen(text) > DOCKERFILE_MAX_LINE)
+                return hutch_error_set(err, E2BIG, "line %u: the ONBUILD trigger is longer than %u bytes", line,
+                                       DOCKERFILE_MAX_LINE);
+        /* a trigger is one instruction on one line (Docker: "should be a single expression") */
+        if (strpbrk(text, "\n\r"))
+                return hutch_error_set(err, EINVAL, "line %u: the ONBUILD trigger is not a single instruction", line);
+        _cleanup_free_ char *full = xasprintf("ONBUILD %s", text);
+        if (parse_instruction(full, line, escape, true, &tmp, err) < 0) {
+                instruction_clear(&tmp);
+                return -1;
+        }
+        *ret = steal_ptr(&tmp.sub);
+        instruction_clear(&tmp);
+        return 0;
+}
+
+struct df_instruction *dockerfile_instruction_free(struct df_instruction *in)
+{
+        if (in) {
+                instruction_clear(in);
+                free(in);
+        }
+        return NULL;
+}
+
 /* ---- the file ---- */
 
 struct dockerfile *dockerfile_free(struct dockerfile *df)

@@ -91,6 +91,14 @@ struct dockerfile {
 int dockerfile_parse(const char *buf, size_t len, struct dockerfile **ret, struct hutch_error **err);
 struct dockerfile *dockerfile_free(struct dockerfile *df);
 
+/* Parses one ONBUILD trigger as an image's config stores it ("RUN make"):
+ * a single instruction on one line, under ONBUILD's rules (never ONBUILD,
+ * FROM or MAINTAINER).  line is the line errors name (the stage's FROM).
+ * Untrusted (any image may carry triggers): bounded like a Dockerfile line. */
+int dockerfile_parse_trigger(const char *text, unsigned line, char escape, struct df_instruction **ret,
+                             struct hutch_error **err);
+struct df_instruction *dockerfile_instruction_free(struct df_instruction *in);
+
 /* Looks up a flag ("--from=x" → "x"; "--link" → ""); NULL when absent.  Flags
  * not in `known` (NULL-terminated names without "--") are reported by
  * dockerfile_check_flags. */

@@ -394,8 +394,9 @@ static int parse_labels(yajl_val cfg, const char *what, char ***ret, struct hutc
  * kept document, so a modelled field that was changed or removed wins. */
 static const char *const modelled_top[] = { "architecture", "os",     "variant", "created",
                                             "author",       "config", "rootfs",  "history" };
-static const char *const modelled_config[] = { "Entrypoint",   "Cmd",     "Env",    "WorkingDir",  "User", "StopSignal",
-                                               "ExposedPorts", "Volumes", "Labels", "Healthcheck", "Shell" };
+static const char *const modelled_config[] = { "Entrypoint", "Cmd",         "Env",          "WorkingDir",
+                                               "User",       "StopSignal",  "ExposedPorts", "Volumes",
+                                               "Labels",     "Healthcheck", "Shell",        "OnBuild" };
 
 static bool is_modelled(const char *key, const char *const *names, size_t n)
 {
@@ -542,7 +543,8 @@ int storage_config_parse(const char *buf, size_t len, struct storage_image_confi
                     get_opt_keys(cfg, "Volumes", what, &c->volumes, err) < 0 ||
                     parse_labels(cfg, what, &c->labels, err) < 0 ||
                     parse_healthcheck(cfg, what, &c->healthcheck, err) < 0 ||
-                    get_opt_strv(cfg, "Shell", what, &c->shell, NULL, err) < 0)
+                    get_opt_strv(cfg, "Shell", what, &c->shell, NULL, err) < 0 ||
+                    get_opt_strv(cfg, "OnBuild", what, &c->on_build, NULL, err) < 0)
                         return -EINVAL;
                 for (char **e = c->env; e && *e; e++)
                         if (strchr(*e, '=') == NULL || **e == '=')
@@ -600,6 +602,7 @@ struct storage_image_config *storage_image_config_free(struct storage_image_conf
         hutch_strv_free(c->labels);
         healthcheck_free(c->healthcheck);
         hutch_strv_free(c->shell);
+        hutch_strv_free(c->on_build);
         hutch_strv_free(c->diff_ids);
         for (size_t i = 0; i < c->n_history; i++) {
                 free(c->history[i].created);
@@ -767,6 +770,8 @@ char *storage_config_generate(const struct storage_image_config *c, size_t *ret_
                 storage_config_gen_healthcheck(g, c->healthcheck);
         if (c->shell)
                 gen_strv(g, "Shell", c->shell);
+        if (c->on_build)
+                gen_strv(g, "OnBuild", c->on_build);
         storage_config_gen_kept_config(c, g);
         yajl_gen_map_close(g);
         hutch_json_gen_string(g, "rootfs");

@@ -80,7 +80,7 @@ struct yajl_val_s;
 struct yajl_gen_t;
 
 /* The members hutch models are the fields below; every other member of the
- * document and of its "config" object (OnBuild, StopTimeout, comment,
+ * document and of its "config" object (StopTimeout, comment,
  * os.version, vendor keys...) is kept as parsed and written back by
  * storage_config_generate, so that commit and build lose nothing. */
 struct storage_image_config {
@@ -96,6 +96,7 @@ struct storage_image_config {
         char **labels;                           /* "key=value" */
         struct storage_healthcheck *healthcheck; /* NULL when unset */
         char **shell;                            /* Shell; NULL when unset */
+        char **on_build;                         /* OnBuild triggers ("RUN x"); NULL when unset */
         /* rootfs */
         char **diff_ids;
         size_t n_diff_ids;

@@ -72,6 +72,8 @@ struct unpack_ctx {
         const char *opaque_xattr;
         bool no_chown;
         bool any_compression;
+        bool set_owner;
+        uint32_t owner_uid, owner_gid;
 
         int in_fd, rootfd;
         struct archive *raw, *tar;
@@ -493,6 +495,10 @@ static int apply_owner(struct unpack_ctx *c, struct archive_entry *entry, int fd
 
         if (check_id(uid) < 0 || check_id(gid) < 0)
                 return hutch_error_set(err, EINVAL, "invalid owner %" PRId64 ":%" PRId64, (int64_t) uid, (int64_t) gid);
+        if (c->set_owner) {
+                uid = c->owner_uid;
+                gid = c->owner_gid;
+        }
         if (!c->no_chown) {
                 if (fd >= 0)
                         r = fchown(fd, (uid_t) uid, (gid_t) gid);
@@ -1130,6 +1136,9 @@ int storage_layer_unpack(int in_fd, int dest_dirfd, const struct storage_unpack_
         c.opaque_xattr = opts->opaque_xattr ? opts->opaque_xattr : DEFAULT_OPAQUE_XATTR;
         c.no_chown = opts->no_chown;
         c.any_compression = opts->any_compression;
+        c.set_owner = opts->set_owner;
+        c.owner_uid = opts->owner_uid;
+        c.owner_gid = opts->owner_gid;
         c.in_hash = storage_sha256_async_new();
         c.tar_hash = storage_sha256_async_new();
 

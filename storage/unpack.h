@@ -94,6 +94,10 @@ struct storage_unpack_options {
         /* Also read xz and bzip2 (libarchive's built-in readers): archives
          * a user names (build's ADD), never image layers. */
         bool any_compression;
+        /* Every entry gets this owner instead of the archive's (build's
+         * ADD --chown on an extracted archive, as Docker's). */
+        bool set_owner;
+        uint32_t owner_uid, owner_gid;
 };
 
 struct storage_unpack_result {

@@ -534,6 +534,73 @@ static void test_dockerignore_rules(void **state)
         hutch_error_clear(&err);
 }
 
+/* ONBUILD: the trigger is parsed as its own instruction; ONBUILD, FROM and
+ * MAINTAINER are refused (any case), and triggers read back from an image
+ * config follow the same rules, on one line. */
+static void test_onbuild(void **state)
+{
+        (void) state;
+        struct dockerfile *df = parse_ok("FROM a\nonbuild  copy --chown=1:2 x /y\nONBUILD RUN [\"echo\", \"hi\"]\n");
+        struct df_instruction *in = df->stages[0].instrs;
+        assert_int_equal(in[0].kind, DF_ONBUILD);
+        assert_non_null(in[0].sub);
+        assert_int_equal(in[0].sub->kind, DF_COPY);
+        assert_int_equal(in[0].sub->line, 2);
+        assert_string_equal(in[0].sub->original, "copy --chown=1:2 x /y");
+        assert_string_equal(dockerfile_flag(in[0].sub, "chown"), "1:2");
+        assert_true(in[1].sub->json);
+        assert_string_equal(in[1].sub->args[1], "hi");
+
+        parse_fails("FROM a\nONBUILD maintainer me\n", "line 2: maintainer isn't allowed as an ONBUILD trigger");
+        parse_fails("FROM a\nONBUILD onbuild RUN x\n", "line 2: onbuild isn't allowed");
+        parse_fails("FROM a\nONBUILD From x\n", "line 2: From isn't allowed");
+        parse_fails("FROM a\nONBUILD\n", "line 2: ONBUILD requires an instruction");
+        parse_fails("FROM a\nONBUILD RUN\n", "line 2: RUN requires at least one argument");
+        parse_fails("FROM a\nONBUILD COPY x\n", "line 2: COPY requires at least two");
+        parse_fails("FROM a\nONBUILD NOPE\n", "line 2: unknown instruction: NOPE");
+        dockerfile_free(df);
+}
+
+static void trigger_fails(const char *text, const char *msg)
+{
+        struct df_instruction *in = NULL;
+        struct hutch_error *err = NULL;
+        assert_true(dockerfile_parse_trigger(text, 3, '\\', &in, &err) < 0);
+        assert_null(in);
+        assert_non_null(err);
+        if (!strstr(err->msg, msg))
+                fail_msg("'%s' lacks '%s'", err->msg, msg);
+        hutch_error_free(err);
+}
+
+static void test_onbuild_trigger(void **state)
+{
+        (void) state;
+        struct df_instruction *in = NULL;
+        struct hutch_error *err = NULL;
+        assert_int_equal(dockerfile_parse_trigger("RUN echo \"$X\" >> /log", 7, '\\', &in, &err), 0);
+        assert_int_equal(in->kind, DF_RUN);
+        assert_int_equal(in->line, 7);
+        assert_string_equal(in->rest, "echo \"$X\" >> /log");
+        in = dockerfile_instruction_free(in);
+        assert_int_equal(dockerfile_parse_trigger("env A=1 B=\"2 3\"", 1, '\\', &in, &err), 0);
+        assert_int_equal(in->kind, DF_ENV);
+        assert_string_equal(in->args[3], "\"2 3\"");
+        in = dockerfile_instruction_free(in);
+
+        trigger_fails("ONBUILD RUN x", "line 3: ONBUILD isn't allowed as an ONBUILD trigger");
+        trigger_fails("FROM x", "line 3: FROM isn't allowed");
+        trigger_fails("MAINTAINER x", "MAINTAINER isn't allowed");
+        trigger_fails("", "line 3: ONBUILD requires an instruction");
+        trigger_fails("RUN a\nRUN b", "line 3: the ONBUILD trigger is not a single instruction");
+        trigger_fails("BOGUS", "line 3: unknown instruction: BOGUS");
+        _cleanup_free_ char *big = xmalloc(DOCKERFILE_MAX_LINE + 16);
+        memset(big, 'x', DOCKERFILE_MAX_LINE + 15);
+        memcpy(big, "RUN ", 4);
+        big[DOCKERFILE_MAX_LINE + 15] = '\0';
+        trigger_fails(big, "longer than");
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -548,6 +615,8 @@ int main(void)
                 cmocka_unit_test(test_expand_words),
                 cmocka_unit_test(test_expand_bounds),
                 cmocka_unit_test(test_duration),
+                cmocka_unit_test(test_onbuild),
+                cmocka_unit_test(test_onbuild_trigger),
                 cmocka_unit_test(test_dockerignore_patterns),
                 cmocka_unit_test(test_dockerignore_rules),
         };
