@@ -2,6 +2,8 @@
 #include "config.h"
 
 #include "cmd/build-copy.h"
+#include "cmd/build-url.h"
+#include "cmd/dockerfile.h"
 #include "cmd/dockerignore.h"
 #include "lib/cleanup.h"
 #include "lib/fs.h"
@@ -429,6 +431,30 @@ static int copy_one(struct tarw *w, const char *rel, bool many)
         return emit(w, pfd, base, &st, tname);
 }
 
+/* A downloaded URL source: a regular file of mode 0600 (Docker's), named
+ * after the URL's last path segment in a directory destination. */
+static int copy_url(struct tarw *w, const char *url, bool many)
+{
+        const struct build_copy *c = w->c;
+        const struct build_copy_url *u = NULL;
+        for (size_t i = 0; c->urls && i < c->urls->n && !u; i++)
+                if (STREQ(c->urls->v[i].url, url))
+                        u = &c->urls->v[i];
+        if (!u)
+                return hutch_error_set(w->err, ENOENT, "%s: '%s' was not downloaded", c->what, url);
+        bool in_dir = c->dest_is_dir || many;
+        if (in_dir && !u->name)
+                return hutch_error_set(w->err, EINVAL,
+                                       "%s: cannot determine a file name from the URL '%s': name the destination file",
+                                       c->what, url);
+        struct stat st;
+        if (fstatat(c->urls->dirfd, u->file, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                return hutch_error_set(w->err, errno, "%s: the download of '%s'", c->what, url);
+        st.st_mode = S_IFREG | 0600;
+        _cleanup_free_ char *tname = in_dir ? tar_path(c->dest, u->name) : tar_path(c->dest, NULL);
+        return emit(w, c->urls->dirfd, u->file, &st, tname);
+}
+
 int build_copy_write(const struct build_copy *c, int out_fd, char ret_digest[STORAGE_DIGEST_BUFSIZE],
                      char ***ret_archives, struct hutch_error **err)
 {
@@ -439,11 +465,13 @@ int build_copy_write(const struct build_copy *c, int out_fd, char ret_digest[STO
 
         for (size_t i = 0; c->sources[i]; i++) {
                 const char *s = c->sources[i];
-                if (strncmp(s, "http://", 7) == 0 || strncmp(s, "https://", 8) == 0)
-                        return hutch_error_set(err, ENOTSUP,
-                                               "%s from a URL ('%s') is not supported: download it into the context "
-                                               "and COPY it",
-                                               c->what, s);
+                if (dockerfile_is_url(s)) {
+                        if (!c->add)
+                                return hutch_error_set(err, EINVAL, "%s failed: source can't be a URL ('%s')", c->what,
+                                                       s);
+                        hutch_strv_append(&resolved, s); /* no cleaned path starts so: "//" is collapsed */
+                        continue;
+                }
                 bool above;
                 _cleanup_free_ char *clean = dockerignore_clean_path(s, &above);
                 if (above)
@@ -470,7 +498,8 @@ int build_copy_write(const struct build_copy *c, int out_fd, char ret_digest[STO
                                        c->what);
         w.h = storage_sha256_new();
         for (size_t i = 0; resolved && resolved[i] && r == 0; i++)
-                r = copy_one(&w, resolved[i], n > 1);
+                r = dockerfile_is_url(resolved[i]) ? copy_url(&w, resolved[i], n > 1)
+                                                   : copy_one(&w, resolved[i], n > 1);
         if (r == 0) {
                 static const char zeros[1024];
                 r = out(&w, zeros, sizeof(zeros));

@@ -19,6 +19,7 @@
 #include "storage/digest.h"
 
 struct dockerignore;
+struct build_url_set;
 
 struct build_copy {
         const char *what;                  /* "COPY" or "ADD", for messages */
@@ -34,6 +35,9 @@ struct build_copy {
         gid_t gid;
         bool set_mode;
         mode_t mode;
+        /* ADD: the URL sources' downloads (cmd/build-url.h), or NULL; a URL
+         * source becomes a file of mode 0600, never extracted */
+        const struct build_url_set *urls;
 };
 
 /* Writes the tar to out_fd (< 0: only computes the digest).  ADD's archive

@@ -22,6 +22,7 @@
 #include "cmd/build-container.h"
 #include "cmd/build-copy.h"
 #include "cmd/build-image.h"
+#include "cmd/build-url.h"
 #include "cmd/build.h"
 #include "cmd/cmd-storage.h"
 #include "cmd/commit.h"
@@ -694,11 +695,25 @@ static int image_resolve(const char *ref, char ret_id[STORAGE_DIGEST_HEX_LEN + 1
         return 0;
 }
 
+/* A download that fails is the build's failure (exit 1, as a failing RUN). */
+static int url_download(struct build *b, struct build_url_set *urls, const struct df_instruction *in, const char *url,
+                        const char *checksum, struct hutch_error **err)
+{
+        if (build_url_download(urls, b->s, b->root, url, checksum, err) == 0)
+                return 0;
+        hutch_error_prefix(err, "line %u: ADD", in->line);
+        if (*err)
+                (*err)->exit_status = 1;
+        return -1;
+}
+
 static int do_copy(struct build *b, struct stage *st, size_t stage_idx, const struct df_instruction *in,
                    struct hutch_error **err)
 {
         static const char *const copy_flags[] = { "from", "chown", "chmod", "link", NULL };
-        static const char *const add_flags[] = { "chown", "chmod", "link", NULL };
+        static const char *const add_flags[] = { "chown", "chmod", "link", "checksum", NULL };
+        _cleanup_(build_url_set_clear) struct build_url_set urls = { .dirfd = -1 };
+        _cleanup_free_ char *checksum = NULL;
         _cleanup_strv_ char **words = NULL, **env = expand_env(st), **from_layers = NULL;
         _cleanup_free_ char *dest = NULL, *text = NULL, *chown = NULL, *extra = NULL;
         struct build_files_job j = { 0 };
@@ -746,6 +761,23 @@ static int do_copy(struct build *b, struct stage *st, size_t stage_idx, const st
                 j.bc.set_mode = true;
                 j.bc.mode = (mode_t) m;
         }
+        size_t n_url = 0;
+        for (size_t i = 0; words[i]; i++)
+                n_url += dockerfile_is_url(words[i]);
+        if (n_url && !add)
+                return hutch_error_set(err, EINVAL, "line %u: COPY failed: source can't be a URL (use ADD)", in->line);
+        v = add ? dockerfile_flag(in, "checksum") : NULL;
+        if (v) {
+                if (dockerfile_expand_word(v, env, b->df->escape, &checksum, err) < 0)
+                        return hutch_error_prefix(err, "line %u: --checksum", in->line);
+                if (n_url != 1 || n != 2)
+                        return hutch_error_set(err, EINVAL, "line %u: ADD --checksum needs exactly one URL source",
+                                               in->line);
+                if (!storage_digest_valid(checksum))
+                        return hutch_error_set(err, EINVAL,
+                                               "line %u: ADD --checksum=%s: expected sha256: and 64 hex digits",
+                                               in->line, checksum);
+        }
         const char *from = dockerfile_flag(in, "from");
         if (from) {
                 char *f = NULL;
@@ -775,14 +807,22 @@ static int do_copy(struct build *b, struct stage *st, size_t stage_idx, const st
         j.bc.add = add;
         j.chown = chown;
         j.from_layers = from_layers;
+        j.bc.urls = &urls;
 
         {
                 _cleanup_free_ char *srcs = hutch_strv_join(words, " ");
-                text = xasprintf("%s%s%s%s%s%s %s %s", in->keyword, from ? " --from=" : "", from ? from_id : "",
-                                 chown ? " --chown=" : "", chown ? chown : "", j.bc.set_mode ? " --chmod" : "", srcs,
-                                 dest);
+                text = xasprintf("%s%s%s%s%s%s%s%s %s %s", in->keyword, from ? " --from=" : "", from ? from_id : "",
+                                 chown ? " --chown=" : "", chown ? chown : "", j.bc.set_mode ? " --chmod" : "",
+                                 checksum ? " --checksum=" : "", checksum ? checksum : "", srcs, dest);
         }
-        if (!from) {
+        /* URLs: downloaded each build and keyed on their content (as
+         * Docker does), unless --checksum names the content already */
+        for (size_t i = 0; words[i] && !checksum; i++)
+                if (dockerfile_is_url(words[i]) && url_download(b, &urls, in, words[i], NULL, err) < 0)
+                        return -1;
+        if (checksum) {
+                extra = xasprintf("checksum=%s mode=%o", checksum, (unsigned) j.bc.mode);
+        } else if (!from) {
                 /* the sources' digest, for the key: read here, as ourselves */
                 char digest[STORAGE_DIGEST_BUFSIZE];
                 j.bc.src_root = b->ctx_fd;
@@ -795,6 +835,8 @@ static int do_copy(struct build *b, struct stage *st, size_t stage_idx, const st
         step_key(st, text, extra, key);
         if (cache_hit(b, st, key, err))
                 return 0;
+        if (checksum && url_download(b, &urls, in, words[0], checksum, err) < 0)
+                return -1;
         if (materialize(st, b, err) < 0 || build_container_files(&b->bs, st->id, &j, err) < 0)
                 return hutch_error_prefix(err, "line %u: %s", in->line, in->keyword);
         _cleanup_free_ char *by = xasprintf("/bin/sh -c #(nop) %s %s", in->keyword, text + strlen(in->keyword) + 1);

@@ -800,6 +800,34 @@ static int parse_instruction(const char *text, unsigned line, char escape, bool 
         return parse_args(in, escape, err);
 }
 
+/* ---- ADD's URL sources ---- */
+
+bool dockerfile_is_url(const char *s)
+{
+        return strncmp(s, "http://", 7) == 0 || strncmp(s, "https://", 8) == 0;
+}
+
+char *dockerfile_url_file_name(const char *url)
+{
+        const char *p = strstr(url, "://");
+        p = p ? p + 3 : url;
+        size_t end = strcspn(p, "?#");
+        const char *path = memchr(p, '/', end);
+        if (!path)
+                return NULL;
+        size_t n = end - (size_t) (path - p);
+        while (n > 0 && path[n - 1] == '/')
+                n--;
+        const char *last = path;
+        for (size_t i = 0; i < n; i++)
+                if (path[i] == '/')
+                        last = path + i + 1;
+        size_t len = n - (size_t) (last - path);
+        if (len == 0 || (len == 1 && last[0] == '.') || (len == 2 && last[0] == '.' && last[1] == '.'))
+                return NULL;
+        return xstrndup(last, len);
+}
+
 /* ---- ONBUILD triggers from an image's config ---- */
 
 int dockerfile_parse_trigger(const char *text, unsigned line, char escape, struct df_instruction **ret,

@@ -115,6 +115,12 @@ int dockerfile_expand_word(const char *word, char *const *env, char escape, char
  * unquoted expansions are split too, as Docker's ProcessWords does). */
 int dockerfile_expand_words(const char *text, char *const *env, char escape, char ***ret, struct hutch_error **err);
 
+/* ADD's URL sources: is s an http:// or https:// URL, and the name its file
+ * gets in a directory (the last path segment, no query or fragment; NULL
+ * when there is none, as in "https://host/"). */
+bool dockerfile_is_url(const char *s);
+char *dockerfile_url_file_name(const char *url);
+
 /* Does the instruction get variable substitution (before its own ARG/ENV)? */
 bool dockerfile_kind_expands(enum df_kind kind);
 const char *dockerfile_kind_name(enum df_kind kind);

@@ -89,6 +89,15 @@ int registry_blob_upload(struct registry_client *c, const char *repository, cons
 int registry_manifest_put(struct registry_client *c, const char *repository, const char *reference, const char *buf,
                           size_t len, const char *media_type, struct hutch_error **err);
 
+/* GET of any http(s) URL (build's ADD URL) with the registry client's TLS
+ * settings (system CAs plus the certs.d directory of the URL's host[:port],
+ * proxies from the environment as libcurl reads them), redirects followed,
+ * never with credentials.  The body streams to write() (which bounds its size);
+ * ret_digest gets its sha256.  Anything but a 2xx answer is an error naming
+ * the URL and the status. */
+int registry_url_fetch(const char *url, registry_write_fn write, void *data, char ret_digest[STORAGE_DIGEST_BUFSIZE],
+                       struct hutch_error **err);
+
 /* Parses a WWW-Authenticate header (exposed for tests): *ret_scheme
  * "bearer" or "basic" (lowercase), realm/service/scope or NULL. */
 int registry_parse_challenge(const char *header, char **ret_scheme, char **ret_realm, char **ret_service,

@@ -1,7 +1,8 @@
 /* Fuzzes the Dockerfile parser and the word expansion (cmd/dockerfile.c):
  * the input is parsed as a Dockerfile, then every instruction's text is
- * expanded the way the build driver does, with a small environment; and
- * as a .dockerignore, matched against a few paths. */
+ * expanded the way the build driver does, with a small environment; as
+ * an ONBUILD trigger read from an image's config (one NUL-free string);
+ * and as a .dockerignore, matched against a few paths. */
 #include "config.h"
 
 #include "cmd/dockerfile.h"
@@ -58,6 +59,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 dockerignore_free(di);
         }
         hutch_error_clear(&err);
+
+        if (!memchr(data, '\0', size)) {
+                char *text = strndup((const char *) data, size);
+                struct df_instruction *trig = NULL;
+                if (text && dockerfile_parse_trigger(text, 1, '\\', &trig, &err) == 0) {
+                        if (!trig || trig->kind == DF_ONBUILD || trig->kind == DF_FROM || trig->kind == DF_MAINTAINER)
+                                abort();
+                        expand_all(trig, '\\');
+                        dockerfile_instruction_free(trig);
+                } else if (text && (!err || trig)) {
+                        abort();
+                }
+                hutch_error_clear(&err);
+                free(text);
+        }
 
         if (dockerfile_parse((const char *) data, size, &df, &err) < 0) {
                 if (!err || !err->msg || df)

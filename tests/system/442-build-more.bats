@@ -17,6 +17,7 @@ setup() {
         run_hutch import --change 'CMD=["sh","-c","echo from-base"]' "$IMAGE_TAR" bb:1
         CTX="$BATS_TEST_TMPDIR/ctx"
         mkdir -p "$CTX"
+        export HUTCH_REGISTRY_RETRY_DELAY_MS=10 # an unreachable URL fails fast
 }
 
 teardown() {
@@ -25,6 +26,53 @@ teardown() {
                 wait "$HTTP_PID" 2>/dev/null || true
         fi
         basic_teardown
+}
+
+# start_http DIR [tls]: serves DIR on 127.0.0.1 (HTTPS with a CA made here,
+# trusted through certs.d); sets HTTP_PID and URL_BASE.
+start_http() {
+        local dir=$1 tls=${2:-} d="$BATS_TEST_TMPDIR/http" port
+        mkdir -p "$d"
+        if [ -n "$tls" ]; then
+                mkdir -p "$d/ca"
+                openssl req -x509 -newkey rsa:2048 -nodes -keyout "$d/ca.key" -out "$d/ca/ca.crt" -days 2 \
+                        -subj /CN=hutch-test-ca 2>/dev/null
+                openssl req -newkey rsa:2048 -nodes -keyout "$d/srv.key" -out "$d/srv.csr" -subj /CN=127.0.0.1 2>/dev/null
+                printf 'subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n' >"$d/ext"
+                openssl x509 -req -in "$d/srv.csr" -CA "$d/ca/ca.crt" -CAkey "$d/ca.key" -CAcreateserial \
+                        -out "$d/srv.crt" -days 2 -extfile "$d/ext" 2>/dev/null
+        fi
+        cat >"$d/serve.py" <<'PY'
+import http.server, os, ssl, sys
+os.chdir(sys.argv[1])
+srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), http.server.SimpleHTTPRequestHandler)
+if len(sys.argv) > 3:
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(sys.argv[3], sys.argv[4])
+    srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+with open(sys.argv[2] + ".tmp", "w") as f:
+    f.write(str(srv.server_address[1]))
+os.rename(sys.argv[2] + ".tmp", sys.argv[2])
+srv.serve_forever()
+PY
+        if [ -n "$tls" ]; then
+                python3 "$d/serve.py" "$dir" "$d/port" "$d/srv.crt" "$d/srv.key" 2>"$d/log" &
+        else
+                python3 "$d/serve.py" "$dir" "$d/port" 2>"$d/log" &
+        fi
+        HTTP_PID=$!
+        for _ in $(seq 100); do
+                [ -s "$d/port" ] && break
+                sleep 0.1
+        done
+        port=$(cat "$d/port") || die "the HTTP server did not start: $(cat "$d/log")"
+        if [ -n "$tls" ]; then
+                mkdir -p "$XDG_CONFIG_HOME/containers/certs.d/127.0.0.1:$port"
+                cp "$d/ca/ca.crt" "$XDG_CONFIG_HOME/containers/certs.d/127.0.0.1:$port/ca.crt"
+                URL_BASE="https://127.0.0.1:$port"
+        else
+                URL_BASE="http://127.0.0.1:$port"
+        fi
 }
 
 assert_no_containers() {
@@ -134,4 +182,81 @@ EOF2
         run_hutch build -t addchown:1 "$CTX"
         run_hutch run --rm --network none addchown:1 stat -c '%u:%g %n' /x/t /x/t/sub /x/t/sub/f /y/t/sub/f
         assert_equal "$output" "$(printf '1234:5678 /x/t\n1234:5678 /x/t/sub\n1234:5678 /x/t/sub/f\n7:8 /y/t/sub/f')"
+}
+
+@test "build: ADD from a URL: content, mode 0600, name, never extracted; --checksum; the cache follows the content" {
+        require_cmd python3 openssl
+        local srv="$BATS_TEST_TMPDIR/srv" sum
+        mkdir -p "$srv/dir" "$BATS_TEST_TMPDIR/tarsrc"
+        echo "served content" >"$srv/dir/file.txt"
+        echo in-tar >"$BATS_TEST_TMPDIR/tarsrc/t"
+        tar -C "$BATS_TEST_TMPDIR/tarsrc" -czf "$srv/a.tar.gz" t
+        sum=$(sha256sum "$srv/dir/file.txt" | cut -d' ' -f1)
+        start_http "$srv" tls
+        cat >"$CTX/Dockerfile" <<EOF2
+FROM bb:1
+ADD $URL_BASE/dir/file.txt?x=1 /in-dir/
+ADD $URL_BASE/dir/file.txt /named.txt
+ADD --chown=12:34 $URL_BASE/a.tar.gz /tars/
+ADD --checksum=sha256:$sum $URL_BASE/dir/file.txt /checked
+EOF2
+        run_hutch build -t url:1 "$CTX"
+        run_hutch run --rm --network none url:1 sh -c \
+                'cat /in-dir/file.txt /named.txt /checked; stat -c "%a %u:%g %n" /in-dir/file.txt /named.txt /tars/a.tar.gz /checked; ls /tars'
+        assert_equal "$output" "$(printf 'served content\nserved content\nserved content\n600 0:0 /in-dir/file.txt\n600 0:0 /named.txt\n600 12:34 /tars/a.tar.gz\n600 0:0 /checked\na.tar.gz')"
+
+        # the same content: every step from the cache (downloaded again to compare)
+        run_hutch build "$CTX"
+        [[ "$output" != *"Running in"* ]] || die "a step ran again: $output"
+        assert_equal "$(grep -c 'Using cache' <<<"$output")" 4
+        # the served file changed: the steps that fetch it are built again
+        echo "changed content" >"$srv/dir/file.txt"
+        printf 'FROM bb:1\nADD %s/dir/file.txt /named.txt\n' "$URL_BASE" >"$CTX/Dockerfile"
+        run_hutch build -t url:2 "$CTX"
+        [[ "$output" != *"Using cache"* ]] || die "the cache hid a changed file: $output"
+        run_hutch run --rm --network none url:2 cat /named.txt
+        assert_equal "$output" "changed content"
+
+        # --checksum mismatch, 404, too big, no name, bad flags: errors naming the URL
+        printf 'FROM bb:1\nADD --checksum=sha256:%s %s/dir/file.txt /x\n' "$sum" "$URL_BASE" >"$CTX/Dockerfile"
+        run_hutch 1 build "$CTX"
+        [[ "$stderr" == *"line 2: ADD: $URL_BASE/dir/file.txt: checksum mismatch: expected sha256:$sum"* ]] ||
+                die "checksum mismatch: $stderr"
+        printf 'FROM bb:1\nADD %s/nope.txt /x\n' "$URL_BASE" >"$CTX/Dockerfile"
+        run_hutch 1 build "$CTX"
+        [[ "$stderr" == *"line 2: ADD: $URL_BASE/nope.txt: HTTP 404"* ]] || die "404: $stderr"
+        printf 'FROM bb:1\nADD %s/dir/file.txt /x\n' "$URL_BASE" >"$CTX/Dockerfile"
+        HUTCH_BUILD_URL_MAX_BYTES=4 run_hutch 1 build "$CTX"
+        [[ "$stderr" == *"$URL_BASE/dir/file.txt: the file is larger than 4 bytes"* ]] || die "too big: $stderr"
+        printf 'FROM bb:1\nADD %s/ /x/\n' "$URL_BASE" >"$CTX/Dockerfile"
+        run_hutch 125 build "$CTX"
+        [[ "$stderr" == *"cannot determine a file name from the URL"* ]] || die "no name: $stderr"
+        printf 'FROM bb:1\nADD --checksum=md5:00 %s/dir/file.txt /x\n' "$URL_BASE" >"$CTX/Dockerfile"
+        run_hutch 125 build "$CTX"
+        [[ "$stderr" == *"--checksum=md5:00: expected sha256:"* ]] || die "bad checksum: $stderr"
+        printf 'FROM bb:1\nCOPY %s/dir/file.txt /x\n' "$URL_BASE" >"$CTX/Dockerfile"
+        run_hutch 125 build "$CTX"
+        [[ "$stderr" == *"source can't be a URL"* ]] || die "COPY URL: $stderr"
+        assert_no_containers
+}
+
+@test "build: ADD from a URL over plain HTTP; an unreachable host fails with exit 1" {
+        require_cmd python3
+        local srv="$BATS_TEST_TMPDIR/srv" port
+        mkdir -p "$srv"
+        echo plain >"$srv/p.txt"
+        start_http "$srv"
+        printf 'FROM bb:1\nADD %s/p.txt /p\n' "$URL_BASE" >"$CTX/Dockerfile"
+        run_hutch build -t urlp:1 "$CTX"
+        run_hutch run --rm --network none urlp:1 cat /p
+        assert_equal "$output" plain
+
+        # a port nothing listens on
+        port=${URL_BASE##*:}
+        kill "$HTTP_PID"
+        wait "$HTTP_PID" 2>/dev/null || true
+        HTTP_PID=
+        run_hutch 1 build "$CTX"
+        [[ "$stderr" == *"line 2: ADD: http://127.0.0.1:$port/p.txt: "*"onnect"* ]] || die "unreachable: $stderr"
+        assert_no_containers
 }

@@ -601,6 +601,34 @@ static void test_onbuild_trigger(void **state)
         trigger_fails(big, "longer than");
 }
 
+static void url_name_is(const char *url, const char *want)
+{
+        _cleanup_free_ char *got = dockerfile_url_file_name(url);
+        if (want == NULL)
+                assert_null(got);
+        else
+                assert_string_equal(got, want);
+}
+
+/* ADD URL: which sources are URLs, and the name the file gets in a directory. */
+static void test_url_names(void **state)
+{
+        (void) state;
+        assert_true(dockerfile_is_url("https://h/x"));
+        assert_true(dockerfile_is_url("http://h/x"));
+        assert_false(dockerfile_is_url("ftp://h/x"));
+        assert_false(dockerfile_is_url("http:/x"));
+        assert_false(dockerfile_is_url("HTTPS://h/x")); /* Docker matches the scheme as written */
+        url_name_is("https://example.com/a/b/file.tar.gz", "file.tar.gz");
+        url_name_is("https://example.com/a/b/file.txt?x=1&y=/z#frag", "file.txt");
+        url_name_is("http://127.0.0.1:8080/dir/", "dir");
+        url_name_is("https://example.com", NULL);
+        url_name_is("https://example.com/", NULL);
+        url_name_is("https://example.com/?q=/name", NULL);
+        url_name_is("https://example.com/a/..", NULL);
+        url_name_is("https://example.com/a/.", NULL);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -617,6 +645,7 @@ int main(void)
                 cmocka_unit_test(test_duration),
                 cmocka_unit_test(test_onbuild),
                 cmocka_unit_test(test_onbuild_trigger),
+                cmocka_unit_test(test_url_names),
                 cmocka_unit_test(test_dockerignore_patterns),
                 cmocka_unit_test(test_dockerignore_rules),
         };
