@@ -11,7 +11,9 @@
  *    context without following a link: cmd/build-copy.c), and commit;
  *  - WORKDIR does the same to create its directory;
  *  - the other instructions change only the config: a new image with the
- *    same layers (cmd/build-image.c), history marked empty_layer.
+ *    same layers (cmd/build-image.c), history marked empty_layer;
+ *  - a base image's ONBUILD triggers run right after FROM (run_triggers),
+ *    and ADD's URL sources are downloaded first (cmd/build-url.c).
  *
  * Every step's container is removed, on failure and Ctrl-C too.  A step
  * whose key (the parent image, the instruction after substitution, the
