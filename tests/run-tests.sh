@@ -420,6 +420,9 @@ if [ "${HUTCH_TEST_NO_BENCH:-}" != 1 ]; then
                 step "benchmark: tests/bench/lifecycle (figures only)"
                 HUTCH="$stage/bin/hutch-release" HUTCH_BENCH_USER=$test_user \
                         "$stage/src/tests/bench/lifecycle" || echo "benchmark failed (not counted)"
+                step "benchmark: tests/bench/build (figures only)"
+                HUTCH="$stage/bin/hutch-release" HUTCH_BENCH_USER=$test_user \
+                        "$stage/src/tests/bench/build" || echo "benchmark failed (not counted)"
         else
                 echo "benchmark: building without sanitizers failed (not counted); see $logdir/bench-*.log"
         fi
