@@ -16,7 +16,7 @@
 #      namespace; README's first command (contrib/quickstart.sh) for
 #      hutchtest, installing into a prefix of its own;
 #   6. shellcheck and clang-format checks, a short run of each fuzz target;
-#   7. the start-up benchmark (figures only, never a failure).
+#   7. the benchmarks: start-up, lifecycle, build (figures only, never a failure).
 #
 # The last line is "N passed, N failed, N skipped" (unit tests, system tests
 # and checks); the exit status is non-zero when anything failed.
