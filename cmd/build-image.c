@@ -76,12 +76,11 @@ static const char *oci_layer_type(const char *t)
 int build_image_derive(struct storage_store *s, const char *id, struct storage_image_config *cfg,
                        const char *created_by, char ret_id[STORAGE_DIGEST_HEX_LEN + 1], struct hutch_error **err)
 {
-        struct storage_images imgs = { 0 }, cur = { 0 };
+        struct storage_images imgs = { 0 };
         struct storage_image img = { 0 };
         struct storage_descriptor cdesc = { 0 };
         _cleanup_free_ struct storage_descriptor *descs = NULL;
         _cleanup_free_ char *created = storage_now_rfc3339(), *config = NULL, *manifest = NULL;
-        _cleanup_close_ int lock = -1;
         size_t clen, mlen;
         int r, k;
 
@@ -124,21 +123,11 @@ int build_image_derive(struct storage_store *s, const char *id, struct storage_i
                 img.layers[i].media_type = xstrdup(descs[i].media_type);
         }
         img.n_layers = base->n_layers;
-        lock = storage_store_lock_records(s, err);
-        if (lock < 0) {
-                r = lock;
-                goto out;
-        }
-        r = storage_images_read(s, &cur, err);
-        if (r < 0)
-                goto out;
-        (void) storage_images_add(&cur, &img);
-        r = storage_images_write(s, &cur, err);
+        r = storage_images_record(s, &img, 1, err);
         if (r >= 0)
                 memcpy(ret_id, img.id, STORAGE_DIGEST_HEX_LEN + 1);
 out:
         storage_image_clear(&img);
-        storage_images_clear(&cur);
         storage_images_clear(&imgs);
         return r;
 }

@@ -391,8 +391,7 @@ static int commit_image(struct commit_job *j, char ret_id[STORAGE_DIGEST_HEX_LEN
         _cleanup_free_ struct storage_descriptor *descs = NULL;
         _cleanup_free_ char(*chain)[STORAGE_DIGEST_BUFSIZE] = NULL;
         _cleanup_free_ char **diff_ids = NULL;
-        _cleanup_close_ int lock = -1;
-        struct storage_images imgs = { 0 }, cur = { 0 };
+        struct storage_images imgs = { 0 };
         struct storage_image *base = NULL, img = { 0 };
         struct storage_descriptor cdesc = { 0 };
         struct sources src = { .upper_fd = -1 };
@@ -501,16 +500,7 @@ static int commit_image(struct commit_job *j, char ret_id[STORAGE_DIGEST_HEX_LEN
                 }
                 img.n_layers++;
         }
-        lock = storage_store_lock_records(s, err);
-        if (lock < 0) {
-                r = lock;
-                goto out;
-        }
-        r = storage_images_read(s, &cur, err);
-        if (r < 0)
-                goto out;
-        (void) storage_images_add(&cur, &img);
-        r = storage_images_write(s, &cur, err);
+        r = storage_images_record(s, &img, 1, err);
         if (r < 0)
                 goto out;
         memcpy(ret_id, img.id, STORAGE_DIGEST_HEX_LEN + 1);
@@ -520,15 +510,10 @@ out:
                  * tree) is named by no record: collect it now when no other
                  * command uses the store, else a later command does */
                 struct hutch_error *e = NULL;
-                if (lock >= 0) {
-                        (void) close(lock);
-                        lock = -1;
-                }
                 if (storage_images_gc(s, &e) < 0)
                         hutch_error_free(e);
         }
         storage_image_clear(&img);
-        storage_images_clear(&cur);
         storage_images_clear(&imgs);
         return r;
 }

@@ -526,19 +526,7 @@ static int pull_one(struct pull_job *pj, const struct storage_reference *ref, co
                         name = storage_reference_repository(&named);
         }
         img.names[0] = xstrdup(name);
-        {
-                _cleanup_close_ int lock = storage_store_lock_records(s, err);
-                if (lock < 0) {
-                        r = lock;
-                        goto out;
-                }
-                storage_images_clear(&imgs);
-                r = storage_images_read(s, &imgs, err);
-                if (r >= 0) {
-                        (void) storage_images_add(&imgs, &img);
-                        r = storage_images_write(s, &imgs, err);
-                }
-        }
+        r = storage_images_record(s, &img, 1, err);
         if (r >= 0)
                 storage_image_copy(&img, ret_img);
 out:

@@ -747,21 +747,7 @@ fail:
 /* Records the images (names move to them from other images). */
 static int commit_records(struct storage_store *s, struct storage_images *loaded, struct hutch_error **err)
 {
-        _cleanup_close_ int lock = -1;
-        struct storage_images imgs = { 0 };
-        int r;
-
-        lock = storage_store_lock_records(s, err);
-        if (lock < 0)
-                return lock;
-        r = storage_images_read(s, &imgs, err);
-        if (r < 0)
-                return r;
-        for (size_t i = 0; i < loaded->n; i++)
-                (void) storage_images_add(&imgs, &loaded->v[i]);
-        r = storage_images_write(s, &imgs, err);
-        storage_images_clear(&imgs);
-        return r;
+        return storage_images_record(s, loaded->v, loaded->n, err);
 }
 
 static void images_push(struct storage_images *imgs, struct storage_image *img)

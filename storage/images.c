@@ -611,3 +611,21 @@ int storage_images_gc(struct storage_store *s, struct hutch_error **err)
                 return r;
         return removed;
 }
+
+int storage_images_record(struct storage_store *s, const struct storage_image *imgs, size_t n, struct hutch_error **err)
+{
+        _cleanup_close_ int lock = storage_store_lock_records(s, err);
+        struct storage_images cur = { 0 };
+        int r;
+
+        if (lock < 0)
+                return lock;
+        r = storage_images_read(s, &cur, err);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n; i++)
+                (void) storage_images_add(&cur, &imgs[i]);
+        r = storage_images_write(s, &cur, err);
+        storage_images_clear(&cur);
+        return r;
+}

@@ -83,6 +83,11 @@ bool storage_images_drop_name(struct storage_images *imgs, size_t idx, const cha
 /* Adds a record, or merges its names into the record with the same ID;
  * returns its index. */
 size_t storage_images_add(struct storage_images *imgs, const struct storage_image *img);
+/* Adds imgs[0..n) to the store's image records under the records lock
+ * (read, storage_images_add each, write): how every command records the
+ * images it made, last. */
+int storage_images_record(struct storage_store *s, const struct storage_image *imgs, size_t n,
+                          struct hutch_error **err);
 void storage_images_delete(struct storage_images *imgs, size_t idx);
 
 /* Whether a record uses the blob of that hex digest (as its config,
