@@ -8,11 +8,7 @@ load helpers
 
 setup() {
         basic_setup
-        IMAGE_TAR="$BATS_FILE_TMPDIR/rootfs.tar"
-        if [ ! -e "$IMAGE_TAR" ]; then
-                tar -C "$ROOTFS" -cf "$IMAGE_TAR" .
-        fi
-        run_hutch import --change 'CMD=["sh","-c","echo from-cmd"]' --change 'STOPSIGNAL=SIGUSR1' "$IMAGE_TAR" bb:1
+        import_busybox_image --change 'CMD=["sh","-c","echo from-cmd"]' --change 'STOPSIGNAL=SIGUSR1'
 }
 
 

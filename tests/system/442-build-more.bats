@@ -10,11 +10,7 @@ load helpers
 
 setup() {
         basic_setup
-        IMAGE_TAR="$BATS_FILE_TMPDIR/rootfs.tar"
-        if [ ! -e "$IMAGE_TAR" ]; then
-                tar -C "$ROOTFS" -cf "$IMAGE_TAR" .
-        fi
-        run_hutch import --change 'CMD=["sh","-c","echo from-base"]' "$IMAGE_TAR" bb:1
+        import_busybox_image --change 'CMD=["sh","-c","echo from-base"]'
         CTX="$BATS_TEST_TMPDIR/ctx"
         mkdir -p "$CTX"
         export HUTCH_REGISTRY_RETRY_DELAY_MS=10 # an unreachable URL fails fast

@@ -7,11 +7,7 @@ load helpers
 
 setup() {
         basic_setup
-        IMAGE_TAR="$BATS_FILE_TMPDIR/rootfs.tar"
-        if [ ! -e "$IMAGE_TAR" ]; then
-                tar -C "$ROOTFS" -cf "$IMAGE_TAR" .
-        fi
-        run_hutch import "$IMAGE_TAR" bb:1
+        import_busybox_image
 }
 
 @test "volumes: -v NAME:/path creates the volume, seeds it from the image, and keeps data across containers" {

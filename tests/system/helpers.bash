@@ -72,6 +72,17 @@ basic_setup() {
         export HUTCH_RUNROOT="$XDG_RUNTIME_DIR/hutch"
 }
 
+# import_busybox_image [IMPORT OPTION...]: the busybox root filesystem as
+# the image bb:1 of the test's store (its tar made once per file, in
+# $IMAGE_TAR).
+import_busybox_image() {
+        IMAGE_TAR="$BATS_FILE_TMPDIR/rootfs.tar"
+        if [ ! -e "$IMAGE_TAR" ]; then
+                tar -C "$ROOTFS" -cf "$IMAGE_TAR" .
+        fi
+        run_hutch import "$@" "$IMAGE_TAR" bb:1
+}
+
 # Removes every container of the test's store, running ones too: their
 # monitors outlive the test otherwise.
 remove_containers() {
