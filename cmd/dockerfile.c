@@ -73,6 +73,16 @@ static bool is_blank(char c)
         return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f';
 }
 
+/* The length of the first word, with the same notion of blank that
+ * parse_instruction() splits the keyword by (so "FROM\fx" is FROM). */
+static size_t first_word_length(const char *s)
+{
+        size_t n = 0;
+        while (s[n] && !is_blank(s[n]))
+                n++;
+        return n;
+}
+
 /* ---- instruction table ---- */
 
 static const struct {
@@ -718,7 +728,7 @@ static int parse_args(struct df_instruction *in, char escape, struct hutch_error
         case DF_HEALTHCHECK: {
                 if (strcasecmp(in->rest, "NONE") == 0)
                         return 0;
-                size_t n = strcspn(in->rest, " \t");
+                size_t n = first_word_length(in->rest);
                 if (n != 3 || strncasecmp(in->rest, "CMD", 3) != 0)
                         return hutch_error_set(err, EINVAL, "line %u: HEALTHCHECK requires NONE or CMD COMMAND",
                                                in->line);
@@ -728,7 +738,7 @@ static int parse_args(struct df_instruction *in, char escape, struct hutch_error
         case DF_ONBUILD: {
                 if (!*in->rest)
                         return hutch_error_set(err, EINVAL, "line %u: ONBUILD requires an instruction", in->line);
-                size_t n = strcspn(in->rest, " \t");
+                size_t n = first_word_length(in->rest);
                 if ((n == 7 && strncasecmp(in->rest, "ONBUILD", 7) == 0) ||
                     (n == 4 && strncasecmp(in->rest, "FROM", 4) == 0) ||
                     (n == 10 && strncasecmp(in->rest, "MAINTAINER", 10) == 0))
@@ -747,9 +757,7 @@ static int parse_instruction(const char *text, unsigned line, char escape, bool 
         const char *p = text;
         while (is_blank(*p))
                 p++;
-        size_t n = 0;
-        while (p[n] && !is_blank(p[n]))
-                n++;
+        size_t n = first_word_length(p);
 
         in->line = line;
         in->original = xstrdup(p);

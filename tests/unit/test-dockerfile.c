@@ -591,6 +591,9 @@ static void test_onbuild_trigger(void **state)
         trigger_fails("ONBUILD RUN x", "line 3: ONBUILD isn't allowed as an ONBUILD trigger");
         trigger_fails("FROM x", "line 3: FROM isn't allowed");
         trigger_fails("MAINTAINER x", "MAINTAINER isn't allowed");
+        /* the keyword ends at any blank parse_instruction() splits on (fuzz-dockerfile found \f) */
+        trigger_fails("FROM\fx", "line 3: FROM isn't allowed");
+        trigger_fails("onbuild\vRUN x", "onbuild isn't allowed");
         trigger_fails("", "line 3: ONBUILD requires an instruction");
         trigger_fails("RUN a\nRUN b", "line 3: the ONBUILD trigger is not a single instruction");
         trigger_fails("BOGUS", "line 3: unknown instruction: BOGUS");
