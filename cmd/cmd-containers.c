@@ -57,8 +57,8 @@ const struct cmd_option cmd_start_options[] = {
         { "attach", 'a', no_argument, NULL, "run in the foreground with the container's output (default: detached)",
           OPT_ATTACH },
         { "interactive", 'i', no_argument, NULL,
-          "accepted as Docker's: with -a, a container made with -i gets its input, and one made with -it is "
-          "attached to as by 'hutch attach' (the detach keys leave it running)",
+          "attach, with input: a container made with -i gets ours, one made with -it is attached to as by "
+          "'hutch attach' (the detach keys leave it running); without -i it gets none",
           OPT_START_INTERACTIVE },
         { "detach-keys", 0, required_argument, "KEYS", "keys that detach (default ctrl-p,ctrl-q; '' for none)",
           OPT_START_DETACH_KEYS },
@@ -70,7 +70,7 @@ int cmd_start(const struct cmd_command *cmd, int argc, char **argv, struct hutch
         _cleanup_free_ char *root = cmd_storage_root();
         struct storage_container rec = { 0 };
         char *optval = NULL, *detach_keys = NULL;
-        bool attach = false;
+        bool attach = false, input = false;
         int c, r;
 
         while ((c = cmd_getopt(cmd, argc, argv, &optval, err)) != -1) {
@@ -80,6 +80,8 @@ int cmd_start(const struct cmd_command *cmd, int argc, char **argv, struct hutch
                         return -1;
                 if (c == OPT_ATTACH)
                         attach = true;
+                if (c == OPT_START_INTERACTIVE)
+                        attach = input = true; /* Docker's start -i attaches too */
                 if (c == OPT_START_DETACH_KEYS) {
                         if (cmd_detach_keys_check(cmd, optval, err) < 0)
                                 return -1;
@@ -109,8 +111,10 @@ int cmd_start(const struct cmd_command *cmd, int argc, char **argv, struct hutch
                 "run", NULL, "Run a command in a new container", NULL, cmd_run_options, NULL, "hutch start"
         };
         optind = 0;
-        r = cmd_run_container(&run_cmd, (int) k, run_argv, attach ? CMD_RUN_START_ATTACHED : CMD_RUN_START_DETACHED,
-                              rec.id, err);
+        enum cmd_run_mode mode = !attach ? CMD_RUN_START_DETACHED
+                                 : input ? CMD_RUN_START_ATTACHED
+                                         : CMD_RUN_START_OUTPUT;
+        r = cmd_run_container(&run_cmd, (int) k, run_argv, mode, rec.id, err);
         if (r == 0 && !attach)
                 printf("%s\n", name);
         storage_container_clear(&rec);

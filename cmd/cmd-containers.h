@@ -7,7 +7,8 @@
 enum cmd_run_mode {
         CMD_RUN_FOREGROUND = 0, /* run (or start -a): create if needed, run attached */
         CMD_RUN_CREATE,         /* create: record the container and print its ID */
-        CMD_RUN_START_ATTACHED, /* start -a: run a recorded container in the foreground */
+        CMD_RUN_START_ATTACHED, /* start -ai: run a recorded container in the foreground */
+        CMD_RUN_START_OUTPUT,   /* start -a: the same, its input not ours (Docker's: -i attaches stdin) */
         CMD_RUN_START_DETACHED, /* start: run a recorded container under a detached monitor */
 };
 

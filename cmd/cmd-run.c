@@ -764,7 +764,8 @@ int cmd_run_container(const struct cmd_command *cmd, int argc, char **argv, enum
         bool restart_after = false;
         bool keep = false, parent_of_monitor = false, record_new = false, start_tried = false;
         int ready_fd = -1, log_pipe[3][2] = { { -1, -1 }, { -1, -1 }, { -1, -1 } };
-        int stdin_pipe[2] = { -1, -1 };  /* -d -i without -t: the monitor holds the write end */
+        /* -i without -t, and not our stdin: the monitor (or start -a) holds the write end */
+        int stdin_pipe[2] = { -1, -1 };
         int attach_pair[2] = { -1, -1 }; /* attach_after: [0] ours, [1] the monitor's first client */
         struct cmd_attach_server *attach_srv = NULL;
         bool attach_after = false; /* run -it, or a restart policy: a detached monitor, then attach to it */
@@ -793,7 +794,8 @@ int cmd_run_container(const struct cmd_command *cmd, int argc, char **argv, enum
         if (r != 0)
                 goto out;
         /* `start` decides how a recorded container runs, whatever `run` said */
-        if (mode == CMD_RUN_START_ATTACHED)
+        bool start_attached = mode == CMD_RUN_START_ATTACHED || mode == CMD_RUN_START_OUTPUT;
+        if (start_attached)
                 a.detach = false;
         else if (mode == CMD_RUN_START_DETACHED)
                 a.detach = true;
@@ -879,7 +881,7 @@ int cmd_run_container(const struct cmd_command *cmd, int argc, char **argv, enum
          * leave it running, and the monitor restarts it after we are gone.
          * Other runs, the benchmarked run --rm among them, keep the
          * one-process foreground path. */
-        if (have_img && !a.detach && (mode == CMD_RUN_FOREGROUND || mode == CMD_RUN_START_ATTACHED) &&
+        if (have_img && !a.detach && (mode == CMD_RUN_FOREGROUND || start_attached) &&
             ((a.interactive && a.tty) || (a.restart && !STREQ(a.restart, "no")))) {
                 attach_after = true;
                 a.detach = true;
@@ -1124,6 +1126,15 @@ int cmd_run_container(const struct cmd_command *cmd, int argc, char **argv, enum
                         cfg.redirect_stdio = true;
                         cfg.stdio[0] = -1; /* ours */
                         cfg.stdio[i] = log_pipe[i][1];
+                }
+                if (a.interactive && !a.tty && mode == CMD_RUN_START_OUTPUT) {
+                        /* start -a without -i: its stdin stays open, as
+                         * Docker's, but nothing of ours reaches it */
+                        if (pipe2(stdin_pipe, O_CLOEXEC) < 0) {
+                                r = hutch_error_set(err, errno, "pipe");
+                                goto out;
+                        }
+                        cfg.stdio[0] = stdin_pipe[0];
                 }
         }
         if (!a.detach && !a.interactive && !a.tty) {
@@ -1395,6 +1406,7 @@ out:
                 restart_container(id); /* only returns when it could not */
         if (attach_after && parent_of_monitor && r == 0) {
                 struct cmd_attach_options o = { .detach_keys = a.detach_keys,
+                                                .no_stdin = mode == CMD_RUN_START_OUTPUT,
                                                 .sig_proxy = true,
                                                 .sig_proxy_tty = true };
                 char name[13];

@@ -281,6 +281,40 @@ expect eof' start -a -i --detach-keys ctrl-a,d rit
         run_hutch stop -t 1 rit
 }
 
+@test "attach: start -a gives a container made with -i none of our input, start -a -i and start -i do (Docker's)" {
+        local in="$BATS_TEST_TMPDIR/in"
+        echo hello >"$in"
+        # read -t: stdin kept open with nothing written times out, as with Docker
+        run_hutch create -i --network none --name ci bb:1 \
+                sh -c 'if read -t 2 x; then echo "got-$x"; else echo "no-input-$?"; fi'
+        RUN_HUTCH_STDIN=$in run_hutch start -a ci
+        assert_match "$output" "no-input-"
+        assert_not_match "$output" "got-hello"
+        RUN_HUTCH_STDIN=$in run_hutch start -a -i ci
+        assert_equal "$output" "got-hello"
+        RUN_HUTCH_STDIN=$in run_hutch start -i ci
+        assert_equal "$output" "got-hello" "start -i attaches as Docker's does"
+}
+
+@test "attach: start -a of a container made with -it shows its terminal but sends it nothing" {
+        require_cmd expect
+        run_hutch create -it --network none --name cit bb:1 \
+                sh -c 'echo ready; if read -t 3 x; then echo "got-=$x="; else echo "no-input-$?"; fi'
+        run_expect '
+expect "ready"
+send "typed\r"
+expect "no-input-"
+expect eof' start -a cit
+        assert_equal "$status" "0"
+        assert_not_match "$output" "got-"
+        run_expect '
+expect "ready"
+send "typed\r"
+expect "got-=typed="
+expect eof' start -a -i cit
+        assert_equal "$status" "0"
+}
+
 @test "attach: run -it of a kept container that ends at once still shows its output and exit code (20 runs)" {
         require_cmd expect
         # the container may be gone before the CLI reads a byte: the monitor's
