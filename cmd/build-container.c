@@ -7,6 +7,7 @@
 #include "cmd/run.h"
 #include "lib/cleanup.h"
 #include "lib/fs.h"
+#include "lib/log.h"
 #include "lib/strv.h"
 #include "lib/xalloc.h"
 #include "runtime/mounts.h"
@@ -20,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -27,16 +29,144 @@
 
 static const struct cmd_command run_cmd = { "run", NULL, NULL, cmd_run, cmd_run_options, NULL, "hutch run" };
 
-char *build_container_name(void)
+static void random_hex(char *buf, size_t n_bytes)
 {
-        unsigned char raw[6];
+        unsigned char raw[16];
         int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
-        if (fd < 0 || hutch_read_full(fd, raw, sizeof(raw)) != (ssize_t) sizeof(raw))
-                for (size_t i = 0; i < sizeof(raw); i++)
+        if (fd < 0 || hutch_read_full(fd, raw, n_bytes) != (ssize_t) n_bytes)
+                for (size_t i = 0; i < n_bytes; i++)
                         raw[i] = (unsigned char) (rand() ^ getpid());
         if (fd >= 0)
                 (void) close(fd);
-        return xasprintf("hutch-build-%02x%02x%02x%02x%02x%02x", raw[0], raw[1], raw[2], raw[3], raw[4], raw[5]);
+        for (size_t i = 0; i < n_bytes; i++)
+                snprintf(buf + 2 * i, 3, "%02x", raw[i]);
+}
+
+#define BUILD_PREFIX    "hutch-build-"
+#define BUILD_TOKEN_LEN 12
+
+static char *lock_dir(void)
+{
+        _cleanup_free_ char *runroot = cmd_run_root();
+        return xasprintf("%s/builds", runroot);
+}
+
+int build_lock_take(struct build_steps *b, struct hutch_error **err)
+{
+        _cleanup_free_ char *runroot = cmd_run_root();
+        _cleanup_free_ char *dir = lock_dir();
+
+        if (cmd_ensure_private_dir(runroot, err) < 0)
+                return -1;
+        if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+                return hutch_error_set(err, errno, "create %s", dir);
+        random_hex(b->token, BUILD_TOKEN_LEN / 2);
+        b->lock_path = xasprintf("%s/%s.lock", dir, b->token);
+        b->lock_fd = open(b->lock_path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (b->lock_fd < 0 || flock(b->lock_fd, LOCK_EX) < 0) {
+                int e = errno;
+                build_lock_release(b);
+                return hutch_error_set(err, e, "create the build's lock");
+        }
+        return 0;
+}
+
+void build_lock_release(struct build_steps *b)
+{
+        /* unlinked first: a reaper that opened it before sees it unheld only
+         * once our containers are gone */
+        if (b->lock_path && b->lock_fd >= 0)
+                (void) unlink(b->lock_path);
+        if (b->lock_fd >= 0)
+                (void) close(b->lock_fd);
+        b->lock_fd = -1;
+        free(b->lock_path);
+        b->lock_path = NULL;
+}
+
+char *build_container_name(struct build_steps *b)
+{
+        return xasprintf(BUILD_PREFIX "%s-%u", b->token, ++b->n_containers);
+}
+
+/* The token of a step container's name, or false for any other name
+ * (a user's own "hutch-build-x" is never taken for one of ours). */
+static bool name_token(const char *name, char token[BUILD_TOKEN_LEN + 1])
+{
+        if (strncmp(name, BUILD_PREFIX, strlen(BUILD_PREFIX)) != 0)
+                return false;
+        const char *t = name + strlen(BUILD_PREFIX);
+        if (strspn(t, "0123456789abcdef") != BUILD_TOKEN_LEN || t[BUILD_TOKEN_LEN] != '-' ||
+            strspn(t + BUILD_TOKEN_LEN + 1, "0123456789") == 0 ||
+            t[BUILD_TOKEN_LEN + 1 + strspn(t + BUILD_TOKEN_LEN + 1, "0123456789")] != '\0')
+                return false;
+        memcpy(token, t, BUILD_TOKEN_LEN);
+        token[BUILD_TOKEN_LEN] = '\0';
+        return true;
+}
+
+/* 1: its build still holds the lock; 0: the build is gone (its lock
+ * unheld or missing), and *ret_fd holds the lock (or -1) for the caller to
+ * keep while it removes the container; -1: not a build's container. */
+static int build_alive(const char *name, int *ret_fd)
+{
+        char token[BUILD_TOKEN_LEN + 1];
+        *ret_fd = -1;
+        if (!name || !name_token(name, token))
+                return -1;
+        _cleanup_free_ char *dir = lock_dir();
+        _cleanup_free_ char *path = xasprintf("%s/%s.lock", dir, token);
+        int fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0)
+                return errno == ENOENT ? 0 : 1; /* unreadable: not ours to judge */
+        if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+                (void) close(fd);
+                return 1;
+        }
+        (void) unlink(path);
+        *ret_fd = fd;
+        return 0;
+}
+
+bool build_container_in_use(const char *name)
+{
+        int fd;
+        if (build_alive(name, &fd) != 1) {
+                if (fd >= 0)
+                        (void) close(fd);
+                return false;
+        }
+        return true;
+}
+
+void build_reap_stale(struct build_steps *b)
+{
+        struct storage_container *list = NULL;
+        size_t n = 0;
+        struct hutch_error *e = NULL;
+
+        if (storage_container_list(b->root, &list, &n, &e) < 0) {
+                hutch_error_free(e);
+                return;
+        }
+        for (size_t i = 0; i < n; i++) {
+                int fd;
+                if (build_alive(list[i].name, &fd) != 0)
+                        continue;
+                /* a step of a killed build may still run (its monitor outlived
+                 * the build): it is left for a later build */
+                if (list[i].status != STORAGE_CONTAINER_RUNNING ||
+                    !storage_container_pid_alive(list[i].pid, list[i].pid_start)) {
+                        if (cmd_container_remove(b->root, list[i].id, &e) < 0 ||
+                            cmd_anon_volumes_remove(b->root, list[i].anon_volumes, &e) < 0)
+                                hutch_error_clear(&e);
+                        else
+                                log_info("removed %s, the container of a build that was killed", list[i].name);
+                }
+                if (fd >= 0)
+                        (void) close(fd);
+        }
+        storage_container_list_free(list, n);
 }
 
 /* Removes the step's container (and the anonymous volumes it got). */
@@ -310,7 +440,7 @@ int build_container_files(struct build_steps *b, const char *image_id, struct bu
         struct storage_container rec = { 0 };
         int r;
 
-        b->container = build_container_name();
+        b->container = build_container_name(b);
         hutch_strv_append(&argv, "create");
         hutch_strv_append(&argv, "--name");
         hutch_strv_append(&argv, b->container);

@@ -11,6 +11,10 @@
 struct build_steps {
         const char *root; /* the store */
         char *container;  /* the current step's container (a name), removed on any exit */
+        char token[13];   /* the build's: its lock and its containers' names */
+        int lock_fd;      /* builds/TOKEN.lock in the run directory, held while the build lives */
+        char *lock_path;
+        unsigned n_containers;
         bool quiet;
         int ctx_fd;                         /* the context directory */
         volatile sig_atomic_t *interrupted; /* set by the build's SIGINT handler */
@@ -25,8 +29,20 @@ struct build_steps {
  * < 0 with err set. */
 int build_container_run(struct build_steps *b, char **argv, enum cmd_run_mode mode, bool hide_stdout,
                         struct hutch_error **err);
-/* "hutch-build-" and 12 random hex digits. */
-char *build_container_name(void);
+/* A build holds builds/TOKEN.lock in the run directory (flock) while it
+ * lives, and its step containers are named hutch-build-TOKEN-N: a build
+ * killed with SIGKILL (or by a reboot) leaves containers whose lock no one
+ * holds, which the next build removes, and which `container prune` tells
+ * apart from the containers of a build still running. */
+int build_lock_take(struct build_steps *b, struct hutch_error **err);
+void build_lock_release(struct build_steps *b);
+/* Removes the containers of builds that are gone (quietly: a failure
+ * leaves them for the next build). */
+void build_reap_stale(struct build_steps *b);
+/* Whether name is a step container of a build that still runs. */
+bool build_container_in_use(const char *name);
+/* The next step container's name, hutch-build-TOKEN-N. */
+char *build_container_name(struct build_steps *b);
 /* Removes the step's container and the anonymous volumes it got. */
 void build_container_drop(struct build_steps *b);
 

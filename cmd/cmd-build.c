@@ -624,7 +624,7 @@ static int do_run(struct build *b, struct stage *st, const struct df_instruction
         if (materialize(st, b, err) < 0)
                 return -1;
 
-        b->bs.container = build_container_name();
+        b->bs.container = build_container_name(&b->bs);
         hutch_strv_append(&argv, "run");
         hutch_strv_append(&argv, "--name");
         hutch_strv_append(&argv, b->bs.container);
@@ -1181,7 +1181,7 @@ static void build_clear(struct build *b)
 
 int cmd_build(const struct cmd_command *cmd, int argc, char **argv, struct hutch_error **err)
 {
-        struct build b = { .cmd = cmd, .ctx_fd = -1 };
+        struct build b = { .cmd = cmd, .ctx_fd = -1, .bs.lock_fd = -1 };
         _cleanup_strv_ char **tags = NULL;
         _cleanup_free_ char *target = NULL, *file = NULL;
         struct sigaction sa = { .sa_handler = on_interrupt }, old[3];
@@ -1258,6 +1258,10 @@ int cmd_build(const struct cmd_command *cmd, int argc, char **argv, struct hutch
         r = cmd_storage_open(STORAGE_STORE_WRITE, &b.s, err);
         if (r < 0)
                 goto out;
+        r = build_lock_take(&b.bs, err);
+        if (r < 0)
+                goto out;
+        build_reap_stale(&b.bs);
         {
                 /* BuildKit's automatic platform ARGs (FROM --platform=$BUILDPLATFORM) */
                 _cleanup_free_ char *plat = xasprintf("linux/%s", storage_host_arch());
@@ -1315,6 +1319,7 @@ int cmd_build(const struct cmd_command *cmd, int argc, char **argv, struct hutch
         }
         r = 0;
 out:
+        build_lock_release(&b.bs);
         build_clear(&b);
         return r;
 }

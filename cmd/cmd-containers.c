@@ -1,6 +1,7 @@
 /* hutch create, start, ps, rm. */
 #include "config.h"
 
+#include "cmd/build-container.h"
 #include "cmd/cgroup.h"
 #include "cmd/cmd-containers.h"
 #include "cmd/attach.h"
@@ -1054,7 +1055,8 @@ int cmd_container_prune(const struct cmd_command *cmd, int argc, char **argv, st
         for (size_t i = 0; i < n; i++) {
                 struct hutch_error *e = NULL;
                 refresh_state(&list[i]);
-                if (list[i].status == STORAGE_CONTAINER_RUNNING)
+                /* a build's step container between its create and its commit */
+                if (list[i].status == STORAGE_CONTAINER_RUNNING || build_container_in_use(list[i].name))
                         continue;
                 if (cmd_container_remove(root, list[i].id, &e) < 0) {
                         fprintf(stderr, "Error: %s\n", e->msg);

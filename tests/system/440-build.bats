@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# shellcheck disable=SC2154,SC2153 # status, output, stderr, ROOTFS, ... are set by helpers.bash
+# shellcheck disable=SC2154,SC2153,SC2030,SC2031 # status, output, stderr, ROOTFS, ... are set by helpers.bash
 # shellcheck disable=SC2016 # Dockerfiles and the container's shell expand these
 # hutch build: a Dockerfile over a local busybox base (bb:1, from `hutch
 # import`), each instruction's effect seen by running the result; stages,
@@ -377,6 +377,61 @@ EOF
         printf 'FROM bb:1\nRUN echo first > /first\n' >"$CTX/Dockerfile"
         run_hutch build "$CTX"
         [[ "$output" == *"Using cache"* ]] || die "the finished step was lost: $output"
+}
+
+@test "build: a build killed with SIGKILL leaves its step container only until the next build; a live build's is spared" {
+        cat >"$CTX/Dockerfile" <<'EOF'
+FROM bb:1
+RUN echo started; sleep 2
+EOF
+        "$HUTCH" --root "$HUTCH_ROOT" --runroot "$HUTCH_RUNROOT" build "$CTX" >"$BATS_TEST_TMPDIR/out" 2>&1 &
+        local pid=$!
+        HUTCH_BG_PIDS+=("$pid")
+        local _ name
+        for _ in $(seq 1 100); do
+                grep -q '^started' "$BATS_TEST_TMPDIR/out" && break
+                sleep 0.2
+        done
+        grep -q '^started' "$BATS_TEST_TMPDIR/out" || die "the RUN never started: $(cat "$BATS_TEST_TMPDIR/out")"
+        kill -KILL "$pid"
+        wait "$pid" || true
+        run_hutch ps -a --format '{{.Names}}'
+        name=$output
+        [[ "$name" =~ ^hutch-build-[0-9a-f]{12}-[0-9]+$ ]] || die "no step container left by the killed build: '$name'"
+        # its monitor outlives the build: the step runs on to its end
+        for _ in $(seq 1 100); do
+                run_hutch inspect --format '{{.State.Status}}' "$name"
+                [ "$output" = "exited" ] && break
+                sleep 0.1
+        done
+        assert_equal "$output" "exited"
+
+        # the lock of a build that still runs keeps its container, from
+        # `container prune` and from other builds
+        local live=hutch-build-0123456789ab-1
+        run_hutch create --network none --name "$live" bb:1 true
+        run_hutch create --network none --name hutch-build-mine bb:1 true
+        flock -o "$HUTCH_RUNROOT/builds/0123456789ab.lock" sleep 60 &
+        local holder=$!
+        HUTCH_BG_PIDS+=("$holder")
+        for _ in $(seq 1 100); do
+                flock -n "$HUTCH_RUNROOT/builds/0123456789ab.lock" true || break
+                sleep 0.1
+        done
+        printf 'FROM bb:1\nRUN echo next > /next\n' >"$CTX/Dockerfile"
+        run_hutch build "$CTX"
+        run_hutch ps -a --format '{{.Names}}'
+        assert_not_match "$output" "$name" "the killed build's container is removed by the next build"
+        assert_match "$output" "$live"
+        assert_match "$output" "hutch-build-mine"
+        run_hutch container prune
+        run_hutch ps -a --format '{{.Names}}'
+        assert_equal "$output" "$live" "container prune spares the live build's container, and only it"
+        pkill -P "$holder" sleep # flock then ends, and the lock with it
+        wait "$holder" || true
+        run_hutch build "$CTX"
+        assert_no_containers
+        [ -z "$(ls -A "$HUTCH_RUNROOT/builds")" ] || die "locks left: $(ls -A "$HUTCH_RUNROOT/builds")"
 }
 
 @test "build: links planted in the image: --chown reads /etc/passwd inside it, WORKDIR is made inside it" {
