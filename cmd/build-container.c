@@ -29,19 +29,6 @@
 
 static const struct cmd_command run_cmd = { "run", NULL, NULL, cmd_run, cmd_run_options, NULL, "hutch run" };
 
-static void random_hex(char *buf, size_t n_bytes)
-{
-        unsigned char raw[16];
-        int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
-        if (fd < 0 || hutch_read_full(fd, raw, n_bytes) != (ssize_t) n_bytes)
-                for (size_t i = 0; i < n_bytes; i++)
-                        raw[i] = (unsigned char) (rand() ^ getpid());
-        if (fd >= 0)
-                (void) close(fd);
-        for (size_t i = 0; i < n_bytes; i++)
-                snprintf(buf + 2 * i, 3, "%02x", raw[i]);
-}
-
 #define BUILD_PREFIX    "hutch-build-"
 #define BUILD_TOKEN_LEN 12
 
@@ -60,7 +47,8 @@ int build_lock_take(struct build_steps *b, struct hutch_error **err)
                 return -1;
         if (mkdir(dir, 0700) < 0 && errno != EEXIST)
                 return hutch_error_set(err, errno, "create %s", dir);
-        random_hex(b->token, BUILD_TOKEN_LEN / 2);
+        _cleanup_free_ char *token = hutch_random_hex(BUILD_TOKEN_LEN / 2);
+        memcpy(b->token, token, BUILD_TOKEN_LEN + 1);
         b->lock_path = xasprintf("%s/%s.lock", dir, b->token);
         b->lock_fd = open(b->lock_path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
         if (b->lock_fd < 0 || flock(b->lock_fd, LOCK_EX) < 0) {

@@ -344,24 +344,6 @@ static int build_command(const struct cmd_command *cmd, struct run_args *a, cons
         return 0;
 }
 
-static char *random_id(void)
-{
-        unsigned char raw[32];
-        char *id = xmalloc(65);
-        int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
-
-        if (fd < 0 || hutch_read_full(fd, raw, sizeof(raw)) != (ssize_t) sizeof(raw)) {
-                /* never reached on Linux; still, never an all-zero ID */
-                for (size_t i = 0; i < sizeof(raw); i++)
-                        raw[i] = (unsigned char) (rand() ^ getpid());
-        }
-        if (fd >= 0)
-                (void) close(fd);
-        for (size_t i = 0; i < sizeof(raw); i++)
-                snprintf(id + 2 * i, 3, "%02x", raw[i]);
-        return id;
-}
-
 static int loopback_hook(void *ctx, int sock)
 {
         (void) ctx;
@@ -857,7 +839,7 @@ int cmd_run_container(const struct cmd_command *cmd, int argc, char **argv, enum
         if (r < 0)
                 goto out;
 
-        id = existing_id ? xstrdup(existing_id) : random_id();
+        id = existing_id ? xstrdup(existing_id) : hutch_random_hex(32);
         /* Containers of images are kept (as Docker does) unless --rm. */
         if (a.restart && !STREQ(a.restart, "no") && a.rm) {
                 r = cmd_usage_error(cmd, err, "--restart and --rm cannot be used together");

@@ -38,20 +38,6 @@ static int no_options(const struct cmd_command *cmd, int argc, char **argv, bool
         return 0;
 }
 
-static char *random_name(void)
-{
-        unsigned char raw[32];
-        char *name = xmalloc(65);
-        int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
-        if (fd < 0 || hutch_read_full(fd, raw, sizeof(raw)) != (ssize_t) sizeof(raw))
-                memset(raw, 0x5a, sizeof(raw));
-        if (fd >= 0)
-                (void) close(fd);
-        for (size_t i = 0; i < sizeof(raw); i++)
-                snprintf(name + 2 * i, 3, "%02x", raw[i]);
-        return name;
-}
-
 static const struct cmd_option create_options[] = { { 0 } };
 
 static int volume_create(const struct cmd_command *cmd, int argc, char **argv, struct hutch_error **err)
@@ -63,7 +49,7 @@ static int volume_create(const struct cmd_command *cmd, int argc, char **argv, s
                 return r < 0 ? r : 0;
         if (argc - optind > 1)
                 return cmd_usage_error(cmd, err, "'%s' takes at most one NAME", cmd->full_name);
-        name = optind < argc ? xstrdup(argv[optind]) : random_name();
+        name = optind < argc ? xstrdup(argv[optind]) : hutch_random_hex(32);
         if (!cmd_volume_name_valid(name))
                 return hutch_error_set(err, 0, "invalid volume name '%s'", name);
         r = cmd_ensure_private_dir(root, err);
@@ -311,7 +297,7 @@ int cmd_anon_volumes_plan(char *const *image_volumes, const struct cmd_volume *v
                         taken = STREQ(strchr(plan[k], ':') + 1, dest);
                 if (taken)
                         continue;
-                name = random_name();
+                name = hutch_random_hex(32);
                 hutch_strv_push(&plan, xasprintf("%s:%s", name, dest));
         }
         *ret = plan;

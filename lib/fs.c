@@ -8,7 +8,9 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -619,4 +621,28 @@ int hutch_copy_tree(int srcfd, int dstfd, unsigned flags)
 int hutch_copy_entry(int srcdir, const char *name, int dstdir, const char *dstname, unsigned flags)
 {
         return copy_entry(srcdir, name, dstdir, dstname, flags, 0);
+}
+
+char *hutch_random_hex(size_t n_bytes)
+{
+        unsigned char *raw = xmalloc(n_bytes ? n_bytes : 1);
+        char *hex = xmalloc(2 * n_bytes + 1);
+        size_t got = 0;
+
+        while (got < n_bytes) {
+                ssize_t n = getrandom(raw + got, n_bytes - got, 0);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0)
+                        break;
+                got += (size_t) n;
+        }
+        /* never reached on a kernel hutch runs on; still, never a fixed name */
+        for (size_t i = got; i < n_bytes; i++)
+                raw[i] = (unsigned char) (rand() ^ getpid() ^ (int) i);
+        for (size_t i = 0; i < n_bytes; i++)
+                snprintf(hex + 2 * i, 3, "%02x", raw[i]);
+        hex[2 * n_bytes] = '\0';
+        free(raw);
+        return hex;
 }

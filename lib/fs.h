@@ -14,6 +14,9 @@ int hutch_write_all(int fd, const void *buf, size_t len);
 /* Reads up to len bytes, retrying on EINTR and short reads; returns the
  * count (less than len only at end of file) or -errno. */
 ssize_t hutch_read_full(int fd, void *buf, size_t len);
+/* n_bytes random bytes (getrandom) as 2 * n_bytes lowercase hex digits:
+ * container, volume and build names. */
+char *hutch_random_hex(size_t n_bytes);
 
 /* Reads a whole fd into a NUL-terminated buffer; -EFBIG past max bytes. */
 int hutch_read_fd_alloc(int fd, size_t max, char **ret_buf, size_t *ret_len);

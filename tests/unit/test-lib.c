@@ -28,6 +28,17 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+static void test_random_hex(void **state)
+{
+        (void) state;
+        _cleanup_free_ char *a = hutch_random_hex(32), *b = hutch_random_hex(32), *c = hutch_random_hex(6);
+        assert_int_equal(strlen(a), 64);
+        assert_int_equal(strspn(a, "0123456789abcdef"), 64);
+        assert_int_equal(strlen(c), 12);
+        assert_int_equal(strspn(c, "0123456789abcdef"), 12);
+        assert_string_not_equal(a, b);
+}
+
 static void test_parse_u64(void **state)
 {
         uint64_t v;
@@ -418,6 +429,7 @@ static void test_report(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_random_hex),
                 cmocka_unit_test(test_parse_u64),
                 cmocka_unit_test(test_parse_int_and_size),
                 cmocka_unit_test(test_parse_bool_signal),
