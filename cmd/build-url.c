@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 struct sink {
@@ -60,11 +61,18 @@ int build_url_download(struct build_url_set *set, struct storage_store *s, const
                 return hutch_error_set(err, errno, "create a file for '%s'", url);
         struct sink k = { .fd = fd, .max = max_bytes(), .url = url };
         char digest[STORAGE_DIGEST_BUFSIZE];
-        if (registry_url_fetch(url, sink_write, &k, digest, err) < 0)
+        int64_t mtime;
+        if (registry_url_fetch(url, sink_write, &k, digest, &mtime, err) < 0)
                 return -1;
         if (checksum && !STREQ(checksum, digest))
                 return hutch_error_set(err, EBADMSG, "%s: checksum mismatch: expected %s, got %s", url, checksum,
                                        digest);
+        if (mtime >= 0) {
+                /* Docker's: the file's time is the server's Last-Modified */
+                struct timespec ts[2] = { { .tv_sec = (time_t) mtime }, { .tv_sec = (time_t) mtime } };
+                if (futimens(fd, ts) < 0)
+                        return hutch_error_set(err, errno, "%s: set the file's time", url);
+        }
         set->v = xreallocarray(set->v, set->n + 1, sizeof(*set->v));
         struct build_copy_url *u = &set->v[set->n++];
         u->url = xstrdup(url);

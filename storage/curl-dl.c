@@ -60,6 +60,13 @@ void curl_easy_cleanup(CURL *curl)
                 fn(curl);
 }
 
+time_t curl_getdate(const char *datestring, const time_t *now)
+{
+        static time_t (*fn)(const char *, const time_t *);
+        LOAD(fn, "curl_getdate");
+        return fn ? fn(datestring, now) : -1;
+}
+
 CURLcode curl_easy_setopt(CURL *curl, CURLoption option, ...)
 {
         static CURLcode (*fn)(CURL *, CURLoption, ...);

@@ -355,7 +355,8 @@ struct xfer {
         uint64_t upload_size, upload_off;
         registry_progress_fn progress;
         void *progress_data;
-        char *location; /* Location of the last response */
+        char *location;      /* Location of the last response */
+        char *last_modified; /* its Last-Modified */
 };
 
 static void xfer_reset_response(struct xfer *x)
@@ -363,7 +364,8 @@ static void xfer_reset_response(struct xfer *x)
         free(x->content_type);
         free(x->www_authenticate);
         free(x->location);
-        x->content_type = x->www_authenticate = x->location = NULL;
+        free(x->last_modified);
+        x->content_type = x->www_authenticate = x->location = x->last_modified = NULL;
         x->has_content_range = false;
         x->started = false;
         x->status = 0;
@@ -403,6 +405,9 @@ static size_t on_header(char *p, size_t size, size_t nmemb, void *ud)
         } else if ((v = header_value(p, len, "Location"))) {
                 free(x->location);
                 x->location = v;
+        } else if ((v = header_value(p, len, "Last-Modified"))) {
+                free(x->last_modified);
+                x->last_modified = v;
         } else if ((v = header_value(p, len, "WWW-Authenticate"))) {
                 free(x->www_authenticate);
                 x->www_authenticate = v;
@@ -1137,7 +1142,7 @@ static char *url_host(const char *url)
 }
 
 int registry_url_fetch(const char *url, registry_write_fn write, void *data, char ret_digest[STORAGE_DIGEST_BUFSIZE],
-                       struct hutch_error **err)
+                       int64_t *ret_mtime, struct hutch_error **err)
 {
         struct registry_options opts = { .tls_verify = true };
         _cleanup_(registry_client_free_cleanup) struct registry_client *c = NULL;
@@ -1163,6 +1168,10 @@ int registry_url_fetch(const char *url, registry_write_fn write, void *data, cha
                 r = hutch_error_set(err, 0, "%s: HTTP %d%s", url, r, r == 404 ? " (not found)" : "");
         } else if (r >= 0) {
                 storage_sha256_final_hex(x.sha, ret_digest);
+                if (ret_mtime) {
+                        time_t t = x.last_modified ? curl_getdate(x.last_modified, NULL) : (time_t) -1;
+                        *ret_mtime = t >= 0 ? (int64_t) t : -1;
+                }
                 r = 0;
         }
         xfer_clear(&x);

@@ -93,10 +93,11 @@ int registry_manifest_put(struct registry_client *c, const char *repository, con
  * settings (system CAs plus the certs.d directory of the URL's host[:port],
  * proxies from the environment as libcurl reads them), redirects followed,
  * never with credentials.  The body streams to write() (which bounds its size);
- * ret_digest gets its sha256.  Anything but a 2xx answer is an error naming
+ * ret_digest gets its sha256, ret_mtime (if not NULL) the Last-Modified time
+ * or -1.  Anything but a 2xx answer is an error naming
  * the URL and the status. */
 int registry_url_fetch(const char *url, registry_write_fn write, void *data, char ret_digest[STORAGE_DIGEST_BUFSIZE],
-                       struct hutch_error **err);
+                       int64_t *ret_mtime, struct hutch_error **err);
 
 /* Parses a WWW-Authenticate header (exposed for tests): *ret_scheme
  * "bearer" or "basic" (lowercase), realm/service/scope or NULL. */

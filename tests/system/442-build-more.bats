@@ -188,6 +188,8 @@ EOF2
         echo in-tar >"$BATS_TEST_TMPDIR/tarsrc/t"
         tar -C "$BATS_TEST_TMPDIR/tarsrc" -czf "$srv/a.tar.gz" t
         sum=$(sha256sum "$srv/dir/file.txt" | cut -d' ' -f1)
+        # the server's Last-Modified becomes the file's time, as in Docker
+        touch -d '2001-02-03 04:05:06 UTC' "$srv/dir/file.txt"
         start_http "$srv" tls
         cat >"$CTX/Dockerfile" <<EOF2
 FROM bb:1
@@ -200,6 +202,8 @@ EOF2
         run_hutch run --rm --network none url:1 sh -c \
                 'cat /in-dir/file.txt /named.txt /checked; stat -c "%a %u:%g %n" /in-dir/file.txt /named.txt /tars/a.tar.gz /checked; ls /tars'
         assert_equal "$output" "$(printf 'served content\nserved content\nserved content\n600 0:0 /in-dir/file.txt\n600 0:0 /named.txt\n600 12:34 /tars/a.tar.gz\n600 0:0 /checked\na.tar.gz')"
+        run_hutch run --rm --network none url:1 stat -c %Y /named.txt /checked
+        assert_equal "$output" "$(printf '981173106\n981173106')"
 
         # the same content: every step from the cache (downloaded again to compare)
         run_hutch build "$CTX"
