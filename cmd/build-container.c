@@ -15,6 +15,7 @@
 #include "storage/containers.h"
 #include "storage/unpack.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -25,6 +26,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 static const struct cmd_command run_cmd = { "run", NULL, NULL, cmd_run, cmd_run_options, NULL, "hutch run" };
@@ -38,6 +40,10 @@ static char *lock_dir(void)
         return xasprintf("%s/builds", runroot);
 }
 
+/* The lock file: a header, then the images the build uses, a line each:
+ *   hutch-build 1\nstart SECONDS\nimage ID\n...
+ * made under a temporary name and renamed once locked, so a lock file
+ * seen unheld belongs to a build that is gone. */
 int build_lock_take(struct build_steps *b, struct hutch_error **err)
 {
         _cleanup_free_ char *runroot = cmd_run_root();
@@ -50,9 +56,16 @@ int build_lock_take(struct build_steps *b, struct hutch_error **err)
         _cleanup_free_ char *token = hutch_random_hex(BUILD_TOKEN_LEN / 2);
         memcpy(b->token, token, BUILD_TOKEN_LEN + 1);
         b->lock_path = xasprintf("%s/%s.lock", dir, b->token);
-        b->lock_fd = open(b->lock_path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-        if (b->lock_fd < 0 || flock(b->lock_fd, LOCK_EX) < 0) {
+        _cleanup_free_ char *tmp = xasprintf("%s/%s.new", dir, b->token);
+        _cleanup_free_ char *head = xasprintf("hutch-build 1\nstart %lld\n", (long long) time(NULL));
+        b->lock_fd = open(tmp, O_RDWR | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (b->lock_fd < 0 || flock(b->lock_fd, LOCK_EX) < 0 || hutch_write_all(b->lock_fd, head, strlen(head)) < 0 ||
+            rename(tmp, b->lock_path) < 0) {
                 int e = errno;
+                (void) unlink(tmp);
+                if (b->lock_fd >= 0)
+                        (void) close(b->lock_fd);
+                b->lock_fd = -1;
                 build_lock_release(b);
                 return hutch_error_set(err, e, "create the build's lock");
         }
@@ -70,6 +83,49 @@ void build_lock_release(struct build_steps *b)
         b->lock_fd = -1;
         free(b->lock_path);
         b->lock_path = NULL;
+}
+
+int build_lock_note_image(struct build_steps *b, const char *id, struct hutch_error **err)
+{
+        if (b->lock_fd < 0)
+                return 0;
+        _cleanup_free_ char *line = xasprintf("image %s\n", id);
+        int r = hutch_write_all(b->lock_fd, line, strlen(line));
+        return r < 0 ? hutch_error_set(err, -r, "note image %.12s in the build's lock", id) : 0;
+}
+
+void build_live_images(char ***ret_ids, int64_t *ret_oldest_start)
+{
+        _cleanup_free_ char *dir = lock_dir();
+        _cleanup_dir_ DIR *d = opendir(dir);
+        struct dirent *de;
+
+        *ret_ids = NULL;
+        *ret_oldest_start = INT64_MAX;
+        while (d && (de = readdir(d)) != NULL) {
+                size_t n = strlen(de->d_name);
+                if (n != BUILD_TOKEN_LEN + 5 || strcmp(de->d_name + BUILD_TOKEN_LEN, ".lock") != 0)
+                        continue;
+                _cleanup_close_ int fd = openat(dirfd(d), de->d_name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+                _cleanup_free_ char *buf = NULL;
+                size_t len;
+                if (fd < 0 || flock(fd, LOCK_SH | LOCK_NB) == 0)
+                        continue; /* gone, or its build is */
+                if (hutch_read_fd_alloc(fd, 16u << 20, &buf, &len) < 0)
+                        continue;
+                long long start;
+                if (sscanf(buf, "hutch-build 1\nstart %lld\n", &start) == 1 && start < *ret_oldest_start)
+                        *ret_oldest_start = start;
+                for (char *line = strstr(buf, "\nimage "); line; line = strstr(line + 1, "\nimage ")) {
+                        const char *id = line + 7;
+                        if (strspn(id, "0123456789abcdef") == STORAGE_DIGEST_HEX_LEN &&
+                            id[STORAGE_DIGEST_HEX_LEN] == '\n') {
+                                _cleanup_free_ char *one = xstrndup(id, STORAGE_DIGEST_HEX_LEN);
+                                if (!hutch_strv_contains(*ret_ids, one))
+                                        hutch_strv_append(ret_ids, one);
+                        }
+                }
+        }
 }
 
 char *build_container_name(struct build_steps *b)

@@ -36,6 +36,13 @@ int build_container_run(struct build_steps *b, char **argv, enum cmd_run_mode mo
  * apart from the containers of a build still running. */
 int build_lock_take(struct build_steps *b, struct hutch_error **err);
 void build_lock_release(struct build_steps *b);
+/* Notes in the lock that the build uses image id (64 hex digits): `image
+ * prune` and `system prune` spare it while the build runs. */
+int build_lock_note_image(struct build_steps *b, const char *id, struct hutch_error **err);
+/* What running builds use: the images they noted (ret_ids), and the start
+ * of the oldest (INT64_MAX when none runs): an image recorded since may be
+ * one of its steps, not noted yet. */
+void build_live_images(char ***ret_ids, int64_t *ret_oldest_start);
 /* Removes the containers of builds that are gone (quietly: a failure
  * leaves them for the next build). */
 void build_reap_stale(struct build_steps *b);

@@ -39,6 +39,7 @@
 #include "lib/parse.h"
 #include "lib/strv.h"
 #include "lib/xalloc.h"
+#include "storage/images.h"
 #include "storage/manifest.h"
 #include "storage/reference.h"
 #include "storage/store.h"
@@ -222,10 +223,28 @@ static void step_key(const struct stage *st, const char *text, const char *extra
         memcpy(ret_hex, storage_digest_hex(digest), 65);
 }
 
+/* Notes image id in the build's lock, then checks that it is still
+ * recorded, under the records' lock: a prune that read the lock before the
+ * note has finished by then, and one that reads it after spares the image. */
+static int hold_image(struct build *b, const char *id, struct hutch_error **err)
+{
+        _cleanup_close_ int lock = -1;
+        struct storage_images imgs = { 0 };
+
+        if (build_lock_note_image(&b->bs, id, err) < 0)
+                return -1;
+        lock = storage_store_lock_records(b->s, err);
+        if (lock < 0 || storage_images_read(b->s, &imgs, err) < 0)
+                return -1;
+        int k = storage_images_find_id(&imgs, id);
+        storage_images_clear(&imgs);
+        return k < 0 ? hutch_error_set(err, ENOENT, "image %.12s was removed during the build", id) : 0;
+}
+
 static int stage_load(struct build *b, struct stage *st, const char *id, struct hutch_error **err)
 {
         struct storage_image_config *cfg = NULL;
-        if (build_image_config_load(b->s, id, &cfg, err) < 0)
+        if (hold_image(b, id, err) < 0 || build_image_config_load(b->s, id, &cfg, err) < 0)
                 return -1;
         storage_image_config_free(st->cfg);
         st->cfg = cfg;
@@ -676,8 +695,9 @@ static int stage_index(struct build *b, const char *name, size_t before)
         return -1;
 }
 
-/* An image by name or ID, pulled when it is not here. */
-static int image_resolve(const char *ref, char ret_id[STORAGE_DIGEST_HEX_LEN + 1], char ***ret_layers,
+/* An image by name or ID, pulled when it is not here, and held for the
+ * rest of the build. */
+static int image_resolve(struct build *b, const char *ref, char ret_id[STORAGE_DIGEST_HEX_LEN + 1], char ***ret_layers,
                          struct hutch_error **err)
 {
         struct cmd_image_run img = { 0 };
@@ -694,7 +714,7 @@ static int image_resolve(const char *ref, char ret_id[STORAGE_DIGEST_HEX_LEN + 1
         if (ret_layers)
                 *ret_layers = steal_ptr(&img.layers);
         cmd_image_run_clear(&img);
-        return 0;
+        return hold_image(b, ret_id, err);
 }
 
 /* A download that fails is the build's failure (exit 1, as a failing RUN). */
@@ -793,7 +813,7 @@ static int do_copy(struct build *b, struct stage *st, size_t stage_idx, const st
                                                in->line, f);
                 if (k >= 0)
                         ref = b->stages[k].id;
-                if (image_resolve(ref, from_id, &from_layers, err) < 0)
+                if (image_resolve(b, ref, from_id, &from_layers, err) < 0)
                         return hutch_error_prefix(err, "line %u: COPY --from=%s", in->line, f);
                 if (!from_layers || !from_layers[0])
                         return hutch_error_set(err, EINVAL, "line %u: COPY --from=%s: the image has no layers",
@@ -952,7 +972,7 @@ static int do_from(struct build *b, size_t idx, struct hutch_error **err)
                 st->cfg = xzalloc(sizeof(*st->cfg));
         } else {
                 char id[STORAGE_DIGEST_HEX_LEN + 1];
-                if (image_resolve(image, id, NULL, err) < 0 || stage_load(b, st, id, err) < 0)
+                if (image_resolve(b, image, id, NULL, err) < 0 || stage_load(b, st, id, err) < 0)
                         return hutch_error_prefix(err, "line %u: FROM %s", in->line, image);
                 if (st->cfg->shell && st->cfg->shell[0]) { /* the image's SHELL */
                         hutch_strv_free(st->shell);

@@ -2,6 +2,7 @@
  * group. */
 #include "config.h"
 
+#include "cmd/build-container.h"
 #include "cmd/build-image.h"
 #include "cmd/build.h"
 #include "cmd/cmd-storage.h"
@@ -552,10 +553,16 @@ static int rmi_apply(struct rmi_job *j, struct storage_store *s, struct hutch_er
         r = storage_images_read(s, &imgs, err);
         if (r < 0)
                 return r;
+        /* prune spares what running builds use (cmd/build-container.h) */
+        _cleanup_strv_ char **building = NULL;
+        int64_t build_start = INT64_MAX;
+        if (j->prune)
+                build_live_images(&building, &build_start);
         /* Work out everything first: a bad argument changes nothing. */
         for (size_t i = 0; j->all && i < imgs.n; i++)
                 if ((!j->prune || imgs.v[i].names[0] == NULL || j->force) &&
-                    !(j->prune && image_in_use(s, imgs.v[i].id)))
+                    !(j->prune && (image_in_use(s, imgs.v[i].id) || hutch_strv_contains(building, imgs.v[i].id) ||
+                                   imgs.v[i].loaded >= build_start)))
                         hutch_strv_append(&remove, imgs.v[i].id);
         for (char **ref = j->refs; ref && *ref; ref++) {
                 int k = storage_images_find(&imgs, *ref, err);

@@ -434,6 +434,40 @@ EOF
         [ -z "$(ls -A "$HUTCH_RUNROOT/builds")" ] || die "locks left: $(ls -A "$HUTCH_RUNROOT/builds")"
 }
 
+@test "build: image prune -a during a build spares the images it uses and makes; after it, they go" {
+        cat >"$CTX/Dockerfile" <<'EOF'
+FROM bb:1
+ENV A=1
+RUN echo started; sleep 3
+RUN echo after > /after
+EOF
+        "$HUTCH" --root "$HUTCH_ROOT" --runroot "$HUTCH_RUNROOT" build -t kept:1 "$CTX" >"$BATS_TEST_TMPDIR/out" 2>&1 &
+        local pid=$!
+        HUTCH_BG_PIDS+=("$pid")
+        local _ env_id
+        for _ in $(seq 1 100); do
+                grep -q '^started' "$BATS_TEST_TMPDIR/out" && break
+                sleep 0.2
+        done
+        grep -q '^started' "$BATS_TEST_TMPDIR/out" || die "the RUN never started: $(cat "$BATS_TEST_TMPDIR/out")"
+        # the ENV step's image: no container uses it, and it has no name
+        env_id=$(sed -n '/^STEP 2\/4: ENV A=1/{n;s/^ ---> //p}' "$BATS_TEST_TMPDIR/out")
+        [[ "$env_id" =~ ^[0-9a-f]{12}$ ]] || die "no image for the ENV step: $(cat "$BATS_TEST_TMPDIR/out")"
+        run_hutch image prune -a -f
+        run_hutch image inspect --format '{{.Id}}' bb:1
+        run_hutch image inspect --format '{{.Id}}' "$env_id"
+        local status=0
+        wait "$pid" || status=$?
+        cat "$BATS_TEST_TMPDIR/out"
+        assert_equal "$status" "0" "the build survives the prune"
+        run_hutch run --rm --network none kept:1 cat /after
+        assert_equal "$output" "after"
+        # the build is over: nothing spares them now
+        run_hutch image prune -f
+        run_hutch 125 image inspect "$env_id"
+        [ -z "$(ls -A "$HUTCH_RUNROOT/builds")" ] || die "locks left: $(ls -A "$HUTCH_RUNROOT/builds")"
+}
+
 @test "build: links planted in the image: --chown reads /etc/passwd inside it, WORKDIR is made inside it" {
         echo data >"$CTX/f"
         mkdir -p "$BATS_TEST_TMPDIR/hostdir"
