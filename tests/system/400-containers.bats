@@ -229,13 +229,15 @@ wait_for_logs() {
 }
 
 @test "containers: inspect shows State, Config, Mounts and Ports; --format templates" {
-        run_hutch run -d --name insp -v "$BATS_TEST_TMPDIR:/host:ro" -p 127.0.0.1:18080:80 bb:1 sleep 1000
+        local port
+        port=$(free_ports 1)
+        run_hutch run -d --name insp -v "$BATS_TEST_TMPDIR:/host:ro" -p "127.0.0.1:$port:80" bb:1 sleep 1000
         run_hutch inspect insp
         assert_equal "$(jq -r '.[0].State.Status' <<<"$output")" "running"
         assert_equal "$(jq -r '.[0].State.Running' <<<"$output")" "true"
         assert_equal "$(jq -r '.[0].Mounts[0].Destination' <<<"$output")" "/host"
         assert_equal "$(jq -r '.[0].Mounts[0].RW' <<<"$output")" "false"
-        assert_equal "$(jq -r '.[0].NetworkSettings.Ports["80/tcp"][0].HostPort' <<<"$output")" "18080"
+        assert_equal "$(jq -r '.[0].NetworkSettings.Ports["80/tcp"][0].HostPort' <<<"$output")" "$port"
         run_hutch inspect --format '{{.State.Status}} {{.Name}} {{json .Config.Cmd}}' insp
         assert_equal "$output" 'running insp ["sleep","1000"]'
         run_hutch inspect -f '{{index .NetworkSettings.Ports "80/tcp"}}' insp
@@ -582,12 +584,14 @@ a2"
 }
 
 @test "containers: port lists the published ports of a running container" {
-        run_hutch run -d --name pp -p 127.0.0.1:18123:80 -p 18124:81/udp bb:1 sleep 1000
+        local port
+        port=$(free_ports 2)
+        run_hutch run -d --name pp -p "127.0.0.1:$port:80" -p "$((port + 1)):81/udp" bb:1 sleep 1000
         run_hutch port pp
-        assert_match "$output" "80/tcp -> 127.0.0.1:18123"
-        assert_match "$output" "81/udp -> .*:18124"
+        assert_match "$output" "80/tcp -> 127.0.0.1:$port"
+        assert_match "$output" "81/udp -> .*:$((port + 1))"
         run_hutch port pp 80
-        assert_equal "$output" "127.0.0.1:18123"
+        assert_equal "$output" "127.0.0.1:$port"
         run_hutch 125 port pp 99
         run_hutch rm -f pp
 }

@@ -83,6 +83,33 @@ import_busybox_image() {
         run_hutch import "$@" "$IMAGE_TAR" bb:1
 }
 
+# free_ports N: the first of N consecutive ports free for TCP and UDP on
+# every address, picked at random (so suites run at once by two users never
+# publish the same fixed port).
+free_ports() {
+        python3 - "$1" <<'PY'
+import random, socket, sys
+n = int(sys.argv[1])
+for _ in range(200):
+    base = random.randint(20000, 60000 - n)
+    socks = []
+    try:
+        for p in range(base, base + n):
+            for t in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
+                s = socket.socket(socket.AF_INET, t)
+                socks.append(s)
+                s.bind(("0.0.0.0", p))
+        print(base)
+        sys.exit(0)
+    except OSError:
+        pass
+    finally:
+        for s in socks:
+            s.close()
+sys.exit("no free ports")
+PY
+}
+
 # Removes every container of the test's store, running ones too: their
 # monitors outlive the test otherwise.
 remove_containers() {
