@@ -50,26 +50,6 @@ EOF
         cat >"$NETHELP/net.py" <<'EOF'
 import socket, struct, sys, time
 
-def free_ports(n):
-    """n consecutive ports free for TCP and UDP on every address."""
-    import random
-    for _ in range(200):
-        base = random.randint(20000, 60000 - n)
-        socks = []
-        try:
-            for p in range(base, base + n):
-                for t in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
-                    s = socket.socket(socket.AF_INET, t)
-                    s.bind(("0.0.0.0", p))
-                    socks.append(s)
-            return base
-        except OSError:
-            pass
-        finally:
-            for s in socks:
-                s.close()
-    sys.exit("no free ports")
-
 def tcp_get(host, port, tries=100):
     """Sends an HTTP GET and prints the body; retries while the server starts."""
     for _ in range(tries):
@@ -372,7 +352,7 @@ require_udpecho() {
 
 @test "network: -p publishes a TCP server of the container on the host" {
         local port out="$BATS_TEST_TMPDIR/out" www="$BATS_TEST_TMPDIR/www"
-        port=$(net free_ports 2)
+        port=$(free_ports 2)
         mkdir -p "$www"
         echo "hello from the container" >"$www/index.html"
         start_hutch_bg "$out" run --rm --rootfs "$ROOTFS" -v "$www:/www:ro" -p "127.0.0.1:$port:80" -p "$((port + 1)):80" \
@@ -394,7 +374,7 @@ require_udpecho() {
 @test "network: several ports and ranges, TCP and UDP" {
         require_udpecho
         local base out="$BATS_TEST_TMPDIR/out" www="$BATS_TEST_TMPDIR/www"
-        base=$(net free_ports 6)
+        base=$(free_ports 6)
         mkdir -p "$www"
         echo "web" >"$www/index.html"
         start_hutch_bg "$out" run --rm --rootfs "$ROOTFS" -v "$www:/www:ro" \
@@ -424,7 +404,7 @@ require_udpecho() {
 
 @test "network: the container reaches the host's 127.0.0.1 through 10.0.2.2 only with allow_host_loopback" {
         local port
-        port=$(net free_ports 1)
+        port=$(free_ports 1)
         start_py "$BATS_TEST_TMPDIR/http" http "$port" host-loopback-secret
         run_hutch '?' run --rm --rootfs "$ROOTFS" sh -c \
                 "printf 'GET / HTTP/1.0\r\n\r\n' | nc -w 3 10.0.2.2 $port"
@@ -438,7 +418,7 @@ require_udpecho() {
 
 @test "network: names resolve through 10.0.2.3, answered by the chosen upstream (dns_upstream)" {
         local port
-        port=$(net free_ports 1)
+        port=$(free_ports 1)
         start_py "$BATS_TEST_TMPDIR/dns" dns "$port"
         run_hutch '?' run --rm --rootfs "$ROOTFS" --network "slirp:dns_upstream=127.0.0.1:$port" sh -c \
                 'nslookup web.example; echo; nslookup nxhost.example; echo status=$?'
@@ -491,7 +471,7 @@ box$"
 
 @test "network: --network host shares the host's interfaces and loopback" {
         local port
-        port=$(net free_ports 1)
+        port=$(free_ports 1)
         start_py "$BATS_TEST_TMPDIR/http" http "$port" on-the-host
         run_hutch run --rm --rootfs "$ROOTFS" --network host sh -c \
                 "ls /sys/class/net | sort; printf 'GET / HTTP/1.0\r\n\r\n' | nc -w 3 127.0.0.1 $port"
@@ -502,7 +482,7 @@ box$"
 
 @test "network: a host port in use is an error before the container starts" {
         local port
-        port=$(net free_ports 1)
+        port=$(free_ports 1)
         start_py "$BATS_TEST_TMPDIR/hold" hold "$port"
         run_hutch 125 run --rm --rootfs "$ROOTFS" -p "127.0.0.1:$port:80" echo ran
         assert_error_message "127.0.0.1:$port/tcp.*already in use"
@@ -579,7 +559,7 @@ box$"
 
 @test "network: a flood of connections and datagrams does not stop the monitor" {
         local port out="$BATS_TEST_TMPDIR/out" www="$BATS_TEST_TMPDIR/www"
-        port=$(net free_ports 1)
+        port=$(free_ports 1)
         mkdir -p "$www"
         echo still-here >"$www/index.html"
         start_hutch_bg "$out" run --rm --rootfs "$ROOTFS" -v "$www:/www:ro" -p "127.0.0.1:$port:80" \
@@ -596,7 +576,7 @@ box$"
 
 @test "network: bulk streams through -p arrive whole both ways and leave the relay to other connections" {
         local port out="$BATS_TEST_TMPDIR/out" www="$BATS_TEST_TMPDIR/www" expected
-        port=$(net free_ports 3)
+        port=$(free_ports 3)
         mkdir -p "$www"
         echo still-here >"$www/index.html"
         # The sinks listen before httpd starts: httpd answering means both are there.
@@ -625,7 +605,7 @@ box$"
 
 @test "network: streams through slirp arrive whole both ways (container <-> host through 10.0.2.2)" {
         local port out="$BATS_TEST_TMPDIR/out" www="$BATS_TEST_TMPDIR/www" expected
-        port=$(net free_ports 2)
+        port=$(free_ports 2)
         mkdir -p "$www"
         start_py "$BATS_TEST_TMPDIR/sink" sink "$port"
         start_py "$BATS_TEST_TMPDIR/source" http_yes "$((port + 1))" 0123456789abcdef 100000000
@@ -649,7 +629,7 @@ box$"
 
 @test "network: host peers that hang up on the container do not kill the monitor" {
         local port
-        port=$(net free_ports 1)
+        port=$(free_ports 1)
         start_py "$BATS_TEST_TMPDIR/slam" slam "$port"
         run_hutch run --rm --rootfs "$ROOTFS" --network slirp:allow_host_loopback=true sh -c \
                 "for i in 1 2 3 4 5 6 7 8 9 10; do head -c 4000000 /dev/zero | nc 10.0.2.2 $port; done 2>/dev/null; echo alive"
@@ -825,7 +805,7 @@ monitor_status() {
         local www="$BATS_TEST_TMPDIR/www" port dns pid mon
         mkdir -p "$www"
         echo "served by a restricted monitor" >"$www/index.html"
-        port=$(net free_ports 2)
+        port=$(free_ports 2)
         dns=$((port + 1))
         start_py "$BATS_TEST_TMPDIR/dns" dns "$dns"
         run_hutch run -d --name mon --network "slirp:dns_upstream=127.0.0.1:$dns" -p "127.0.0.1:$port:80" \
