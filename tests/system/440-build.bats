@@ -16,6 +16,21 @@ setup() {
 }
 
 
+# start_build_until_started ARGS...: `hutch build ARGS...` in the background,
+# its output in $BATS_TEST_TMPDIR/out, waited for until its RUN prints
+# "started"; the build's PID is in $BUILD_PID.
+start_build_until_started() {
+        "$HUTCH" --root "$HUTCH_ROOT" --runroot "$HUTCH_RUNROOT" build "$@" >"$BATS_TEST_TMPDIR/out" 2>&1 &
+        BUILD_PID=$!
+        HUTCH_BG_PIDS+=("$BUILD_PID")
+        local _
+        for _ in $(seq 1 100); do
+                grep -q '^started' "$BATS_TEST_TMPDIR/out" && return 0
+                sleep 0.2
+        done
+        die "the RUN never started: $(cat "$BATS_TEST_TMPDIR/out")"
+}
+
 # No container of any build step is left.
 assert_no_containers() {
         run_hutch ps -aq
@@ -359,15 +374,8 @@ FROM bb:1
 RUN echo first > /first
 RUN echo started; sleep 60
 EOF
-        "$HUTCH" --root "$HUTCH_ROOT" --runroot "$HUTCH_RUNROOT" build "$CTX" >"$BATS_TEST_TMPDIR/out" 2>&1 &
-        local pid=$!
-        HUTCH_BG_PIDS+=("$pid")
-        local _
-        for _ in $(seq 1 100); do
-                grep -q '^started' "$BATS_TEST_TMPDIR/out" && break
-                sleep 0.2
-        done
-        grep -q '^started' "$BATS_TEST_TMPDIR/out" || die "the RUN never started: $(cat "$BATS_TEST_TMPDIR/out")"
+        start_build_until_started "$CTX"
+        local pid=$BUILD_PID
         kill -INT "$pid"
         local status=0
         wait "$pid" || status=$?
@@ -384,15 +392,8 @@ EOF
 FROM bb:1
 RUN echo started; sleep 2
 EOF
-        "$HUTCH" --root "$HUTCH_ROOT" --runroot "$HUTCH_RUNROOT" build "$CTX" >"$BATS_TEST_TMPDIR/out" 2>&1 &
-        local pid=$!
-        HUTCH_BG_PIDS+=("$pid")
-        local _ name
-        for _ in $(seq 1 100); do
-                grep -q '^started' "$BATS_TEST_TMPDIR/out" && break
-                sleep 0.2
-        done
-        grep -q '^started' "$BATS_TEST_TMPDIR/out" || die "the RUN never started: $(cat "$BATS_TEST_TMPDIR/out")"
+        start_build_until_started "$CTX"
+        local pid=$BUILD_PID _ name
         kill -KILL "$pid"
         wait "$pid" || true
         run_hutch ps -a --format '{{.Names}}'
@@ -441,15 +442,8 @@ ENV A=1
 RUN echo started; sleep 3
 RUN echo after > /after
 EOF
-        "$HUTCH" --root "$HUTCH_ROOT" --runroot "$HUTCH_RUNROOT" build -t kept:1 "$CTX" >"$BATS_TEST_TMPDIR/out" 2>&1 &
-        local pid=$!
-        HUTCH_BG_PIDS+=("$pid")
-        local _ env_id
-        for _ in $(seq 1 100); do
-                grep -q '^started' "$BATS_TEST_TMPDIR/out" && break
-                sleep 0.2
-        done
-        grep -q '^started' "$BATS_TEST_TMPDIR/out" || die "the RUN never started: $(cat "$BATS_TEST_TMPDIR/out")"
+        start_build_until_started -t kept:1 "$CTX"
+        local pid=$BUILD_PID env_id
         # the ENV step's image: no container uses it, and it has no name
         env_id=$(sed -n '/^STEP 2\/4: ENV A=1/{n;s/^ ---> //p}' "$BATS_TEST_TMPDIR/out")
         [[ "$env_id" =~ ^[0-9a-f]{12}$ ]] || die "no image for the ENV step: $(cat "$BATS_TEST_TMPDIR/out")"

@@ -30,13 +30,7 @@ start_http() {
         local dir=$1 tls=${2:-} d="$BATS_TEST_TMPDIR/http" port
         mkdir -p "$d"
         if [ -n "$tls" ]; then
-                mkdir -p "$d/ca"
-                openssl req -x509 -newkey rsa:2048 -nodes -keyout "$d/ca.key" -out "$d/ca/ca.crt" -days 2 \
-                        -subj /CN=hutch-test-ca 2>/dev/null
-                openssl req -newkey rsa:2048 -nodes -keyout "$d/srv.key" -out "$d/srv.csr" -subj /CN=127.0.0.1 2>/dev/null
-                printf 'subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n' >"$d/ext"
-                openssl x509 -req -in "$d/srv.csr" -CA "$d/ca/ca.crt" -CAkey "$d/ca.key" -CAcreateserial \
-                        -out "$d/srv.crt" -days 2 -extfile "$d/ext" 2>/dev/null
+                make_certs "$d"
         fi
         cat >"$d/serve.py" <<'PY'
 import http.server, os, ssl, sys

@@ -69,17 +69,6 @@ other_arch() { if [ "$(host_arch)" = amd64 ]; then echo arm64; else echo amd64; 
 
 # ---- the registries ----
 
-make_certs() {
-        local d=$1
-        mkdir -p "$d/ca"
-        openssl req -x509 -newkey rsa:2048 -nodes -keyout "$d/ca.key" -out "$d/ca/ca.crt" -days 2 \
-                -subj /CN=hutch-test-ca 2>/dev/null
-        openssl req -newkey rsa:2048 -nodes -keyout "$d/srv.key" -out "$d/srv.csr" -subj /CN=127.0.0.1 2>/dev/null
-        printf 'subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n' >"$d/ext"
-        openssl x509 -req -in "$d/srv.csr" -CA "$d/ca/ca.crt" -CAkey "$d/ca.key" -CAcreateserial \
-                -out "$d/srv.crt" -days 2 -extfile "$d/ext" 2>/dev/null
-}
-
 # start_registry NAME [HTPASSWD]: a registry over TLS; prints its port.
 start_registry() {
         local htpasswd=${2:-} d="$BATS_FILE_TMPDIR/reg-$1" port

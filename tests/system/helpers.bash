@@ -83,6 +83,19 @@ import_busybox_image() {
         run_hutch import "$@" "$IMAGE_TAR" bb:1
 }
 
+# make_certs DIR: a test CA (DIR/ca/ca.crt, for a certs.d directory) and a
+# server certificate for 127.0.0.1 signed by it (DIR/srv.crt, DIR/srv.key).
+make_certs() {
+        local d=$1
+        mkdir -p "$d/ca"
+        openssl req -x509 -newkey rsa:2048 -nodes -keyout "$d/ca.key" -out "$d/ca/ca.crt" -days 2 \
+                -subj /CN=hutch-test-ca 2>/dev/null
+        openssl req -newkey rsa:2048 -nodes -keyout "$d/srv.key" -out "$d/srv.csr" -subj /CN=127.0.0.1 2>/dev/null
+        printf 'subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n' >"$d/ext"
+        openssl x509 -req -in "$d/srv.csr" -CA "$d/ca/ca.crt" -CAkey "$d/ca.key" -CAcreateserial \
+                -out "$d/srv.crt" -days 2 -extfile "$d/ext" 2>/dev/null
+}
+
 # free_ports N: the first of N consecutive ports free for TCP and UDP on
 # every address, picked at random (so suites run at once by two users never
 # publish the same fixed port).
