@@ -280,21 +280,13 @@ wait_for_logs() {
 
 @test "containers: -t gives a terminal of the container's own devpts; -it is interactive; exec -t too" {
         require_cmd expect
-        local script="$BATS_TEST_TMPDIR/tty.exp"
-        hutch_cmd run --rm -it --network none --rootfs "$ROOTFS" sh
-        cat >"$script" <<EXP
-set timeout 20
-spawn ${HUTCH_CMD[*]}
+        run_expect '
 expect "# "
-send "tty; echo hi-\\\$((40+2))\r"
+send "tty; echo hi-\$((40+2))\r"
 expect "hi-42"
 expect "# "
 send "exit 5\r"
-expect eof
-catch wait result
-exit [lindex \$result 3]
-EXP
-        run expect "$script"
+expect eof' run --rm -it --network none --rootfs "$ROOTFS" sh
         assert_equal "$status" "5" "the shell's exit status: $output"
         assert_match "$output" "/dev/pts/0"
         assert_match "$output" "hi-42"

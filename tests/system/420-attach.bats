@@ -13,42 +13,6 @@ setup() {
 }
 
 
-# run_expect BODY ARGS...: spawns `hutch ARGS...` (from a script file, so no
-# quoting reaches expect) under a pseudo-terminal and runs the expect BODY;
-# a timeout or an unexpected end fails.  Sets $status (hutch's exit status)
-# and $output.
-run_expect() {
-        local body=$1
-        shift
-        local cmdfile script
-        cmdfile=$(mktemp "$BATS_TEST_TMPDIR/cmd.XXXXXX")
-        script=$(mktemp "$BATS_TEST_TMPDIR/exp.XXXXXX")
-        hutch_cmd "$@"
-        {
-                echo '#!/bin/bash'
-                printf 'exec'
-                printf ' %q' "${HUTCH_CMD[@]}"
-                echo
-        } >"$cmdfile"
-        chmod +x "$cmdfile"
-        cat >"$script" <<EXP
-set timeout 20
-set stty_init "rows 33 columns 77"
-spawn $cmdfile
-expect_after {
-        timeout { puts "\nEXPECT: timed out"; exit 124 }
-        eof { puts "\nEXPECT: hutch ended early"; exit 99 }
-}
-$body
-catch wait result
-exit [lindex \$result 3]
-EXP
-        echo "\$ hutch $* (under expect)"
-        run timeout -k 5 60 expect "$script" 3>&-
-        echo "$output"
-        assert_not_match "$output" "EXPECT: " "the session went as expected"
-}
-
 # Waits until the attach client $1 (a PID) has its signalfd: it has the
 # monitor's hello, so it gets all output from now on.
 wait_attached() {

@@ -83,6 +83,43 @@ import_busybox_image() {
         run_hutch import "$@" "$IMAGE_TAR" bb:1
 }
 
+# run_expect BODY ARGS...: spawns `hutch ARGS...` (from a script file, so no
+# quoting reaches expect) under a pseudo-terminal of 33x77 and runs the
+# expect BODY; a timeout, an unexpected end or hutch killed by a signal
+# fails.  Sets $status (hutch's exit status) and $output.
+run_expect() {
+        local body=$1
+        shift
+        local cmdfile script
+        cmdfile=$(mktemp "$BATS_TEST_TMPDIR/cmd.XXXXXX")
+        script=$(mktemp "$BATS_TEST_TMPDIR/exp.XXXXXX")
+        hutch_cmd "$@"
+        {
+                echo '#!/bin/bash'
+                printf 'exec'
+                printf ' %q' "${HUTCH_CMD[@]}"
+                echo
+        } >"$cmdfile"
+        chmod +x "$cmdfile"
+        cat >"$script" <<EXP
+set timeout 20
+set stty_init "rows 33 columns 77"
+spawn $cmdfile
+expect_after {
+        timeout { puts "\nEXPECT: timed out"; exit 124 }
+        eof { puts "\nEXPECT: hutch ended early"; exit 99 }
+}
+$body
+catch wait result
+if {[llength \$result] > 4} { puts "\nEXPECT: hutch was killed: \$result"; exit 98 }
+exit [lindex \$result 3]
+EXP
+        echo "\$ hutch $* (under expect)"
+        run timeout -k 5 60 expect "$script" 3>&-
+        echo "$output"
+        assert_not_match "$output" "EXPECT: " "the session went as expected"
+}
+
 # make_certs DIR: a test CA (DIR/ca/ca.crt, for a certs.d directory) and a
 # server certificate for 127.0.0.1 signed by it (DIR/srv.crt, DIR/srv.key).
 make_certs() {
