@@ -118,7 +118,7 @@ void build_live_images(char ***ret_ids, int64_t *ret_oldest_start)
                         *ret_oldest_start = start;
                 for (char *line = strstr(buf, "\nimage "); line; line = strstr(line + 1, "\nimage ")) {
                         const char *id = line + 7;
-                        if (strspn(id, "0123456789abcdef") == STORAGE_DIGEST_HEX_LEN &&
+                        if (storage_digest_hex_valid_n(id, STORAGE_DIGEST_HEX_LEN) &&
                             id[STORAGE_DIGEST_HEX_LEN] == '\n') {
                                 _cleanup_free_ char *one = xstrndup(id, STORAGE_DIGEST_HEX_LEN);
                                 if (!hutch_strv_contains(*ret_ids, one))

@@ -233,16 +233,6 @@ static int cache_dir(struct storage_store *s, bool create)
         return fd < 0 ? -errno : fd;
 }
 
-static bool hex64(const char *s, size_t n)
-{
-        if (n != STORAGE_DIGEST_HEX_LEN)
-                return false;
-        for (size_t i = 0; i < n; i++)
-                if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-                        return false;
-        return true;
-}
-
 int build_cache_get(struct storage_store *s, const char *key_hex, char ret_id[STORAGE_DIGEST_HEX_LEN + 1])
 {
         _cleanup_close_ int dir = cache_dir(s, false);
@@ -258,7 +248,7 @@ int build_cache_get(struct storage_store *s, const char *key_hex, char ret_id[ST
         }
         while (len > 0 && buf[len - 1] == '\n')
                 len--;
-        if (!hex64(buf, len) || (buf[len] = '\0', !build_image_exists(s, buf))) {
+        if (!storage_digest_hex_valid_n(buf, len) || (buf[len] = '\0', !build_image_exists(s, buf))) {
                 /* its image was removed: the entry is stale */
                 (void) unlinkat(dir, key_hex, 0);
                 return -ENOENT;
@@ -277,7 +267,7 @@ void build_cache_put(struct storage_store *s, const char *key_hex, const char *i
         /* only a cache: on failure the next build redoes the step */
         if (dir < 0 || hutch_write_file_atomic(dir, key_hex, line, strlen(line), 0600, &e) < 0)
                 hutch_error_free(e);
-        else if (hex64(parent, strlen(parent)) &&
+        else if (storage_digest_hex_valid_n(parent, strlen(parent)) &&
                  hutch_write_file_atomic(dir, pname, pline, strlen(pline), 0600, &e) < 0)
                 hutch_error_free(e);
 }
@@ -307,7 +297,7 @@ char **build_cache_parents(struct storage_store *s, const struct storage_images 
                 }
                 while (len > 0 && buf[len - 1] == '\n')
                         buf[--len] = '\0';
-                if (hex64(buf, len))
+                if (storage_digest_hex_valid_n(buf, len))
                         hutch_strv_append(&out, buf);
         }
         (void) closedir(d);
@@ -348,7 +338,7 @@ void cmd_build_cache_prune(struct storage_store *s)
                 if (hutch_read_file_at(dirfd(d), de->d_name, 256, &buf, &len, &e) == 0) {
                         while (len > 0 && buf[len - 1] == '\n')
                                 buf[--len] = '\0';
-                        stale = !hex64(buf, len) || storage_images_find_id(&imgs, buf) < 0;
+                        stale = !storage_digest_hex_valid_n(buf, len) || storage_images_find_id(&imgs, buf) < 0;
                         /* p-<child>: stale once the child is gone */
                         if (strncmp(de->d_name, "p-", 2) == 0)
                                 stale = stale || storage_images_find_id(&imgs, de->d_name + 2) < 0;

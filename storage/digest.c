@@ -17,6 +17,18 @@ struct storage_sha256 {
         EVP_MD_CTX *ctx;
 };
 
+bool storage_digest_hex_valid_n(const char *s, size_t len)
+{
+        if (s == NULL || len != STORAGE_DIGEST_HEX_LEN)
+                return false;
+        for (size_t i = 0; i < len; i++) {
+                char c = s[i];
+                if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+                        return false;
+        }
+        return true;
+}
+
 bool storage_digest_valid_n(const char *s, size_t len)
 {
         const size_t plen = sizeof(STORAGE_DIGEST_PREFIX) - 1;
@@ -25,12 +37,7 @@ bool storage_digest_valid_n(const char *s, size_t len)
                 return false;
         if (memcmp(s, STORAGE_DIGEST_PREFIX, plen) != 0)
                 return false;
-        for (size_t i = plen; i < len; i++) {
-                char c = s[i];
-                if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
-                        return false;
-        }
-        return true;
+        return storage_digest_hex_valid_n(s + plen, len - plen);
 }
 
 bool storage_digest_valid(const char *s)

@@ -19,6 +19,8 @@
 bool storage_digest_valid(const char *s);
 /* Same check on a buffer that is not NUL-terminated (an embedded NUL is invalid). */
 bool storage_digest_valid_n(const char *s, size_t len);
+/* True when s holds exactly len == 64 lowercase hex digits (an image ID). */
+bool storage_digest_hex_valid_n(const char *s, size_t len);
 /* The 64-digit hex part of a valid digest, or NULL when s is not valid. */
 const char *storage_digest_hex(const char *s);
 

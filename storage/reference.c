@@ -129,16 +129,6 @@ static bool domain_valid(const char *s, size_t n)
         return true;
 }
 
-static bool is_hex64(const char *s, size_t n)
-{
-        if (n != STORAGE_DIGEST_HEX_LEN)
-                return false;
-        for (size_t i = 0; i < n; i++)
-                if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-                        return false;
-        return true;
-}
-
 static int invalid(struct hutch_error **err, const char *s, const char *why)
 {
         return hutch_error_set(err, 0, "invalid image reference '%s': %s", s, why);
@@ -212,7 +202,7 @@ int storage_reference_parse(const char *s, struct storage_reference *ret, struct
                         break;
                 p = e + 1;
         }
-        if (short_name && is_hex64(path, strlen(path)))
+        if (short_name && storage_digest_hex_valid_n(path, strlen(path)))
                 return invalid(err, s, "a repository name cannot be 64 hexadecimal digits (that is an image ID)");
         /* Docker Hub's official images live under library/ */
         if (STREQ(domain, "index.docker.io")) {

@@ -388,6 +388,13 @@ static void test_digest_valid(void **state)
                 assert_null(storage_digest_hex(bad[i]));
         }
         assert_false(storage_digest_valid(NULL));
+        /* the bare 64 hex digits of an image ID */
+        assert_true(storage_digest_hex_valid_n(ok + 7, 64));
+        assert_false(storage_digest_hex_valid_n(ok + 7, 63));
+        assert_false(storage_digest_hex_valid_n(ok, 64));
+        assert_false(storage_digest_hex_valid_n("ABCDEF", 6));
+        assert_false(storage_digest_hex_valid_n("0123", 64)); /* stops at the NUL */
+        assert_false(storage_digest_hex_valid_n(NULL, 64));
         /* An embedded NUL. */
         char withnul[72];
         memcpy(withnul, ok, 72);
