@@ -39,7 +39,6 @@
 #include "lib/parse.h"
 #include "lib/strv.h"
 #include "lib/xalloc.h"
-#include "storage/images.h"
 #include "storage/manifest.h"
 #include "storage/reference.h"
 #include "storage/store.h"
@@ -228,17 +227,14 @@ static void step_key(const struct stage *st, const char *text, const char *extra
  * note has finished by then, and one that reads it after spares the image. */
 static int hold_image(struct build *b, const char *id, struct hutch_error **err)
 {
-        _cleanup_close_ int lock = -1;
-        struct storage_images imgs = { 0 };
-
         if (build_lock_note_image(&b->bs, id, err) < 0)
                 return -1;
-        lock = storage_store_lock_records(b->s, err);
-        if (lock < 0 || storage_images_read(b->s, &imgs, err) < 0)
+        _cleanup_close_ int lock = storage_store_lock_records(b->s, err);
+        if (lock < 0)
                 return -1;
-        int k = storage_images_find_id(&imgs, id);
-        storage_images_clear(&imgs);
-        return k < 0 ? hutch_error_set(err, ENOENT, "image %.12s was removed during the build", id) : 0;
+        if (!build_image_exists(b->s, id))
+                return hutch_error_set(err, ENOENT, "image %.12s was removed during the build", id);
+        return 0;
 }
 
 static int stage_load(struct build *b, struct stage *st, const char *id, struct hutch_error **err)

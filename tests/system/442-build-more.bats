@@ -138,12 +138,8 @@ EOF2
                 run_hutch 125 build "$CTX"
                 [[ "$stderr" == *"line 2: "*" isn't allowed as an ONBUILD trigger"* ]] || die "ONBUILD $bad: $stderr"
         done
-        printf 'FROM bb:1\nONBUILD\n' >"$CTX/Dockerfile"
-        run_hutch 125 build "$CTX"
-        [[ "$stderr" == *"line 2: ONBUILD requires an instruction"* ]] || die "empty ONBUILD: $stderr"
-        printf 'FROM bb:1\nONBUILD NOPE x\n' >"$CTX/Dockerfile"
-        run_hutch 125 build "$CTX"
-        [[ "$stderr" == *"line 2: unknown instruction: NOPE"* ]] || die "unknown trigger: $stderr"
+        build_fails 125 "line 2: ONBUILD requires an instruction" 'FROM bb:1\nONBUILD\n'
+        build_fails 125 "line 2: unknown instruction: NOPE" 'FROM bb:1\nONBUILD NOPE x\n'
 
         printf 'FROM bb:1\nONBUILD RUN exit 7\n' >"$CTX/Dockerfile"
         run_hutch build -t ob-fails:1 "$CTX"
@@ -212,25 +208,12 @@ EOF2
         assert_equal "$output" "changed content"
 
         # --checksum mismatch, 404, too big, no name, bad flags: errors naming the URL
-        printf 'FROM bb:1\nADD --checksum=sha256:%s %s/dir/file.txt /x\n' "$sum" "$URL_BASE" >"$CTX/Dockerfile"
-        run_hutch 1 build "$CTX"
-        [[ "$stderr" == *"line 2: ADD: $URL_BASE/dir/file.txt: checksum mismatch: expected sha256:$sum"* ]] ||
-                die "checksum mismatch: $stderr"
-        printf 'FROM bb:1\nADD %s/nope.txt /x\n' "$URL_BASE" >"$CTX/Dockerfile"
-        run_hutch 1 build "$CTX"
-        [[ "$stderr" == *"line 2: ADD: $URL_BASE/nope.txt: HTTP 404"* ]] || die "404: $stderr"
-        printf 'FROM bb:1\nADD %s/dir/file.txt /x\n' "$URL_BASE" >"$CTX/Dockerfile"
-        HUTCH_BUILD_URL_MAX_BYTES=4 run_hutch 1 build "$CTX"
-        [[ "$stderr" == *"$URL_BASE/dir/file.txt: the file is larger than 4 bytes"* ]] || die "too big: $stderr"
-        printf 'FROM bb:1\nADD %s/ /x/\n' "$URL_BASE" >"$CTX/Dockerfile"
-        run_hutch 125 build "$CTX"
-        [[ "$stderr" == *"cannot determine a file name from the URL"* ]] || die "no name: $stderr"
-        printf 'FROM bb:1\nADD --checksum=md5:00 %s/dir/file.txt /x\n' "$URL_BASE" >"$CTX/Dockerfile"
-        run_hutch 125 build "$CTX"
-        [[ "$stderr" == *"--checksum=md5:00: expected sha256:"* ]] || die "bad checksum: $stderr"
-        printf 'FROM bb:1\nCOPY %s/dir/file.txt /x\n' "$URL_BASE" >"$CTX/Dockerfile"
-        run_hutch 125 build "$CTX"
-        [[ "$stderr" == *"source can't be a URL"* ]] || die "COPY URL: $stderr"
+        build_fails 1 "line 2: ADD: $URL_BASE/dir/file.txt: checksum mismatch: expected sha256:$sum" 'FROM bb:1\nADD --checksum=sha256:%s %s/dir/file.txt /x\n' "$sum" "$URL_BASE"
+        build_fails 1 "line 2: ADD: $URL_BASE/nope.txt: HTTP 404" 'FROM bb:1\nADD %s/nope.txt /x\n' "$URL_BASE"
+        HUTCH_BUILD_URL_MAX_BYTES=4 build_fails 1 "$URL_BASE/dir/file.txt: the file is larger than 4 bytes" 'FROM bb:1\nADD %s/dir/file.txt /x\n' "$URL_BASE"
+        build_fails 125 "cannot determine a file name from the URL" 'FROM bb:1\nADD %s/ /x/\n' "$URL_BASE"
+        build_fails 125 "--checksum=md5:00: expected sha256:" 'FROM bb:1\nADD --checksum=md5:00 %s/dir/file.txt /x\n' "$URL_BASE"
+        build_fails 125 "source can't be a URL" 'FROM bb:1\nCOPY %s/dir/file.txt /x\n' "$URL_BASE"
         assert_no_containers
 }
 

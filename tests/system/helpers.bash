@@ -120,6 +120,18 @@ EXP
         assert_not_match "$output" "EXPECT: " "the session went as expected"
 }
 
+# build_fails STATUS TEXT FORMAT [ARGS...]: writes `printf FORMAT ARGS...`
+# as $CTX/Dockerfile, builds $CTX, and expects exit STATUS with TEXT in
+# the error.
+build_fails() {
+        local want_status=$1 text=$2
+        shift 2
+        # shellcheck disable=SC2059 # the Dockerfile is the format
+        printf "$@" >"$CTX/Dockerfile"
+        run_hutch "$want_status" build "$CTX"
+        [[ "$stderr" == *"$text"* ]] || die "build of: $(cat "$CTX/Dockerfile")" "stderr lacks: $text" "stderr: $stderr"
+}
+
 # make_certs DIR: a test CA (DIR/ca/ca.crt, for a certs.d directory) and a
 # server certificate for 127.0.0.1 signed by it (DIR/srv.crt, DIR/srv.key).
 make_certs() {
